@@ -1,0 +1,3 @@
+module github.com/thecal/thecal
+
+go 1.26.8
