@@ -1,0 +1,379 @@
+package pump
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// Persistent memory image. Two slots hold the prescription and two the
+// checkpointed state; each slot is
+//
+//	magic u16 | seq u32 | length u16 | payload | CRC-32C u32 (of all before it)
+//
+// A write always goes to the older slot, so a power loss at any byte of a write
+// leaves the newer slot intact: the pump restarts with the old or the new record,
+// never a mix.
+const (
+	ImageSize = 4096
+	rxSlot    = 512  // bytes per prescription slot
+	stSlot    = 1024 // bytes per state slot
+	rxBase    = 0
+	stBase    = 2 * rxSlot
+	slotHead  = 8
+	magicRx   = 0x5852 // "RX"
+	magicSt   = 0x5453 // "ST"
+)
+
+// Write is a span of the image that the driver must copy to persistent memory
+// before the next Tick or command.
+type Write struct {
+	Off, Len int
+}
+
+// Image returns the core's copy of the persistent-memory image.
+func (p *Pump) Image() *[ImageSize]byte { return &p.image }
+
+// Writes returns the spans of the image written since the last WritesDone.
+func (p *Pump) Writes() []Write { return p.writes[:p.nWrites] }
+
+// WritesDone tells the core the driver has persisted every pending write.
+func (p *Pump) WritesDone() { p.nWrites = 0 }
+
+func (p *Pump) addWrite(off, n int) {
+	for i := range p.nWrites {
+		if p.writes[i].Off == off {
+			p.writes[i].Len = max(p.writes[i].Len, n)
+			return
+		}
+	}
+	if p.nWrites == len(p.writes) {
+		p.writes[0], p.nWrites = Write{0, ImageSize}, 1
+		return
+	}
+	p.writes[p.nWrites] = Write{off, n}
+	p.nWrites++
+}
+
+// writeSlot encodes a record into the older of the two slots at base.
+func (p *Pump) writeSlot(base, size int, seqs *[2]uint32, magic uint16, fill func([]byte) []byte) {
+	i := 0
+	if seqs[1] < seqs[0] {
+		i = 1
+	}
+	seq := max(seqs[0], seqs[1]) + 1
+	off := base + i*size
+	slot := p.image[off : off+size]
+	payload := fill(slot[slotHead : slotHead : size-4])
+	n := slotHead + len(payload)
+	binary.LittleEndian.PutUint16(slot[0:], magic)
+	binary.LittleEndian.PutUint32(slot[2:], seq)
+	binary.LittleEndian.PutUint16(slot[6:], uint16(len(payload)))
+	binary.LittleEndian.PutUint32(slot[n:], crc32.Checksum(slot[:n], castagnoli))
+	seqs[i] = seq
+	p.addWrite(off, n+4)
+}
+
+// readSlot returns the payload and sequence number of the newest valid slot at base.
+func readSlot(img []byte, base, size int, magic uint16) (payload []byte, seq uint32, other []byte, ok bool) {
+	var best, second []byte
+	var bestSeq uint32
+	for i := range 2 {
+		slot := img[base+i*size : base+(i+1)*size]
+		if binary.LittleEndian.Uint16(slot) != magic {
+			continue
+		}
+		n := slotHead + int(binary.LittleEndian.Uint16(slot[6:]))
+		if n+4 > size || crc32.Checksum(slot[:n], castagnoli) != binary.LittleEndian.Uint32(slot[n:]) {
+			continue
+		}
+		s := binary.LittleEndian.Uint32(slot[2:])
+		if best == nil || s > bestSeq {
+			second = best
+			best, bestSeq = slot[slotHead:n], s
+		} else {
+			second = slot[slotHead:n]
+		}
+	}
+	return best, bestSeq, second, best != nil
+}
+
+func (p *Pump) writeRx() {
+	p.writeSlot(rxBase, rxSlot, &p.rxSeq, magicRx, func(b []byte) []byte { return appendRx(b, &p.rx) })
+}
+
+// state flags
+const (
+	flRunning = 1 << iota
+	flHasRx
+	flBridge
+	flBolus // a bolus or priming was running
+)
+
+// checkpoint writes the state record: the delivered count, reservoir, battery,
+// alarms, patient bolus history and the cap window in hourly buckets. The core
+// writes one at least every hour and after every change of state.
+func (p *Pump) checkpoint() {
+	if p.suspended&susDead != 0 {
+		return
+	}
+	p.nextCheckpoint = p.now.Add(CheckpointPeriod)
+	p.writeSlot(stBase, stSlot, &p.stSeq, magicSt, p.appendState)
+}
+
+// maxRateNow is the highest rate the program can run until the next checkpoint,
+// boluses included: what a reset assumes for the time it cannot account for.
+func (p *Pump) maxRateNow() unit.Rate {
+	r := unit.Rate(0)
+	if p.delivering() {
+		r = p.schedRx.maxBasalRate() + p.cbolus.rate + max(p.pbolus.rate, unit.RateOf(p.rx.PatientBolus.Volume, p.rx.PatientBolus.Duration))
+		if p.prime.active {
+			r = MaxRate
+		}
+	}
+	if p.suspended&susStall != 0 {
+		r = max(r, unit.RateOf(StrokeVolume, StallRetryPeriod))
+	}
+	return min(r, MaxRate)
+}
+
+func (p *Pump) appendState(b []byte) []byte {
+	le := binary.LittleEndian
+	flags := byte(0)
+	if p.running {
+		flags |= flRunning
+	}
+	if p.hasRx {
+		flags |= flHasRx
+	}
+	if p.bridge.active {
+		flags |= flBridge
+	}
+	if p.cbolus.active || p.pbolus.active || p.prime.active {
+		flags |= flBolus
+	}
+	b = le.AppendUint64(b, uint64(p.now))
+	b = le.AppendUint64(b, uint64(p.delivered))
+	b = le.AppendUint64(b, uint64(p.lastFill))
+	b = le.AppendUint64(b, uint64(p.sinceFill))
+	b = le.AppendUint64(b, uint64(p.charge))
+	b = le.AppendUint16(b, uint16(p.alarms))
+	b = append(b, p.suspended&^susDead, flags)
+	b = le.AppendUint64(b, uint64(p.utcOffset))
+	b = le.AppendUint64(b, uint64(p.maxRateNow()))
+	b = le.AppendUint64(b, uint64(p.bridge.target))
+	b = le.AppendUint64(b, uint64(p.bridge.accrued))
+	b = le.AppendUint64(b, uint64(p.tonesCritical))
+	b = le.AppendUint64(b, uint64(p.tonesNonCrit))
+	b = le.AppendUint64(b, uint64(p.fillConc))
+	b = append(b, byte(len(p.fillDrug)))
+	b = append(b, p.fillDrug...)
+	b = append(b, byte(p.pbN))
+	for i := range p.pbN {
+		b = le.AppendUint64(b, uint64(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]))
+	}
+	h := int64(p.now) / int64(unit.Hour)
+	for k := h - 23; k <= h; k++ {
+		n := uint32(0)
+		if i := k % 24; p.hourOf[i] == k {
+			n = p.hourN[i]
+		}
+		b = le.AppendUint32(b, n)
+	}
+	return b
+}
+
+// Restore starts the core after a reset (power-on after a brown-out) from a
+// persistent-memory image, at time now. The newest valid prescription slot wins;
+// the time since the last checkpoint is counted as delivered at the highest rate
+// the program had, so the reservoir estimate errs low. With no valid prescription
+// (or no valid state for one) the pump raises MEMORY_ERROR and stays stopped.
+func Restore(cfg Config, image []byte, log *Log, now unit.Time) (*Pump, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := newCore(cfg, now, log)
+	copy(p.image[:], image)
+	rxb, rxSeq, oldb, rxOK := readSlot(p.image[:], rxBase, rxSlot, magicRx)
+	stb, stSeq, _, stOK := readSlot(p.image[:], stBase, stSlot, magicSt)
+	p.rxSeq, p.stSeq = [2]uint32{rxSeq, 0}, [2]uint32{stSeq, 0}
+	p.recountSeqs()
+	var rx Prescription
+	if rxOK {
+		var ok bool
+		if rx, ok = decodeRx(rxb); !ok || rx.Validate(cfg.Model) != nil {
+			rxOK = false
+		}
+	}
+	st, stDecoded := decodeState(stb)
+	stOK = stOK && stDecoded
+	switch {
+	case stOK && st.flags&flHasRx == 0 && !rxOK:
+		// A pump never programmed: factory state, nothing lost.
+		p.restoreState(&st, now)
+		p.logEv(EvReset, AlarmNone, ReasonNone, 0, int64(now-st.at))
+		p.checkpoint()
+		return p, nil
+	case !rxOK || !stOK:
+		p.logEv(EvReset, AlarmNone, ReasonNone, 0, 0)
+		p.suspended |= susMemory
+		p.running = false
+		p.raise(MemoryError)
+		p.replan()
+		return p, nil
+	}
+	p.rx, p.hasRx, p.rxHash = rx, true, HashOf(&rx)
+	p.restoreState(&st, now)
+	basal := rx
+	if st.flags&flBridge != 0 {
+		if old, ok := decodeRx(oldb); ok && old.Validate(cfg.Model) == nil {
+			basal = old
+			p.bridge = source{active: true, target: st.bridgeTarget, accrued: st.bridgeAccrued, start: now}
+		}
+	}
+	p.schedRx = basal
+	p.resetWindow()
+	p.setBasal(&basal)
+	p.eriThreshold = BatteryReserve + eriNeed(&rx)
+
+	// Conservative accounting of the time since the checkpoint.
+	gap := now.Sub(st.at)
+	strokes := (int64(st.maxRate.Over(gap)) + int64(StrokeVolume) - 1) / int64(StrokeVolume)
+	lost := unit.Volume(strokes) * StrokeVolume
+	p.delivered += lost
+	p.sinceFill += lost
+	p.charge = st.charge - unit.Charge(QuiescentCurrent)*unit.Charge(gap) - unit.Charge(strokes)*StrokeCharge
+	if st.alarms != 0 {
+		p.charge -= unit.Charge(int64(gap/CriticalTonePeriod)+1) * ToneCharge
+	}
+	p.rebuildWindow(&st, lost)
+	p.logEv(EvReset, AlarmNone, ReasonNone, int64(lost), int64(gap))
+	if st.flags&flBolus != 0 {
+		p.logEv(EvBolusAborted, AlarmNone, ReasonInterrupted, 0, 0)
+	}
+	p.acc = 0
+	p.replan()
+	p.checkBattery()
+	p.checkReservoir()
+	p.checkpoint()
+	return p, nil
+}
+
+// recountSeqs places the newest sequence numbers so that the next write goes to
+// the slot not holding the newest record.
+func (p *Pump) recountSeqs() {
+	for _, r := range []struct {
+		seqs       *[2]uint32
+		base, size int
+		magic      uint16
+	}{{&p.rxSeq, rxBase, rxSlot, magicRx}, {&p.stSeq, stBase, stSlot, magicSt}} {
+		newest := r.seqs[0]
+		*r.seqs = [2]uint32{}
+		for i := range 2 {
+			slot := p.image[r.base+i*r.size:]
+			if binary.LittleEndian.Uint16(slot) == r.magic && binary.LittleEndian.Uint32(slot[2:]) == newest && newest != 0 {
+				r.seqs[i] = newest
+			}
+		}
+	}
+}
+
+type state struct {
+	at                          unit.Time
+	delivered, lastFill, since  unit.Volume
+	charge                      unit.Charge
+	alarms                      Alarms
+	suspended, flags            uint8
+	utcOffset                   unit.Duration
+	maxRate                     unit.Rate
+	bridgeTarget, bridgeAccrued int64
+	tonesCrit, tonesNon         int64
+	fillConc                    unit.Concentration
+	fillDrug                    string
+	pb                          []unit.Time
+	hours                       [24]uint32
+}
+
+func decodeState(b []byte) (state, bool) {
+	var s state
+	ok := true
+	take := func(n int) []byte {
+		if len(b) < n {
+			ok = false
+			return make([]byte, n)
+		}
+		v := b[:n]
+		b = b[n:]
+		return v
+	}
+	le := binary.LittleEndian
+	i64 := func() int64 { return int64(le.Uint64(take(8))) }
+	s.at = unit.Time(i64())
+	s.delivered, s.lastFill, s.since = unit.Volume(i64()), unit.Volume(i64()), unit.Volume(i64())
+	s.charge = unit.Charge(i64())
+	s.alarms = Alarms(le.Uint16(take(2)))
+	s.suspended, s.flags = take(1)[0], take(1)[0]
+	s.utcOffset = unit.Duration(i64())
+	s.maxRate = unit.Rate(i64())
+	s.bridgeTarget, s.bridgeAccrued = i64(), i64()
+	s.tonesCrit, s.tonesNon = i64(), i64()
+	s.fillConc = unit.Concentration(i64())
+	n := int(take(1)[0])
+	if n > MaxDrugName {
+		return s, false
+	}
+	s.fillDrug = string(take(n))
+	n = int(take(1)[0])
+	if n > MaxPatientBolusesPer24h {
+		return s, false
+	}
+	for range n {
+		s.pb = append(s.pb, unit.Time(i64()))
+	}
+	for i := range s.hours {
+		s.hours[i] = le.Uint32(take(4))
+	}
+	if s.maxRate < 0 || s.maxRate > MaxRate || s.lastFill < 0 || s.since < 0 || s.alarms >= 1<<numAlarms {
+		return s, false
+	}
+	return s, ok && len(b) == 0
+}
+
+func (p *Pump) restoreState(s *state, now unit.Time) {
+	p.delivered, p.lastFill, p.sinceFill = s.delivered, s.lastFill, s.since
+	p.charge, p.tBat = s.charge, now
+	p.alarms = s.alarms
+	p.suspended = s.suspended &^ (susStall) // a stall is re-detected; its alarm stays raised
+	p.running = s.flags&flRunning != 0
+	p.hasRx = s.flags&flHasRx != 0
+	p.utcOffset = s.utcOffset
+	p.tonesCritical, p.tonesNonCrit = s.tonesCrit, s.tonesNon
+	p.fillDrug, p.fillConc = s.fillDrug, s.fillConc
+	p.pbN, p.pbHead = 0, 0
+	for _, t := range s.pb {
+		p.pbTimes[p.pbN] = t
+		p.pbN++
+	}
+	p.nextCritTone, p.nextTone = never, never
+	p.retone()
+}
+
+// rebuildWindow refills the cap window from the hourly buckets, each stroke placed
+// at the latest moment it could have happened (so it stays counted longest), and
+// the strokes assumed since the checkpoint placed at the reset.
+func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
+	h := int64(s.at) / int64(unit.Hour)
+	push := func(t unit.Time, n int64) {
+		for range n {
+			if p.winCap > 0 && t > p.now.Add(-unit.Day) {
+				p.winPush(t)
+			}
+		}
+	}
+	for k := range 24 {
+		end := unit.Time((h-23+int64(k)+1)*int64(unit.Hour) - 1)
+		push(min(end, s.at), int64(s.hours[k]))
+	}
+	push(p.now, int64(lost/StrokeVolume))
+}

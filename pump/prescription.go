@@ -1,0 +1,425 @@
+package pump
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"sort"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// Mode is a prescription's therapy mode.
+type Mode uint8
+
+const (
+	ModeStopped Mode = iota + 1
+	ModeContinuous
+	ModeFlex
+	ModeMinimum
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeStopped:
+		return "stopped"
+	case ModeContinuous:
+		return "continuous"
+	case ModeFlex:
+		return "flex"
+	case ModeMinimum:
+		return "minimum"
+	}
+	return "unknown"
+}
+
+// MaxFlexSteps is the most steps a flex schedule may have.
+const MaxFlexSteps = 16
+
+// MaxPatientBolusesPer24h bounds a prescription's max_per_24h.
+const MaxPatientBolusesPer24h = 48
+
+// MaxDrugName is the longest drug name a prescription stores.
+const MaxDrugName = 24
+
+// AllDays is the weekday mask of every day (bit 0 Sunday … bit 6 Saturday).
+const AllDays uint8 = 0x7f
+
+// FlexStep is one step of a flex schedule: from time of day At (pump local time),
+// on the days in Days, the basal rate is Rate.
+type FlexStep struct {
+	At   unit.Duration
+	Rate unit.Rate
+	Days uint8
+}
+
+// PatientBolus is what one patient activation gives and how often it may.
+type PatientBolus struct {
+	Volume    unit.Volume
+	Duration  unit.Duration
+	Lockout   unit.Duration // from the start of one patient bolus to the next
+	MaxPer24h int           // activations given per rolling 24 h
+}
+
+// Prescription is everything the pump is told to deliver. It is a value: copying
+// it copies the whole program.
+type Prescription struct {
+	Mode          Mode
+	Rate          unit.Rate // continuous
+	Flex          [MaxFlexSteps]FlexStep
+	FlexSteps     int
+	Weekly        bool // flex repeats weekly (steps carry day masks) rather than daily
+	Max24h        unit.Volume
+	LowReservoir  unit.Volume  // 0 means the default
+	PatientBolus  PatientBolus // Volume 0: no patient bolus
+	Drug          string
+	Concentration unit.Concentration
+}
+
+// Hash identifies a prescription: programming must name the hash of the one it replaces.
+type Hash [32]byte
+
+// ValidationError says which field of a prescription or command is wrong and why.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// lowReservoir returns the alarm threshold in effect.
+func (rx *Prescription) lowReservoir() unit.Volume {
+	if rx.LowReservoir == 0 {
+		return LowReservoirDefault
+	}
+	return rx.LowReservoir
+}
+
+// capStrokes is max_24h in whole strokes: the executor's cap.
+func (rx *Prescription) capStrokes() int { return int(rx.Max24h / StrokeVolume) }
+
+// steps returns the flex steps in use.
+func (rx *Prescription) steps() []FlexStep { return rx.Flex[:rx.FlexSteps] }
+
+// maxBasalRate is the highest basal rate the prescription ever runs.
+func (rx *Prescription) maxBasalRate() unit.Rate {
+	switch rx.Mode {
+	case ModeContinuous:
+		return rx.Rate
+	case ModeMinimum:
+		return MinRate
+	case ModeFlex:
+		var m unit.Rate
+		for _, s := range rx.steps() {
+			m = max(m, s.Rate)
+		}
+		return m
+	}
+	return 0
+}
+
+// Validate checks every field of rx against the pump's ranges and the daily cap.
+// It returns the first problem as a *ValidationError.
+func (rx *Prescription) Validate(model Model) error {
+	if rx.Mode < ModeStopped || rx.Mode > ModeMinimum {
+		return invalid("mode", "must be stopped, continuous, flex or minimum")
+	}
+	if rx.Drug == "" || len(rx.Drug) > MaxDrugName {
+		return invalid("drug", "must name the drug in the reservoir (1 to %d bytes)", MaxDrugName)
+	}
+	if rx.Concentration <= 0 {
+		return invalid("concentration", "must be positive")
+	}
+	if rx.LowReservoir != 0 && (rx.LowReservoir < LowReservoirMin || rx.LowReservoir > LowReservoirMax) {
+		return invalid("low_reservoir", "%s is outside %s to %s", rx.LowReservoir, LowReservoirMin, LowReservoirMax)
+	}
+	dayMax := MaxRate.Over(unit.Day)
+	if rx.Mode != ModeStopped || rx.Max24h != 0 {
+		if rx.Max24h < StrokeVolume || rx.Max24h > dayMax {
+			return invalid("max_24h", "%s is outside %s (one stroke) to %s (the maximum rate for 24 h)", rx.Max24h, StrokeVolume, dayMax)
+		}
+	}
+	if rx.Max24h > model.Reservoir() {
+		return invalid("max_24h", "%s is more than the %s reservoir holds", rx.Max24h, model)
+	}
+	checkRate := func(field string, r unit.Rate) error {
+		if r < MinRate || r > MaxRate {
+			return invalid(field, "%s is outside %s to %s", r, MinRate, MaxRate)
+		}
+		return nil
+	}
+	switch rx.Mode {
+	case ModeContinuous:
+		if err := checkRate("rate", rx.Rate); err != nil {
+			return err
+		}
+	case ModeFlex:
+		if rx.FlexSteps < 1 || rx.FlexSteps > MaxFlexSteps {
+			return invalid("flex", "needs 1 to %d steps, has %d", MaxFlexSteps, rx.FlexSteps)
+		}
+		for i, s := range rx.steps() {
+			f := fmt.Sprintf("flex[%d]", i)
+			if s.At < 0 || s.At >= unit.Day || s.At%unit.Minute != 0 {
+				return invalid(f+".at", "must be a whole minute of the day, 00:00 to 23:59")
+			}
+			if err := checkRate(f+".rate", s.Rate); err != nil {
+				return err
+			}
+			if rx.Weekly && (s.Days == 0 || s.Days&^AllDays != 0) {
+				return invalid(f+".days", "a weekly step needs at least one day")
+			}
+			for j, o := range rx.steps()[:i] {
+				days := s.Days & o.Days
+				if !rx.Weekly {
+					days = 1
+				}
+				if o.At == s.At && days != 0 {
+					return invalid(f+".at", "starts at the same time as flex[%d] on the same day", j)
+				}
+			}
+		}
+	case ModeStopped, ModeMinimum:
+		if rx.Rate != 0 || rx.FlexSteps != 0 {
+			return invalid("rate", "a %s prescription takes no rate", rx.Mode)
+		}
+	}
+	if rx.Mode == ModeStopped && rx.PatientBolus.Volume != 0 {
+		return invalid("patient_bolus", "a stopped prescription gives no patient bolus")
+	}
+	if pb := rx.PatientBolus; pb.Volume != 0 {
+		if pb.Volume < StrokeVolume || pb.Volume > rx.Max24h {
+			return invalid("patient_bolus.volume", "%s is outside %s (one stroke) to max_24h %s", pb.Volume, StrokeVolume, rx.Max24h)
+		}
+		if pb.Duration < unit.Minute || pb.Duration > unit.Day {
+			return invalid("patient_bolus.duration", "%s is outside 1m to 1d", pb.Duration)
+		}
+		if pb.Lockout < unit.Minute || pb.Lockout > unit.Day {
+			return invalid("patient_bolus.lockout", "%s is outside 1m to 1d", pb.Lockout)
+		}
+		if pb.MaxPer24h < 1 || pb.MaxPer24h > MaxPatientBolusesPer24h {
+			return invalid("patient_bolus.max_per_24h", "%d is outside 1 to %d", pb.MaxPer24h, MaxPatientBolusesPer24h)
+		}
+		if r := unit.RateOf(pb.Volume, pb.Duration); r+rx.maxBasalRate() > MaxRate {
+			return invalid("patient_bolus.duration", "the bolus rate %s on top of the basal %s exceeds the maximum rate %s",
+				r, rx.maxBasalRate(), MaxRate)
+		}
+	}
+	if w := rx.maxBasalWindow(); w > unit.Volume(rx.capStrokes())*StrokeVolume {
+		return invalid("max_24h", "the basal schedule delivers up to %s in 24 h, more than max_24h %s", w, rx.Max24h)
+	}
+	return nil
+}
+
+// maxBasalWindow is the most the basal schedule delivers in any 24 h, rounded up
+// to a nanolitre.
+func (rx *Prescription) maxBasalWindow() unit.Volume {
+	var s schedule
+	s.build(rx)
+	return s.maxWindow()
+}
+
+// Encoding: a fixed little-endian layout, used for the memory slots, the hash and
+// the programming checksum.
+const rxEncodedMax = 1 + 8 + 1 + 1 + MaxFlexSteps*(4+8+1) + 8 + 8 + 8 + 8 + 8 + 1 + 1 + MaxDrugName + 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendRx appends the encoding of rx to b.
+func appendRx(b []byte, rx *Prescription) []byte {
+	b = append(b, byte(rx.Mode))
+	b = binary.LittleEndian.AppendUint64(b, uint64(rx.Rate))
+	b = append(b, byte(rx.FlexSteps))
+	if rx.Weekly {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, s := range rx.steps() {
+		b = binary.LittleEndian.AppendUint32(b, uint32(s.At/unit.Minute))
+		b = binary.LittleEndian.AppendUint64(b, uint64(s.Rate))
+		b = append(b, s.Days)
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(rx.Max24h))
+	b = binary.LittleEndian.AppendUint64(b, uint64(rx.LowReservoir))
+	pb := rx.PatientBolus
+	b = binary.LittleEndian.AppendUint64(b, uint64(pb.Volume))
+	b = binary.LittleEndian.AppendUint64(b, uint64(pb.Duration))
+	b = binary.LittleEndian.AppendUint64(b, uint64(pb.Lockout))
+	b = append(b, byte(pb.MaxPer24h))
+	b = append(b, byte(len(rx.Drug)))
+	b = append(b, rx.Drug...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(rx.Concentration))
+	return b
+}
+
+// decodeRx reads an encoding made by appendRx. It checks structure only; the
+// caller validates the values.
+func decodeRx(b []byte) (Prescription, bool) {
+	var rx Prescription
+	var ok = true
+	take := func(n int) []byte {
+		if len(b) < n {
+			ok = false
+			return make([]byte, n)
+		}
+		v := b[:n]
+		b = b[n:]
+		return v
+	}
+	u64 := func() uint64 { return binary.LittleEndian.Uint64(take(8)) }
+	rx.Mode = Mode(take(1)[0])
+	rx.Rate = unit.Rate(u64())
+	rx.FlexSteps = int(take(1)[0])
+	rx.Weekly = take(1)[0] == 1
+	if rx.FlexSteps > MaxFlexSteps {
+		return rx, false
+	}
+	for i := range rx.FlexSteps {
+		rx.Flex[i].At = unit.Duration(binary.LittleEndian.Uint32(take(4))) * unit.Minute
+		rx.Flex[i].Rate = unit.Rate(u64())
+		rx.Flex[i].Days = take(1)[0]
+	}
+	rx.Max24h = unit.Volume(u64())
+	rx.LowReservoir = unit.Volume(u64())
+	rx.PatientBolus.Volume = unit.Volume(u64())
+	rx.PatientBolus.Duration = unit.Duration(u64())
+	rx.PatientBolus.Lockout = unit.Duration(u64())
+	rx.PatientBolus.MaxPer24h = int(take(1)[0])
+	n := int(take(1)[0])
+	if n > MaxDrugName {
+		return rx, false
+	}
+	rx.Drug = string(take(n))
+	rx.Concentration = unit.Concentration(u64())
+	return rx, ok && len(b) == 0
+}
+
+// HashOf returns the hash that identifies rx.
+func HashOf(rx *Prescription) Hash {
+	var buf [rxEncodedMax]byte
+	return sha256.Sum256(appendRx(buf[:0], rx))
+}
+
+// Checksum returns the checksum a programmer sends with rx (CRC-32C of its encoding).
+func Checksum(rx *Prescription) uint32 {
+	var buf [rxEncodedMax]byte
+	return crc32.Checksum(appendRx(buf[:0], rx), castagnoli)
+}
+
+// schedule is a basal program expanded over one week of pump local time: entry i
+// runs from off[i] (ms after Sunday 00:00 local) until the next entry.
+type schedule struct {
+	n    int
+	off  [MaxFlexSteps * 7]unit.Duration
+	rate [MaxFlexSteps * 7]unit.Rate
+}
+
+func (s *schedule) build(rx *Prescription) {
+	s.n = 0
+	switch rx.Mode {
+	case ModeStopped:
+		s.add(0, 0)
+	case ModeContinuous:
+		s.add(0, rx.Rate)
+	case ModeMinimum:
+		s.add(0, MinRate)
+	case ModeFlex:
+		for d := range 7 {
+			for _, st := range rx.steps() {
+				if !rx.Weekly || st.Days&(1<<d) != 0 {
+					s.add(unit.Duration(d)*unit.Day+st.At, st.Rate)
+				}
+			}
+		}
+		// Insertion sort in place: at most 112 entries, and no allocation.
+		for i := 1; i < s.n; i++ {
+			for j := i; j > 0 && s.off[j] < s.off[j-1]; j-- {
+				s.off[j], s.off[j-1] = s.off[j-1], s.off[j]
+				s.rate[j], s.rate[j-1] = s.rate[j-1], s.rate[j]
+			}
+		}
+	}
+}
+
+func (s *schedule) add(off unit.Duration, r unit.Rate) {
+	s.off[s.n], s.rate[s.n] = off, r
+	s.n++
+}
+
+// at returns the index of the entry in force at week offset w.
+func (s *schedule) at(w unit.Duration) int {
+	i := sort.Search(s.n, func(i int) bool { return s.off[i] > w }) - 1
+	if i < 0 {
+		i = s.n - 1 // before the week's first entry: the last entry of the week before
+	}
+	return i
+}
+
+// nextBoundary returns the week offset at which the entry after i starts, as a
+// duration after week offset w (which lies within entry i).
+func (s *schedule) untilNext(i int, w unit.Duration) unit.Duration {
+	if s.n == 1 {
+		return -1
+	}
+	j := i + 1
+	next := unit.Duration(0)
+	if j == s.n {
+		next = s.off[0] + unit.Week
+	} else {
+		next = s.off[j]
+	}
+	d := next - w
+	for d <= 0 {
+		d += unit.Week
+	}
+	return d
+}
+
+// integral returns ∫ rate over week offsets [a, a+d) in nL·ms/day units.
+func (s *schedule) integral(a, d unit.Duration) int64 {
+	var total int64
+	w := a % unit.Week
+	if w < 0 {
+		w += unit.Week
+	}
+	for d > 0 {
+		i := s.at(w)
+		step := s.untilNext(i, w)
+		if step < 0 || step > d {
+			step = d
+		}
+		total += int64(s.rate[i]) * int64(step)
+		d -= step
+		w = (w + step) % unit.Week
+	}
+	return total
+}
+
+// maxWindow is the most the schedule delivers in any 24 h window. The window sum
+// is piecewise linear in its start, so the maximum is at a start or an end that
+// falls on an entry boundary.
+func (s *schedule) maxWindow() unit.Volume {
+	var best int64
+	for i := 0; i < s.n; i++ {
+		for _, start := range []unit.Duration{s.off[i], s.off[i] - unit.Day} {
+			best = max(best, s.integral(start, unit.Day))
+		}
+	}
+	return unit.Volume((best + int64(unit.Day) - 1) / int64(unit.Day))
+}
+
+// weekOffset returns the pump-local week offset of t (Sunday 00:00 = 0).
+func weekOffset(t unit.Time, utcOffset unit.Duration) unit.Duration {
+	local := int64(t) + int64(utcOffset)
+	// 1970-01-01 was a Thursday: day 0 is weekday 4.
+	w := (local + 4*int64(unit.Day)) % int64(unit.Week)
+	if w < 0 {
+		w += int64(unit.Week)
+	}
+	return unit.Duration(w)
+}

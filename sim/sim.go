@@ -1,0 +1,528 @@
+// Package sim owns virtual time for the pump: it runs a scenario (package
+// scenario) against the real pump core on simulated hardware (package device),
+// injects the scenario's faults, follows every stroke through pump tubing and
+// catheter to say exactly what reached the patient and when, and writes the
+// report of spec/scenario.md. It never changes the core's behaviour: everything
+// the pump decides, the core decides.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/thecal/thecal/device"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/scenario"
+	"github.com/thecal/thecal/unit"
+)
+
+// Radio time charged per session (spec/scenario.md).
+const (
+	ClinicianSessionRadio = 2 * unit.Minute
+	PatientSessionRadio   = 10 * unit.Second
+)
+
+// Run validates sc as a whole against the pump's rules, then runs it. A scenario
+// that is malformed or unsafe is refused with a *scenario.FieldError before
+// anything runs.
+func Run(sc *scenario.Scenario) (*Report, error) {
+	r, err := newRun(sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.run(); err != nil {
+		return nil, err
+	}
+	return r.report(), nil
+}
+
+// run is one scenario in progress.
+type run struct {
+	sc  *scenario.Scenario
+	cfg pump.Config
+	dev *device.Device
+	fl  *fluids
+
+	drugs     []string        // index → drug name
+	drugUnit  []unit.MassUnit // the unit each drug is reported in
+	res       scenario.Drug   // what the clinic believes is in the reservoir
+	offset    unit.Duration   // pump local time offset
+	delivered unit.Volume     // volume that left the reservoir
+	toPatient []unit.Volume   // per mixture: volume that left the catheter tip into the patient
+	leaked    []unit.Volume   // per mixture: volume that left at a catheter break
+	pocket    []float64       // per drug: amount injected into the pocket (ng)
+	days      []day
+	dayEnd    unit.Time
+
+	rep Report
+}
+
+type day struct {
+	date      string    // pump-local calendar date
+	start     unit.Time // local midnight, as a UTC instant
+	delivered unit.Volume
+	mixVol    map[int]unit.Volume
+}
+
+func newRun(sc *scenario.Scenario) (*run, error) {
+	if err := Validate(sc); err != nil {
+		return nil, err
+	}
+	cfg := configOf(sc)
+	dev, err := device.New(cfg, sc.Start, uint64(sc.Seed))
+	if err != nil {
+		return nil, &scenario.FieldError{Field: "pump", Reason: err.Error()}
+	}
+	r := &run{sc: sc, cfg: cfg, dev: dev, offset: sc.Pump.UTCOffset, res: sc.Fill.Drug}
+	fill := r.mixtureOf(sc.Fill.Drug)
+	r.fl = newFluids(cfg.PrimingVolume(), fill, sc.Pump.Primed)
+	dev.HW.Reservoir = sc.Fill.Volume
+	dev.OnStroke = r.stroke
+	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model}
+	if !sc.Pump.Primed && !r.primes() {
+		r.rep.Warnings = append(r.rep.Warnings, "the pump starts unprimed and no prime event follows: therapy reaches the patient only once the basal rate has filled tubing and catheter")
+	}
+	return r, nil
+}
+
+func (r *run) primes() bool {
+	for _, e := range r.sc.Events {
+		if e.Kind == scenario.Prime {
+			return true
+		}
+	}
+	return false
+}
+
+func configOf(sc *scenario.Scenario) pump.Config {
+	m, _ := pump.ParseModel(sc.Pump.Model)
+	return pump.Config{Model: m, CatheterLength: sc.Pump.CatheterLength, CatheterPerCm: sc.Pump.CatheterPerCm,
+		PressureSensor: sc.Pump.PressureSensor, LevelSensor: sc.Pump.LevelSensor, Battery: sc.Pump.Battery,
+		UTCOffset: sc.Pump.UTCOffset}
+}
+
+func (r *run) drugIndex(name string, u unit.MassUnit) int {
+	for i, d := range r.drugs {
+		if d == name {
+			return i
+		}
+	}
+	r.drugs = append(r.drugs, name)
+	r.drugUnit = append(r.drugUnit, u)
+	r.pocket = append(r.pocket, 0)
+	return len(r.drugs) - 1
+}
+
+func (r *run) mixtureOf(d scenario.Drug) mixture {
+	return mixture{{drug: r.drugIndex(d.Name, d.Unit), conc: float64(d.Concentration)}}
+}
+
+// rxOf converts a scenario prescription with the drug the clinic believes is in the reservoir.
+func rxOf(p *scenario.Prescription, res scenario.Drug) pump.Prescription {
+	rate := func(sr scenario.Rate) unit.Rate {
+		if sr.IsDose {
+			return res.Concentration.RateFor(sr.Dose)
+		}
+		return sr.Volume
+	}
+	rx := pump.Prescription{Max24h: p.Max24h, LowReservoir: p.LowReservoir, Weekly: p.Weekly,
+		Drug: res.Name, Concentration: res.Concentration}
+	switch p.Mode {
+	case scenario.Stopped:
+		rx.Mode = pump.ModeStopped
+	case scenario.Continuous:
+		rx.Mode = pump.ModeContinuous
+		rx.Rate = rate(p.Rate)
+	case scenario.Minimum:
+		rx.Mode = pump.ModeMinimum
+	case scenario.Flex:
+		rx.Mode = pump.ModeFlex
+		rx.FlexSteps = min(len(p.Flex), pump.MaxFlexSteps)
+		for i, s := range p.Flex[:rx.FlexSteps] {
+			days := uint8(s.Days)
+			if !p.Weekly {
+				days = pump.AllDays
+			}
+			rx.Flex[i] = pump.FlexStep{At: s.At, Rate: rate(s.Rate), Days: days}
+		}
+	}
+	if pb := p.PatientBolus; pb != nil {
+		rx.PatientBolus = pump.PatientBolus{Volume: pb.Volume, Duration: pb.Duration, Lockout: pb.Lockout, MaxPer24h: pb.MaxPer24h}
+	}
+	return rx
+}
+
+// Validate checks a parsed scenario against the pump's rules as a whole: the
+// pump configuration, the fill, every prescription (converted with the drug in
+// the reservoir at that point), every refill and bolus. It returns the first
+// problem as a *scenario.FieldError.
+func Validate(sc *scenario.Scenario) error {
+	cfg := configOf(sc)
+	if err := cfg.Validate(); err != nil {
+		return fieldErr("pump", err, map[string]string{"model": "model", "catheter_length": "catheter_length_cm",
+			"catheter_per_cm": "catheter_ml_per_cm", "battery": "battery_uah", "utc_offset": "utc_offset"})
+	}
+	res := cfg.Model.Reservoir()
+	if sc.Fill.Volume <= pump.EmptyVolume || sc.Fill.Volume > res {
+		return &scenario.FieldError{Field: "fill.volume_ml", Reason: fmt.Sprintf("%s is outside %s (the empty-reservoir volume) to %s (the %s reservoir)",
+			sc.Fill.Volume, pump.EmptyVolume, res, cfg.Model)}
+	}
+	drug := sc.Fill.Drug
+	if err := validateRx("prescription", &sc.Prescription, drug, cfg.Model); err != nil {
+		return err
+	}
+	for _, e := range sc.Events {
+		at := fmt.Sprintf("events[%d]", e.Index)
+		switch e.Kind {
+		case scenario.Program, scenario.Bridge:
+			if err := validateRx(at+".prescription", e.Prescription, drug, cfg.Model); err != nil {
+				return err
+			}
+		case scenario.Refill:
+			if e.Add <= pump.EmptyVolume || e.Add > res {
+				return &scenario.FieldError{Field: at + ".add_ml", Reason: fmt.Sprintf("%s is outside %s to %s (the %s reservoir)", e.Add, pump.EmptyVolume, res, cfg.Model)}
+			}
+			if lim := res + cfg.Model.DiscrepancyLimit(); e.Withdraw > lim {
+				return &scenario.FieldError{Field: at + ".withdraw_ml", Reason: fmt.Sprintf("%s is more than a %s reservoir can hold (%s)", e.Withdraw, cfg.Model, lim)}
+			}
+			if len(e.Drug.Name) > pump.MaxDrugName {
+				return &scenario.FieldError{Field: at + ".drug", Reason: fmt.Sprintf("longer than %d bytes", pump.MaxDrugName)}
+			}
+			drug = e.Drug
+		case scenario.ClinicianBolus:
+			if max := pump.MaxRate.Over(unit.Day); e.Volume < pump.StrokeVolume || e.Volume > max {
+				return &scenario.FieldError{Field: at + ".volume_ml", Reason: fmt.Sprintf("%s is outside %s (one stroke) to %s", e.Volume, pump.StrokeVolume, max)}
+			}
+			if e.Duration < unit.Minute || e.Duration > unit.Day {
+				return &scenario.FieldError{Field: at + ".duration", Reason: fmt.Sprintf("%s is outside 1m to 1d", e.Duration)}
+			}
+			if r := unit.RateOf(e.Volume, e.Duration); r > pump.MaxRate {
+				return &scenario.FieldError{Field: at + ".duration", Reason: fmt.Sprintf("%s over %s is %s, above the maximum rate %s", e.Volume, e.Duration, r, pump.MaxRate)}
+			}
+		case scenario.Acknowledge:
+			if _, ok := pump.ParseAlarm(e.Alarm); e.Alarm != "" && !ok {
+				return &scenario.FieldError{Field: at + ".alarm", Reason: fmt.Sprintf("unknown alarm %q", e.Alarm)}
+			}
+		case scenario.SetClock:
+			if e.UTCOffset < -14*unit.Hour || e.UTCOffset > 14*unit.Hour {
+				return &scenario.FieldError{Field: at + ".utc_offset", Reason: "must be within -14:00 to +14:00"}
+			}
+		}
+	}
+	if len(sc.Fill.Drug.Name) > pump.MaxDrugName {
+		return &scenario.FieldError{Field: "fill.drug", Reason: fmt.Sprintf("longer than %d bytes", pump.MaxDrugName)}
+	}
+	return nil
+}
+
+var rxFields = map[string]string{"max_24h": "max_24h_ml", "low_reservoir": "low_reservoir_ml",
+	"patient_bolus.volume": "patient_bolus.volume_ml", "concentration": "concentration"}
+
+func validateRx(path string, p *scenario.Prescription, drug scenario.Drug, m pump.Model) error {
+	if p == nil {
+		return &scenario.FieldError{Field: path, Reason: "required"}
+	}
+	rx := rxOf(p, drug)
+	err := rx.Validate(m)
+	if err == nil {
+		return nil
+	}
+	var ve *pump.ValidationError
+	if !errors.As(err, &ve) {
+		return &scenario.FieldError{Field: path, Reason: err.Error()}
+	}
+	f := ve.Field
+	if mapped, ok := rxFields[f]; ok {
+		f = mapped
+	}
+	rateName := func(sr scenario.Rate) string {
+		if sr.IsDose {
+			return "dose_per_day"
+		}
+		return "rate_ml_per_day"
+	}
+	if f == "rate" {
+		f = rateName(p.Rate)
+	}
+	var i int
+	if n, _ := fmt.Sscanf(f, "flex[%d].rate", &i); n == 1 && i < len(p.Flex) && f == fmt.Sprintf("flex[%d].rate", i) {
+		f = fmt.Sprintf("flex[%d].%s", i, rateName(p.Flex[i].Rate))
+	}
+	if f == "drug" || f == "concentration" {
+		return &scenario.FieldError{Field: path, Reason: "the drug in the reservoir: " + ve.Reason}
+	}
+	return &scenario.FieldError{Field: path + "." + f, Reason: ve.Reason}
+}
+
+func fieldErr(prefix string, err error, names map[string]string) error {
+	var ve *pump.ValidationError
+	if errors.As(err, &ve) {
+		f := ve.Field
+		if n, ok := names[f]; ok {
+			f = n
+		}
+		return &scenario.FieldError{Field: prefix + "." + f, Reason: ve.Reason}
+	}
+	return &scenario.FieldError{Field: prefix, Reason: err.Error()}
+}
+
+// stroke follows one completed stroke: its volume leaves the reservoir, enters
+// the tubing, and pushes the same volume out at the catheter tip (or at a break).
+func (r *run) stroke(t unit.Time, moved unit.Volume) {
+	if moved == 0 {
+		return
+	}
+	r.delivered += moved
+	d := r.dayAt(t)
+	d.delivered += moved
+	leak := r.dev.HW.Leaking()
+	r.fl.push(moved, func(mix int, v unit.Volume) {
+		for len(r.toPatient) <= mix {
+			r.toPatient = append(r.toPatient, 0)
+			r.leaked = append(r.leaked, 0)
+		}
+		if leak {
+			r.leaked[mix] += v
+			return
+		}
+		r.toPatient[mix] += v
+		if len(r.fl.mixes[mix]) > 0 {
+			d.mixVol[mix] += v
+		}
+	})
+}
+
+// dayAt returns the pump-local calendar day holding t, opening days as time passes.
+func (r *run) dayAt(t unit.Time) *day {
+	if len(r.days) > 0 && t < r.dayEnd && t >= r.days[len(r.days)-1].start {
+		return &r.days[len(r.days)-1]
+	}
+	local := int64(t) + int64(r.offset)
+	start := unit.Time(local - floorMod(local, int64(unit.Day)) - int64(r.offset))
+	if len(r.days) == 0 || start > r.days[len(r.days)-1].start {
+		// Open every day up to t, so days without delivery show as zero.
+		next := start
+		if len(r.days) > 0 {
+			next = r.days[len(r.days)-1].start.Add(unit.Day)
+		}
+		for ; next <= start; next = next.Add(unit.Day) {
+			r.days = append(r.days, day{start: next, mixVol: map[int]unit.Volume{}})
+		}
+		last := &r.days[len(r.days)-1]
+		last.start = start
+		last.date = start.Add(r.offset).Std().Format("2006-01-02")
+	}
+	// When the clock was set back, t may fall before the latest day's start: it is
+	// credited to the latest day rather than reopening a closed one.
+	r.dayEnd = r.days[len(r.days)-1].start.Add(unit.Day)
+	return &r.days[len(r.days)-1]
+}
+
+func floorMod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// run plays the events in order and runs to the end.
+func (r *run) run() error {
+	d := r.dev
+	start := r.sc.Start
+	if err := d.Do(start, func(c *pump.Pump) error {
+		return c.Refill(start, pump.Refill{Added: r.sc.Fill.Volume, Drug: r.res.Name, Concentration: r.res.Concentration})
+	}); err != nil {
+		return &scenario.FieldError{Field: "fill", Reason: err.Error()}
+	}
+	rx := rxOf(&r.sc.Prescription, r.res)
+	if err := d.Do(start, func(c *pump.Pump) error { return c.Program(start, pump.NewProgram(rx, c.Status().RxHash)) }); err != nil {
+		return &scenario.FieldError{Field: "prescription", Reason: err.Error()}
+	}
+	for i := range r.sc.Events {
+		if err := r.event(&r.sc.Events[i]); err != nil {
+			return err
+		}
+	}
+	d.Run(r.sc.End())
+	return nil
+}
+
+func clinician(k scenario.Kind) bool {
+	switch k {
+	case scenario.Program, scenario.Stop, scenario.Resume, scenario.ClinicianBolus, scenario.Prime, scenario.Bridge,
+		scenario.Refill, scenario.Interrogate, scenario.Acknowledge, scenario.SetClock:
+		return true
+	}
+	return false
+}
+
+func (r *run) event(e *scenario.Event) error {
+	d := r.dev
+	at := e.At
+	d.Run(at)
+	c := d.Core
+	var radio unit.Duration
+	switch {
+	case clinician(e.Kind):
+		radio = ClinicianSessionRadio
+		if err := c.OpenSession(at, pump.RoleClinician); err != nil {
+			return fmt.Errorf("events[%d]: %w", e.Index, err)
+		}
+	case e.Kind == scenario.PatientBolusEv:
+		radio = PatientSessionRadio
+		if err := c.OpenSession(at, pump.RolePatient); err != nil {
+			return fmt.Errorf("events[%d]: %w", e.Index, err)
+		}
+	}
+	err := r.apply(e)
+	d.Persist()
+	if radio > 0 {
+		if cerr := d.Core.CloseSession(at, radio); cerr != nil {
+			return fmt.Errorf("events[%d]: %w", e.Index, cerr)
+		}
+		d.Persist()
+	}
+	cmd := Command{At: rfc(at), Kind: string(e.Kind), Result: "ok"}
+	if err != nil {
+		cmd.Result, cmd.Reason = "refused", err.Error()
+	}
+	if clinician(e.Kind) {
+		r.rep.Commands = append(r.rep.Commands, cmd)
+	}
+	return nil
+}
+
+// apply performs one event on the pump and the simulated world.
+func (r *run) apply(e *scenario.Event) error {
+	d, c, at := r.dev, r.dev.Core, e.At
+	switch e.Kind {
+	case scenario.Program:
+		rx := rxOf(e.Prescription, r.res)
+		return c.Program(at, pump.NewProgram(rx, c.Status().RxHash))
+	case scenario.Bridge:
+		rx := rxOf(e.Prescription, r.res)
+		return c.Bridge(at, pump.NewProgram(rx, c.Status().RxHash))
+	case scenario.Stop:
+		return c.Stop(at)
+	case scenario.Resume:
+		return c.Resume(at)
+	case scenario.ClinicianBolus:
+		return c.ClinicianBolus(at, e.Volume, e.Duration)
+	case scenario.Prime:
+		return c.Prime(at)
+	case scenario.PatientBolusEv:
+		why, err := c.PatientBolus(at)
+		if err != nil {
+			return err
+		}
+		if why == pump.ReasonNone {
+			r.rep.PatientBoluses.Given++
+		} else {
+			r.rep.PatientBoluses.Refused++
+			r.rep.PatientBoluses.Refusals = append(r.rep.PatientBoluses.Refusals, Refusal{At: rfc(at), Reason: why.String()})
+		}
+		return nil
+	case scenario.Refill:
+		return r.refill(e)
+	case scenario.Interrogate:
+		st, err := c.Interrogate(at)
+		if err == nil {
+			r.rep.Interrogations = append(r.rep.Interrogations, r.snapshot(st))
+		}
+		return err
+	case scenario.Acknowledge:
+		a, _ := pump.ParseAlarm(e.Alarm)
+		return c.Acknowledge(at, a)
+	case scenario.SetClock:
+		if err := c.SetClock(at, e.UTCOffset); err != nil {
+			return err
+		}
+		r.offset = e.UTCOffset
+		r.dayEnd = at // re-derive the local day at the next stroke
+		return nil
+	case scenario.MRI, scenario.MotorStall:
+		d.HW.Stall(at.Add(e.Duration))
+	case scenario.Occlusion:
+		until := unit.Time(1<<62 - 1)
+		if e.HasDuration {
+			until = at.Add(e.Duration)
+		}
+		d.HW.Occlude(at, until)
+	case scenario.Leak:
+		d.HW.Leak()
+	case scenario.PowerLoss:
+		return d.PowerLoss(at)
+	case scenario.BatteryDrain:
+		return c.Drain(at, e.Charge)
+	}
+	return nil
+}
+
+// refill withdraws what the needle draws from the reservoir, adds the new drug
+// (less what went into the pocket), and tells the pump.
+func (r *run) refill(e *scenario.Event) error {
+	d, c := r.dev, r.dev.Core
+	expected := c.Reservoir()
+	actual := d.HW.Reservoir
+	withdrawn := min(e.Withdraw, actual)
+	if e.Withdraw > actual {
+		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("events[%d]: withdraw_ml %s is more than the reservoir held (%s); %s withdrawn",
+			e.Index, e.Withdraw, actual, withdrawn))
+	}
+	if err := c.Refill(e.At, pump.Refill{Withdrawn: e.Withdraw, Added: e.Add, Drug: e.Drug.Name, Concentration: e.Drug.Concentration}); err != nil {
+		return err
+	}
+	residual := actual - withdrawn
+	into := e.Add - e.PocketFill
+	r.fl.refill(residual, into, r.mixtureOf(e.Drug))
+	if e.PocketFill > 0 {
+		r.pocket[r.drugIndex(e.Drug.Name, e.Drug.Unit)] += float64(e.Drug.Concentration.Of(e.PocketFill)) / 1e6
+	}
+	d.HW.Reservoir = residual + into
+	disc := e.Withdraw - expected
+	lim := r.cfg.Model.DiscrepancyLimit()
+	rf := RefillRecord{At: rfc(e.At), ExpectedML: ml(expected), WithdrawnML: ml(e.Withdraw), DiscrepancyML: ml(disc),
+		AddedML: ml(e.Add), PocketFillML: ml(e.PocketFill), Drug: e.Drug.Name, Concentration: e.Drug.Text}
+	if disc > lim || disc < -lim {
+		rf.Flag = "discrepancy beyond ±" + unit.FormatFixed(int64(lim), 6) + " mL: possible pocket fill, catheter problem or pump fault"
+	}
+	r.rep.Refills = append(r.rep.Refills, rf)
+	if e.Drug.Name != r.res.Name || e.Drug.Concentration != r.res.Concentration {
+		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("events[%d]: the refill changed the drug or concentration (%s %s → %s %s): reprogram with a bridge",
+			e.Index, r.res.Name, r.res.Text, e.Drug.Name, e.Drug.Text))
+	}
+	r.res = e.Drug
+	return nil
+}
+
+func ml(v unit.Volume) float64 { return v.Millilitres() }
+
+func rfc(t unit.Time) string { return t.Std().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// drugAmounts converts per-mixture volumes to per-drug amounts (in each drug's unit).
+func (r *run) drugAmounts(vols func(mix int) unit.Volume) map[string]float64 {
+	out := map[string]float64{}
+	for mix := range r.fl.mixes {
+		v := vols(mix)
+		if v == 0 {
+			continue
+		}
+		for _, p := range r.fl.mixes[mix] {
+			fg := math.Round(p.conc * float64(v)) // ng/mL × nL = fg
+			out[r.drugs[p.drug]] += unit.Mass(fg).In(r.drugUnit[p.drug])
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]float64) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
