@@ -33,7 +33,7 @@ func (p *Pump) checkProgram(c *Program) error {
 		p.logEv(EvProgramRefused, AlarmNone, ReasonInvalid, 0, 0)
 		return err
 	}
-	if Checksum(&c.Rx) != c.Checksum {
+	if checksumInto(&p.scratch, &c.Rx) != c.Checksum {
 		p.logEv(EvProgramRefused, AlarmNone, ReasonChecksum, 0, 0)
 		return ErrChecksum
 	}
@@ -69,7 +69,7 @@ func (p *Pump) Program(now unit.Time, c Program) error {
 func (p *Pump) store(rx *Prescription) {
 	p.rx = *rx
 	p.hasRx = true
-	p.rxHash = HashOf(rx)
+	p.rxHash = hashInto(&p.scratch, rx)
 	p.writeRx()
 	if p.suspended&susMemory != 0 {
 		p.clear(MemoryError)

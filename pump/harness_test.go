@@ -22,6 +22,7 @@ type rig struct {
 	press   unit.Pressure
 	level   func() unit.Volume
 	strokes int
+	times   []unit.Time // completed strokes counted against max_24h
 }
 
 func defaultConfig() Config {
@@ -59,7 +60,11 @@ func (r *rig) run(t unit.Time) {
 			return
 		case ActStroke:
 			r.strokes++
+			priming := r.p.prime.active
 			r.p.StrokeDone(StrokeResult{Completed: !r.stall, Pressure: r.press})
+			if !r.stall && !priming {
+				r.times = append(r.times, a.At)
+			}
 		case ActReadLevel:
 			v := r.p.Reservoir()
 			if r.level != nil {

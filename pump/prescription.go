@@ -302,12 +302,22 @@ func decodeRx(b []byte) (Prescription, bool) {
 // HashOf returns the hash that identifies rx.
 func HashOf(rx *Prescription) Hash {
 	var buf [rxEncodedMax]byte
-	return sha256.Sum256(appendRx(buf[:0], rx))
+	return hashInto(&buf, rx)
 }
 
 // Checksum returns the checksum a programmer sends with rx (CRC-32C of its encoding).
 func Checksum(rx *Prescription) uint32 {
 	var buf [rxEncodedMax]byte
+	return checksumInto(&buf, rx)
+}
+
+// hashInto and checksumInto encode into a caller's buffer, so the core (which
+// keeps one in its own state) computes them without allocating.
+func hashInto(buf *[rxEncodedMax]byte, rx *Prescription) Hash {
+	return sha256.Sum256(appendRx(buf[:0], rx))
+}
+
+func checksumInto(buf *[rxEncodedMax]byte, rx *Prescription) uint32 {
 	return crc32.Checksum(appendRx(buf[:0], rx), castagnoli)
 }
 
