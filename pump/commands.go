@@ -203,7 +203,8 @@ func (p *Pump) PatientBolus(now unit.Time) (Reason, error) {
 		p.logEv(EvPatientBolusRefused, AlarmNone, why, int64(pb.Volume), 0)
 		return why, nil
 	}
-	if p.pbN == len(p.pbTimes) {
+	// Boluses older than 24 h no longer bear on lockout (at most 24 h) or count.
+	for p.pbN > 0 && (p.pbN == len(p.pbTimes) || p.pbTimes[p.pbHead] <= now.Add(-unit.Day)) {
 		p.pbHead = (p.pbHead + 1) % len(p.pbTimes)
 		p.pbN--
 	}

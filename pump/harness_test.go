@@ -12,8 +12,15 @@ const t0 = unit.Time(1767600000000)
 // rig drives a core the way a device does: an ideal motor unless told otherwise,
 // a level sensor reading the true volume, and persistent memory that applies each
 // write.
+// tb is what the rig needs of a test: *testing.T or *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 type rig struct {
-	t       *testing.T
+	t       tb
 	p       *Pump
 	log     *Log
 	cfg     Config
@@ -30,9 +37,10 @@ func defaultConfig() Config {
 		Battery: BatteryCapacity}
 }
 
-func newRig(t *testing.T, cfg Config) *rig {
+func newRig(t tb, cfg Config) *rig {
 	t.Helper()
 	r := &rig{t: t, cfg: cfg, log: NewLog(), press: 20 * unit.Kilopascal}
+	var _ tb = (*testing.T)(nil)
 	p, err := New(cfg, t0, r.log)
 	if err != nil {
 		t.Fatal(err)

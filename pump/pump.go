@@ -200,6 +200,8 @@ type Pump struct {
 	winCap  int
 	hourN   [24]uint32 // strokes per clock hour, for the memory image
 	hourOf  [24]int64
+	hourIdx int       // bucket of the current hour
+	hourEnd unit.Time // end of the current hour
 
 	// Patient bolus history: start times of given boluses, oldest first.
 	pbTimes [MaxPatientBolusesPer24h]unit.Time
@@ -320,9 +322,11 @@ func (p *Pump) advance(t unit.Time) {
 	dt := int64(t - p.tAcc)
 	if p.rate > 0 && dt > 0 {
 		p.acc += int64(p.rate) * dt
-		for _, s := range [...]*source{&p.cbolus, &p.pbolus, &p.prime} {
-			if s.active {
-				s.accrued += int64(s.rate) * dt
+		if p.rate != p.basal { // a bolus or priming is running
+			for _, s := range [...]*source{&p.cbolus, &p.pbolus, &p.prime} {
+				if s.active {
+					s.accrued += int64(s.rate) * dt
+				}
 			}
 		}
 		if p.bridge.active && !p.prime.active {
@@ -330,7 +334,9 @@ func (p *Pump) advance(t unit.Time) {
 		}
 	}
 	p.tAcc = t
-	p.charge -= unit.Charge(QuiescentCurrent) * unit.Charge(t-p.tBat)
+	if p.suspended&susDead == 0 {
+		p.charge -= unit.Charge(QuiescentCurrent) * unit.Charge(t-p.tBat)
+	}
 	p.tBat = t
 	p.now = t
 }
@@ -376,7 +382,11 @@ func (p *Pump) due(t unit.Time) ActionKind {
 		p.replan()
 	}
 	if p.nextStroke <= t {
-		if p.acc >= strokeScaled && p.delivering() {
+		if !p.delivering() {
+			// Unreachable while replan keeps the rate at zero when delivery is
+			// held; kept so that no state can make Tick spin at one instant.
+			p.acc, p.rate, p.nextStroke = 0, 0, never
+		} else if p.acc >= strokeScaled {
 			if p.prime.active || p.winAllows(t) {
 				return ActStroke
 			}
@@ -452,13 +462,13 @@ func (p *Pump) StrokeDone(r StrokeResult) {
 	if !retry {
 		p.acc -= strokeScaled // the program's stroke is spent, completed or not: no catch-up
 	}
-	p.debit(StrokeCharge)
+	p.debitStroke()
 	if !r.Completed {
 		p.stallCount++
 		if p.stallCount >= StallStrokes && !retry {
 			p.logEv(EvMotorStall, AlarmNone, ReasonNone, int64(p.stallCount), 0)
+			p.suspend(susStall) // first, so the alarm sounds as critical while stalled
 			p.raise(MotorStall)
-			p.suspend(susStall)
 			p.nextRetry = t.Add(StallRetryPeriod)
 		}
 		p.planStroke()
@@ -614,6 +624,7 @@ func (p *Pump) resetWindow() {
 		p.winCap = p.schedRx.capStrokes()
 	}
 	p.hourN = [24]uint32{}
+	p.hourEnd = 0
 }
 
 func (p *Pump) winAllows(t unit.Time) bool {
@@ -628,18 +639,27 @@ func (p *Pump) winPush(t unit.Time) {
 		return
 	}
 	if p.winN < p.winCap {
-		p.win[(p.winHead+p.winN)%p.winCap] = t
+		i := p.winHead + p.winN
+		if i >= p.winCap {
+			i -= p.winCap
+		}
+		p.win[i] = t
 		p.winN++
 	} else {
 		p.win[p.winHead] = t
-		p.winHead = (p.winHead + 1) % p.winCap
+		if p.winHead++; p.winHead == p.winCap {
+			p.winHead = 0
+		}
 	}
-	h := int64(t) / int64(unit.Hour)
-	i := h % 24
-	if p.hourOf[i] != h {
-		p.hourOf[i], p.hourN[i] = h, 0
+	if t >= p.hourEnd {
+		h := int64(t) / int64(unit.Hour)
+		p.hourIdx = int(h % 24)
+		p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
+		if p.hourOf[p.hourIdx] != h {
+			p.hourOf[p.hourIdx], p.hourN[p.hourIdx] = h, 0
+		}
 	}
-	p.hourN[i]++
+	p.hourN[p.hourIdx]++
 }
 
 // inWindow returns the volume counted against max_24h in (now-24h, now].
@@ -664,6 +684,22 @@ func (p *Pump) Battery() unit.Charge { return p.charge }
 
 func (p *Pump) debit(c unit.Charge) {
 	p.charge -= c
+	p.checkBattery()
+}
+
+// debitStroke charges one stroke. Unless it crosses a threshold, the time
+// quiescent drain reaches the next one moves earlier by exactly the stroke's
+// charge at the quiescent current (30 s): no division on the stroke path.
+func (p *Pump) debitStroke() {
+	const shift = unit.Duration(StrokeCharge / unit.Charge(QuiescentCurrent))
+	// The shift is exact only if a stroke's charge is a whole number of ms of
+	// quiescent drain; this line fails to compile otherwise.
+	var _ [0]struct{} = [StrokeCharge % unit.Charge(QuiescentCurrent)]struct{}{}
+	p.charge -= StrokeCharge
+	if p.charge > p.eriThreshold && p.nextBattery != never {
+		p.nextBattery -= unit.Time(shift)
+		return
+	}
 	p.checkBattery()
 }
 
@@ -695,7 +731,8 @@ func (p *Pump) checkBattery() {
 		p.suspend(susEOS)
 	}
 	if p.charge <= 0 {
-		p.logEv(EvBatteryDepleted, AlarmNone, ReasonNone, int64(p.charge), 0)
+		p.charge = 0 // a battery holds nothing less than nothing
+		p.logEv(EvBatteryDepleted, AlarmNone, ReasonNone, 0, 0)
 		p.suspend(susDead)
 		p.nextCritTone, p.nextTone, p.nextBattery, p.nextLevel, p.nextCheckpoint, p.nextRetry = never, never, never, never, never, never
 		return

@@ -28,6 +28,7 @@ type fluids struct {
 
 	pipe []segment // oldest (nearest the tip) first
 	head int
+	out  []segment
 }
 
 func newFluids(pipeline unit.Volume, primedWith mixture, primed bool) *fluids {
@@ -73,9 +74,15 @@ func (f *fluids) refill(residual unit.Volume, added unit.Volume, newMix mixture)
 	f.resMix = f.add(m)
 }
 
-// push moves v of the reservoir's mixture into the pipeline and calls out for
-// each run of mixture that the same volume pushes out of the tip.
-func (f *fluids) push(v unit.Volume, out func(mix int, v unit.Volume)) {
+// push moves v of the reservoir's mixture into the pipeline and returns the runs
+// of mixture that the same volume pushes out of the tip (valid until the next push).
+func (f *fluids) push(v unit.Volume) []segment {
+	f.out = f.out[:0]
+	if f.head == len(f.pipe)-1 && f.pipe[f.head].mix == f.resMix {
+		// Steady state: the whole pipeline holds the reservoir's mixture.
+		f.out = append(f.out, segment{f.resMix, v})
+		return f.out
+	}
 	if last := &f.pipe[len(f.pipe)-1]; last.mix == f.resMix {
 		last.vol += v
 	} else {
@@ -84,7 +91,7 @@ func (f *fluids) push(v unit.Volume, out func(mix int, v unit.Volume)) {
 	for v > 0 {
 		s := &f.pipe[f.head]
 		n := min(v, s.vol)
-		out(s.mix, n)
+		f.out = append(f.out, segment{s.mix, n})
 		s.vol -= n
 		v -= n
 		if s.vol == 0 && f.head < len(f.pipe)-1 {
@@ -95,6 +102,7 @@ func (f *fluids) push(v unit.Volume, out func(mix int, v unit.Volume)) {
 		f.pipe = append(f.pipe[:0], f.pipe[f.head:]...)
 		f.head = 0
 	}
+	return f.out
 }
 
 // tip returns the mixture at the catheter tip.

@@ -167,7 +167,7 @@ func (r *run) report() *Report {
 		rep.ToPocket = r.amounts(pocket)
 	}
 	for _, d := range r.days {
-		tp := r.drugAmounts(func(mix int) unit.Volume { return d.mixVol[mix] })
+		tp := r.drugAmounts(d.volumeOf)
 		for k, v := range tp {
 			tp[k] = round6(v)
 		}

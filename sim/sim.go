@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
@@ -60,10 +61,32 @@ type run struct {
 }
 
 type day struct {
+	num       int64     // local days since 1970-01-01
 	date      string    // pump-local calendar date
 	start     unit.Time // local midnight, as a UTC instant
 	delivered unit.Volume
-	mixVol    map[int]unit.Volume
+	mixVol    []segment // volume of each drug-bearing mixture that reached the patient
+}
+
+// add credits v of mixture mix to the day.
+func (d *day) add(mix int, v unit.Volume) {
+	for i := range d.mixVol {
+		if d.mixVol[i].mix == mix {
+			d.mixVol[i].vol += v
+			return
+		}
+	}
+	d.mixVol = append(d.mixVol, segment{mix, v})
+}
+
+// volumeOf returns the volume of mixture mix the day delivered to the patient.
+func (d *day) volumeOf(mix int) unit.Volume {
+	for _, s := range d.mixVol {
+		if s.mix == mix {
+			return s.vol
+		}
+	}
+	return 0
 }
 
 func newRun(sc *scenario.Scenario) (*run, error) {
@@ -278,46 +301,45 @@ func (r *run) stroke(t unit.Time, moved unit.Volume) {
 	d := r.dayAt(t)
 	d.delivered += moved
 	leak := r.dev.HW.Leaking()
-	r.fl.push(moved, func(mix int, v unit.Volume) {
-		for len(r.toPatient) <= mix {
+	for _, s := range r.fl.push(moved) {
+		for len(r.toPatient) <= s.mix {
 			r.toPatient = append(r.toPatient, 0)
 			r.leaked = append(r.leaked, 0)
 		}
-		if leak {
-			r.leaked[mix] += v
-			return
+		switch {
+		case leak:
+			r.leaked[s.mix] += s.vol
+		default:
+			r.toPatient[s.mix] += s.vol
+			if len(r.fl.mixes[s.mix]) > 0 {
+				d.add(s.mix, s.vol)
+			}
 		}
-		r.toPatient[mix] += v
-		if len(r.fl.mixes[mix]) > 0 {
-			d.mixVol[mix] += v
-		}
-	})
+	}
 }
 
-// dayAt returns the pump-local calendar day holding t, opening days as time passes.
+// dayAt returns the pump-local calendar day holding t, opening days (with or
+// without delivery) as time passes. When the clock is set back, a time whose
+// local date was already passed is credited to the latest day.
 func (r *run) dayAt(t unit.Time) *day {
-	if len(r.days) > 0 && t < r.dayEnd && t >= r.days[len(r.days)-1].start {
-		return &r.days[len(r.days)-1]
+	n := len(r.days)
+	if n > 0 && t < r.dayEnd {
+		return &r.days[n-1]
 	}
 	local := int64(t) + int64(r.offset)
-	start := unit.Time(local - floorMod(local, int64(unit.Day)) - int64(r.offset))
-	if len(r.days) == 0 || start > r.days[len(r.days)-1].start {
-		// Open every day up to t, so days without delivery show as zero.
-		next := start
-		if len(r.days) > 0 {
-			next = r.days[len(r.days)-1].start.Add(unit.Day)
-		}
-		for ; next <= start; next = next.Add(unit.Day) {
-			r.days = append(r.days, day{start: next, mixVol: map[int]unit.Volume{}})
-		}
-		last := &r.days[len(r.days)-1]
-		last.start = start
-		last.date = start.Add(r.offset).Std().Format("2006-01-02")
+	num := (local - floorMod(local, int64(unit.Day))) / int64(unit.Day) // local days since 1970-01-01
+	first := num
+	if n > 0 {
+		first = r.days[n-1].num + 1
 	}
-	// When the clock was set back, t may fall before the latest day's start: it is
-	// credited to the latest day rather than reopening a closed one.
-	r.dayEnd = r.days[len(r.days)-1].start.Add(unit.Day)
-	return &r.days[len(r.days)-1]
+	for d := first; d <= num; d++ {
+		start := unit.Time(d*int64(unit.Day) - int64(r.offset))
+		r.days = append(r.days, day{num: d, start: start, date: unit.Time(d * int64(unit.Day)).Std().Format("2006-01-02")})
+	}
+	last := &r.days[len(r.days)-1]
+	// The day ends at the next local midnight under the offset now in force.
+	r.dayEnd = unit.Time((last.num+1)*int64(unit.Day) - int64(r.offset))
+	return last
 }
 
 func floorMod(a, b int64) int64 {
@@ -347,6 +369,7 @@ func (r *run) run() error {
 		}
 	}
 	d.Run(r.sc.End())
+	r.dayAt(r.sc.End().Add(-unit.Millisecond)) // days run to the scenario's last day, with or without delivery
 	return nil
 }
 
@@ -365,6 +388,11 @@ func (r *run) event(e *scenario.Event) error {
 	d.Run(at)
 	c := d.Core
 	var radio unit.Duration
+	if c.Status().Battery <= 0 && (clinician(e.Kind) || e.Kind == scenario.PatientBolusEv) {
+		// A depleted pump does not answer: the session never opens.
+		r.unanswered(e)
+		return nil
+	}
 	switch {
 	case clinician(e.Kind):
 		radio = ClinicianSessionRadio
@@ -393,6 +421,17 @@ func (r *run) event(e *scenario.Event) error {
 		r.rep.Commands = append(r.rep.Commands, cmd)
 	}
 	return nil
+}
+
+// unanswered records an event that needed a session with a pump whose battery is depleted.
+func (r *run) unanswered(e *scenario.Event) {
+	const why = "no answer: the pump's battery is depleted"
+	if e.Kind == scenario.PatientBolusEv {
+		r.rep.PatientBoluses.Refused++
+		r.rep.PatientBoluses.Refusals = append(r.rep.PatientBoluses.Refusals, Refusal{At: rfc(e.At), Reason: "no_answer"})
+		return
+	}
+	r.rep.Commands = append(r.rep.Commands, Command{At: rfc(e.At), Kind: string(e.Kind), Result: "refused", Reason: why})
 }
 
 // apply performs one event on the pump and the simulated world.
@@ -500,7 +539,7 @@ func (r *run) refill(e *scenario.Event) error {
 
 func ml(v unit.Volume) float64 { return v.Millilitres() }
 
-func rfc(t unit.Time) string { return t.Std().Format("2006-01-02T15:04:05.000Z07:00") }
+func rfc(t unit.Time) string { return t.Std().Format(time.RFC3339Nano) }
 
 // drugAmounts converts per-mixture volumes to per-drug amounts (in each drug's unit).
 func (r *run) drugAmounts(vols func(mix int) unit.Volume) map[string]float64 {

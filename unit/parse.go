@@ -2,6 +2,7 @@ package unit
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +78,10 @@ func splitQuantity(s string) (num, unit string) {
 	return s[:i], strings.TrimSpace(s[i:])
 }
 
-func parseWith(s, what string, units map[string]int64, decimals int) (int64, string, error) {
+// parseWith reads a number and one of units, each unit given as how many base
+// units it is. The value must be a whole number of base units: it is computed
+// exactly (no float, no overflow), so "0.1 mcg/h" or "2000 mcg" is what it says.
+func parseWith(s, what string, units map[string]int64) (int64, string, error) {
 	num, u := splitQuantity(s)
 	if num == "" {
 		return 0, "", fmt.Errorf("%w: %s %q has no number", ErrUnit, what, s)
@@ -87,24 +91,56 @@ func parseWith(s, what string, units map[string]int64, decimals int) (int64, str
 	}
 	scale, ok := units[u]
 	if !ok {
+		if other := quantityOfUnit(u); other != "" && other != what {
+			return 0, "", fmt.Errorf("%w: %s %q: %q is a unit of %s, not of %s (allowed: %s)", ErrUnit, what, s, u, other, what, unitList(units))
+		}
 		return 0, "", fmt.Errorf("%w: %s %q: unknown unit %q (allowed: %s)", ErrUnit, what, s, u, unitList(units))
 	}
-	n, err := ParseFixed(num, decimals)
+	n, err := scaleExact(num, scale)
 	if err != nil {
 		return 0, "", fmt.Errorf("%s %q: %w", what, s, err)
 	}
-	hi := n * scale
-	if n != 0 && hi/n != scale {
-		return 0, "", fmt.Errorf("%w: %s %q is too large", ErrUnit, what, s)
+	return n, u, nil
+}
+
+// maxDigits bounds the digits a quantity may be written with: more than any
+// int64 needs, few enough that the exact arithmetic stays small.
+const maxDigits = 40
+
+// scaleExact returns the decimal num × scale, refusing a result that is not a
+// whole number or does not fit an int64.
+func scaleExact(num string, scale int64) (int64, error) {
+	digits := num
+	neg := false
+	if digits != "" && (digits[0] == '-' || digits[0] == '+') {
+		neg = digits[0] == '-'
+		digits = digits[1:]
 	}
-	pw := int64(1)
-	for range decimals {
-		pw *= 10
+	intPart, frac, _ := strings.Cut(digits, ".")
+	if intPart == "" && frac == "" || strings.ContainsAny(frac, ".+-") || strings.ContainsAny(intPart, "+-") {
+		return 0, fmt.Errorf("%w: %q is not a number", ErrUnit, num)
 	}
-	if hi%pw != 0 {
-		return 0, "", fmt.Errorf("%w: %s %q is finer than the smallest step", ErrUnit, what, s)
+	all := strings.TrimLeft(intPart+strings.TrimRight(frac, "0"), "0")
+	if len(all) > maxDigits {
+		return 0, fmt.Errorf("%w: %q has too many digits", ErrUnit, num)
 	}
-	return hi / pw, u, nil
+	frac = strings.TrimRight(frac, "0")
+	v, ok := new(big.Int).SetString(intPart+frac, 10)
+	if !ok {
+		return 0, fmt.Errorf("%w: %q is not a number", ErrUnit, num)
+	}
+	v.Mul(v, big.NewInt(scale))
+	q, r := v.QuoRem(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil), new(big.Int))
+	if r.Sign() != 0 {
+		return 0, fmt.Errorf("%w: %q is finer than the smallest step", ErrUnit, num)
+	}
+	if neg {
+		q.Neg(q)
+	}
+	if !q.IsInt64() {
+		return 0, fmt.Errorf("%w: %q is too large", ErrUnit, num)
+	}
+	return q.Int64(), nil
 }
 
 func unitList(units map[string]int64) string {
@@ -125,7 +161,7 @@ var volumeUnits = map[string]int64{"mL": 1_000_000, "ml": 1_000_000, "µL": 1000
 
 // ParseVolume reads a volume such as "20 mL", "0.5 µL" or "500 nL".
 func ParseVolume(s string) (Volume, error) {
-	n, _, err := parseWith(s, "volume", volumeUnits, 9)
+	n, _, err := parseWith(s, "volume", volumeUnits)
 	return Volume(n), err
 }
 
@@ -137,7 +173,7 @@ var rateUnits = map[string]int64{
 
 // ParseRate reads a volume rate such as "0.5 mL/day" or "0.1 mL/h".
 func ParseRate(s string) (Rate, error) {
-	n, _, err := parseWith(s, "rate", rateUnits, 9)
+	n, _, err := parseWith(s, "rate", rateUnits)
 	return Rate(n), err
 }
 
@@ -145,7 +181,7 @@ var massUnits = map[string]int64{"mg": 1_000_000_000_000, "mcg": 1_000_000_000, 
 
 // ParseMass reads a mass such as "5 mg" or "400 mcg" and returns the unit it was written in.
 func ParseMass(s string) (Mass, MassUnit, error) {
-	n, u, err := parseWith(s, "mass", massUnits, 9)
+	n, u, err := parseWith(s, "mass", massUnits)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -164,7 +200,7 @@ var concUnits = map[string]int64{"mg/mL": 1_000_000, "mg/ml": 1_000_000, "mcg/mL
 // ParseConcentration reads a concentration such as "10 mg/mL" or "25 mcg/mL" and
 // returns the mass unit it was written in.
 func ParseConcentration(s string) (Concentration, MassUnit, error) {
-	n, u, err := parseWith(s, "concentration", concUnits, 9)
+	n, u, err := parseWith(s, "concentration", concUnits)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -183,15 +219,16 @@ func ParseDoseRate(s string) (DoseRate, MassUnit, error) {
 		m, mu, err := ParseMass(s)
 		return DoseRate(m), mu, err
 	}
-	n, u, err := parseWith(s, "dose rate", doseRateUnits, 9)
+	n, u, err := parseWith(s, "dose rate", doseRateUnits)
 	if err != nil {
 		return 0, 0, err
 	}
 	return DoseRate(n), massUnitOf(u), nil
 }
 
-// ParseDuration reads a duration of whole units d, h, m and s, such as "90d",
-// "3d4h" or "10m", each unit at most once and in that order.
+// ParseDuration reads a duration of whole units d, h, m, s and ms, such as "90d",
+// "3d4h", "10m" or "1s500ms", each unit at most once and in that order: the
+// format Duration.String prints.
 func ParseDuration(s string) (Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("%w: empty duration (write e.g. \"90d\", \"3d4h\", \"10m\")", ErrUnit)
@@ -206,22 +243,25 @@ func ParseDuration(s string) (Duration, error) {
 			i++
 		}
 		if i == 0 || i == len(s) {
-			return 0, fmt.Errorf("%w: duration %q: expected whole numbers each followed by d, h, m or s", ErrUnit, orig)
+			return 0, fmt.Errorf("%w: duration %q: expected whole numbers each followed by d, h, m, s or ms", ErrUnit, orig)
 		}
 		n, err := strconv.ParseInt(s[:i], 10, 64)
 		if err != nil || n > 1_000_000 {
 			return 0, fmt.Errorf("%w: duration %q is too large", ErrUnit, orig)
 		}
-		pos := strings.IndexByte(order, s[i])
+		pos, width := strings.IndexByte(order, s[i]), 1
+		if strings.HasPrefix(s[i:], "ms") {
+			pos, width = len(order), 2
+		}
 		if pos < 0 {
-			return 0, fmt.Errorf("%w: duration %q: unknown unit %q (allowed: d, h, m, s)", ErrUnit, orig, s[i:i+1])
+			return 0, fmt.Errorf("%w: duration %q: unknown unit %q (allowed: d, h, m, s, ms)", ErrUnit, orig, s[i:i+1])
 		}
 		if pos <= last {
-			return 0, fmt.Errorf("%w: duration %q: units must appear once each, in the order d, h, m, s", ErrUnit, orig)
+			return 0, fmt.Errorf("%w: duration %q: units must appear once each, in the order d, h, m, s, ms", ErrUnit, orig)
 		}
 		last = pos
-		total += Duration(n) * [...]Duration{Day, Hour, Minute, Second}[pos]
-		s = s[i+1:]
+		total += Duration(n) * [...]Duration{Day, Hour, Minute, Second, Millisecond}[pos]
+		s = s[i+width:]
 	}
 	return total, nil
 }
@@ -237,7 +277,7 @@ func ParseTime(s string) (Time, error) {
 
 // ParseUTCOffset reads a UTC offset such as "+03:30" or "-05:00".
 func ParseUTCOffset(s string) (Duration, error) {
-	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || !isDigits(s[1:3]) || !isDigits(s[4:6]) {
 		return 0, fmt.Errorf("%w: UTC offset %q: write ±HH:MM, e.g. \"+03:30\"", ErrUnit, s)
 	}
 	h, err1 := strconv.Atoi(s[1:3])

@@ -1,0 +1,73 @@
+package pump
+
+import (
+	"testing"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// BenchmarkStroke measures the core's work per stroke: Tick up to the stroke and
+// StrokeDone, at 0.5 mL/day with pressure and level sensors.
+func BenchmarkStroke(b *testing.B) {
+	cfg := defaultConfig()
+	cfg.Model = TP40
+	cfg.PressureSensor = true
+	p, _ := New(cfg, t0, NewLog())
+	p.Refill(t0, Refill{Added: ml(40), Drug: "morphine", Concentration: 1})
+	p.Program(t0, NewProgram(continuous(halfMLPerDay, ml(0.7)), p.rxHash))
+	p.WritesDone()
+	b.ReportAllocs()
+	strokes := 0
+	for b.Loop() {
+		for {
+			a := p.Tick(p.Next())
+			if a.Kind == ActStroke {
+				p.StrokeDone(StrokeResult{Completed: true, Pressure: 20 * unit.Kilopascal})
+				strokes++
+				break
+			}
+			if a.Kind == ActReadLevel {
+				p.LevelRead(p.Reservoir())
+			}
+		}
+		p.WritesDone()
+		if p.Reservoir() < ml(5) {
+			p.Refill(p.now, Refill{Added: ml(40), Drug: "morphine", Concentration: 1})
+		}
+	}
+}
+
+// BenchmarkCommand measures a patient bolus request and a program change.
+func BenchmarkCommand(b *testing.B) {
+	for _, name := range []string{"patient-bolus", "program"} {
+		b.Run(name, func(b *testing.B) {
+			p, _ := New(defaultConfig(), t0, NewLog())
+			p.Refill(t0, Refill{Added: ml(20), Drug: "morphine", Concentration: 1})
+			rx := continuous(halfMLPerDay, ml(2))
+			rx.PatientBolus = PatientBolus{Volume: ml(0.0005), Duration: unit.Minute, Lockout: unit.Minute, MaxPer24h: 48}
+			other := rx
+			other.Rate = 400_000
+			progs := [2]Program{NewProgram(rx, Hash{}), NewProgram(other, Hash{})}
+			p.Program(t0, progs[0])
+			now := t0
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				now = now.Add(unit.Hour)
+				for p.Tick(now).Kind != ActNone {
+					p.StrokeDone(StrokeResult{Completed: true})
+				}
+				p.WritesDone()
+				if name == "program" {
+					i ^= 1
+					c := progs[i]
+					c.Replaces = p.rxHash
+					p.Program(now, c)
+				} else {
+					p.PatientBolus(now)
+				}
+				p.WritesDone()
+			}
+		})
+	}
+}

@@ -1,0 +1,167 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+)
+
+// meter counts what the peer's side of a link carries: bytes each way,
+// frames, and round trips (a round trip starts each time the peer waits for
+// the pump after having sent something).
+type meter struct {
+	Conn
+	mu                 sync.Mutex
+	sent, recv, frames int
+	trips              int
+	wrote              bool
+}
+
+func (m *meter) WriteFrame(ctx context.Context, f []byte) error {
+	m.mu.Lock()
+	m.sent += len(f)
+	m.frames++
+	m.wrote = true
+	m.mu.Unlock()
+	return m.Conn.WriteFrame(ctx, f)
+}
+
+func (m *meter) ReadFrame(ctx context.Context) ([]byte, error) {
+	m.mu.Lock()
+	if m.wrote {
+		m.trips++
+		m.wrote = false
+	}
+	m.mu.Unlock()
+	f, err := m.Conn.ReadFrame(ctx)
+	m.mu.Lock()
+	m.recv += len(f)
+	if err == nil {
+		m.frames++
+	}
+	m.mu.Unlock()
+	return f, err
+}
+
+// benchSession runs one whole session (wake is already done): handshake, the
+// exchange, close; it returns the meter.
+func benchSession(b *testing.B, f *fixture, id Identity, exchange func(*Client) error) *meter {
+	a, p := Pipe("programmer", "pump", LinkConfig{}, LinkConfig{})
+	done := make(chan SessionReport, 1)
+	go func() { done <- f.srv.ServeConn(context.Background(), p) }()
+	m := &meter{Conn: a}
+	b.ReportAllocs()
+	c, err := Dial(context.Background(), m, f.clientConfig(id))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if exchange != nil {
+		if err := exchange(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	if rep := <-done; rep.Err != nil {
+		b.Fatal(rep.Err)
+	}
+	return m
+}
+
+func benchFixture(b *testing.B) *fixture {
+	f := newFixture(b)
+	f.clock.step = 0 // no radio time: the budget would run out over b.N sessions
+	return f.wake(WakeContact)
+}
+
+func report3(b *testing.B, m *meter) {
+	b.ReportMetric(float64(m.sent+m.recv), "wire-B/op")
+	b.ReportMetric(float64(m.sent), "up-B/op")
+	b.ReportMetric(float64(m.recv), "down-B/op")
+	b.ReportMetric(float64(m.trips), "round-trips/op")
+	b.ReportMetric(float64(m.frames), "frames/op")
+}
+
+// BenchmarkHandshake: a whole Noise XX handshake with credential checks on
+// both sides (peer and pump run on the same core), then a close.
+func BenchmarkHandshake(b *testing.B) {
+	f := benchFixture(b)
+	var m *meter
+	for b.Loop() {
+		m = benchSession(b, f, f.w.clinician, nil)
+	}
+	report3(b, m)
+}
+
+// BenchmarkProgramChange: handshake, a 300-byte prescription with the hash
+// it replaces, the pump's Ack with the stored sequence number, close.
+func BenchmarkProgramChange(b *testing.B) {
+	f := benchFixture(b)
+	p := NewProgram([32]byte{0xaa}, prescription(300, 1))
+	var m *meter
+	for b.Loop() {
+		m = benchSession(b, f, f.w.clinician, func(c *Client) error {
+			_, err := c.Do(context.Background(), p)
+			return err
+		})
+	}
+	report3(b, m)
+}
+
+// logBytes is the assumed size of 30 days of event log: 8 entries a day of
+// 24 bytes (the device's encoding decides the real figure). With the test
+// device's 256-byte status it makes a full interrogation.
+const logBytes = 30 * 8 * 24
+
+// BenchmarkInterrogation: handshake, status and 30 days of log, pipelined
+// into one round trip after the handshake, close.
+func BenchmarkInterrogation(b *testing.B) {
+	f := benchFixture(b)
+	f.dev.log = bytes.Repeat([]byte{0x42}, logBytes)
+	var m *meter
+	for b.Loop() {
+		m = benchSession(b, f, f.w.clinician, func(c *Client) error {
+			rs, err := c.DoAll(context.Background(), Interrogate{}, ReadLog{From: 0})
+			if err == nil && len(rs[1].(*Log).Entries) != logBytes {
+				b.Fatal("short log")
+			}
+			return err
+		})
+	}
+	report3(b, m)
+	b.ReportMetric(float64(m.sent+m.recv-256-logBytes), "overhead-B/op")
+}
+
+// BenchmarkDataFrame: sealing and opening one 1 KiB command in an open
+// session, the steady-state cost per command.
+func BenchmarkDataFrame(b *testing.B) {
+	w := testWorld(b)
+	// A handshake by hand gives two channels facing each other.
+	ci, _ := newHandshake(true, w.clinician.Static, nil)
+	ri, _ := newHandshake(false, w.pump.Identity.Static, nil)
+	m1, _, _, _ := ci.WriteMessage(nil, nil)
+	ri.ReadMessage(nil, m1)
+	m2, _, _, _ := ri.WriteMessage(nil, nil)
+	ci.ReadMessage(nil, m2)
+	m3, c1, c2, _ := ci.WriteMessage(nil, nil)
+	_, r1, r2, _ := ri.ReadMessage(nil, m3)
+	peer := channel{send: c1, recv: c2}
+	pump := channel{send: r2, recv: r1}
+	req := NewProgram([32]byte{}, prescription(1024, 0))
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var frames [][]byte
+		var err error
+		out, frames, err = peer.seal(out[:0], req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, fr := range frames {
+			if _, _, err := pump.receive(fr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.SetBytes(1024)
+}

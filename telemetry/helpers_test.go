@@ -1,0 +1,358 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// radioCurrent is pump.RadioCurrent (5 mA). The test does not import pump,
+// which is being written alongside; TestRadioCharge pins the figure.
+const radioCurrent = 5 * unit.Milliamp
+
+// t0 is the tests' starting instant: 2026-01-05 10:00 UTC.
+var t0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+
+// fakeClock is the injected clock. Every reading advances it by step, so
+// sessions have a non-zero, deterministic radio time.
+type fakeClock struct {
+	mu   sync.Mutex
+	t    unit.Time
+	step unit.Duration
+}
+
+func (c *fakeClock) Now() unit.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.t
+	c.t = c.t.Add(c.step)
+	return t
+}
+
+func (c *fakeClock) Advance(d unit.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// recorder is the pump's event log in tests.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) add(e Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// find returns the first event of kind whose Err wraps target (any Err if
+// target is nil).
+func (r *recorder) find(kind EventKind, target error) (Event, bool) {
+	for _, e := range r.all() {
+		if e.Kind == kind && (target == nil || errors.Is(e.Err, target)) {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+func (r *recorder) count(kind EventKind) int {
+	n := 0
+	for _, e := range r.all() {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *recorder) dump(t testing.TB) {
+	t.Helper()
+	for _, e := range r.all() {
+		t.Log(e)
+	}
+}
+
+// mustLog fails the test unless the log holds an event of kind wrapping target.
+func (r *recorder) mustLog(t testing.TB, kind EventKind, target error) Event {
+	t.Helper()
+	e, ok := r.find(kind, target)
+	if !ok {
+		r.dump(t)
+		t.Fatalf("event log has no %v event with %v", kind, target)
+	}
+	return e
+}
+
+// device is a stand-in for the pump device: it records what reaches it and
+// answers plausibly. Its prescription changes only when a whole Program
+// arrives.
+type device struct {
+	mu           sync.Mutex
+	reqs         []Request
+	sessions     []SessionInfo
+	prescription []byte
+	seq          uint64
+	log          []byte
+}
+
+func (d *device) Handle(s SessionInfo, req Request) Response {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reqs = append(d.reqs, req)
+	d.sessions = append(d.sessions, s)
+	d.seq++
+	switch r := req.(type) {
+	case Interrogate, ReadStatus:
+		return &Status{Data: bytes.Repeat([]byte{0x5a}, 256)}
+	case ReadLog:
+		n := min(len(d.log), int(r.MaxBytes))
+		return &Log{Next: uint64(n), More: n < len(d.log), Entries: d.log[:n]}
+	case Program:
+		d.prescription = append([]byte(nil), r.Prescription...)
+		return &Ack{Seq: d.seq}
+	case PatientBolus:
+		return &BolusResult{Given: true, Volume: 50 * unit.Microlitre, Next: t0.Add(unit.Hour)}
+	}
+	return &Ack{Seq: d.seq}
+}
+
+func (d *device) requests() []Request {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Request(nil), d.reqs...)
+}
+
+func (d *device) kinds() []Kind {
+	var ks []Kind
+	for _, r := range d.requests() {
+		ks = append(ks, r.Kind())
+	}
+	return ks
+}
+
+func (d *device) current() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.prescription
+}
+
+// world holds what outlives one pump instance: keys and credentials. Building
+// them once keeps loops over thousands of sessions fast.
+type world struct {
+	rng       *rand.ChaCha8
+	auth      Authority
+	other     Authority // an authority the pump does not trust
+	pump      Enrolment
+	clinician Identity
+	patient   Identity
+	monitor   Identity
+	emergency Identity
+}
+
+var (
+	worldOnce sync.Once
+	theWorld  *world
+)
+
+func testWorld(t testing.TB) *world {
+	worldOnce.Do(func() {
+		w := &world{rng: rand.NewChaCha8([32]byte{'t', 'h', 'e', 'c', 'a', 'l'})}
+		must := func(err error) {
+			if err != nil {
+				panic(err)
+			}
+		}
+		var err error
+		w.auth, err = NewAuthority(w.rng)
+		must(err)
+		w.other, err = NewAuthority(w.rng)
+		must(err)
+		w.pump, err = Enrol(w.rng, w.auth, 4001, "TP-20 #4001", t0.Add(-unit.Day), t0.Add(3650*unit.Day))
+		must(err)
+		w.clinician = w.identity(RoleClinician, 101, "Dr. Clinician")
+		w.patient = w.identity(RolePatient, 201, "PTM of patient 17")
+		w.monitor = w.identity(RoleMonitor, 301, "Home relay 17")
+		w.emergency = w.identity(RoleEmergency, 401, "ER programmer, St. Elsewhere")
+		theWorld = w
+	})
+	return theWorld
+}
+
+func (w *world) identity(role Role, serial uint64, name string) Identity {
+	return w.identityFrom(w.auth, role, serial, name, t0.Add(-unit.Day), t0.Add(365*unit.Day))
+}
+
+func (w *world) identityFrom(a Authority, role Role, serial uint64, name string, nb, na unit.Time) Identity {
+	id, err := NewIdentity(w.rng, a, role, serial, name, nb, na)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+// fixture is one pump: a Server with its clock, event log and device.
+type fixture struct {
+	t      testing.TB
+	w      *world
+	clock  *fakeClock
+	events *recorder
+	dev    *device
+	srv    *Server
+}
+
+func newFixture(t testing.TB, opts ...func(*ServerConfig)) *fixture {
+	t.Helper()
+	w := testWorld(t)
+	f := &fixture{t: t, w: w, clock: &fakeClock{t: t0, step: 10 * unit.Millisecond}, events: &recorder{}, dev: &device{}}
+	cfg := ServerConfig{
+		Enrolment:    w.pump,
+		Handler:      f.dev,
+		Clock:        f.clock.Now,
+		Events:       f.events.add,
+		RadioCurrent: radioCurrent,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = srv
+	return f
+}
+
+func (f *fixture) wake(kind WakeKind) *fixture {
+	f.t.Helper()
+	if err := f.srv.Wake(kind); err != nil {
+		f.t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) clientConfig(id Identity) ClientConfig {
+	return ClientConfig{Identity: id, Trust: Trust{Authorities: f.w.pump.Trust.Authorities}, Clock: f.clock.Now}
+}
+
+// serve connects a new in-memory link to the pump and serves it. It returns
+// the peer's end and a channel that yields the session report.
+func (f *fixture) serve(addr string) (Conn, <-chan SessionReport) {
+	a, b := Pipe(addr, "pump", LinkConfig{}, LinkConfig{})
+	done := make(chan SessionReport, 1)
+	go func() { done <- f.srv.ServeConn(context.Background(), b) }()
+	return a, done
+}
+
+// dial opens an authenticated session as id over a tap, so the test can see
+// and alter the peer's frames.
+func (f *fixture) dial(id Identity, addr string, edit func(i int, frame []byte) [][]byte) (*Client, *tap, <-chan SessionReport) {
+	f.t.Helper()
+	conn, done := f.serve(addr)
+	tp := &tap{Conn: conn, edit: edit}
+	c, err := Dial(ctx(f.t), tp, f.clientConfig(id))
+	if err != nil {
+		f.events.dump(f.t)
+		f.t.Fatalf("dial as %v: %v", id.Credential.Role, err)
+	}
+	return c, tp, done
+}
+
+// report waits for the session to end.
+func report(t testing.TB, done <-chan SessionReport) SessionReport {
+	t.Helper()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("session did not end")
+	}
+	return SessionReport{}
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// tap records every frame the peer sends and lets a test change, drop, add or
+// reorder them: edit gets the index and a copy of each frame and returns the
+// frames to send instead.
+type tap struct {
+	Conn
+	mu   sync.Mutex
+	sent [][]byte
+	edit func(i int, frame []byte) [][]byte
+}
+
+func (p *tap) WriteFrame(ctx context.Context, frame []byte) error {
+	p.mu.Lock()
+	i := len(p.sent)
+	f := append([]byte(nil), frame...)
+	p.sent = append(p.sent, f)
+	edit := p.edit
+	p.mu.Unlock()
+	out := [][]byte{f}
+	if edit != nil {
+		out = edit(i, append([]byte(nil), f...))
+	}
+	for _, o := range out {
+		if err := p.Conn.WriteFrame(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inject sends a frame as is, past the edit function.
+func (p *tap) inject(frame []byte) error { return p.Conn.WriteFrame(context.Background(), frame) }
+
+func (p *tap) frames() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]byte(nil), p.sent...)
+}
+
+// dataFrames returns the recorded frames of type FrameData.
+func (p *tap) dataFrames() [][]byte {
+	var out [][]byte
+	for _, f := range p.frames() {
+		if len(f) > 1 && FrameType(f[1]) == FrameData {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// prescription returns n bytes standing for an encoded prescription.
+func prescription(n int, seed byte) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = seed + byte(i*7)
+	}
+	return p
+}
+
+func describe(f []byte) string { return fmt.Sprintf("%d-byte %v frame", len(f), FrameType(f[1])) }
+
+// dialUnchecked runs the peer's handshake without checking that the identity's
+// key and credential agree: an attacker's client.
+func dialUnchecked(ctx context.Context, conn Conn, cfg ClientConfig) (*Client, error) {
+	return handshake(ctx, conn, cfg)
+}
