@@ -297,47 +297,36 @@ type state struct {
 
 func decodeState(b []byte) (state, bool) {
 	var s state
-	ok := true
-	take := func(n int) []byte {
-		if len(b) < n {
-			ok = false
-			return make([]byte, n)
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	le := binary.LittleEndian
-	i64 := func() int64 { return int64(le.Uint64(take(8))) }
-	s.at = unit.Time(i64())
-	s.delivered, s.lastFill, s.since = unit.Volume(i64()), unit.Volume(i64()), unit.Volume(i64())
-	s.charge = unit.Charge(i64())
-	s.alarms = Alarms(le.Uint16(take(2)))
-	s.suspended, s.flags = take(1)[0], take(1)[0]
-	s.utcOffset = unit.Duration(i64())
-	s.maxRate = unit.Rate(i64())
-	s.bridgeTarget, s.bridgeAccrued = i64(), i64()
-	s.tonesCrit, s.tonesNon = i64(), i64()
-	s.fillConc = unit.Concentration(i64())
-	n := int(take(1)[0])
+	r := reader{b: b}
+	s.at = unit.Time(r.i64())
+	s.delivered, s.lastFill, s.since = unit.Volume(r.i64()), unit.Volume(r.i64()), unit.Volume(r.i64())
+	s.charge = unit.Charge(r.i64())
+	s.alarms = Alarms(r.u16())
+	s.suspended, s.flags = r.u8(), r.u8()
+	s.utcOffset = unit.Duration(r.i64())
+	s.maxRate = unit.Rate(r.i64())
+	s.bridgeTarget, s.bridgeAccrued = r.i64(), r.i64()
+	s.tonesCrit, s.tonesNon = r.i64(), r.i64()
+	s.fillConc = unit.Concentration(r.i64())
+	n := int(r.u8())
 	if n > MaxDrugName {
 		return s, false
 	}
-	s.fillDrug = string(take(n))
-	n = int(take(1)[0])
+	s.fillDrug = string(r.take(n))
+	n = int(r.u8())
 	if n > MaxPatientBolusesPer24h {
 		return s, false
 	}
 	for range n {
-		s.pb = append(s.pb, unit.Time(i64()))
+		s.pb = append(s.pb, unit.Time(r.i64()))
 	}
 	for i := range s.hours {
-		s.hours[i] = le.Uint32(take(4))
+		s.hours[i] = r.u32()
 	}
 	if s.maxRate < 0 || s.maxRate > MaxRate || s.lastFill < 0 || s.since < 0 || s.alarms >= 1<<numAlarms {
 		return s, false
 	}
-	return s, ok && len(b) == 0
+	return s, r.done()
 }
 
 func (p *Pump) restoreState(s *state, now unit.Time) {

@@ -257,46 +257,59 @@ func appendRx(b []byte, rx *Prescription) []byte {
 	return b
 }
 
+// reader consumes a record's fields in order; reading past the end marks it bad
+// and yields zeros, so a decoder reads every field and checks once.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) take(n int) []byte {
+	if len(r.b) < n {
+		r.bad, r.b = true, nil
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() byte    { return r.take(1)[0] }
+func (r *reader) u16() uint16 { return binary.LittleEndian.Uint16(r.take(2)) }
+func (r *reader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(4)) }
+func (r *reader) i64() int64  { return int64(binary.LittleEndian.Uint64(r.take(8))) }
+func (r *reader) done() bool  { return !r.bad && len(r.b) == 0 }
+
 // decodeRx reads an encoding made by appendRx. It checks structure only; the
 // caller validates the values.
 func decodeRx(b []byte) (Prescription, bool) {
 	var rx Prescription
-	var ok = true
-	take := func(n int) []byte {
-		if len(b) < n {
-			ok = false
-			return make([]byte, n)
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	u64 := func() uint64 { return binary.LittleEndian.Uint64(take(8)) }
-	rx.Mode = Mode(take(1)[0])
-	rx.Rate = unit.Rate(u64())
-	rx.FlexSteps = int(take(1)[0])
-	rx.Weekly = take(1)[0] == 1
+	r := reader{b: b}
+	rx.Mode = Mode(r.u8())
+	rx.Rate = unit.Rate(r.i64())
+	rx.FlexSteps = int(r.u8())
+	rx.Weekly = r.u8() == 1
 	if rx.FlexSteps > MaxFlexSteps {
 		return rx, false
 	}
 	for i := range rx.FlexSteps {
-		rx.Flex[i].At = unit.Duration(binary.LittleEndian.Uint32(take(4))) * unit.Minute
-		rx.Flex[i].Rate = unit.Rate(u64())
-		rx.Flex[i].Days = take(1)[0]
+		rx.Flex[i].At = unit.Duration(r.u32()) * unit.Minute
+		rx.Flex[i].Rate = unit.Rate(r.i64())
+		rx.Flex[i].Days = r.u8()
 	}
-	rx.Max24h = unit.Volume(u64())
-	rx.LowReservoir = unit.Volume(u64())
-	rx.PatientBolus.Volume = unit.Volume(u64())
-	rx.PatientBolus.Duration = unit.Duration(u64())
-	rx.PatientBolus.Lockout = unit.Duration(u64())
-	rx.PatientBolus.MaxPer24h = int(take(1)[0])
-	n := int(take(1)[0])
+	rx.Max24h = unit.Volume(r.i64())
+	rx.LowReservoir = unit.Volume(r.i64())
+	rx.PatientBolus.Volume = unit.Volume(r.i64())
+	rx.PatientBolus.Duration = unit.Duration(r.i64())
+	rx.PatientBolus.Lockout = unit.Duration(r.i64())
+	rx.PatientBolus.MaxPer24h = int(r.u8())
+	n := int(r.u8())
 	if n > MaxDrugName {
 		return rx, false
 	}
-	rx.Drug = string(take(n))
-	rx.Concentration = unit.Concentration(u64())
-	return rx, ok && len(b) == 0
+	rx.Drug = string(r.take(n))
+	rx.Concentration = unit.Concentration(r.i64())
+	return rx, r.done()
 }
 
 // HashOf returns the hash that identifies rx.

@@ -16,6 +16,7 @@ import (
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/scenario"
+	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -521,12 +522,13 @@ func (r *run) refill(e *scenario.Event) error {
 		r.pocket[r.drugIndex(e.Drug.Name, e.Drug.Unit)] += float64(e.Drug.Concentration.Of(e.PocketFill)) / 1e6
 	}
 	d.HW.Reservoir = residual + into
+	// The expected residual is the pump's own estimate, as an interrogation before
+	// the refill reads it; the flag is the clinical calculators' (therapy).
 	disc := e.Withdraw - expected
-	lim := r.cfg.Model.DiscrepancyLimit()
 	rf := RefillRecord{At: rfc(e.At), ExpectedML: ml(expected), WithdrawnML: ml(e.Withdraw), DiscrepancyML: ml(disc),
 		AddedML: ml(e.Add), PocketFillML: ml(e.PocketFill), Drug: e.Drug.Name, Concentration: e.Drug.Text}
-	if disc > lim || disc < -lim {
-		rf.Flag = "discrepancy beyond ±" + unit.FormatFixed(int64(lim), 6) + " mL: possible pocket fill, catheter problem or pump fault"
+	if f := therapy.Classify(r.cfg.Model, disc); f != therapy.WithinLimit {
+		rf.Flag = f.String()
 	}
 	r.rep.Refills = append(r.rep.Refills, rf)
 	if e.Drug.Name != r.res.Name || e.Drug.Concentration != r.res.Concentration {

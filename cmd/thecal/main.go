@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"sim", "run scenarios against the pump core over virtual time", runSim},
+		{"calc", "clinical calculators: dose, priming, bridge, refill, dates, titration", runCalc},
 	}
 }
 

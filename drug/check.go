@@ -1,0 +1,403 @@
+package drug
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// Severity is how a finding bears on a prescription.
+type Severity uint8
+
+const (
+	// Info is shown and needs nothing.
+	Info Severity = iota
+	// NeedsReason lets the prescription go ahead only with a stated reason.
+	NeedsReason
+	// Refused stops the prescription.
+	Refused
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case NeedsReason:
+		return "needs a reason"
+	case Refused:
+		return "refused"
+	}
+	return "unknown severity"
+}
+
+// Kind is what a finding is about.
+type Kind string
+
+const (
+	UnknownDrug             Kind = "unknown_drug"              // not in the library
+	HardLimit               Kind = "hard_limit"                // outside a hard dose or concentration limit
+	SoftLimit               Kind = "soft_limit"                // outside a soft dose or concentration limit
+	MissingLimit            Kind = "missing_limit"             // the library has no limit here: treated as soft
+	StartingDose            Kind = "starting_dose"             // a first dose outside the starting limits or range
+	TitrationStep           Kind = "titration_step"            // an increase larger than the largest step
+	TitrationInterval       Kind = "titration_interval"        // an increase too soon after the last
+	TitrationPerWeek        Kind = "titration_per_week"        // too many increases in 7 days
+	NotLabelled             Kind = "not_labelled"              // not labelled for intrathecal pump use
+	ConcentrationNotAllowed Kind = "concentration_not_allowed" // not a listed strength, dilution or range
+	Dilution                Kind = "dilution"                  // a dilution of a listed strength: the diluent to use
+	WithdrawalRisk          Kind = "withdrawal_risk"           // stopping a drug whose withdrawal is dangerous
+)
+
+// Finding is one result of checking a proposal against the library.
+type Finding struct {
+	Kind     Kind
+	Severity Severity
+	Field    string // the library field concerned, e.g. "daily_dose_limit.hard_max"; "" if none
+	Source   string // the source of that field's number; "" if none
+	Message  string // for a person: the numbers with their units
+}
+
+func (f Finding) String() string { return f.Severity.String() + ": " + f.Message }
+
+// Worst returns the most severe severity among fs (Info when fs is empty).
+func Worst(fs []Finding) Severity {
+	w := Info
+	for _, f := range fs {
+		w = max(w, f.Severity)
+	}
+	return w
+}
+
+// Decide says whether a prescription with findings fs may go ahead with the
+// stated reason: ErrRefused if any finding refuses it, ErrReasonRequired if one
+// needs a reason and reason is blank, nil otherwise.
+func Decide(fs []Finding, reason string) error {
+	switch {
+	case Worst(fs) == Refused:
+		return ErrRefused
+	case Worst(fs) == NeedsReason && strings.TrimSpace(reason) == "":
+		return ErrReasonRequired
+	}
+	return nil
+}
+
+// Proposal is a prescription to check: a drug at a concentration and a daily dose,
+// from a time. Dose 0 stops the drug.
+type Proposal struct {
+	Drug          string // name or synonym
+	Concentration unit.Concentration
+	Dose          unit.DoseRate // per day
+	At            unit.Time
+	Population    string // one of the drug's populations, or "" if not stated
+}
+
+// Prescribed is one past prescription of the patient, in time order.
+type Prescribed struct {
+	At   unit.Time
+	Drug string
+	Dose unit.DoseRate // per day
+}
+
+const week = 7 * unit.Day
+
+// Check returns every finding about proposal p against lib, given the patient's
+// prescription history (oldest first). It returns an error only for a malformed
+// proposal or history; whatever the library says is a finding.
+func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
+	if p.Concentration <= 0 {
+		return nil, fmt.Errorf("%w: concentration must be more than 0", ErrProposal)
+	}
+	if p.Dose < 0 {
+		return nil, fmt.Errorf("%w: dose must not be negative", ErrProposal)
+	}
+	for i, h := range history {
+		if h.Dose < 0 {
+			return nil, fmt.Errorf("%w: history[%d]: dose must not be negative", ErrProposal, i)
+		}
+		if h.At.After(p.At) || i > 0 && h.At.Before(history[i-1].At) {
+			return nil, fmt.Errorf("%w: history[%d] at %v: the history must be in time order and before the proposal (%v)", ErrProposal, i, h.At, p.At)
+		}
+	}
+	d, ok := lib.Lookup(p.Drug)
+	if !ok {
+		return []Finding{{Kind: UnknownDrug, Severity: Refused,
+			Message: fmt.Sprintf("%q is not in drug library %s: the clinic must add it before it can be programmed", p.Drug, lib.Version)}}, nil
+	}
+	if p.Population != "" && !slices.Contains(d.Populations, p.Population) {
+		return nil, fmt.Errorf("%w: population %q is not one of %s's populations (%s)", ErrProposal, p.Population, d.Name, strings.Join(d.Populations, ", "))
+	}
+	c := &checker{d: d, p: p}
+	c.labelled()
+	c.concentration()
+	if p.Dose == 0 {
+		if d.HasRisk(Withdrawal) {
+			c.add(Finding{Kind: WithdrawalRisk, Severity: NeedsReason, Source: d.riskSource(Withdrawal),
+				Message: fmt.Sprintf("stopping %s: its withdrawal can be life-threatening; taper instead unless there is a reason", d.Name)})
+		}
+		return c.out, nil
+	}
+	c.dailyDose()
+	run := sameDrugRun(lib, d, history)
+	switch {
+	case len(run) == 0:
+		c.starting()
+	case p.Dose > run[len(run)-1].Dose:
+		c.titration(run)
+	}
+	return c.out, nil
+}
+
+type checker struct {
+	d   *Drug
+	p   Proposal
+	out []Finding
+}
+
+func (c *checker) add(f Finding) { c.out = append(c.out, f) }
+
+func (c *checker) dose(x unit.DoseRate) string {
+	return x.Format(c.d.DoseUnit) + " (" + x.FormatPerHour(c.d.DoseUnit) + ")"
+}
+
+// sameDrugRun is the tail of history on d since d was last started: a change of
+// drug or a stop (dose 0) ends a run, so a restart is checked as a start.
+func sameDrugRun(lib *Library, d *Drug, history []Prescribed) []Prescribed {
+	i := len(history)
+	for i > 0 {
+		h := history[i-1]
+		if got, ok := lib.Lookup(h.Drug); !ok || got != d || h.Dose == 0 {
+			break
+		}
+		i--
+	}
+	return history[i:]
+}
+
+func (c *checker) labelled() {
+	switch {
+	case c.d.Labelled == nil:
+		c.add(Finding{Kind: NotLabelled, Severity: NeedsReason, Field: "labelled_for_pump",
+			Message: fmt.Sprintf("%s: the library records no label for intrathecal pump use (off-label use needs a reason)", c.d.Name)})
+	case !c.d.Labelled.Value:
+		c.add(Finding{Kind: NotLabelled, Severity: NeedsReason, Field: "labelled_for_pump", Source: c.d.Labelled.Source,
+			Message: fmt.Sprintf("%s is not labelled for intrathecal pump use (off-label use needs a reason)", c.d.Name)})
+	}
+}
+
+func (c *checker) concentration() {
+	u, x := c.d.DoseUnit, c.p.Concentration
+	cs := c.d.Concentrations
+	switch {
+	case cs == nil:
+		c.add(Finding{Kind: ConcentrationNotAllowed, Severity: NeedsReason, Field: "concentrations",
+			Message: fmt.Sprintf("%s: the library lists no allowed concentrations; %s needs a reason until the clinic lists them", c.d.Name, x.Format(u))})
+	case len(cs.List) > 0 && slices.Contains(cs.List, x):
+	case len(cs.List) > 0 && c.d.Diluent != nil && x < slices.Max(cs.List):
+		c.add(Finding{Kind: Dilution, Severity: Info, Field: "diluent", Source: c.d.Diluent.Source,
+			Message: fmt.Sprintf("%s is a dilution of a listed strength (%s): dilute only with %s", x.Format(u), listConc(cs.List, u), c.d.Diluent.Value)})
+	case len(cs.List) > 0:
+		c.add(Finding{Kind: ConcentrationNotAllowed, Severity: NeedsReason, Field: "concentrations", Source: cs.Source,
+			Message: fmt.Sprintf("%s is not a concentration the library allows for %s (%s)", x.Format(u), c.d.Name, listConc(cs.List, u))})
+	case x < cs.Min || x > cs.Max:
+		c.add(Finding{Kind: ConcentrationNotAllowed, Severity: NeedsReason, Field: "concentrations", Source: cs.Source,
+			Message: fmt.Sprintf("%s is outside the range the library allows for %s (%s to %s)", x.Format(u), c.d.Name, cs.Min.Format(u), cs.Max.Format(u))})
+	}
+	limit(c, "", "concentration_limit", "concentration", c.d.Concentration, x, func(v unit.Concentration) string { return v.Format(u) }, true)
+}
+
+func listConc(list []unit.Concentration, u unit.MassUnit) string {
+	s := make([]string, len(list))
+	for i, x := range list {
+		s[i] = x.Format(u)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (c *checker) dailyDose() {
+	limit(c, "", "daily_dose_limit", "daily dose", c.d.DailyDose, c.p.Dose, c.dose, true)
+}
+
+// bound is one side of a limit.
+type bound[T ~int64] struct {
+	name  string // "hard_max", …
+	b     *Sourced[T]
+	below bool // a minimum: v below it is out
+}
+
+func (s bound[T]) severity() Severity {
+	if strings.HasPrefix(s.name, "hard") {
+		return Refused
+	}
+	return NeedsReason
+}
+
+// describe is "hard maximum" for "hard_max".
+func (s bound[T]) describe() string {
+	side, end, _ := strings.Cut(s.name, "_")
+	if end == "min" {
+		return side + " minimum"
+	}
+	return side + " maximum"
+}
+
+// limit checks v against l, hard sides first: a value outside a hard limit is
+// reported once, as refused. A breach is of kind, or HardLimit/SoftLimit when
+// kind is "". With required, a missing soft_max or hard_max is a MissingLimit
+// finding: spec/drugs.md treats every dose as over an empty limit.
+func limit[T ~int64](c *checker, kind Kind, field, what string, l Limit[T], v T, show func(T) string, required bool) {
+	for _, s := range []bound[T]{{"hard_max", l.HardMax, false}, {"hard_min", l.HardMin, true},
+		{"soft_max", l.SoftMax, false}, {"soft_min", l.SoftMin, true}} {
+		if s.b == nil || !(s.below && v < s.b.Value || !s.below && v > s.b.Value) {
+			continue
+		}
+		word, k := "above", kind
+		if s.below {
+			word = "below"
+		}
+		if k == "" {
+			k = map[Severity]Kind{Refused: HardLimit, NeedsReason: SoftLimit}[s.severity()]
+		}
+		c.add(Finding{Kind: k, Severity: s.severity(), Field: field + "." + s.name, Source: s.b.Source,
+			Message: fmt.Sprintf("%s %s is %s the %s %s (%s)", what, show(v), word, s.describe(), show(s.b.Value), s.b.Source)})
+		if s.severity() == Refused {
+			return
+		}
+	}
+	if !required {
+		return
+	}
+	var missing []string
+	if l.SoftMax == nil {
+		missing = append(missing, "soft maximum")
+	}
+	if l.HardMax == nil {
+		missing = append(missing, "hard maximum")
+	}
+	if len(missing) > 0 {
+		c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: field,
+			Message: fmt.Sprintf("%s: the library sets no %s %s; %s %s needs a reason until the clinic sets one", c.d.Name, what, strings.Join(missing, " or "), what, show(v))})
+	}
+}
+
+func (c *checker) starting() {
+	limit(c, StartingDose, "starting_dose.limit", "starting dose", c.d.Starting.Limit, c.p.Dose, c.dose, false)
+	for _, r := range c.d.Starting.Recommended {
+		if c.p.Population != "" && r.Population != "" && r.Population != c.p.Population {
+			continue
+		}
+		who := ""
+		if r.Population != "" {
+			who = " for " + r.Population + " patients"
+			if c.p.Population == "" {
+				who += " (population not stated: every range is checked)"
+			}
+		}
+		rng := c.dose(r.Min) + " to " + c.dose(r.Max)
+		switch {
+		case c.p.Dose > r.Max:
+			c.add(Finding{Kind: StartingDose, Severity: NeedsReason, Field: "starting_dose.recommended", Source: r.Source,
+				Message: fmt.Sprintf("starting dose %s is above the recommended starting range%s, %s (%s)", c.dose(c.p.Dose), who, rng, r.Source)})
+		case c.p.Dose < r.Min:
+			c.add(Finding{Kind: StartingDose, Severity: Info, Field: "starting_dose.recommended", Source: r.Source,
+				Message: fmt.Sprintf("starting dose %s is below the recommended starting range%s, %s (%s)", c.dose(c.p.Dose), who, rng, r.Source)})
+		}
+	}
+}
+
+// titration checks an increase against each titration rule that applies to the
+// patient (every rule when the population is not stated). run is the history
+// since the drug was started; its first entry counts as a change for the
+// interval, not as an increase.
+func (c *checker) titration(run []Prescribed) {
+	cur := run[len(run)-1].Dose
+	step := c.p.Dose - cur
+	lastChange := run[0].At
+	increases := []unit.Time{c.p.At}
+	for i := 1; i < len(run); i++ {
+		if run[i].Dose > run[i-1].Dose {
+			lastChange = run[i].At
+			if run[i].At.After(c.p.At.Add(-week)) {
+				increases = append(increases, run[i].At)
+			}
+		}
+	}
+	since := c.p.At.Sub(lastChange)
+	applied := 0
+	for i, t := range c.d.Titration {
+		if c.p.Population != "" && t.Population != "" && t.Population != c.p.Population {
+			continue
+		}
+		applied++
+		field := fmt.Sprintf("titration[%d]", i)
+		who := ""
+		if t.Population != "" {
+			who = " (" + t.Population + ")"
+		}
+		switch {
+		case !t.MaxStep.Empty():
+			titrationLimit(c, field+".max_step", TitrationStep, t.MaxStep, false,
+				func(l unit.DoseRate) bool { return step > l },
+				func(side string, l unit.DoseRate) string {
+					return fmt.Sprintf("increase of %s from %s to %s is larger than the %s largest step %s%s", c.dose(step), c.dose(cur), c.dose(c.p.Dose), side, c.dose(l), who)
+				})
+		case !t.MaxStepPercent.Empty():
+			pct, _ := unit.PercentOf(int64(step), int64(cur))
+			titrationLimit(c, field+".max_step", TitrationStep, t.MaxStepPercent, false,
+				func(l unit.Percent) bool { return int64(step) > l.Of(int64(cur)) },
+				func(side string, l unit.Percent) string {
+					return fmt.Sprintf("increase of %s from %s to %s (%v) is larger than the %s largest step, %v of the current dose%s", c.dose(step), c.dose(cur), c.dose(c.p.Dose), pct, side, l, who)
+				})
+		default:
+			c.missingTitration(field+".max_step", "largest step", who)
+		}
+		if t.MinInterval.Empty() {
+			c.missingTitration(field+".min_interval", "shortest interval between increases", who)
+		} else {
+			titrationLimit(c, field+".min_interval", TitrationInterval, t.MinInterval, true,
+				func(l unit.Duration) bool { return since < l },
+				func(side string, l unit.Duration) string {
+					return fmt.Sprintf("increase %v after the last change (%v) is sooner than the %s shortest interval %v%s", since, lastChange, side, l, who)
+				})
+		}
+		if t.MaxPerWeek.Empty() {
+			c.missingTitration(field+".max_per_week", "most increases per week", who)
+		} else {
+			n := int64(len(increases))
+			titrationLimit(c, field+".max_per_week", TitrationPerWeek, t.MaxPerWeek, false,
+				func(l int64) bool { return n > l },
+				func(side string, l int64) string {
+					return fmt.Sprintf("this would be increase %d in the 7 days to %v, more than the %s most of %d a week%s", n, c.p.At, side, l, who)
+				})
+		}
+	}
+	if applied == 0 {
+		c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: "titration",
+			Message: fmt.Sprintf("%s: the library has no titration rule for this patient; the increase of %s needs a reason until the clinic sets one", c.d.Name, c.dose(step))})
+	}
+}
+
+func (c *checker) missingTitration(field, what, who string) {
+	c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: field,
+		Message: fmt.Sprintf("%s: the library sets no %s%s; this increase needs a reason until the clinic sets one", c.d.Name, what, who)})
+}
+
+// titrationLimit reports the first breached side of l, hard before soft: the
+// maxima, or with below the minima. breach says whether a bound is breached; msg
+// writes the message for a side ("hard" or "soft") and its bound.
+func titrationLimit[T ~int64](c *checker, field string, kind Kind, l Limit[T], below bool, breach func(T) bool, msg func(side string, bound T) string) {
+	hard, soft, suffix := l.HardMax, l.SoftMax, "_max"
+	if below {
+		hard, soft, suffix = l.HardMin, l.SoftMin, "_min"
+	}
+	for _, s := range []bound[T]{{"hard" + suffix, hard, below}, {"soft" + suffix, soft, below}} {
+		if s.b == nil || !breach(s.b.Value) {
+			continue
+		}
+		side, _, _ := strings.Cut(s.name, "_")
+		c.add(Finding{Kind: kind, Severity: s.severity(), Field: field + "." + s.name, Source: s.b.Source,
+			Message: msg(side, s.b.Value) + " (" + s.b.Source + ")"})
+		return
+	}
+}

@@ -1,0 +1,233 @@
+package drug
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/thecal/thecal/unit"
+)
+
+var t0 = unit.Time(1767600000000) // 2026-01-05T08:00:00Z
+
+func dose(t testing.TB, s string) unit.DoseRate {
+	t.Helper()
+	d, _, err := unit.ParseDoseRate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func conc(t testing.TB, s string) unit.Concentration {
+	t.Helper()
+	c, _, err := unit.ParseConcentration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// want is a finding expected by kind, severity and a piece of its message.
+type want struct {
+	kind Kind
+	sev  Severity
+	text string
+}
+
+func TestCheck(t *testing.T) {
+	day := func(n float64) unit.Time { return t0.Add(unit.Duration(n * float64(unit.Day))) }
+	hist := func(drug string, pairs ...any) []Prescribed {
+		var h []Prescribed
+		for i := 0; i < len(pairs); i += 2 {
+			h = append(h, Prescribed{At: pairs[i].(unit.Time), Drug: drug, Dose: dose(t, pairs[i+1].(string))})
+		}
+		return h
+	}
+	// Ziconotide always carries these two: the default library has no soft
+	// concentration maximum.
+	zicoMissing := want{MissingLimit, NeedsReason, "no concentration soft maximum"}
+
+	for _, c := range []struct {
+		name    string
+		p       Proposal
+		history []Prescribed
+		want    []want
+	}{
+		{"unknown drug", Proposal{Drug: "ketamine", Concentration: conc(t, "10 mg/mL"), Dose: dose(t, "1 mg/day"), At: t0}, nil,
+			[]want{{UnknownDrug, Refused, `"ketamine" is not in drug library thecal-default-1`}}},
+		{"ziconotide start at the label maximum", Proposal{Drug: "Prialt", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "2.4 mcg/day"), At: t0}, nil,
+			[]want{zicoMissing, {StartingDose, NeedsReason, "starting dose 2.4 mcg/day (0.1 mcg/h) is above the recommended starting range, 0.5 mcg/day (≈0.02083 mcg/h) to 1.2 mcg/day (0.05 mcg/h)"}}},
+		{"ziconotide start inside PACC", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "1.2 mcg/day"), At: t0}, nil,
+			[]want{zicoMissing}},
+		{"ziconotide start over the label", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "4.8 mcg/day"), At: t0}, nil,
+			[]want{zicoMissing, {StartingDose, Refused, "starting dose 4.8 mcg/day (0.2 mcg/h) is above the hard maximum 2.4 mcg/day (0.1 mcg/h)"}, {StartingDose, NeedsReason, "recommended starting range"}}},
+		{"ziconotide ×10: over the hard daily limit", Proposal{Drug: "ziconotide", Concentration: conc(t, "100 mcg/mL"), Dose: dose(t, "24 mcg/day"), At: day(30)},
+			hist("ziconotide", t0, "2.4 mcg/day", day(20), "19.2 mcg/day"),
+			[]want{zicoMissing, {HardLimit, Refused, "daily dose 24 mcg/day (1 mcg/h) is above the hard maximum 21.6 mcg/day (0.9 mcg/h) (EU SmPC (Prialt)"}, {TitrationStep, Refused, "larger than the hard largest step 2.4 mcg/day"}}},
+		{"ziconotide over the US maximum", Proposal{Drug: "ziconotide", Concentration: conc(t, "100 mcg/mL"), Dose: dose(t, "21.6 mcg/day"), At: day(30)},
+			hist("ziconotide", t0, "2.4 mcg/day", day(20), "19.2 mcg/day"),
+			[]want{zicoMissing, {SoftLimit, NeedsReason, "daily dose 21.6 mcg/day (0.9 mcg/h) is above the soft maximum 19.2 mcg/day (0.8 mcg/h)"}}},
+		{"ziconotide step of 2.4 after 48 h", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "4.8 mcg/day"), At: day(2)},
+			hist("ziconotide", t0, "2.4 mcg/day"),
+			[]want{zicoMissing}},
+		{"ziconotide step too large", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "6 mcg/day"), At: day(2)},
+			hist("ziconotide", t0, "2.4 mcg/day"),
+			[]want{zicoMissing, {TitrationStep, Refused, "increase of 3.6 mcg/day (0.15 mcg/h) from 2.4 mcg/day (0.1 mcg/h) to 6 mcg/day (0.25 mcg/h) is larger than the hard largest step 2.4 mcg/day (0.1 mcg/h)"}}},
+		{"ziconotide 30 h after: under the recommended 48 h", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "4.8 mcg/day"), At: t0.Add(30 * unit.Hour)},
+			hist("ziconotide", t0, "2.4 mcg/day"),
+			[]want{zicoMissing, {TitrationInterval, NeedsReason, "increase 1d6h after the last change (2026-01-05T08:00:00Z) is sooner than the soft shortest interval 2d"}}},
+		{"ziconotide 12 h after: under 24 h", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "4.8 mcg/day"), At: t0.Add(12 * unit.Hour)},
+			hist("ziconotide", t0, "2.4 mcg/day"),
+			[]want{zicoMissing, {TitrationInterval, Refused, "sooner than the hard shortest interval 1d"}}},
+		{"ziconotide fourth increase in a week", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "12 mcg/day"), At: day(8)},
+			hist("ziconotide", t0, "2.4 mcg/day", day(2), "4.8 mcg/day", day(4), "7.2 mcg/day", day(6), "9.6 mcg/day"),
+			[]want{zicoMissing, {TitrationPerWeek, Refused, "this would be increase 4 in the 7 days to 2026-01-13T08:00:00Z, more than the hard most of 3 a week"}}},
+		{"ziconotide third increase in a week is allowed", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "12 mcg/day"), At: day(9)},
+			hist("ziconotide", t0, "2.4 mcg/day", day(2), "4.8 mcg/day", day(4), "7.2 mcg/day", day(6), "9.6 mcg/day"),
+			[]want{zicoMissing}},
+		{"a decrease is not titration", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "1.2 mcg/day"), At: t0.Add(unit.Hour)},
+			hist("ziconotide", t0, "9.6 mcg/day"),
+			[]want{zicoMissing}},
+		{"after another drug it is a start", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "1.2 mcg/day"), At: day(1)},
+			append(hist("ziconotide", t0, "9.6 mcg/day"), hist("morphine", t0.Add(unit.Hour), "1 mg/day")...),
+			[]want{zicoMissing}},
+		{"a restart after a stop is a start", Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "9.6 mcg/day"), At: day(3)},
+			hist("ziconotide", t0, "9.6 mcg/day", day(1), "0 mcg/day"),
+			[]want{zicoMissing, {StartingDose, Refused, "starting dose 9.6 mcg/day (0.4 mcg/h) is above the hard maximum 2.4 mcg/day"}, {StartingDose, NeedsReason, "recommended starting range"}}},
+		{"ziconotide dilution", Proposal{Drug: "ziconotide", Concentration: conc(t, "10 mcg/mL"), Dose: dose(t, "1.2 mcg/day"), At: t0}, nil,
+			[]want{{Dilution, Info, "10 mcg/mL is a dilution of a listed strength (25 mcg/mL, 100 mcg/mL): dilute only with preservative-free 0.9% NaCl"}, zicoMissing}},
+		{"ziconotide over its strongest strength", Proposal{Drug: "ziconotide", Concentration: conc(t, "200 mcg/mL"), Dose: dose(t, "1.2 mcg/day"), At: t0}, nil,
+			[]want{{ConcentrationNotAllowed, NeedsReason, "200 mcg/mL is not a concentration the library allows for ziconotide (25 mcg/mL, 100 mcg/mL)"}, {HardLimit, Refused, "concentration 200 mcg/mL is above the hard maximum 100 mcg/mL"}}},
+		{"morphine at a compounded strength, opioid-naive ×10", Proposal{Drug: "morphine", Concentration: conc(t, "15 mg/mL"), Dose: dose(t, "5 mg/day"), At: t0, Population: "opioid-naive"}, nil,
+			[]want{{ConcentrationNotAllowed, NeedsReason, "15 mg/mL is not a concentration the library allows for morphine (10 mg/mL, 25 mg/mL)"},
+				{MissingLimit, NeedsReason, "no concentration soft maximum or hard maximum"},
+				{MissingLimit, NeedsReason, "the library sets no daily dose hard maximum; daily dose 5 mg/day (≈0.2083 mg/h) needs a reason"},
+				{StartingDose, NeedsReason, "starting dose 5 mg/day (≈0.2083 mg/h) is above the recommended starting range for opioid-naive patients, 0.2 mg/day"}}},
+		{"morphine without population checks every range", Proposal{Drug: "morphine", Concentration: conc(t, "10 mg/mL"), Dose: dose(t, "5 mg/day"), At: t0}, nil,
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose hard maximum"},
+				{StartingDose, NeedsReason, "for opioid-naive patients (population not stated: every range is checked)"}}},
+		{"morphine over the caution dose", Proposal{Drug: "morphine", Concentration: conc(t, "25 mg/mL"), Dose: dose(t, "24 mg/day"), At: t0, Population: "opioid-tolerant"}, nil,
+			[]want{{MissingLimit, NeedsReason, "concentration"},
+				{SoftLimit, NeedsReason, "daily dose 24 mg/day (1 mg/h) is above the soft maximum 20 mg/day"},
+				{MissingLimit, NeedsReason, "daily dose hard maximum"},
+				{StartingDose, NeedsReason, "above the recommended starting range for opioid-tolerant patients, 1 mg/day"}}},
+		{"hydromorphone: nothing confirmed", Proposal{Drug: "hydromorphone", Concentration: conc(t, "10 mg/mL"), Dose: dose(t, "1 mg/day"), At: t0}, nil,
+			[]want{{NotLabelled, NeedsReason, "records no label for intrathecal pump use"},
+				{ConcentrationNotAllowed, NeedsReason, "lists no allowed concentrations"},
+				{MissingLimit, NeedsReason, "no concentration soft maximum or hard maximum"},
+				{MissingLimit, NeedsReason, "no daily dose soft maximum or hard maximum"}}},
+		{"hydromorphone increase: no titration rule", Proposal{Drug: "hydromorphone", Concentration: conc(t, "10 mg/mL"), Dose: dose(t, "2 mg/day"), At: day(1)},
+			hist("hydromorphone", t0, "1 mg/day"),
+			[]want{{NotLabelled, NeedsReason, ""}, {ConcentrationNotAllowed, NeedsReason, ""}, {MissingLimit, NeedsReason, "concentration"},
+				{MissingLimit, NeedsReason, "daily dose"}, {MissingLimit, NeedsReason, "no titration rule for this patient"}}},
+		{"baclofen cerebral +10% after a day", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "220 mcg/day"), At: day(1), Population: "cerebral"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"},
+				{MissingLimit, NeedsReason, "no most increases per week (cerebral)"}}},
+		{"baclofen cerebral +20%", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "240 mcg/day"), At: day(1), Population: "cerebral"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"},
+				{TitrationStep, NeedsReason, "increase of 40 mcg/day (≈1.667 mcg/h) from 200 mcg/day (≈8.333 mcg/h) to 240 mcg/day (10 mcg/h) (20%) is larger than the soft largest step, 15% of the current dose (cerebral)"},
+				{MissingLimit, NeedsReason, "per week (cerebral)"}}},
+		{"baclofen spinal +20% is within 30%", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "240 mcg/day"), At: day(1), Population: "spinal"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"}, {MissingLimit, NeedsReason, "per week (spinal)"}}},
+		{"baclofen exactly 15% is allowed", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "230 mcg/day"), At: day(1), Population: "cerebral"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"}, {MissingLimit, NeedsReason, "per week (cerebral)"}}},
+		{"baclofen 15% plus a femtogram is not", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "230 mcg/day") + 1, At: day(1), Population: "cerebral"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"}, {TitrationStep, NeedsReason, "(15%) is larger than the soft largest step, 15%"}, {MissingLimit, NeedsReason, "per week (cerebral)"}}},
+		{"baclofen pediatric: no interval in the library", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "210 mcg/day"), At: day(1), Population: "pediatric"},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"},
+				{MissingLimit, NeedsReason, "no shortest interval between increases (pediatric)"}, {MissingLimit, NeedsReason, "per week (pediatric)"}}},
+		{"baclofen too soon, population not stated", Proposal{Drug: "baclofen", Concentration: conc(t, "500 mcg/mL"), Dose: dose(t, "240 mcg/day"), At: t0.Add(12 * unit.Hour)},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {MissingLimit, NeedsReason, "daily dose"},
+				{TitrationStep, NeedsReason, "(cerebral)"}, {TitrationInterval, NeedsReason, "sooner than the soft shortest interval 1d (cerebral)"}, {MissingLimit, NeedsReason, "per week (cerebral)"},
+				{TitrationInterval, NeedsReason, "(spinal)"}, {MissingLimit, NeedsReason, "per week (spinal)"},
+				{TitrationStep, NeedsReason, "(pediatric)"}, {MissingLimit, NeedsReason, "interval between increases (pediatric)"}, {MissingLimit, NeedsReason, "per week (pediatric)"}}},
+		{"baclofen stopped", Proposal{Drug: "Gablofen", Concentration: conc(t, "500 mcg/mL"), Dose: 0, At: day(1)},
+			hist("baclofen", t0, "200 mcg/day"),
+			[]want{{MissingLimit, NeedsReason, "concentration"}, {WithdrawalRisk, NeedsReason, "stopping baclofen: its withdrawal can be life-threatening"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Check(Default(), c.p, c.history)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %d findings, want %d:\n%s", len(got), len(c.want), list(got))
+			}
+			for i, w := range c.want {
+				g := got[i]
+				if g.Kind != w.kind || g.Severity != w.sev || !strings.Contains(g.Message, w.text) {
+					t.Errorf("finding %d = %s %v %q\nwant %s %v containing %q", i, g.Kind, g.Severity, g.Message, w.kind, w.sev, w.text)
+				}
+				if fromANumber[g.Kind] && g.Source == "" {
+					t.Errorf("finding %d comes from a library number but names no source: %s", i, g.Message)
+				}
+			}
+		})
+	}
+}
+
+// fromANumber are the kinds of finding that a number of the library decides.
+var fromANumber = map[Kind]bool{HardLimit: true, SoftLimit: true, StartingDose: true, TitrationStep: true,
+	TitrationInterval: true, TitrationPerWeek: true, Dilution: true}
+
+func list(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString("  " + string(f.Kind) + " " + f.String() + "\n")
+	}
+	return b.String()
+}
+
+func TestCheckRefusesMalformedProposals(t *testing.T) {
+	ok := Proposal{Drug: "ziconotide", Concentration: conc(t, "25 mcg/mL"), Dose: dose(t, "1 mcg/day"), At: t0}
+	for _, c := range []struct {
+		name    string
+		edit    func(*Proposal)
+		history []Prescribed
+	}{
+		{"no concentration", func(p *Proposal) { p.Concentration = 0 }, nil},
+		{"negative dose", func(p *Proposal) { p.Dose = -1 }, nil},
+		{"unknown population", func(p *Proposal) { p.Population = "adult" }, nil},
+		{"history after the proposal", func(*Proposal) {}, []Prescribed{{At: t0 + 1, Drug: "ziconotide", Dose: 1}}},
+		{"history out of order", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: 1}, {At: t0 - 2, Drug: "ziconotide", Dose: 1}}},
+		{"negative history dose", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: -1}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := ok
+			c.edit(&p)
+			if _, err := Check(Default(), p, c.history); !errors.Is(err, ErrProposal) {
+				t.Fatalf("Check = %v, want ErrProposal", err)
+			}
+		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	info := Finding{Severity: Info}
+	soft := Finding{Severity: NeedsReason}
+	hard := Finding{Severity: Refused}
+	for _, c := range []struct {
+		fs     []Finding
+		reason string
+		want   error
+	}{
+		{nil, "", nil},
+		{[]Finding{info}, "", nil},
+		{[]Finding{info, soft}, "", ErrReasonRequired},
+		{[]Finding{soft}, "  ", ErrReasonRequired},
+		{[]Finding{soft}, "palliative care, agreed with the patient", nil},
+		{[]Finding{soft, hard}, "any reason", ErrRefused},
+	} {
+		if got := Decide(c.fs, c.reason); got != c.want {
+			t.Errorf("Decide(%v, %q) = %v, want %v", c.fs, c.reason, got, c.want)
+		}
+	}
+}

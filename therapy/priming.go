@@ -1,0 +1,86 @@
+package therapy
+
+import (
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
+
+// Catheter is an implanted catheter: its length and internal volume per cm.
+type Catheter struct {
+	Length unit.Length
+	PerCm  unit.Volume // volume of one centimetre; pump.DefaultCatheterPerCm unless measured
+}
+
+// Volume is the catheter's internal volume: length × volume per cm.
+func (c Catheter) Volume() unit.Volume { return c.Length.VolumeFor(c.PerCm) }
+
+// check refuses a catheter outside the pump core's bounds, which keep a priming
+// bolus at or under pump.MaxPrimingVolume (hazard H5).
+func (c Catheter) check() error {
+	if c.Length <= 0 || c.Length > pump.MaxCatheterLength {
+		return inputErr("catheter-length", "%v is outside more than 0 to %v", c.Length, pump.MaxCatheterLength)
+	}
+	if c.PerCm <= 0 || c.PerCm > pump.MaxCatheterPerCm {
+		return inputErr("catheter-per-cm", "%v per cm is outside more than 0 to %v per cm (default %v)", c.PerCm, pump.MaxCatheterPerCm, pump.DefaultCatheterPerCm)
+	}
+	return nil
+}
+
+// Prime is a priming bolus: it fills pump tubing and catheter, at the maximum rate.
+type Prime struct {
+	Tubing, Catheter unit.Volume
+	Volume           unit.Volume   // tubing + catheter
+	Strokes          int64         // whole strokes that deliver at least Volume
+	Duration         unit.Duration // at pump.MaxRate
+}
+
+// Priming returns the priming bolus for catheter c: volume = pump tubing volume +
+// catheter volume, bounded by pump.MaxPrimingVolume.
+func Priming(c Catheter) (Prime, error) {
+	if err := c.check(); err != nil {
+		return Prime{}, err
+	}
+	p := Prime{Tubing: pump.TubingVolume, Catheter: c.Volume()}
+	p.Volume = p.Tubing + p.Catheter
+	if p.Volume > pump.MaxPrimingVolume { // unreachable within the catheter bounds; kept as the H5 guard
+		return Prime{}, inputErr("catheter-length", "priming volume %v is more than the largest priming bolus %v", p.Volume, pump.MaxPrimingVolume)
+	}
+	p.Strokes = strokes(p.Volume)
+	p.Duration, _ = pump.MaxRate.DurationFor(p.Volume)
+	return p, nil
+}
+
+// Bridge is the bridge after a refill that changes concentration: the old drug
+// left in tubing and catheter is delivered at the old program's rate; when it is
+// out, the new drug is at the catheter tip and the new program starts.
+type Bridge struct {
+	Volume       unit.Volume // tubing + catheter
+	Rate         unit.Rate   // the old program's rate
+	Strokes      int64
+	Duration     unit.Duration // Volume ÷ Rate
+	Start        unit.Time
+	NewDrugAtTip unit.Time // Start + Duration
+	// OldDrug is the old drug the patient receives during the bridge (0 when the
+	// old concentration is not given).
+	OldDrug unit.Mass
+}
+
+// BridgeFor returns the bridge for catheter c after a refill at start, with the
+// old program's rate and, optionally (0), the old concentration.
+func BridgeFor(oldRate unit.Rate, c Catheter, start unit.Time, oldConc unit.Concentration) (Bridge, error) {
+	if err := checkRate("old-rate", oldRate); err != nil {
+		return Bridge{}, err
+	}
+	if err := c.check(); err != nil {
+		return Bridge{}, err
+	}
+	if oldConc < 0 {
+		return Bridge{}, inputErr("old-concentration", "must not be negative")
+	}
+	b := Bridge{Volume: pump.TubingVolume + c.Volume(), Rate: oldRate, Start: start}
+	b.Strokes = strokes(b.Volume)
+	b.Duration, _ = oldRate.DurationFor(b.Volume)
+	b.NewDrugAtTip = start.Add(b.Duration)
+	b.OldDrug = oldConc.Of(b.Volume)
+	return b, nil
+}

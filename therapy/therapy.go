@@ -1,0 +1,108 @@
+// Package therapy owns the clinical arithmetic of intrathecal therapy
+// (spec/drugs.md): dose ⇄ rate, priming and bridge boluses, refill accounting
+// and the volume discrepancy, the next refill date, ERI, end-of-service and
+// replacement dates from the battery model, the baclofen screening protocol and
+// starting dose, titration plans, opioid conversion and trial evaluation.
+//
+// Every function is pure: it takes values with units (package unit), the device
+// constants of package pump and the sourced figures of the drug library (package
+// drug), and returns values with units. Nothing here does I/O or reads a clock.
+// A bad input is refused with an *InputError naming the input and what is allowed.
+package therapy
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
+
+// ErrInput is wrapped by every refusal of an input (an *InputError).
+var ErrInput = errors.New("therapy: invalid input")
+
+// InputError refuses one input: Input is its name as the calculators' flags
+// spell it ("rate", "last-fill"), Reason says what is wrong and what is allowed.
+type InputError struct {
+	Input  string
+	Reason string
+}
+
+func (e *InputError) Error() string { return e.Input + ": " + e.Reason }
+func (e *InputError) Unwrap() error { return ErrInput }
+
+func inputErr(input, format string, args ...any) error {
+	return &InputError{Input: input, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Settings are the clinic settings the calculations use.
+type Settings struct {
+	// RefillMargin is taken off the earliest refill limit to give the due date.
+	RefillMargin unit.Duration
+	// TrialSuccess is the least reduction in pain score that makes a trial a success.
+	TrialSuccess unit.Percent
+	// PlanEarliestMonths and PlanLatestMonths bound when replacement is planned:
+	// from that many calendar months before end of service, to that many.
+	PlanEarliestMonths, PlanLatestMonths int
+}
+
+// DefaultSettings are the defaults of spec/drugs.md: a 7-day refill margin; trial
+// success at a 50% reduction (payer policies for implantable infusion pumps, e.g.
+// eviCore and Triple-S); replacement planned 3 to 6 months ahead.
+var DefaultSettings = Settings{
+	RefillMargin:       7 * unit.Day,
+	TrialSuccess:       50 * unit.OnePercent,
+	PlanEarliestMonths: 6,
+	PlanLatestMonths:   3,
+}
+
+// ModelFor returns the pump model whose reservoir is v.
+func ModelFor(v unit.Volume) (pump.Model, error) {
+	for _, m := range []pump.Model{pump.TP20, pump.TP40} {
+		if m.Reservoir() == v {
+			return m, nil
+		}
+	}
+	return 0, inputErr("reservoir", "%v is not a Thecal reservoir: %v (%v) or %v (%v)", v,
+		pump.TP20.Reservoir(), pump.TP20, pump.TP40.Reservoir(), pump.TP40)
+}
+
+// checkRate refuses a rate the pump cannot run.
+func checkRate(input string, r unit.Rate) error {
+	if r < pump.MinRate || r > pump.MaxRate {
+		return inputErr(input, "%v is outside what the pump delivers: %v to %v (%v)", r, pump.MinRate, pump.MaxRate.PerHour(), pump.MaxRate)
+	}
+	return nil
+}
+
+// checkVolume refuses an unknown model, and a volume outside 0 (or more than 0)
+// to the model's reservoir.
+func checkVolume(input string, v unit.Volume, m pump.Model, zeroOK bool) error {
+	if !m.Valid() {
+		return inputErr("reservoir", "the pump model is not known: %v or %v", pump.TP20, pump.TP40)
+	}
+	if v < 0 || v == 0 && !zeroOK || v > m.Reservoir() {
+		lo := "0"
+		if !zeroOK {
+			lo = "more than 0"
+		}
+		return inputErr(input, "%v is outside %s to %v (the %v reservoir)", v, lo, m.Reservoir(), m)
+	}
+	return nil
+}
+
+// mulDivCeil returns ⌈a × b / c⌉ for non-negative a, b and positive c, and false
+// when it does not fit an int64.
+func mulDivCeil(a, b, c int64) (int64, bool) {
+	n := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
+	n.Add(n, big.NewInt(c-1))
+	n.Quo(n, big.NewInt(c))
+	return n.Int64(), n.IsInt64()
+}
+
+// strokes is the number of whole strokes that deliver at least v.
+func strokes(v unit.Volume) int64 {
+	n, _ := mulDivCeil(int64(v), 1, int64(pump.StrokeVolume))
+	return n
+}
