@@ -220,3 +220,32 @@ func TestEventLogRingHoldsAtLeast2048(t *testing.T) {
 		t.Fatalf("since: %d entries", len(got))
 	}
 }
+
+// TestTickNeverSpinsWhileHeld forces the state no command sequence reaches — a
+// stroke due, the accumulator full, delivery held, a rate left running — and
+// checks Tick still returns and nothing is delivered (hazard H19).
+func TestTickNeverSpinsWhileHeld(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.run(r.at(unit.Hour))
+	p := r.p
+	p.running = false
+	p.rate, p.acc, p.nextStroke = halfMLPerDay, 5*strokeScaled, p.now
+	before := p.Status().Delivered
+	for i := 0; ; i++ {
+		if a := p.Tick(r.at(2 * unit.Hour)); a.Kind == ActNone {
+			break
+		} else if a.Kind == ActStroke {
+			t.Fatal("a stroke while delivery is held")
+		} else {
+			p.LevelRead(p.Reservoir())
+		}
+		if i > 100 {
+			t.Fatal("Tick keeps returning actions at one instant")
+		}
+	}
+	if p.Status().Delivered != before || p.acc != 0 {
+		t.Fatal("held pump delivered or kept its accrual")
+	}
+}
