@@ -251,6 +251,8 @@ func logEntry(e pump.Entry) LogEntry {
 		d["from"], d["to"] = unit.FormatUTCOffset(unit.Duration(e.A)), unit.FormatUTCOffset(unit.Duration(e.B))
 	case pump.EvCapFault:
 		d["window_strokes"], d["cap_strokes"] = e.A, e.B
+	case pump.EvMotorStall:
+		d["failed_strokes"] = e.A
 	case pump.EvProgramRefused, pump.EvCommandRefused, pump.EvBolusAborted:
 		d["reason"] = e.Reason.String()
 	case pump.EvConcentrationMismatch:

@@ -58,7 +58,8 @@ type run struct {
 	days      []day
 	dayEnd    unit.Time
 
-	rep Report
+	rep       Report
+	unbridged string // a refill changed the drug, and no bridge or program has followed yet
 }
 
 type day struct {
@@ -370,6 +371,9 @@ func (r *run) run() error {
 		}
 	}
 	d.Run(r.sc.End())
+	if r.unbridged != "" {
+		r.rep.Warnings = append(r.rep.Warnings, r.unbridged)
+	}
 	r.dayAt(r.sc.End().Add(-unit.Millisecond)) // days run to the scenario's last day, with or without delivery
 	return nil
 }
@@ -440,9 +444,11 @@ func (r *run) apply(e *scenario.Event) error {
 	d, c, at := r.dev, r.dev.Core, e.At
 	switch e.Kind {
 	case scenario.Program:
+		r.unbridged = ""
 		rx := rxOf(e.Prescription, r.res)
 		return c.Program(at, pump.NewProgram(rx, c.Status().RxHash))
 	case scenario.Bridge:
+		r.unbridged = ""
 		rx := rxOf(e.Prescription, r.res)
 		return c.Bridge(at, pump.NewProgram(rx, c.Status().RxHash))
 	case scenario.Stop:
@@ -532,8 +538,8 @@ func (r *run) refill(e *scenario.Event) error {
 	}
 	r.rep.Refills = append(r.rep.Refills, rf)
 	if e.Drug.Name != r.res.Name || e.Drug.Concentration != r.res.Concentration {
-		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("events[%d]: the refill changed the drug or concentration (%s %s → %s %s): reprogram with a bridge",
-			e.Index, r.res.Name, r.res.Text, e.Drug.Name, e.Drug.Text))
+		r.unbridged = fmt.Sprintf("events[%d]: the refill changed the drug or concentration (%s %s → %s %s) and no bridge or program followed",
+			e.Index, r.res.Name, r.res.Text, e.Drug.Name, e.Drug.Text)
 	}
 	r.res = e.Drug
 	return nil
