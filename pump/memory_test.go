@@ -141,3 +141,45 @@ func TestStateImageFits4KiB(t *testing.T) {
 		t.Fatal("image larger than 4 KiB")
 	}
 }
+
+// TestResetKeepsTheOldestHourOfTheWindow: a 24 h window touches 25 clock hours;
+// after a reset, strokes in the oldest (partial) hour still count. Found by the
+// property test: with only 24 hours kept, a bolus after a reset was let through
+// and a 97th stroke entered a 96-stroke cap.
+func TestResetKeepsTheOldestHourOfTheWindow(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	rx := continuous(MinRate, ml(0.048))
+	rx.PatientBolus = PatientBolus{Volume: StrokeVolume, Duration: unit.Minute, Lockout: unit.Minute, MaxPer24h: 1}
+	r.program(t0.Add(15), rx)
+	at := t0.Add(unit.Day)
+	r.run(at)
+	p, _ := Restore(r.cfg, r.nvm[:], r.log, at)
+	r.p = p
+	if why, _ := p.PatientBolus(at); why == ReasonNone {
+		r.persist()
+	}
+	r.run(at.Add(unit.Day))
+	r.checkCap(t, rx.Max24h)
+}
+
+// TestResetRebuildsSteadyBasalWindowExactly: a basal at exactly max_24h keeps
+// running across a reset — the window is regenerated exactly, not overcounted.
+func TestResetRebuildsSteadyBasalWindowExactly(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.5)))
+	at := r.at(unit.Day + 30*unit.Minute)
+	r.run(at)
+	p, _ := Restore(r.cfg, r.nvm[:], r.log, at)
+	r.p = p
+	r.run(r.at(3 * unit.Day))
+	if n := len(r.events(EvCapFault)); n != 0 {
+		t.Fatalf("%d strokes refused by the cap after the reset", n)
+	}
+	r.checkCap(t, ml(0.5))
+	// Delivery after the reset restarts its accumulator (at most one stroke lost).
+	if got := unit.Volume(len(r.times)) * StrokeVolume; got < ml(1.5)-StrokeVolume {
+		t.Fatalf("delivered %s in 3 days, want 1.5 mL within a stroke", got)
+	}
+}

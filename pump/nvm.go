@@ -3,6 +3,7 @@ package pump
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"math"
 
 	"github.com/thecal/thecal/unit"
 )
@@ -169,18 +170,36 @@ func (p *Pump) appendState(b []byte) []byte {
 	b = le.AppendUint64(b, uint64(p.fillConc))
 	b = append(b, byte(len(p.fillDrug)))
 	b = append(b, p.fillDrug...)
-	b = append(b, byte(p.pbN))
+	// Patient boluses of the last 24 h (older ones bear on neither lockout nor
+	// count), as milliseconds before now.
+	n := 0
 	for i := range p.pbN {
-		b = le.AppendUint64(b, uint64(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]))
+		if p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]) < unit.Day {
+			n++
+		}
+	}
+	b = append(b, byte(n))
+	for i := p.pbN - n; i < p.pbN; i++ {
+		b = le.AppendUint32(b, uint32(p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)])))
 	}
 	h := int64(p.now) / int64(unit.Hour)
-	for k := h - 23; k <= h; k++ {
-		n := uint32(0)
-		if i := k % 24; p.hourOf[i] == k {
-			n = p.hourN[i]
+	for k := h - hourBuckets + 1; k <= h; k++ {
+		var hb hourBucket
+		if i := k % hourBuckets; p.hours[i].hour == k {
+			hb = p.hours[i]
 		}
-		b = le.AppendUint32(b, n)
+		b = le.AppendUint32(b, hb.n)
+		b = le.AppendUint32(b, uint32(hb.first-unit.Time(k*int64(unit.Hour))))
+		b = le.AppendUint64(b, uint64(hb.acc))
+		b = le.AppendUint32(b, uint32(hb.rate))
 	}
+	// The accumulator's course from now: until the rate next changes on its own,
+	// the strokes after this checkpoint follow from acc and rate alone (a change
+	// by command writes a new checkpoint).
+	stable := min(p.nextFlex, p.cbolus.end, p.pbolus.end, p.prime.end, p.bridge.end)
+	b = le.AppendUint64(b, uint64(p.acc))
+	b = le.AppendUint32(b, uint32(p.rate))
+	b = le.AppendUint64(b, uint64(stable))
 	return b
 }
 
@@ -292,7 +311,10 @@ type state struct {
 	fillConc                    unit.Concentration
 	fillDrug                    string
 	pb                          []unit.Time
-	hours                       [24]uint32
+	hours                       [hourBuckets]hourBucket // the hours up to the checkpoint's, oldest first
+	acc                         int64
+	rate                        unit.Rate
+	stableUntil                 unit.Time
 }
 
 func decodeState(b []byte) (state, bool) {
@@ -318,10 +340,25 @@ func decodeState(b []byte) (state, bool) {
 		return s, false
 	}
 	for range n {
-		s.pb = append(s.pb, unit.Time(r.i64()))
+		ago := unit.Duration(r.u32())
+		if ago >= unit.Day {
+			return s, false
+		}
+		s.pb = append(s.pb, s.at.Add(-ago))
 	}
+	h := int64(s.at) / int64(unit.Hour)
 	for i := range s.hours {
-		s.hours[i] = r.u32()
+		k := h - hourBuckets + 1 + int64(i)
+		s.hours[i] = hourBucket{hour: k, n: r.u32(), first: unit.Time(k*int64(unit.Hour) + int64(r.u32())), acc: r.i64(), rate: unit.Rate(r.u32())}
+	}
+	s.acc, s.rate, s.stableUntil = r.i64(), unit.Rate(r.u32()), unit.Time(r.i64())
+	if s.rate < 0 || s.rate > MaxRate || s.acc < -strokeScaled || s.acc > 2*strokeScaled {
+		return s, false
+	}
+	for _, hb := range s.hours {
+		if hb.rate < 0 || hb.rate > MaxRate || hb.n > uint32(maxCap) || hb.first < 0 {
+			return s, false
+		}
 	}
 	if s.maxRate < 0 || s.maxRate > MaxRate || s.lastFill < 0 || s.since < 0 || s.alarms >= 1<<numAlarms {
 		return s, false
@@ -348,21 +385,67 @@ func (p *Pump) restoreState(s *state, now unit.Time) {
 	p.retone()
 }
 
-// rebuildWindow refills the cap window from the hourly buckets, each stroke placed
-// at the latest moment it could have happened (so it stays counted longest), and
-// the strokes assumed since the checkpoint placed at the reset.
+// rebuildWindow refills the cap window after a reset. An hour whose strokes
+// came from one uninterrupted run of the accumulator is regenerated exactly; any
+// other hour's strokes are placed as late as they could have been (so they stay
+// counted longest). The strokes since the checkpoint are regenerated from the
+// checkpointed accumulator when the rate cannot have changed since — the real
+// strokes are among them (a stall or a cap fault only removes some) — and
+// otherwise placed as late as possible before the reset.
 func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
-	h := int64(s.at) / int64(unit.Hour)
-	push := func(t unit.Time, n int64) {
-		for range n {
-			if p.winCap > 0 && t > p.now.Add(-unit.Day) {
-				p.winPush(t)
-			}
+	from := p.now.Add(-unit.Day)
+	push := func(t unit.Time) {
+		if t > from && t <= p.now {
+			p.ringPush(t)
 		}
 	}
-	for k := range 24 {
-		end := unit.Time((h-23+int64(k)+1)*int64(unit.Hour) - 1)
-		push(min(end, s.at), int64(s.hours[k]))
+	// The shortest possible gap between two strokes, less a millisecond of rounding.
+	gap := unit.Duration(strokeScaled/int64(MaxRate)) - unit.Millisecond
+	late := func(end unit.Time, n int64) {
+		for j := n - 1; j >= 0; j-- {
+			push(end.Add(-unit.Duration(j) * gap))
+		}
 	}
-	push(p.now, int64(lost/StrokeVolume))
+	p.hourEnd = 0
+	for _, hb := range s.hours {
+		switch {
+		case hb.n == 0:
+		case hb.rate > 0:
+			generate(hb.first, hb.acc, hb.rate, int64(hb.n), unit.Time(math.MaxInt64), push)
+		default:
+			late(min(unit.Time((hb.hour+1)*int64(unit.Hour))-1, s.at), int64(hb.n))
+		}
+		if i := hb.hour % hourBuckets; hb.hour >= 0 {
+			p.hours[i] = hb
+			p.hours[i].rate = 0 // after a reset no hour is known to be one run
+		}
+	}
+	since := func(t unit.Time) { // strokes after the checkpoint also count in their hour
+		push(t)
+		p.bucketPush(t, false)
+	}
+	if s.rate > 0 && p.now <= s.stableUntil {
+		generate(s.at, s.acc-strokeScaled, s.rate, math.MaxInt64, p.now, since)
+	} else {
+		for j := int64(lost/StrokeVolume) - 1; j >= 0; j-- {
+			since(p.now.Add(-unit.Duration(j) * gap))
+		}
+	}
+}
+
+// generate calls f with the times of up to n strokes of an accumulator that
+// holds acc + one stroke at t (so the first is at t) and runs at rate, up to until.
+func generate(t unit.Time, acc int64, rate unit.Rate, n int64, until unit.Time, f func(unit.Time)) {
+	acc += strokeScaled
+	for ; n > 0; n-- {
+		if acc < strokeScaled {
+			t = t.Add(unit.Duration((strokeScaled - acc + int64(rate) - 1) / int64(rate)))
+			acc += int64(rate) * ((strokeScaled - acc + int64(rate) - 1) / int64(rate))
+		}
+		if t > until {
+			return
+		}
+		f(t)
+		acc -= strokeScaled
+	}
 }

@@ -198,10 +198,13 @@ type Pump struct {
 	winHead int
 	winN    int
 	winCap  int
-	hourN   [24]uint32 // strokes per clock hour, for the memory image
-	hourOf  [24]int64
-	hourIdx int       // bucket of the current hour
-	hourEnd unit.Time // end of the current hour
+	hours   [hourBuckets]hourBucket // strokes per clock hour, for the memory image
+	hourIdx int                     // bucket of the current hour
+	hourEnd unit.Time               // end of the current hour
+	// runEpoch changes whenever the accumulator leaves its regular course (a
+	// rate change, a reset, a stroke spent without being counted), so a bucket
+	// knows whether its strokes came from one uninterrupted run.
+	runEpoch uint32
 
 	// Patient bolus history: start times of given boluses, oldest first.
 	pbTimes [MaxPatientBolusesPer24h]unit.Time
@@ -393,6 +396,7 @@ func (p *Pump) due(t unit.Time) ActionKind {
 			// Defence in depth: the executor refuses a stroke over max_24h. The
 			// volume is dropped, never made up.
 			p.acc -= strokeScaled
+			p.runEpoch++
 			p.logEv(EvCapFault, AlarmNone, ReasonMax24h, int64(p.winN), int64(p.winCap))
 			p.raise(DailyCap)
 		}
@@ -416,6 +420,7 @@ func (p *Pump) delivering() bool { return p.running && p.suspended == 0 && p.has
 
 // replan recomputes the total rate, the end of each source and the next stroke.
 func (p *Pump) replan() {
+	p.runEpoch++
 	switch {
 	case !p.delivering():
 		p.rate = 0
@@ -463,6 +468,9 @@ func (p *Pump) StrokeDone(r StrokeResult) {
 		p.acc -= strokeScaled // the program's stroke is spent, completed or not: no catch-up
 	}
 	p.debitStroke()
+	if !r.Completed || retry {
+		p.runEpoch++ // a stroke the program spent without a counted stroke, or a retry outside it
+	}
 	if !r.Completed {
 		p.stallCount++
 		if p.stallCount >= StallStrokes && !retry {
@@ -623,7 +631,7 @@ func (p *Pump) resetWindow() {
 	if p.bridge.active {
 		p.winCap = p.schedRx.capStrokes()
 	}
-	p.hourN = [24]uint32{}
+	p.hours = [hourBuckets]hourBucket{}
 	p.hourEnd = 0
 }
 
@@ -635,6 +643,12 @@ func (p *Pump) winAllows(t unit.Time) bool {
 }
 
 func (p *Pump) winPush(t unit.Time) {
+	p.ringPush(t)
+	p.bucketPush(t, true)
+}
+
+// ringPush records a stroke in the cap window.
+func (p *Pump) ringPush(t unit.Time) {
 	if p.winCap == 0 {
 		return
 	}
@@ -651,15 +665,47 @@ func (p *Pump) winPush(t unit.Time) {
 			p.winHead = 0
 		}
 	}
+}
+
+// bucketPush counts a stroke in its clock hour, for the memory image. A stroke
+// that is not the accumulator's own (run false) marks its hour as not one run.
+func (p *Pump) bucketPush(t unit.Time, run bool) {
 	if t >= p.hourEnd {
 		h := int64(t) / int64(unit.Hour)
-		p.hourIdx = int(h % 24)
+		p.hourIdx = int(h % hourBuckets)
 		p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
-		if p.hourOf[p.hourIdx] != h {
-			p.hourOf[p.hourIdx], p.hourN[p.hourIdx] = h, 0
+		if p.hours[p.hourIdx].hour != h {
+			p.hours[p.hourIdx] = hourBucket{hour: h}
 		}
 	}
-	p.hourN[p.hourIdx]++
+	b := &p.hours[p.hourIdx]
+	switch {
+	case b.n == 0:
+		b.first, b.acc, b.rate, b.epoch = t, p.acc, p.rate, p.runEpoch
+	case b.epoch != p.runEpoch || b.rate != p.rate:
+		b.rate = 0 // not one uninterrupted run: rebuilt conservatively after a reset
+	}
+	if !run {
+		b.rate = 0
+	}
+	b.n++
+}
+
+// hourBuckets is how many clock hours a 24 h window touches: (t-24h, t] reaches
+// back into a 25th hour unless t is on the hour.
+const hourBuckets = 25
+
+// hourBucket counts the strokes of one clock hour that count against max_24h.
+// When all of them came from one uninterrupted run of the accumulator at one
+// rate (rate > 0), the first stroke's time, the accumulator just after it and the
+// rate regenerate every stroke time exactly.
+type hourBucket struct {
+	hour  int64
+	n     uint32
+	first unit.Time
+	acc   int64
+	rate  unit.Rate
+	epoch uint32
 }
 
 // inWindow returns the volume counted against max_24h in (now-24h, now].

@@ -1,0 +1,19 @@
+package pump
+
+import (
+	"flag"
+	"os"
+	"testing"
+)
+
+// TestMain runs the state-machine property test with 1000 cases unless
+// -rapid.checks says otherwise: it is fast, and the cases are where bugs hide.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if !set {
+		flag.Set("rapid.checks", "1000")
+	}
+	os.Exit(m.Run())
+}
