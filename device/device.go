@@ -93,7 +93,6 @@ type Device struct {
 func New(cfg pump.Config, now unit.Time, seed uint64) (*Device, error) {
 	d := &Device{Cfg: cfg, Log: pump.NewLog()}
 	d.HW.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	d.HW.occlFrom, d.HW.occlUntil = 0, 0
 	core, err := pump.New(cfg, now, d.Log)
 	if err != nil {
 		return nil, err

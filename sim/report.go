@@ -3,7 +3,9 @@ package sim
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/thecal/thecal/pump"
@@ -336,10 +338,4 @@ func orNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-func sortedAmountKeys(m map[string]Amount) []string {
-	f := map[string]float64{}
-	for k := range m {
-		f[k] = 0
-	}
-	return sortedKeys(f)
-}
+func sortedAmountKeys(m map[string]Amount) []string { return slices.Sorted(maps.Keys(m)) }

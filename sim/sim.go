@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/thecal/thecal/device"
@@ -563,13 +562,4 @@ func (r *run) drugAmounts(vols func(mix int) unit.Volume) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]float64) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
