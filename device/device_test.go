@@ -93,7 +93,7 @@ func TestDevicePowerLossKeepsPrescriptionAndErrsLow(t *testing.T) {
 	if d.Core.Status().RxHash != hash {
 		t.Fatal("prescription lost across a power loss")
 	}
-	if est := d.Core.Reservoir(); est > truth || truth-est > (unit.MillilitrePerDay / 2).Over(unit.Hour)+pump.StrokeVolume {
+	if est := d.Core.Reservoir(); est > truth || truth-est > (unit.MillilitrePerDay/2).Over(unit.Hour)+pump.StrokeVolume {
 		t.Fatalf("estimate %s after reset, truth %s", est, truth)
 	}
 }
