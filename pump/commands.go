@@ -109,18 +109,22 @@ func (p *Pump) Bridge(now unit.Time, c Program) error {
 		p.logEv(EvCommandRefused, AlarmNone, ReasonStopped, int64(EvBridgeStart), 0)
 		return ErrStopped
 	}
-	if p.prime.active {
+	switch {
+	case p.prime.active:
 		return ErrPriming
+	case p.bridge.active:
+		// The program the catheter's old drug needs is in the other memory slot;
+		// a second bridge would overwrite it. Program instead, which ends the bridge.
+		p.logEv(EvCommandRefused, AlarmNone, ReasonBridge, int64(EvBridgeStart), 0)
+		return ErrBridge
 	}
 	old := p.schedRx
-	if p.bridge.active {
-		old = p.schedRx // a second bridge keeps running the program the catheter holds
-	}
 	p.store(&c.Rx)
 	p.bridge.begin(now, p.cfg.PrimingVolume(), 0)
 	p.schedRx = old
 	p.logEv(EvBridgeStart, AlarmNone, ReasonNone, int64(p.cfg.PrimingVolume()), int64(c.Rx.Mode))
 	p.replan()
+	p.checkReservoir() // the new prescription may set a higher low-reservoir threshold
 	p.checkpoint()
 	return nil
 }

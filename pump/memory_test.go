@@ -183,3 +183,69 @@ func TestResetRebuildsSteadyBasalWindowExactly(t *testing.T) {
 		t.Fatalf("delivered %s in 3 days, want 1.5 mL within a stroke", got)
 	}
 }
+
+// Regression tests for defects the fault campaign found (docs/simulator.md).
+
+// An alarm raised since the last hourly checkpoint survives a reset.
+func TestResetKeepsAlarmsRaisedSinceTheCheckpoint(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.PressureSensor = true
+	r := newRig(t, cfg)
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.run(r.at(unit.Day))
+	r.press = 150 * unit.Kilopascal
+	r.run(r.at(unit.Day + 20*unit.Minute)) // OCCLUSION at the fifth stroke, 7.2 min in
+	r.stall = true                         // a MOTOR_STALL would need strokes: the pump is held
+	p, _ := Restore(r.cfg, r.nvm[:], r.log, r.at(unit.Day+30*unit.Minute))
+	if !p.Alarms().Has(Occlusion) || p.Status().Delivering {
+		t.Fatal("an occlusion raised since the checkpoint was forgotten by the reset")
+	}
+	// A stall raised on the third failed stroke, likewise.
+	r2 := newRig(t, defaultConfig())
+	r2.fill(t0, ml(20))
+	r2.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r2.run(r2.at(unit.Day))
+	r2.stall = true
+	r2.run(r2.at(unit.Day + 5*unit.Minute))
+	p2, _ := Restore(r2.cfg, r2.nvm[:], r2.log, r2.at(unit.Day+5*unit.Minute))
+	if !p2.Alarms().Has(MotorStall) {
+		t.Fatal("a stall raised since the checkpoint was forgotten by the reset")
+	}
+}
+
+// A depleted battery stays depleted across a reset, and depletion is logged once.
+func TestResetDoesNotReviveADepletedPump(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Battery = 10_050 * unit.MicroampHour // just above the reserve: EOS, then depletion
+	r := newRig(t, cfg)
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.run(r.at(30 * unit.Day))
+	if n := len(r.events(EvBatteryDepleted)); n != 1 {
+		t.Fatalf("BATTERY_DEPLETED logged %d times", n)
+	}
+	p, _ := Restore(r.cfg, r.nvm[:], r.log, r.at(30*unit.Day))
+	if p.Battery() != 0 || p.Status().Delivering {
+		t.Fatalf("after a reset the depleted pump has %s and delivers %v", p.Battery(), p.Status().Delivering)
+	}
+	if n := len(r.events(EvBatteryDepleted)); n != 1 {
+		t.Fatalf("BATTERY_DEPLETED logged %d times after the reset", n)
+	}
+}
+
+// A stroke due at the checkpoint's own instant is written by that checkpoint,
+// so the reset's estimate still errs low.
+func TestResetEstimateErrsLowWithAStrokeAtTheCheckpoint(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7))) // strokes every 86.4 s: one falls on t0+1h+...
+	for h := unit.Duration(1); h <= 30; h++ {
+		at := r.at(h * unit.Hour)
+		r.run(at)
+		p, _ := Restore(r.cfg, r.nvm[:], NewLog(), at)
+		if p.Reservoir() > r.p.Reservoir() {
+			t.Fatalf("at %s the reset's estimate %s is above the truth %s", at, p.Reservoir(), r.p.Reservoir())
+		}
+	}
+}

@@ -277,3 +277,35 @@ func TestModePatientBolusRefusedWhenStoppedOrInAlarm(t *testing.T) {
 		t.Fatalf("stalled: %s", why)
 	}
 }
+
+// A second bridge while one runs is refused: the old program lives in the other
+// memory slot, which it would overwrite (a campaign finding).
+func TestModeBridgeRefusedDuringABridge(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	next := continuous(200_000, ml(0.3))
+	r.must(r.at(unit.Day), func(now unit.Time) error { return r.p.Bridge(now, NewProgram(next, r.p.Status().RxHash)) })
+	other := continuous(300_000, ml(0.4))
+	err := r.do(r.at(unit.Day+unit.Hour), func(now unit.Time) error { return r.p.Bridge(now, NewProgram(other, r.p.Status().RxHash)) })
+	if !errors.Is(err, ErrBridge) {
+		t.Fatalf("second bridge: %v", err)
+	}
+}
+
+// Stall retries wait while the pump is also stopped (a campaign finding).
+func TestModeStallRetriesWaitWhileStopped(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.run(r.at(unit.Day))
+	r.stall = true
+	r.run(r.at(unit.Day + 10*unit.Minute))
+	r.must(r.at(unit.Day+10*unit.Minute), r.p.Stop)
+	r.stall = false
+	before := r.p.Status().Delivered
+	r.run(r.at(2 * unit.Day))
+	if r.p.Status().Delivered != before || len(r.events(EvMotorStallRecovery)) != 0 {
+		t.Fatal("a stopped pump ran its stall retry")
+	}
+}

@@ -116,10 +116,10 @@ const (
 // alarms, patient bolus history and the cap window in hourly buckets. The core
 // writes one at least every hour and after every change of state.
 func (p *Pump) checkpoint() {
-	if p.suspended&susDead != 0 {
-		return
+	p.dirty = false
+	if p.suspended&susDead == 0 {
+		p.nextCheckpoint = p.now.Add(CheckpointPeriod)
 	}
-	p.nextCheckpoint = p.now.Add(CheckpointPeriod)
 	p.writeSlot(stBase, stSlot, &p.stSeq, magicSt, p.appendState)
 }
 
@@ -160,7 +160,7 @@ func (p *Pump) appendState(b []byte) []byte {
 	b = le.AppendUint64(b, uint64(p.sinceFill))
 	b = le.AppendUint64(b, uint64(p.charge))
 	b = le.AppendUint16(b, uint16(p.alarms))
-	b = append(b, p.suspended&^susDead, flags)
+	b = append(b, p.suspended, flags)
 	b = le.AppendUint64(b, uint64(p.utcOffset))
 	b = le.AppendUint64(b, uint64(p.maxRateNow()))
 	b = le.AppendUint64(b, uint64(p.bridge.target))
@@ -185,7 +185,7 @@ func (p *Pump) appendState(b []byte) []byte {
 	h := int64(p.now) / int64(unit.Hour)
 	for k := h - hourBuckets + 1; k <= h; k++ {
 		var hb hourBucket
-		if i := k % hourBuckets; p.hours[i].hour == k {
+		if i := floorMod(k, hourBuckets); p.hours[i].hour == k {
 			hb = p.hours[i]
 		}
 		b = le.AppendUint32(b, hb.n)
@@ -262,9 +262,11 @@ func Restore(cfg Config, image []byte, log *Log, now unit.Time) (*Pump, error) {
 	lost := unit.Volume(strokes) * StrokeVolume
 	p.delivered += lost
 	p.sinceFill += lost
-	p.charge = st.charge - unit.Charge(QuiescentCurrent)*unit.Charge(gap) - unit.Charge(strokes)*StrokeCharge
-	if st.alarms != 0 {
-		p.charge -= unit.Charge(int64(gap/CriticalTonePeriod)+1) * ToneCharge
+	if p.suspended&susDead == 0 {
+		p.charge = st.charge - unit.Charge(QuiescentCurrent)*unit.Charge(gap) - unit.Charge(strokes)*StrokeCharge
+		if st.alarms != 0 {
+			p.charge -= unit.Charge(int64(gap/CriticalTonePeriod)+1) * ToneCharge
+		}
 	}
 	p.rebuildWindow(&st, lost)
 	p.logEv(EvReset, AlarmNone, ReasonNone, int64(lost), int64(gap))
@@ -371,6 +373,10 @@ func (p *Pump) restoreState(s *state, now unit.Time) {
 	p.charge, p.tBat = s.charge, now
 	p.alarms = s.alarms
 	p.suspended = s.suspended &^ (susStall) // a stall is re-detected; its alarm stays raised
+	if p.suspended&susDead != 0 {
+		p.charge = 0
+		p.sleep()
+	}
 	p.running = s.flags&flRunning != 0
 	p.hasRx = s.flags&flHasRx != 0
 	p.utcOffset = s.utcOffset
@@ -415,7 +421,7 @@ func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
 		default:
 			late(min(unit.Time((hb.hour+1)*int64(unit.Hour))-1, s.at), int64(hb.n))
 		}
-		if i := hb.hour % hourBuckets; hb.hour >= 0 {
+		if i := floorMod(hb.hour, hourBuckets); true {
 			p.hours[i] = hb
 			p.hours[i].rate = 0 // after a reset no hour is known to be one run
 		}

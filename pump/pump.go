@@ -249,6 +249,7 @@ type Pump struct {
 	writes         [4]Write
 	nWrites        int
 	nextCheckpoint unit.Time
+	dirty          bool // state changed since the last checkpoint: write one when this step ends
 	scratch        [rxEncodedMax]byte
 }
 
@@ -314,6 +315,7 @@ func (p *Pump) Tick(now unit.Time) Action {
 			p.action = a
 			return Action{a, t}
 		}
+		p.flush()
 	}
 }
 
@@ -379,7 +381,7 @@ func (p *Pump) due(t unit.Time) ActionKind {
 		p.nextTone = t.Add(NonCriticalTonePeriod)
 	}
 	if p.nextCheckpoint <= t {
-		p.checkpoint()
+		p.dirty = true // written once this instant's stroke, if any, is done
 	}
 	if changed {
 		p.replan()
@@ -408,7 +410,9 @@ func (p *Pump) due(t unit.Time) ActionKind {
 	}
 	if p.nextRetry <= t {
 		p.nextRetry = t.Add(StallRetryPeriod)
-		if p.winAllows(t) {
+		// Retry only while the stall is all that holds delivery: not while stopped,
+		// occluded, empty or at end of service.
+		if p.running && p.hasRx && p.suspended == susStall && p.winAllows(t) {
 			return ActStroke
 		}
 	}
@@ -480,6 +484,7 @@ func (p *Pump) StrokeDone(r StrokeResult) {
 			p.nextRetry = t.Add(StallRetryPeriod)
 		}
 		p.planStroke()
+		p.flush()
 		return
 	}
 	p.stallCount = 0
@@ -493,13 +498,14 @@ func (p *Pump) StrokeDone(r StrokeResult) {
 		p.logEv(EvMotorStallRecovery, AlarmNone, ReasonNone, 0, 0)
 		p.unsuspend(susStall) // MOTOR_STALL stays raised until a clinician acknowledges it
 		p.retone()
-		p.checkpoint()
+		p.dirty = true
 	}
 	if p.cfg.PressureSensor {
 		p.pressure(r.Pressure)
 	}
 	p.checkReservoir()
 	p.planStroke()
+	p.flush()
 }
 
 func (p *Pump) pressure(pr unit.Pressure) {
@@ -535,6 +541,14 @@ func (p *Pump) LevelRead(measured unit.Volume) {
 	}
 	if diff > p.cfg.Model.DiscrepancyLimit() && !p.alarms.Has(VolumeDiscrepancy) {
 		p.raiseWith(VolumeDiscrepancy, int64(measured), int64(est))
+	}
+	p.flush()
+}
+
+// flush writes a checkpoint if the state changed since the last one.
+func (p *Pump) flush() {
+	if p.dirty {
+		p.checkpoint()
 	}
 }
 
@@ -601,7 +615,7 @@ func (p *Pump) endBridge() {
 	p.bridge = source{end: never}
 	p.setBasal(&p.rx)
 	p.resetWindow()
-	p.checkpoint()
+	p.dirty = true
 }
 
 // flexStep moves the basal schedule to the entry now in force.
@@ -672,7 +686,7 @@ func (p *Pump) ringPush(t unit.Time) {
 func (p *Pump) bucketPush(t unit.Time, run bool) {
 	if t >= p.hourEnd {
 		h := int64(t) / int64(unit.Hour)
-		p.hourIdx = int(h % hourBuckets)
+		p.hourIdx = int(floorMod(h, hourBuckets))
 		p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
 		if p.hours[p.hourIdx].hour != h {
 			p.hours[p.hourIdx] = hourBucket{hour: h}
@@ -689,6 +703,14 @@ func (p *Pump) bucketPush(t unit.Time, run bool) {
 		b.rate = 0
 	}
 	b.n++
+}
+
+// floorMod is a mod b in [0, b), for times before 1970 too.
+func floorMod(a, b int64) int64 {
+	if m := a % b; m < 0 {
+		return m + b
+	}
+	return a % b
 }
 
 // hourBuckets is how many clock hours a 24 h window touches: (t-24h, t] reaches
@@ -769,18 +791,20 @@ func (p *Pump) checkBattery() {
 		p.nextBattery = never
 		return
 	}
+	if p.charge <= 0 {
+		p.die()
+		return
+	}
+	// Raising an alarm sounds a tone, which draws charge and comes back here:
+	// after each raise, what it may have done is checked again.
 	if p.charge <= p.eriThreshold && !p.alarms.Has(ERI) {
 		p.raise(ERI)
 	}
-	if p.charge <= BatteryReserve && p.suspended&susEOS == 0 {
-		p.raise(EOS)
+	if p.charge <= BatteryReserve && p.suspended&(susEOS|susDead) == 0 {
 		p.suspend(susEOS)
+		p.raise(EOS)
 	}
-	if p.charge <= 0 {
-		p.charge = 0 // a battery holds nothing less than nothing
-		p.logEv(EvBatteryDepleted, AlarmNone, ReasonNone, 0, 0)
-		p.suspend(susDead)
-		p.nextCritTone, p.nextTone, p.nextBattery, p.nextLevel, p.nextCheckpoint, p.nextRetry = never, never, never, never, never, never
+	if p.suspended&susDead != 0 {
 		return
 	}
 	thr := unit.Charge(0)
@@ -792,6 +816,21 @@ func (p *Pump) checkBattery() {
 	}
 	q := unit.Charge(QuiescentCurrent)
 	p.nextBattery = p.now.Add(unit.Duration((p.charge - thr + q - 1) / q))
+}
+
+// die is the battery's end: the charge is gone, the pump falls silent and keeps
+// no more time. Its last state is written so that a reset does not revive it.
+func (p *Pump) die() {
+	p.charge = 0 // a battery holds nothing less than nothing
+	p.logEv(EvBatteryDepleted, AlarmNone, ReasonNone, 0, 0)
+	p.suspend(susDead)
+	p.sleep()
+	p.dirty = true
+}
+
+// sleep stops every timer of a depleted pump.
+func (p *Pump) sleep() {
+	p.nextCritTone, p.nextTone, p.nextBattery, p.nextLevel, p.nextCheckpoint, p.nextRetry = never, never, never, never, never, never
 }
 
 // Alarms.
@@ -806,6 +845,7 @@ func (p *Pump) raiseWith(a Alarm, v1, v2 int64) {
 		return
 	}
 	p.alarms |= 1 << a
+	p.dirty = true
 	p.logEv(EvAlarmRaise, a, ReasonNone, v1, v2)
 	p.tone(p.soundsCritical(a))
 	p.retone()
@@ -816,6 +856,7 @@ func (p *Pump) clear(a Alarm) {
 		return
 	}
 	p.alarms &^= 1 << a
+	p.dirty = true
 	p.logEv(EvAlarmClear, a, ReasonNone, 0, 0)
 	p.retone()
 }

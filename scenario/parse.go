@@ -46,7 +46,7 @@ func Parse(data []byte) (s *Scenario, err error) {
 // correct field missing.
 var (
 	scenarioFields     = []string{"name", "start", "duration", "seed", "pump", "fill", "prescription", "events"}
-	pumpFields         = []string{"model", "catheter_length_cm", "catheter_ml_per_cm", "utc_offset", "sensors", "battery_uah", "primed", "stroke_spread_pct"}
+	pumpFields         = []string{"model", "catheter_length_cm", "catheter_ml_per_cm", "utc_offset", "sensors", "battery_uah", "primed", "stroke_spread_pct", "stroke_drift_pct_per_year"}
 	fillFields         = []string{"drug", "concentration", "volume_ml"}
 	prescriptionFields = []string{"mode", "rate_ml_per_day", "dose_per_day", "max_24h_ml", "low_reservoir_ml", "patient_bolus", "flex", "repeat"}
 	flexFields         = []string{"at", "rate_ml_per_day", "dose_per_day", "days"}
@@ -161,6 +161,9 @@ func parsePump(o object) Pump {
 	}
 	if v := o.get("stroke_spread_pct"); v != nil {
 		p.StrokeSpreadPct = percent(o.at("stroke_spread_pct"), v)
+	}
+	if v := o.get("stroke_drift_pct_per_year"); v != nil {
+		p.StrokeDriftPctPerYear = signedPercent(o.at("stroke_drift_pct_per_year"), v, maxDriftPct)
 	}
 	return p
 }
@@ -507,6 +510,22 @@ func percent(path string, v *jvalue) float64 {
 	f, err := strconv.ParseFloat(v.text, 64)
 	if err != nil || len(v.text) > maxEcho || f < 0 || f > 100 {
 		fail(path, "%s is out of range: 0 to 100 (%%)", truncate(v.text))
+	}
+	return f
+}
+
+// maxDriftPct bounds stroke_drift_pct_per_year: a mechanism that loses or gains
+// more than half its stroke volume a year is broken, not drifting.
+const maxDriftPct = 50
+
+// signedPercent reads a percentage from -limit to +limit.
+func signedPercent(path string, v *jvalue, limit float64) float64 {
+	if v.kind != jNumber {
+		fail(path, "must be a number, not %s", v.describe())
+	}
+	f, err := strconv.ParseFloat(v.text, 64)
+	if err != nil || len(v.text) > maxEcho || f < -limit || f > limit {
+		fail(path, "%s is out of range: %g to %g (%%)", truncate(v.text), -limit, limit)
 	}
 	return f
 }

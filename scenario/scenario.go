@@ -31,7 +31,11 @@ type Pump struct {
 	LevelSensor     bool          // "level" in sensors
 	Battery         unit.Charge   // battery_uah: remaining charge at start, default 1,000,000 µAh
 	Primed          bool          // default true
-	StrokeSpreadPct float64       // optional mechanical error model (issue 7); 0 if absent
+	StrokeSpreadPct float64       // stroke_spread_pct: per-stroke volume spread, 1 SD in % (device.Mechanics); 0 if absent
+	// StrokeDriftPctPerYear is stroke_drift_pct_per_year: the systematic change of
+	// the stroke volume per year of pump life, in % (negative: the mechanism
+	// moves less as it wears); 0 if absent.
+	StrokeDriftPctPerYear float64
 }
 
 // Drug is a drug and concentration as written in the file.

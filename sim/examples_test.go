@@ -1032,9 +1032,9 @@ func checkPowerLoss(e *example) {
 	real := int64(resetAt / i)                   // 1020 strokes delivered before the reset
 	after := int64(e.end.Sub(e.at(resetAt)) / i) // 979, a fresh accumulator from the reset
 	e.volume("delivered_ml", e.rep.DeliveredML, (real+after)*stroke)
-	// The checkpoint at 1 d is written before the stroke due at the same instant,
-	// so it holds 999 strokes; the reset adds the 141 assumed.
-	counted := strokes(over(rate, day)) - 1 + assumed + after
+	// The checkpoint at 1 d is written after the stroke due at the same instant,
+	// so it holds 1000 strokes; the reset adds the 141 assumed.
+	counted := strokes(over(rate, day)) + assumed + after
 	e.volume("pump_delivered_ml", e.rep.PumpDeliveredML, counted*stroke)
 	low := nl(e.rep.ReservoirActualML) - nl(e.rep.ReservoirEstimateML)
 	if low <= 0 || low > over(maxRateNow, checkpnt) {

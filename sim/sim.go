@@ -104,6 +104,7 @@ func newRun(sc *scenario.Scenario) (*run, error) {
 	r.fl = newFluids(cfg.PrimingVolume(), fill, sc.Pump.Primed)
 	dev.HW.Reservoir = sc.Fill.Volume
 	dev.OnStroke = r.stroke
+	r.attachMechanics()
 	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model}
 	if !sc.Pump.Primed && !r.primes() {
 		r.rep.Warnings = append(r.rep.Warnings, "the pump starts unprimed and no prime event follows: therapy reaches the patient only once the basal rate has filled tubing and catheter")
@@ -352,30 +353,7 @@ func floorMod(a, b int64) int64 {
 }
 
 // run plays the events in order and runs to the end.
-func (r *run) run() error {
-	d := r.dev
-	start := r.sc.Start
-	if err := d.Do(start, func(c *pump.Pump) error {
-		return c.Refill(start, pump.Refill{Added: r.sc.Fill.Volume, Drug: r.res.Name, Concentration: r.res.Concentration})
-	}); err != nil {
-		return &scenario.FieldError{Field: "fill", Reason: err.Error()}
-	}
-	rx := rxOf(&r.sc.Prescription, r.res)
-	if err := d.Do(start, func(c *pump.Pump) error { return c.Program(start, pump.NewProgram(rx, c.Status().RxHash)) }); err != nil {
-		return &scenario.FieldError{Field: "prescription", Reason: err.Error()}
-	}
-	for i := range r.sc.Events {
-		if err := r.event(&r.sc.Events[i]); err != nil {
-			return err
-		}
-	}
-	d.Run(r.sc.End())
-	if r.unbridged != "" {
-		r.rep.Warnings = append(r.rep.Warnings, r.unbridged)
-	}
-	r.dayAt(r.sc.End().Add(-unit.Millisecond)) // days run to the scenario's last day, with or without delivery
-	return nil
-}
+func (r *run) run() error { return r.drive(&hooks{}) }
 
 func clinician(k scenario.Kind) bool {
 	switch k {

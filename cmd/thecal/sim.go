@@ -23,17 +23,35 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return simRun(args[1:], stdout, stderr)
+	case "trumpet":
+		return simTrumpet(args[1:], stdout, stderr)
+	case "campaign":
+		return simCampaign(args[1:], stdout, stderr)
+	case "population":
+		return simPopulation(args[1:], stdout, stderr)
+	case "plot":
+		return simPlot(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "thecal sim: unknown subcommand %q\n\n%s", args[0], simUsage)
 	return exitUsage
 }
 
 const simUsage = `usage: thecal sim run [--json] FILE
+       thecal sim trumpet [--rate R] [--stabilise D] [--plot DIR] [--json] FILE
+       thecal sim campaign [--cases N] [--seed S] [--out DIR] [--json]
+       thecal sim population [--patients N] [--years Y] [--seed S] [--json]
+       thecal sim plot [--out DIR] [--json] FILE
 
 Runs a scenario file (docs/scenarios.md) against the pump core over virtual time
 and prints the report: a summary for people by default, the full report as JSON
 with --json. A malformed or unsafe scenario is refused with the field and the
 reason, exit status 2.
+
+trumpet: the IEC 60601-2-24 trumpet curve of the pump's delivery.
+campaign: random fault scenarios checked against the safety invariants.
+population: a virtual clinic's monthly workload over years.
+plot: SVG and PNG pictures of a scenario run.
+Run 'thecal sim SUBCOMMAND -h' for each one's flags (docs/simulator.md).
 `
 
 func simRun(args []string, stdout, stderr io.Writer) int {

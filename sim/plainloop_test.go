@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/scenario"
+	"github.com/thecal/thecal/unit"
+)
+
+// plainLoop runs sc by ticking the core every second of virtual time instead
+// of jumping from one scheduled instant to the next.
+func plainLoop(t testing.TB, sc *scenario.Scenario) *Report {
+	return driven(t, sc, &hooks{tick: unit.Second})
+}
+
+// shortScenario is two days of the reference load (longRun): continuous
+// delivery with a patient bolus a day.
+func shortScenario(days int) *scenario.Scenario {
+	sc := longRun(1)
+	sc.Duration = unit.Duration(days) * unit.Day
+	sc.Events = cutScenario(sc, sc.Duration).Events
+	return sc
+}
+
+// TestPlainLoopAgrees: the event-driven simulator and a plain loop that ticks
+// the same core every second deliver the same volume (to the stroke: here,
+// exactly) and write the same report.
+func TestPlainLoopAgrees(t *testing.T) {
+	for _, sc := range []*scenario.Scenario{shortScenario(2), exampleScenarios(t)["mri-stalls-motor-then-recovers.json"]} {
+		if sc == nil {
+			continue
+		}
+		if testing.Short() && sc.Duration > 3*unit.Day {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			ev := driven(t, sc, &hooks{})
+			pl := plainLoop(t, sc)
+			if d := ev.DeliveredML - pl.DeliveredML; d > pump.StrokeVolume.Millilitres() || -d > pump.StrokeVolume.Millilitres() {
+				t.Fatalf("event-driven %.6f mL, plain loop %.6f mL", ev.DeliveredML, pl.DeliveredML)
+			}
+			if reportJSON(t, ev) != reportJSON(t, pl) {
+				t.Errorf("the reports differ")
+			}
+		})
+	}
+}
+
+// BenchmarkEventVsPlainLoop runs the same 30 days (a TP-40 at 0.5 mL/day with a
+// patient bolus a day) event-driven and as a plain loop ticking every second,
+// and reports the speed ratio and the delivered volumes.
+func BenchmarkEventVsPlainLoop(b *testing.B) {
+	sc := shortScenario(30)
+	var evT, plT time.Duration
+	var ev, pl *Report
+	b.Run("event-driven", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		n := 0
+		for b.Loop() {
+			ev = driven(b, sc, &hooks{})
+			n++
+		}
+		evT = time.Since(start) / time.Duration(n)
+		b.ReportMetric(ev.DeliveredML, "mL")
+	})
+	b.Run("plain-loop-1s", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		n := 0
+		for b.Loop() {
+			pl = plainLoop(b, sc)
+			n++
+		}
+		plT = time.Since(start) / time.Duration(n)
+		b.ReportMetric(pl.DeliveredML, "mL")
+	})
+	if evT > 0 && ev != nil && pl != nil {
+		fmt.Printf("event-driven %v, plain loop %v: %.0f× faster; delivered %.6f mL vs %.6f mL\n",
+			evT, plT, float64(plT)/float64(evT), ev.DeliveredML, pl.DeliveredML)
+	}
+}
+
+// BenchmarkPopulation is the load: 1,000 pumps × 10 years (10,000
+// pump-years) through the population runner on every CPU.
+func BenchmarkPopulation(b *testing.B) {
+	for _, size := range []struct{ patients, years int }{{100, 10}, {1000, 10}} {
+		b.Run(fmt.Sprintf("patients=%d/years=%d", size.patients, size.years), func(b *testing.B) {
+			b.ReportAllocs()
+			var res *PopulationResult
+			for b.Loop() {
+				var err error
+				if res, err = RunPopulation(PopulationOptions{Patients: size.patients, Years: size.years, Seed: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(res.PumpYears, "pump-years/op")
+			b.ReportMetric(float64(res.Strokes), "strokes/op")
+		})
+	}
+}
+
+// BenchmarkCampaign checks 1,000 seeded campaign cases (shrinking included).
+func BenchmarkCampaign(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RunCampaign(CampaignOptions{Seed: 1, Cases: 1000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
