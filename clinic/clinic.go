@@ -1,0 +1,263 @@
+// Package clinic owns the clinic's records and the rules over them: patients,
+// users and their roles, screening trials, implants, prescriptions with their
+// full history, refills, follow-ups, complications, side effects, the alarms and
+// interrogation reports pumps send, the worklist and the hash-chained audit trail.
+//
+// It is the centre of the clinic server (the benbjohnson/wtf layout): the
+// domain types, the Service that applies every business rule, and the Store
+// interface that the storage packages (store/sqlite, store/postgres) implement
+// without holding any rule. Clinical arithmetic comes from package therapy and
+// drug limits from package drug; nothing here does network or database I/O
+// itself, and time comes from the Service's clock.
+package clinic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/thecal/thecal/therapy"
+	"github.com/thecal/thecal/unit"
+)
+
+// Error codes: what went wrong, for a caller to act on. The HTTP layer maps
+// each to one status in one place.
+const (
+	ECONFLICT     = "conflict"     // a version check failed, or a duplicate
+	EINTERNAL     = "internal"     // a fault of the server
+	EINVALID      = "invalid"      // a field is wrong; nothing was written
+	ENOTFOUND     = "not_found"    // no such record
+	EUNAUTHORIZED = "unauthorized" // not signed in, or bad credentials
+	EFORBIDDEN    = "forbidden"    // signed in, but the role may not
+	ETOOLARGE     = "too_large"    // a request or report too large to take
+	EUNAVAILABLE  = "unavailable"  // the store is not reachable
+)
+
+// Error is a domain error: a code, the field it concerns ("" when none) and a
+// message for a person.
+type Error struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return "clinic: " + e.Code + ": " + e.Field + ": " + e.Message
+	}
+	return "clinic: " + e.Code + ": " + e.Message
+}
+
+// Errorf returns an *Error with code, field and a formatted message.
+func Errorf(code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err: EINTERNAL for an error that is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorField returns the field of an *Error, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// ErrorMessage returns the message of an *Error, or a generic one: the text of
+// an internal error is logged, never shown.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Settings are the clinic's own settings. The therapy settings (refill margin,
+// trial success threshold, replacement planning window) come from
+// spec/drugs.md; the rest are clinic workflow defaults, not clinical figures,
+// which a clinic reviews.
+type Settings struct {
+	Therapy therapy.Settings
+	// RefillLead: a refill appears on the worklist this long before it is due.
+	RefillLead time.Duration
+	// FollowUpLead: a follow-up appears this long before it is due.
+	FollowUpLead time.Duration
+	// WoundChecks are the wound checks scheduled after an implant (hazard H18),
+	// as times after the implant.
+	WoundChecks []time.Duration
+	// TrendIncreases dose increases within TrendWindow make a rising dose trend
+	// (hazard H9: a catheter-tip granuloma or catheter problem shows as a need
+	// for ever more drug).
+	TrendIncreases int
+	TrendWindow    time.Duration
+	// SessionTTL is how long a session lasts from sign-in.
+	SessionTTL time.Duration
+	// PainScale is the top of the pain scale (0 to PainScale), in hundredths.
+	PainScale therapy.Score
+}
+
+// DefaultSettings are the settings a new clinic starts with.
+func DefaultSettings() Settings {
+	return Settings{
+		Therapy:        therapy.DefaultSettings,
+		RefillLead:     14 * 24 * time.Hour,
+		FollowUpLead:   7 * 24 * time.Hour,
+		WoundChecks:    []time.Duration{7 * 24 * time.Hour, 30 * 24 * time.Hour},
+		TrendIncreases: 3,
+		TrendWindow:    90 * 24 * time.Hour,
+		SessionTTL:     12 * time.Hour,
+		PainScale:      1000,
+	}
+}
+
+// Quantities cross the API and the store as text with their unit ("18.5 mL",
+// "2000 mcg/mL", "150 mcg/day"), read back exactly by package unit.
+
+// Volume is a unit.Volume written as text: "18.5 mL".
+type Volume unit.Volume
+
+func (v Volume) MarshalText() ([]byte, error) { return []byte(unit.Volume(v).String()), nil }
+func (v *Volume) UnmarshalText(b []byte) error {
+	x, err := unit.ParseVolume(string(b))
+	*v = Volume(x)
+	return err
+}
+
+// Rate is a unit.Rate written as text: "0.5 mL/day".
+type Rate unit.Rate
+
+func (r Rate) MarshalText() ([]byte, error) { return []byte(unit.Rate(r).String()), nil }
+func (r *Rate) UnmarshalText(b []byte) error {
+	x, err := unit.ParseRate(string(b))
+	*r = Rate(x)
+	return err
+}
+
+// Concentration is a unit.Concentration written as text: "2000 mcg/mL".
+type Concentration unit.Concentration
+
+func (c Concentration) MarshalText() ([]byte, error) {
+	return []byte(unit.Concentration(c).String()), nil
+}
+func (c *Concentration) UnmarshalText(b []byte) error {
+	x, _, err := unit.ParseConcentration(string(b))
+	*c = Concentration(x)
+	return err
+}
+
+// DoseRate is a daily dose written as text: "150 mcg/day".
+type DoseRate unit.DoseRate
+
+func (d DoseRate) MarshalText() ([]byte, error) { return []byte(unit.DoseRate(d).String()), nil }
+func (d *DoseRate) UnmarshalText(b []byte) error {
+	x, _, err := unit.ParseDoseRate(string(b))
+	*d = DoseRate(x)
+	return err
+}
+
+// Mass is a unit.Mass written as text: "50 mcg".
+type Mass unit.Mass
+
+func (m Mass) MarshalText() ([]byte, error) { return []byte(unit.Mass(m).String()), nil }
+func (m *Mass) UnmarshalText(b []byte) error {
+	x, _, err := unit.ParseMass(string(b))
+	*m = Mass(x)
+	return err
+}
+
+// Length is a unit.Length written as text: "50 cm".
+type Length unit.Length
+
+func (l Length) MarshalText() ([]byte, error) { return []byte(unit.Length(l).String()), nil }
+func (l *Length) UnmarshalText(b []byte) error {
+	x, err := unit.ParseLength(string(b))
+	*l = Length(x)
+	return err
+}
+
+// Duration is a unit.Duration written as text: "3d4h", "10m".
+type Duration unit.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(unit.Duration(d).String()), nil }
+func (d *Duration) UnmarshalText(b []byte) error {
+	x, err := unit.ParseDuration(string(b))
+	*d = Duration(x)
+	return err
+}
+
+// Charge is a battery charge written as text: "812345 µAh".
+type Charge unit.Charge
+
+func (c Charge) MarshalText() ([]byte, error) { return []byte(unit.Charge(c).String()), nil }
+func (c *Charge) UnmarshalText(b []byte) error {
+	x, err := unit.ParseCharge(string(b))
+	*c = Charge(x)
+	return err
+}
+
+// Score is a pain score on the clinic's scale, a JSON number with at most two
+// decimals (6.5), held exactly in hundredths.
+type Score therapy.Score
+
+func (s Score) MarshalJSON() ([]byte, error) { return []byte(unit.FormatFixed(int64(s), 2)), nil }
+func (s *Score) UnmarshalJSON(b []byte) error {
+	n, err := unit.ParseDecimal(string(b), 2)
+	if err != nil {
+		return fmt.Errorf("pain score %s: a number with at most two decimals, e.g. 6.5", b)
+	}
+	*s = Score(n)
+	return nil
+}
+
+// Date is a calendar date, written "2006-01-02".
+type Date struct{ time.Time }
+
+// MarshalJSON and UnmarshalJSON override the embedded time.Time's.
+func (d Date) MarshalJSON() ([]byte, error) {
+	b, _ := d.MarshalText()
+	return json.Marshal(string(b))
+}
+func (d *Date) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("date: write \"YYYY-MM-DD\"")
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte(""), nil
+	}
+	return []byte(d.Format(time.DateOnly)), nil
+}
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, string(b))
+	if err != nil {
+		return fmt.Errorf("date %q: write YYYY-MM-DD", b)
+	}
+	*d = Date{t}
+	return nil
+}
+
+// ustd converts a wall-clock time to the unit time therapy takes.
+func ustd(t time.Time) unit.Time { return unit.FromStd(t) }
+
+// stdDur converts a unit.Duration to a time.Duration.
+func stdDur(d unit.Duration) time.Duration { return d.Std() }

@@ -1,0 +1,165 @@
+package clinic
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+func (p *Patient) validate(now Date) error {
+	p.MRN = strings.TrimSpace(p.MRN)
+	p.FamilyName, p.GivenName = strings.TrimSpace(p.FamilyName), strings.TrimSpace(p.GivenName)
+	switch {
+	case p.MRN == "" || len(p.MRN) > 64:
+		return Errorf(EINVALID, "mrn", "the medical record number is required (at most 64 bytes)")
+	case p.FamilyName == "" || len(p.FamilyName) > 200:
+		return Errorf(EINVALID, "family_name", "is required (at most 200 bytes)")
+	case len(p.GivenName) > 200:
+		return Errorf(EINVALID, "given_name", "at most 200 bytes")
+	case p.BirthDate.IsZero():
+		return Errorf(EINVALID, "birth_date", "is required (YYYY-MM-DD)")
+	case p.BirthDate.After(now.Time) || p.BirthDate.Year() < 1890:
+		return Errorf(EINVALID, "birth_date", "%s is not a possible birth date", p.BirthDate.Format("2006-01-02"))
+	case !slices.Contains([]string{"female", "male", "other", "unknown"}, p.Sex):
+		return Errorf(EINVALID, "sex", "must be female, male, other or unknown")
+	case !slices.Contains([]string{"pain", "spasticity"}, p.Indication):
+		return Errorf(EINVALID, "indication", "must be pain or spasticity")
+	case !slices.Contains([]string{"", "cerebral", "spinal"}, p.Origin):
+		return Errorf(EINVALID, "origin", "must be cerebral or spinal (spasticity), or empty")
+	case len(p.Notes) > 10_000:
+		return Errorf(EINVALID, "notes", "at most 10000 bytes")
+	}
+	return nil
+}
+
+// CreatePatient adds a patient.
+func (s *Service) CreatePatient(ctx context.Context, p *Patient) error {
+	if err := s.allow(ctx, WritePatients); err != nil {
+		return err
+	}
+	if err := p.validate(Date{s.now()}); err != nil {
+		return err
+	}
+	return s.write(ctx, WritePatients, func(o *op) error {
+		p.CreatedAt, p.UpdatedAt = o.now, o.now
+		if err := o.tx.CreatePatient(p); err != nil {
+			return err
+		}
+		o.audit("patient.create", "patient", p.ID, p.ID, nil, p)
+		return nil
+	})
+}
+
+// UpdatePatient saves changes to a patient if p.Version is still the stored
+// version; otherwise ECONFLICT and nothing is written.
+func (s *Service) UpdatePatient(ctx context.Context, p *Patient) error {
+	if err := s.allow(ctx, WritePatients); err != nil {
+		return err
+	}
+	if p.Version <= 0 {
+		return Errorf(EINVALID, "version", "give the version you read (for the lost-update check)")
+	}
+	if err := p.validate(Date{s.now()}); err != nil {
+		return err
+	}
+	return s.write(ctx, WritePatients, func(o *op) error {
+		before, err := o.tx.Patient(p.ID)
+		if err != nil {
+			return err
+		}
+		if before.Version != p.Version {
+			return Errorf(ECONFLICT, "version", "patient %d is at version %d, not %d: someone changed it; reload", p.ID, before.Version, p.Version)
+		}
+		p.CreatedAt, p.UpdatedAt = before.CreatedAt, o.now
+		if err := o.tx.UpdatePatient(p); err != nil {
+			return err
+		}
+		o.audit("patient.update", "patient", p.ID, p.ID, before, p)
+		return nil
+	})
+}
+
+// Patient returns one patient.
+func (s *Service) Patient(ctx context.Context, id int64) (*Patient, error) {
+	var p *Patient
+	err := s.view(ctx, ReadRecords, func(tx Tx) (err error) {
+		p, err = tx.Patient(id)
+		return err
+	})
+	return p, err
+}
+
+// Patients lists patients matching f.
+func (s *Service) Patients(ctx context.Context, f PatientFilter) ([]*Patient, error) {
+	f.Limit = clampLimit(f.Limit)
+	if f.Offset < 0 {
+		return nil, Errorf(EINVALID, "offset", "must not be negative")
+	}
+	var out []*Patient
+	err := s.view(ctx, ReadRecords, func(tx Tx) (err error) {
+		out, err = tx.Patients(f)
+		return err
+	})
+	return out, err
+}
+
+// PatientRecord returns everything held about a patient, with its worklist.
+func (s *Service) PatientRecord(ctx context.Context, id int64) (*PatientRecord, error) {
+	if err := s.allow(ctx, ReadRecords); err != nil {
+		return nil, err
+	}
+	return s.patientRecord(ctx, id)
+}
+
+func (s *Service) patientRecord(ctx context.Context, id int64) (*PatientRecord, error) {
+	now := s.now()
+	r := &PatientRecord{}
+	err := s.Store.View(ctx, func(tx Tx) error {
+		var err error
+		if r.Patient, err = tx.Patient(id); err != nil {
+			return err
+		}
+		f := RecordFilter{PatientID: id}
+		if r.Trials, err = list[Trial](tx, f); err != nil {
+			return err
+		}
+		if r.Implants, err = list[Implant](tx, f); err != nil {
+			return err
+		}
+		if r.Prescriptions, err = list[Prescription](tx, f); err != nil {
+			return err
+		}
+		if r.Refills, err = list[Refill](tx, f); err != nil {
+			return err
+		}
+		if r.FollowUps, err = list[FollowUp](tx, f); err != nil {
+			return err
+		}
+		if r.Complications, err = list[Complication](tx, f); err != nil {
+			return err
+		}
+		if r.SideEffects, err = list[SideEffect](tx, f); err != nil {
+			return err
+		}
+		if r.Alarms, err = list[Alarm](tx, f); err != nil {
+			return err
+		}
+		if r.Reports, err = list[StoredReport](tx, RecordFilter{PatientID: id, Newest: true, Limit: 50}); err != nil {
+			return err
+		}
+		r.Worklist, err = tx.Work(WorkQuery{Now: now.Add(3650 * 24 * 3600e9), PatientID: id, Limit: 1000})
+		for i := range r.Worklist {
+			r.Worklist[i].setStatus(now)
+		}
+		return err
+	})
+	return r, err
+}
+
+// ExportRecord returns a patient's record for export (FHIR).
+func (s *Service) ExportRecord(ctx context.Context, id int64) (*PatientRecord, error) {
+	if err := s.allow(ctx, ExportRecords); err != nil {
+		return nil, err
+	}
+	return s.patientRecord(ctx, id)
+}

@@ -1,0 +1,242 @@
+package clinic
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
+
+// ReportFormat is the format name an interrogation report declares.
+const ReportFormat = "thecal-report/1"
+
+// Report is a pump interrogation report as a home monitor or a programmer
+// posts it (docs/clinic.md, "Interrogation reports"): the pump's status, the
+// alarms raised, and the event log since the last report.
+type Report struct {
+	Format         string        `json:"format"`
+	Serial         string        `json:"serial"`
+	Model          string        `json:"model"`
+	InterrogatedAt time.Time     `json:"interrogated_at"`
+	Source         string        `json:"source"` // home_monitor or programmer
+	Status         ReportStatus  `json:"status"`
+	Alarms         []ReportAlarm `json:"alarms,omitempty"`
+	Log            []ReportEvent `json:"log,omitempty"`
+}
+
+// ReportStatus is what the interrogation read.
+type ReportStatus struct {
+	Running       bool          `json:"running"`
+	Mode          string        `json:"mode"` // continuous, flex, minimum, stopped
+	Drug          string        `json:"drug"`
+	Concentration Concentration `json:"concentration"`
+	Basal         Rate          `json:"basal"`
+	Reservoir     Volume        `json:"reservoir"`
+	Delivered     Volume        `json:"delivered"`
+	Battery       Charge        `json:"battery"`
+	ActiveAlarms  []string      `json:"active_alarms,omitempty"`
+}
+
+// ReportAlarm is an alarm the pump raised, with when.
+type ReportAlarm struct {
+	Code     string    `json:"code"`
+	RaisedAt time.Time `json:"raised_at"`
+}
+
+// ReportEvent is one event log entry.
+type ReportEvent struct {
+	Seq    uint64    `json:"seq"`
+	At     time.Time `json:"at"`
+	Event  string    `json:"event"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// MaxLogEntries bounds the log a report may carry.
+const MaxLogEntries = 10_000
+
+// StoredReport is a received report as the clinic keeps it.
+type StoredReport struct {
+	Meta
+	Report
+	ImplantID  int64  `json:"implant_id"`
+	Key        string `json:"key"`  // serial and interrogation time: a report sent twice has the same
+	Hash       string `json:"hash"` // SHA-256 of the report's canonical JSON
+	ReceivedBy string `json:"received_by"`
+}
+
+// IngestResult says what became of a report.
+type IngestResult struct {
+	ReportID  int64   `json:"report_id"`
+	PatientID int64   `json:"patient_id"`
+	Duplicate bool    `json:"duplicate"`
+	Alarms    []int64 `json:"alarms"` // alarm records created
+}
+
+func (r *Report) check(now time.Time) error {
+	if r.Format != ReportFormat {
+		return Errorf(EINVALID, "format", "must be %q", ReportFormat)
+	}
+	r.Serial = strings.TrimSpace(r.Serial)
+	if r.Serial == "" || len(r.Serial) > 64 {
+		return Errorf(EINVALID, "serial", "the pump's serial number is required (at most 64 bytes)")
+	}
+	if _, ok := pump.ParseModel(r.Model); !ok {
+		return Errorf(EINVALID, "model", "must be TP-20 or TP-40")
+	}
+	if err := notFuture("interrogated_at", r.InterrogatedAt, now); err != nil {
+		return err
+	}
+	r.InterrogatedAt = r.InterrogatedAt.UTC().Truncate(time.Millisecond)
+	if err := oneOf("source", r.Source, []string{"home_monitor", "programmer"}); err != nil {
+		return err
+	}
+	if err := oneOf("status.mode", r.Status.Mode, []string{"continuous", "flex", "minimum", "stopped"}); err != nil {
+		return err
+	}
+	if r.Status.Reservoir < 0 || unit.Volume(r.Status.Reservoir) > pump.TP40.Reservoir()+pump.TP40.DiscrepancyLimit() {
+		return Errorf(EINVALID, "status.reservoir", "%s is not a possible reservoir volume", unit.Volume(r.Status.Reservoir))
+	}
+	if r.Status.Battery < 0 || unit.Charge(r.Status.Battery) > pump.BatteryCapacity {
+		return Errorf(EINVALID, "status.battery", "%s is outside 0 to %s", unit.Charge(r.Status.Battery), pump.BatteryCapacity)
+	}
+	for i, a := range r.Status.ActiveAlarms {
+		if _, ok := pump.ParseAlarm(a); !ok {
+			return Errorf(EINVALID, fmt.Sprintf("status.active_alarms[%d]", i), "%q is not a pump alarm", a)
+		}
+	}
+	for i, a := range r.Alarms {
+		if _, ok := pump.ParseAlarm(a.Code); !ok {
+			return Errorf(EINVALID, fmt.Sprintf("alarms[%d].code", i), "%q is not a pump alarm", a.Code)
+		}
+		if a.RaisedAt.IsZero() || a.RaisedAt.After(r.InterrogatedAt) {
+			return Errorf(EINVALID, fmt.Sprintf("alarms[%d].raised_at", i), "is required and not after interrogated_at")
+		}
+		r.Alarms[i].RaisedAt = a.RaisedAt.UTC().Truncate(time.Millisecond)
+	}
+	if len(r.Log) > MaxLogEntries {
+		return Errorf(ETOOLARGE, "log", "at most %d entries in one report", MaxLogEntries)
+	}
+	return nil
+}
+
+// ReportKey is the idempotency key of a report: the pump and the moment it was
+// interrogated. The same report sent twice has the same key.
+func ReportKey(serial string, at time.Time) string {
+	return serial + "@" + strconv.FormatInt(at.UnixMilli(), 10)
+}
+
+// Ingest stores an interrogation report once, however often it is sent, and
+// turns its alarms into alarm records and the patient's worklist. A report
+// with the key of a stored one but other content is refused (ECONFLICT).
+func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) {
+	if err := s.allow(ctx, IngestReports); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := r.check(now); err != nil {
+		return nil, err
+	}
+	if p := FromContext(ctx); p.Serial != "" && p.Serial != r.Serial {
+		return nil, Errorf(EFORBIDDEN, "serial", "this token reports for pump %s only", p.Serial)
+	}
+	canon, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(canon)
+	hash := hex.EncodeToString(sum[:])
+	res := &IngestResult{}
+	err = s.write(ctx, IngestReports, func(o *op) error {
+		im, err := implantBySerial(o.tx, r.Serial)
+		if err != nil {
+			return err
+		}
+		if im.Model != r.Model {
+			return Errorf(EINVALID, "model", "pump %s is a %s, not a %s", r.Serial, im.Model, r.Model)
+		}
+		sr := &StoredReport{Meta: Meta{PatientID: im.PatientID}, Report: *r, ImplantID: im.ID,
+			Key: ReportKey(r.Serial, r.InterrogatedAt), Hash: hash, ReceivedBy: o.p.Name}
+		created, err := o.create(sr)
+		if err != nil {
+			return err
+		}
+		res.ReportID, res.PatientID, res.Alarms = sr.ID, im.PatientID, []int64{}
+		if !created {
+			if sr.Hash != hash {
+				return Errorf(ECONFLICT, "interrogated_at", "a different report from pump %s at %s is stored already (report %d)",
+					r.Serial, r.InterrogatedAt.Format(time.RFC3339Nano), sr.ID)
+			}
+			res.Duplicate = true
+			return nil
+		}
+		open, err := list[Alarm](o.tx, RecordFilter{PatientID: im.PatientID, Kind: KindAlarm, OpenOnly: true})
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, a := range open {
+			if a.Serial == r.Serial {
+				seen[a.Code] = true
+			}
+		}
+		raise := func(code string, at time.Time) error {
+			alarm, _ := pump.ParseAlarm(code)
+			a := &Alarm{Meta: Meta{PatientID: im.PatientID}, ImplantID: im.ID, Serial: r.Serial, Code: code,
+				Critical: alarm.Critical(), RaisedAt: at, ReportID: sr.ID}
+			created, err := o.create(a)
+			if err != nil {
+				return err
+			}
+			if created {
+				res.Alarms = append(res.Alarms, a.ID)
+			}
+			seen[code] = true
+			return nil
+		}
+		for _, a := range r.Alarms {
+			if err := raise(a.Code, a.RaisedAt); err != nil {
+				return err
+			}
+		}
+		// An alarm active now but not reported as raised (raised before the last
+		// report, or by a pump whose monitor missed it) is recorded once.
+		for _, code := range r.Status.ActiveAlarms {
+			if !seen[code] {
+				if err := raise(code, r.InterrogatedAt); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// implantBySerial finds the implanted pump with a serial.
+func implantBySerial(tx Tx, serial string) (*Implant, error) {
+	recs, err := tx.Records(RecordFilter{Kind: KindImplant, Key: serial})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, Errorf(EINVALID, "serial", "no pump %s is recorded as implanted", serial)
+	}
+	im := new(Implant)
+	if err := decode(recs[0], im); err != nil {
+		return nil, err
+	}
+	if !im.Active() {
+		return nil, Errorf(EINVALID, "serial", "pump %s was explanted on %s", serial, im.ExplantedAt.Format(time.DateOnly))
+	}
+	return im, nil
+}

@@ -1,0 +1,112 @@
+package clinic
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the clinic's records. Implementations (store/sqlite,
+// store/postgres) hold no business rule: they save and load what the Service
+// gives them, check versions and unique keys, and report not-found, conflicts
+// and unique violations as *Error with ENOTFOUND or ECONFLICT.
+type Store interface {
+	// Update runs fn in one read-write transaction: everything fn writes is
+	// committed, durably, before Update returns nil, or nothing is.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in one read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is one transaction. Its methods use the context Update or View was given.
+type Tx interface {
+	CreateUser(u *User) error // sets ID, Version 1
+	// UpdateUser saves u if its stored version is still u.Version, then
+	// increments u.Version; otherwise ECONFLICT.
+	UpdateUser(u *User) error
+	User(id int64) (*User, error)
+	UserByUsername(username string) (*User, error)
+	Users() ([]*User, error)
+	CountUsers() (int, error)
+
+	CreateSession(s *Session) error
+	Session(tokenHash string) (*Session, error)
+	DeleteSession(tokenHash string) error
+	DeleteExpiredSessions(now time.Time) error
+
+	CreateToken(t *Token) error
+	Token(id int64) (*Token, error)
+	TokenByHash(hash string) (*Token, error)
+	Tokens() ([]*Token, error)
+	RevokeToken(id int64, at time.Time) error
+
+	CreatePatient(p *Patient) error // sets ID, Version 1; ECONFLICT on a duplicate MRN
+	UpdatePatient(p *Patient) error // version-checked as UpdateUser
+	Patient(id int64) (*Patient, error)
+	Patients(f PatientFilter) ([]*Patient, error)
+
+	// CreateRecord saves a new record and sets its ID and Version 1. When r.Key
+	// is set and a record of the same kind already has it, nothing is written,
+	// r is filled from the stored record and created is false.
+	CreateRecord(r *Record) (created bool, err error)
+	UpdateRecord(r *Record) error // version-checked as UpdateUser
+	Record(id int64) (*Record, error)
+	Records(f RecordFilter) ([]*Record, error)
+
+	// ReplaceWork sets a patient's worklist items to items.
+	ReplaceWork(patientID int64, items []WorkItem) error
+	// Work returns items shown at q.Now, most urgent first (priority, then due).
+	Work(q WorkQuery) ([]WorkItem, error)
+
+	// AuditHead returns the last audit entry's sequence number and hash (0 and
+	// "" for an empty trail) and holds the trail for this transaction, so that
+	// entries are appended one writer at a time.
+	AuditHead() (seq int64, hash string, err error)
+	AppendAudit(e *AuditEntry) error
+	Audit(afterSeq int64, limit int) ([]*AuditEntry, error)
+}
+
+// Record is the stored form of a patient record: the columns queries need and
+// the record itself as JSON.
+type Record struct {
+	ID        int64
+	PatientID int64
+	Kind      Kind
+	At        time.Time // the record's clinical time, for ordering
+	Key       string    // unique per kind when not empty (idempotency, serials)
+	Open      bool      // needs attention: an alarm not acknowledged, a follow-up not done…
+	Version   int64
+	Data      []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RecordFilter selects a patient's records of one kind, oldest first (or
+// newest first with Newest), at most Limit (0: all). With Key set it selects
+// the record of Kind with that key, whoever the patient.
+type RecordFilter struct {
+	PatientID int64
+	Kind      Kind
+	Key       string
+	OpenOnly  bool
+	Newest    bool
+	Limit     int
+}
+
+// PatientFilter selects patients: Query matches the start of the MRN or the
+// family name, case-insensitively.
+type PatientFilter struct {
+	Query  string
+	Limit  int
+	Offset int
+}
+
+// WorkQuery selects worklist items shown at Now.
+type WorkQuery struct {
+	Now       time.Time
+	Kind      WorkKind // "" for all
+	PatientID int64    // 0 for all
+	Limit     int
+	Offset    int
+}

@@ -1,0 +1,356 @@
+package clinic
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/therapy"
+	"github.com/thecal/thecal/unit"
+)
+
+// WorkKind is why a patient is on the worklist.
+type WorkKind string
+
+const (
+	WorkRefill        WorkKind = "refill"             // refill due or overdue (therapy's next refill date)
+	WorkReplacement   WorkKind = "replacement"        // ERI and replacement planning
+	WorkCriticalAlarm WorkKind = "critical_alarm"     // a critical alarm not acknowledged
+	WorkAlarm         WorkKind = "alarm"              // another alarm not acknowledged
+	WorkFollowUp      WorkKind = "follow_up"          // a follow-up due
+	WorkTrial         WorkKind = "trial_decision"     // a screening trial awaiting a decision
+	WorkDoseTrend     WorkKind = "dose_trend"         // rising dose (granuloma or catheter warning sign)
+	WorkDiscrepancy   WorkKind = "volume_discrepancy" // refill discrepancy beyond the limit
+	WorkDrugMismatch  WorkKind = "drug_mismatch"      // reservoir drug differs from the program
+)
+
+// Priorities: lower is more urgent.
+const (
+	Urgent = 1
+	High   = 2
+	Normal = 3
+)
+
+// WorkItem is one reason a patient needs attention. Each says why it is there.
+type WorkItem struct {
+	PatientID int64     `json:"patient_id"`
+	Patient   string    `json:"patient,omitempty"` // family, given name (filled on reading)
+	MRN       string    `json:"mrn,omitempty"`
+	Kind      WorkKind  `json:"kind"`
+	RecordID  int64     `json:"record_id,omitempty"`
+	Priority  int       `json:"priority"`
+	HighRisk  bool      `json:"high_risk"`
+	ShowFrom  time.Time `json:"show_from"`
+	Due       time.Time `json:"due"`
+	Reason    string    `json:"reason"`
+	Status    string    `json:"status,omitempty"` // upcoming, due, overdue (at the time of reading)
+}
+
+func (w *WorkItem) setStatus(now time.Time) {
+	switch {
+	case w.ShowFrom.After(now):
+		w.Status = "upcoming"
+	case w.Due.Before(now) && (w.Kind == WorkRefill || w.Kind == WorkFollowUp || w.Kind == WorkReplacement):
+		w.Status = "overdue"
+	default:
+		w.Status = "due"
+	}
+}
+
+// Snapshot is what a patient's worklist is computed from.
+type Snapshot struct {
+	Patient       *Patient
+	Implants      []*Implant      // all, oldest first
+	Prescriptions []*Prescription // all, oldest first
+	LastRefill    *Refill         // the newest refill, if any
+	OpenTrials    []*Trial
+	OpenFollowUps []*FollowUp
+	OpenAlarms    []*Alarm
+	LastReport    *StoredReport
+}
+
+func (s *Service) refreshWork(tx Tx, patientID int64, now time.Time) error {
+	snap, err := loadSnapshot(tx, patientID)
+	if err != nil {
+		return err
+	}
+	return tx.ReplaceWork(patientID, s.PatientWork(snap, now))
+}
+
+func loadSnapshot(tx Tx, id int64) (*Snapshot, error) {
+	snap := &Snapshot{}
+	var err error
+	if snap.Patient, err = tx.Patient(id); err != nil {
+		return nil, err
+	}
+	all := RecordFilter{PatientID: id}
+	open := RecordFilter{PatientID: id, OpenOnly: true}
+	last := RecordFilter{PatientID: id, Newest: true, Limit: 1}
+	if snap.Implants, err = list[Implant](tx, all); err != nil {
+		return nil, err
+	}
+	if snap.Prescriptions, err = list[Prescription](tx, all); err != nil {
+		return nil, err
+	}
+	rf, err := list[Refill](tx, last)
+	if err != nil {
+		return nil, err
+	}
+	if len(rf) > 0 {
+		snap.LastRefill = rf[0]
+	}
+	if snap.OpenTrials, err = list[Trial](tx, open); err != nil {
+		return nil, err
+	}
+	if snap.OpenFollowUps, err = list[FollowUp](tx, open); err != nil {
+		return nil, err
+	}
+	if snap.OpenAlarms, err = list[Alarm](tx, open); err != nil {
+		return nil, err
+	}
+	rep, err := list[StoredReport](tx, last)
+	if err != nil {
+		return nil, err
+	}
+	if len(rep) > 0 {
+		snap.LastReport = rep[0]
+	}
+	return snap, nil
+}
+
+// PatientWork computes a patient's worklist items from a snapshot: a pure
+// function of the records, the settings and the drug library.
+func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
+	var items []WorkItem
+	add := func(w WorkItem) {
+		w.PatientID = snap.Patient.ID
+		items = append(items, w)
+	}
+	var im *Implant
+	for _, i := range snap.Implants {
+		if i.Active() {
+			im = i
+		}
+	}
+	var rep *StoredReport
+	if im != nil && snap.LastReport != nil && snap.LastReport.ImplantID == im.ID {
+		rep = snap.LastReport
+	}
+	reported := func(code string) bool {
+		return rep != nil && slices.Contains(rep.Status.ActiveAlarms, code)
+	}
+	if im != nil {
+		model, _ := pump.ParseModel(im.Model)
+		rx := currentRx(im, snap.Prescriptions, now)
+		s.refillItem(add, im, model, rx, snap.LastRefill, rep, reported, now)
+		s.replacementItem(add, im, rx, rep, reported, now)
+		trendItem(add, s.Settings, im, snap.Prescriptions)
+		if rf := snap.LastRefill; rf != nil && rf.ImplantID == im.ID && rf.ReviewedAt == nil {
+			if rf.Flagged {
+				add(WorkItem{Kind: WorkDiscrepancy, RecordID: rf.ID, Priority: High, ShowFrom: rf.At, Due: rf.At,
+					Reason: "refill on " + rf.At.Format(time.DateOnly) + ": " + rf.FlagReason +
+						" (pocket fill, catheter or pump problem: hazards H3, H9)"})
+			}
+			if rf.DrugMismatch != "" {
+				reprogrammed := false
+				for _, p := range snap.Prescriptions {
+					if p.ImplantID == im.ID && !p.StartAt.Before(rf.At) && p.CreatedAt.After(rf.CreatedAt) {
+						reprogrammed = true
+					}
+				}
+				if !reprogrammed {
+					add(WorkItem{Kind: WorkDrugMismatch, RecordID: rf.ID, Priority: Urgent, ShowFrom: rf.At, Due: rf.At,
+						Reason: "refill on " + rf.At.Format(time.DateOnly) + ": " + rf.DrugMismatch})
+				}
+			}
+		}
+	}
+	for _, a := range snap.OpenAlarms {
+		switch {
+		case a.Critical:
+			add(WorkItem{Kind: WorkCriticalAlarm, RecordID: a.ID, Priority: Urgent, ShowFrom: a.RaisedAt, Due: a.RaisedAt,
+				Reason: fmt.Sprintf("critical alarm %s from pump %s at %s, not acknowledged: delivery may have stopped",
+					a.Code, a.Serial, a.RaisedAt.Format(time.RFC3339))})
+		case a.Code == pump.LowReservoir.String() || a.Code == pump.ERI.String():
+			// Shown through the refill and replacement items.
+		default:
+			pr := Normal
+			why := ""
+			if a.Code == pump.VolumeDiscrepancy.String() || a.Code == pump.CatheterIntegrity.String() {
+				pr, why = High, ": a catheter or pump problem is possible (hazard H9)"
+			}
+			add(WorkItem{Kind: WorkAlarm, RecordID: a.ID, Priority: pr, ShowFrom: a.RaisedAt, Due: a.RaisedAt,
+				Reason: fmt.Sprintf("alarm %s from pump %s at %s, not acknowledged%s", a.Code, a.Serial, a.RaisedAt.Format(time.RFC3339), why)})
+		}
+	}
+	for _, f := range snap.OpenFollowUps {
+		pr, why := Normal, ""
+		if f.Type == "wound_check" {
+			pr, why = High, " (watch for infection: hazard H18)"
+		}
+		add(WorkItem{Kind: WorkFollowUp, RecordID: f.ID, Priority: pr, ShowFrom: f.Due.Add(-s.Settings.FollowUpLead), Due: f.Due,
+			Reason: fmt.Sprintf("%s due %s%s", typeText(f.Type), f.Due.Format(time.DateOnly), why)})
+	}
+	for _, t := range snap.OpenTrials {
+		why := "no pain scores recorded yet"
+		if t.Outcome != "pending" || t.Reduction != "" {
+			why = fmt.Sprintf("pain %s → %s (−%s, threshold %s), functional improvement %s: %s",
+				fmtScore(t.BaselinePain), fmtScore(t.TrialPain), t.Reduction, t.Threshold, orText(t.Functional, "not recorded"), t.Outcome)
+		}
+		add(WorkItem{Kind: WorkTrial, RecordID: t.ID, Priority: Normal, ShowFrom: t.StartedAt, Due: t.StartedAt,
+			Reason: fmt.Sprintf("%s screening trial of %s on %s awaits a decision: %s", typeText(t.Method), t.Drug, t.StartedAt.Format(time.DateOnly), why)})
+	}
+	return items
+}
+
+func (s *Service) refillItem(add func(WorkItem), im *Implant, model pump.Model, rx *Prescription, last *Refill,
+	rep *StoredReport, reported func(string) bool, now time.Time) {
+	if rx == nil || rx.Mode == "stopped" {
+		return
+	}
+	var refills []*Refill
+	if last != nil {
+		refills = []*Refill{last}
+	}
+	fill := fillBefore(im, refills, now.Add(time.Millisecond))
+	due, basis, ok := s.nextRefill(im, model, fill.At, fill.Volume, fill.Drug, fill.Diluted, fill.First, rx)
+	if !ok {
+		return
+	}
+	pr := Normal
+	// A newer reading of the reservoir may bring the date forward.
+	if rep != nil && rep.InterrogatedAt.After(fill.At) {
+		if reported(pump.LowReservoir.String()) || reported(pump.EmptyReservoir.String()) {
+			due, pr = rep.InterrogatedAt, Urgent
+			basis = fmt.Sprintf("pump %s reported a low reservoir (%s) on %s", im.Serial, unit.Volume(rep.Status.Reservoir), rep.InterrogatedAt.Format(time.DateOnly))
+		} else if d, b, ok := s.nextRefill(im, model, rep.InterrogatedAt, unit.Volume(rep.Status.Reservoir), "", false, false, rx); ok && d.Before(due) {
+			due, basis = d, fmt.Sprintf("reservoir read %s on %s: %s", unit.Volume(rep.Status.Reservoir), rep.InterrogatedAt.Format(time.DateOnly), b)
+		}
+	}
+	high := false
+	reason := fmt.Sprintf("refill of %s due %s: %s", fill.Drug, due.Format(time.DateOnly), basis)
+	if d, ok := s.Library.Lookup(fill.Drug); ok && d.HasRisk(drug.Withdrawal) {
+		high = true
+		pr = min(pr, High)
+		reason += fmt.Sprintf("; HIGH RISK: stopping %s abruptly can cause life-threatening withdrawal (hazard H4)", d.Name)
+	}
+	add(WorkItem{Kind: WorkRefill, Priority: pr, HighRisk: high, ShowFrom: due.Add(-s.Settings.RefillLead), Due: due, Reason: reason})
+}
+
+func (s *Service) replacementItem(add func(WorkItem), im *Implant, rx *Prescription, rep *StoredReport, reported func(string) bool, now time.Time) {
+	in := therapy.BatteryInput{At: ustd(im.ImplantedAt), Remaining: pump.BatteryCapacity}
+	source := "a new battery at the implant on " + im.ImplantedAt.Format(time.DateOnly)
+	if rep != nil && rep.Status.Battery > 0 {
+		in.At, in.Remaining = ustd(rep.InterrogatedAt), unit.Charge(rep.Status.Battery)
+		source = fmt.Sprintf("battery read %s on %s", unit.Charge(rep.Status.Battery), rep.InterrogatedAt.Format(time.DateOnly))
+	}
+	if rx != nil {
+		in.Rate = basalRate(rx)
+	}
+	b, err := therapy.Battery(in, s.Settings.Therapy)
+	if err != nil {
+		add(WorkItem{Kind: WorkReplacement, Priority: Urgent, ShowFrom: now, Due: now,
+			Reason: fmt.Sprintf("pump %s: the battery dates cannot be computed from %s (%v): replace the pump", im.Serial, source, err)})
+		return
+	}
+	eri, eos := b.ERI.Std(), b.EOS.Std()
+	if b.AlreadyERI || reported(pump.ERI.String()) || reported(pump.EOS.String()) {
+		add(WorkItem{Kind: WorkReplacement, Priority: Urgent, ShowFrom: now, Due: eos,
+			Reason: fmt.Sprintf("pump %s is at its elective replacement indicator: end of service about %s (%s): replace it",
+				im.Serial, eos.Format(time.DateOnly), source)})
+		return
+	}
+	add(WorkItem{Kind: WorkReplacement, Priority: Normal, ShowFrom: b.PlanFrom.Std(), Due: b.PlanBy.Std(),
+		Reason: fmt.Sprintf("pump %s: ERI expected %s, end of service %s (%s): plan the replacement between %s and %s",
+			im.Serial, eri.Format(time.DateOnly), eos.Format(time.DateOnly), source,
+			b.PlanFrom.Std().Format(time.DateOnly), b.PlanBy.Std().Format(time.DateOnly))})
+}
+
+// trendItem flags a rising dose: TrendIncreases increases of the same drug
+// within TrendWindow up to the newest prescription (hazard H9).
+func trendItem(add func(WorkItem), st Settings, im *Implant, rxs []*Prescription) {
+	var run []*Prescription
+	for _, rx := range rxs {
+		if rx.ImplantID != im.ID {
+			continue
+		}
+		if len(run) > 0 && run[len(run)-1].Drug != rx.Drug {
+			run = run[:0]
+		}
+		run = append(run, rx)
+	}
+	if len(run) < 2 || st.TrendIncreases <= 0 {
+		return
+	}
+	last := run[len(run)-1]
+	from := last.StartAt.Add(-st.TrendWindow)
+	n := 0
+	var first *Prescription
+	for i := 1; i < len(run); i++ {
+		if run[i].StartAt.Before(from) {
+			continue
+		}
+		if first == nil {
+			first = run[i-1]
+		}
+		if run[i].DosePerDay > run[i-1].DosePerDay && run[i-1].DosePerDay > 0 {
+			n++
+		}
+	}
+	if n < st.TrendIncreases || first == nil || last.DosePerDay <= first.DosePerDay {
+		return
+	}
+	pct := ""
+	if p, ok := unit.PercentOf(int64(last.DosePerDay-first.DosePerDay), int64(first.DosePerDay)); ok && first.DosePerDay > 0 {
+		pct = " (+" + p.String() + ")"
+	}
+	add(WorkItem{Kind: WorkDoseTrend, RecordID: last.ID, Priority: High, ShowFrom: last.StartAt, Due: last.StartAt,
+		Reason: fmt.Sprintf("%s dose raised %d times in %s: %s on %s → %s on %s%s: a rising need can signal a catheter-tip granuloma or a catheter problem (hazard H9)",
+			last.Drug, n, unit.Duration(st.TrendWindow.Milliseconds()), unit.DoseRate(first.DosePerDay), first.StartAt.Format(time.DateOnly),
+			unit.DoseRate(last.DosePerDay), last.StartAt.Format(time.DateOnly), pct)})
+}
+
+func typeText(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == '_' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func fmtScore(s *Score) string {
+	if s == nil {
+		return "?"
+	}
+	return unit.FormatFixed(int64(*s), 2)
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return typeText(s)
+}
+
+// Worklist returns the clinic's worklist at the current time, most urgent first.
+func (s *Service) Worklist(ctx context.Context, q WorkQuery) ([]WorkItem, error) {
+	q.Now = s.now()
+	q.Limit = clampLimit(q.Limit)
+	if q.Offset < 0 {
+		return nil, Errorf(EINVALID, "offset", "must not be negative")
+	}
+	var items []WorkItem
+	err := s.view(ctx, ReadRecords, func(tx Tx) (err error) {
+		items, err = tx.Work(q)
+		return err
+	})
+	for i := range items {
+		items[i].setStatus(q.Now)
+	}
+	return items, err
+}

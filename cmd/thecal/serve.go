@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/fhir"
+	"github.com/thecal/thecal/store"
+	"github.com/thecal/thecal/store/postgres"
+	"github.com/thecal/thecal/store/sqlite"
+	"github.com/thecal/thecal/web"
+)
+
+const serveUsage = `usage: thecal serve [--db sqlite:PATH | --db postgres://…] [--listen ADDR] [--init-admin NAME]
+
+Runs the clinic server: the JSON API of docs/openapi.yaml, /healthz and
+/metrics. The database is migrated at start. With --init-admin and no user
+yet, the first administrator is created and its generated password printed
+once on standard output. SIGINT or SIGTERM shuts down gracefully.
+
+flags:
+`
+
+// openStore opens the store a --db value names.
+func openStore(ctx context.Context, db string) (*store.DB, error) {
+	switch {
+	case strings.HasPrefix(db, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"))
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return postgres.Open(ctx, db, 32)
+	}
+	return nil, fmt.Errorf("--db %q: write sqlite:PATH or postgres://…", db)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("thecal serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	initAdmin := fs.String("init-admin", "", "create this first administrator if there is no user, printing its password once")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key); otherwise plain HTTP behind a TLS proxy")
+	tlsKey := fs.String("tls-key", "", "TLS key file")
+	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "thecal serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	logger := newLogger(stderr, *logFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := openStore(ctx, *dbURL)
+	if err != nil {
+		logger.Error("cannot open the database", "err", err)
+		return 1
+	}
+	defer db.Close()
+	svc := clinic.NewService(db, drug.Default(), logger)
+	if *initAdmin != "" {
+		pw, err := svc.Bootstrap(ctx, *initAdmin)
+		switch {
+		case clinic.ErrorCode(err) == clinic.ECONFLICT:
+			logger.Info("users exist already: --init-admin ignored")
+		case err != nil:
+			logger.Error("cannot create the first administrator", "err", err)
+			return 1
+		default:
+			// The password goes to standard output once, never to the log.
+			fmt.Fprintf(stdout, "administrator %q created; password (shown once): %s\n", *initAdmin, pw)
+		}
+	}
+	srv := web.NewServer(svc, logger)
+	srv.Export = fhir.Bundle
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		logger.Error("cannot listen", "addr", *listen, "err", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	logger.Info("thecal serve: listening", "addr", ln.Addr().String(), "db", strings.SplitN(*dbURL, ":", 2)[0],
+		"library", svc.Library.Version)
+	select {
+	case err := <-errc:
+		logger.Error("server stopped", "err", err)
+		return 1
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		logger.Error("shutdown", "err", err)
+		return 1
+	}
+	logger.Info("stopped")
+	return 0
+}
+
+const usersUsage = `usage: thecal users add --db DB --username NAME --name "FULL NAME" --role ROLE
+
+Adds a user (physician, nurse, administrator or read-only) directly in the
+database, printing a generated password once. An administrator adds users
+through the API otherwise (POST /api/v1/users).
+`
+
+func runUsers(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "add" {
+		fmt.Fprint(stderr, usersUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return 0
+		}
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("thecal users add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
+	username := fs.String("username", "", "username")
+	name := fs.String("name", "", "full name")
+	role := fs.String("role", "", "physician, nurse, administrator or read-only")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	ctx := context.Background()
+	db, err := openStore(ctx, *dbURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "thecal users: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	svc := clinic.NewService(db, drug.Default(), nil)
+	pw := clinic.NewSecret("")[:24]
+	r := clinic.Role(*role)
+	if _, err := svc.CreateUser(clinic.NewContext(ctx, clinic.System), clinic.UserInput{Username: *username, Name: name, Role: &r, Password: &pw}); err != nil {
+		fmt.Fprintf(stderr, "thecal users add: %s: %s\n", clinic.ErrorField(err), clinic.ErrorMessage(err))
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "user %q (%s) created; password (shown once): %s\n", *username, r, pw)
+	return 0
+}

@@ -1,0 +1,423 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/thecal/thecal/clinic"
+)
+
+func (s *Server) table() []route {
+	return []route{
+		{pattern: "GET /healthz", public: true, h: s.healthz},
+		{pattern: "POST /api/v1/session", public: true, h: s.login},
+		{pattern: "DELETE /api/v1/session", anyRole: true, h: s.logout},
+		{pattern: "GET /api/v1/me", anyRole: true, h: s.me},
+
+		{pattern: "GET /api/v1/users", action: clinic.ManageUsers, h: s.listUsers},
+		{pattern: "POST /api/v1/users", action: clinic.ManageUsers, h: s.createUser},
+		{pattern: "PATCH /api/v1/users/{id}", action: clinic.ManageUsers, h: s.updateUser},
+		{pattern: "GET /api/v1/tokens", action: clinic.ManageUsers, h: s.listTokens},
+		{pattern: "POST /api/v1/tokens", action: clinic.ManageUsers, h: s.createToken},
+		{pattern: "DELETE /api/v1/tokens/{id}", action: clinic.ManageUsers, h: s.revokeToken},
+
+		{pattern: "GET /api/v1/patients", action: clinic.ReadRecords, h: s.listPatients},
+		{pattern: "POST /api/v1/patients", action: clinic.WritePatients, h: s.createPatient},
+		{pattern: "GET /api/v1/patients/{id}", action: clinic.ReadRecords, h: s.getPatient},
+		{pattern: "PUT /api/v1/patients/{id}", action: clinic.WritePatients, h: s.updatePatient},
+		{pattern: "GET /api/v1/patients/{id}/record", action: clinic.ReadRecords, h: s.patientRecord},
+		{pattern: "GET /api/v1/patients/{id}/fhir", action: clinic.ExportRecords, h: s.fhirExport},
+
+		{pattern: "POST /api/v1/patients/{id}/trials", action: clinic.WriteTrials, h: createFor(s, s.Svc.CreateTrial)},
+		{pattern: "PUT /api/v1/trials/{id}", action: clinic.WriteTrials, h: updateOf(s, s.Svc.UpdateTrial)},
+		{pattern: "POST /api/v1/patients/{id}/implants", action: clinic.WriteImplants, h: createFor(s, s.Svc.CreateImplant)},
+		{pattern: "POST /api/v1/implants/{id}/explant", action: clinic.WriteImplants, h: updateOf(s, s.Svc.Explant)},
+		{pattern: "POST /api/v1/patients/{id}/prescriptions", action: clinic.Prescribe, h: createFor(s, s.Svc.Prescribe)},
+		{pattern: "POST /api/v1/patients/{id}/refills", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordRefill)},
+		{pattern: "POST /api/v1/refills/{id}/review", action: clinic.WriteCare, h: updateOf(s, s.Svc.ReviewRefill)},
+		{pattern: "POST /api/v1/patients/{id}/follow-ups", action: clinic.WriteCare, h: createFor(s, s.Svc.ScheduleFollowUp)},
+		{pattern: "POST /api/v1/follow-ups/{id}/done", action: clinic.WriteCare, h: updateOf(s, s.Svc.CompleteFollowUp)},
+		{pattern: "POST /api/v1/patients/{id}/complications", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordComplication)},
+		{pattern: "PUT /api/v1/complications/{id}", action: clinic.WriteCare, h: updateOf(s, s.Svc.UpdateComplication)},
+		{pattern: "POST /api/v1/patients/{id}/side-effects", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordSideEffect)},
+		{pattern: "GET /api/v1/records/{id}", action: clinic.ReadRecords, h: s.getRecord},
+		{pattern: "POST /api/v1/alarms/{id}/ack", action: clinic.AckAlarms, h: updateOf(s, s.Svc.AckAlarm)},
+
+		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: s.worklist},
+		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, h: s.ingest},
+		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: s.audit},
+		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
+	}
+}
+
+// createFor decodes a new record for the patient in the path and creates it.
+func createFor[T any](s *Server, fn func(ctx context.Context, patientID int64, v *T) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		v := new(T)
+		if err := decode(w, r, v, s.MaxBody); err != nil {
+			return err
+		}
+		if err := fn(r.Context(), id, v); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, v)
+		return nil
+	}
+}
+
+// updateOf decodes a change to the record in the path and applies it.
+func updateOf[In, Out any](s *Server, fn func(ctx context.Context, id int64, in In) (Out, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := decodeInto(w, r, &in, s.MaxBody); err != nil {
+			return err
+		}
+		out, err := fn(r.Context(), id, in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+// decodeInto decodes into *In, allocating when In is itself a pointer.
+func decodeInto[In any](w http.ResponseWriter, r *http.Request, in *In, limit int64) error {
+	var target any = in
+	if p, ok := any(in).(**clinic.Trial); ok {
+		*p = new(clinic.Trial)
+		target = *p
+	} else if p, ok := any(in).(**clinic.Complication); ok {
+		*p = new(clinic.Complication)
+		target = *p
+	}
+	return decode(w, r, target, limit)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Svc.Store.Ping(r.Context()); err != nil {
+		s.Logger.Warn("health check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User      *clinic.User `json:"user"`
+	CSRFToken string       `json:"csrf_token"`
+	ExpiresAt time.Time    `json:"expires_at"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decode(w, r, &in, 64<<10); err != nil {
+		return err
+	}
+	if in.Username == "" {
+		return clinic.Errorf(clinic.EINVALID, "username", "is required")
+	}
+	if in.Password == "" {
+		return clinic.Errorf(clinic.EINVALID, "password", "is required")
+	}
+	u, secret, sess, err := s.Svc.Login(r.Context(), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Expires: sess.ExpiresAt,
+		Secure: true, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := s.Svc.Logout(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	p := clinic.FromContext(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "user_id": p.UserID, "token_id": p.TokenID})
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	us, err := s.Svc.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	var in clinic.UserInput
+	if err := decode(w, r, &in, s.MaxBody); err != nil {
+		return err
+	}
+	u, err := s.Svc.CreateUser(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in clinic.UserInput
+	if err := decode(w, r, &in, s.MaxBody); err != nil {
+		return err
+	}
+	if in.Username != "" {
+		return clinic.Errorf(clinic.EINVALID, "username", "a username cannot change")
+	}
+	u, err := s.Svc.UpdateUser(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.Svc.Tokens(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in clinic.TokenInput
+	if err := decode(w, r, &in, s.MaxBody); err != nil {
+		return err
+	}
+	t, secret, err := s.Svc.CreateToken(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Svc.RevokeToken(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listPatients(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	offset, err := queryInt(r, "offset")
+	if err != nil {
+		return err
+	}
+	ps, err := s.Svc.Patients(r.Context(), clinic.PatientFilter{Query: r.URL.Query().Get("q"), Limit: limit, Offset: offset})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patients": ps})
+	return nil
+}
+
+func (s *Server) createPatient(w http.ResponseWriter, r *http.Request) error {
+	var p clinic.Patient
+	if err := decode(w, r, &p, s.MaxBody); err != nil {
+		return err
+	}
+	if err := s.Svc.CreatePatient(r.Context(), &p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, &p)
+	return nil
+}
+
+func (s *Server) getPatient(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.Svc.Patient(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var p clinic.Patient
+	if err := decode(w, r, &p, s.MaxBody); err != nil {
+		return err
+	}
+	if p.ID != 0 && p.ID != id {
+		return clinic.Errorf(clinic.EINVALID, "id", "does not match the path")
+	}
+	p.ID = id
+	if err := s.Svc.UpdatePatient(r.Context(), &p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, &p)
+	return nil
+}
+
+func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.PatientRecord(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func (s *Server) fhirExport(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.ExportRecord(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if s.Export == nil {
+		return clinic.Errorf(clinic.EUNAVAILABLE, "", "FHIR export is not configured")
+	}
+	b, err := s.Export(rec, s.Svc.Now())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/fhir+json")
+	_, err = w.Write(b)
+	return err
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	offset, err := queryInt(r, "offset")
+	if err != nil {
+		return err
+	}
+	q := clinic.WorkQuery{Kind: clinic.WorkKind(r.URL.Query().Get("kind")), Limit: limit, Offset: offset}
+	if v := r.URL.Query().Get("patient_id"); v != "" {
+		if q.PatientID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return clinic.Errorf(clinic.EINVALID, "patient_id", "must be a patient id")
+		}
+	}
+	items, err := s.Svc.Worklist(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
+	var rep clinic.Report
+	if err := decode(w, r, &rep, s.MaxReport); err != nil {
+		s.ingested.WithLabelValues("refused").Inc()
+		return err
+	}
+	res, err := s.Svc.Ingest(r.Context(), &rep)
+	if err != nil {
+		s.ingested.WithLabelValues("refused").Inc()
+		return err
+	}
+	code := http.StatusCreated
+	if res.Duplicate {
+		code = http.StatusOK
+		s.ingested.WithLabelValues("duplicate").Inc()
+	} else {
+		s.ingested.WithLabelValues("stored").Inc()
+	}
+	writeJSON(w, code, res)
+	return nil
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
+	after, err := queryInt(r, "after")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	es, err := s.Svc.Audit(r.Context(), int64(after), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	return nil
+}
+
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.Svc.VerifyAudit(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package web owns the clinic server's HTTP side: the JSON API
+// (docs/openapi.yaml), authentication (password sessions in secure cookies
+// with CSRF protection, and API tokens for home monitors), authorisation by
+// role on every route with deny by default, request logs, /healthz and the
+// Prometheus /metrics. It holds no business rule: every request becomes one
+// call of the clinic.Service.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/thecal/thecal/clinic"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "thecal_session"
+	CSRFCookie    = "thecal_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// Server serves the API over a clinic.Service.
+type Server struct {
+	Svc    *clinic.Service
+	Logger *slog.Logger
+	// Export turns a patient's record into a FHIR R4 Bundle (package fhir).
+	Export func(rec *clinic.PatientRecord, now time.Time) ([]byte, error)
+	// MaxBody bounds a request body; MaxReport bounds a posted report.
+	MaxBody, MaxReport int64
+
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	ingested *prometheus.CounterVec
+	routes   []route
+}
+
+// route is one API route. Every route names the action it needs, or is marked
+// public (sign-in, health, metrics) or open to any signed-in principal.
+type route struct {
+	pattern string
+	action  clinic.Action
+	public  bool // no authentication
+	anyRole bool // any signed-in principal
+	h       func(w http.ResponseWriter, r *http.Request) error
+}
+
+// NewServer returns a server with its own Prometheus registry.
+func NewServer(svc *clinic.Service, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Svc: svc, Logger: logger, MaxBody: 1 << 20, MaxReport: 8 << 20, reg: prometheus.NewRegistry()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thecal_http_requests_total",
+		Help: "HTTP requests by route and status code."}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "thecal_http_request_duration_seconds",
+		Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"route"})
+	s.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thecal_reports_total",
+		Help: "Pump interrogation reports received, by result."}, []string{"result"})
+	s.reg.MustRegister(s.requests, s.latency, s.ingested,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.routes = s.table()
+	return s
+}
+
+// Registry is the server's metrics registry.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Routes lists the route patterns with the action each needs ("" for public).
+func (s *Server) Routes() map[string]clinic.Action {
+	m := map[string]clinic.Action{}
+	for _, rt := range s.routes {
+		m[rt.pattern] = rt.action
+	}
+	return m
+}
+
+// Handler returns the HTTP handler: only the routes of the table exist.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		if rt.action == "" && !rt.public && !rt.anyRole {
+			panic("web: route " + rt.pattern + " names no action: every route is denied by default")
+		}
+		mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, clinic.Errorf(clinic.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// wrap authenticates, authorises, times, logs and counts one route.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: 200}
+		w = sw
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		var who string
+		err := func() error {
+			if rt.public {
+				return rt.h(w, r)
+			}
+			p, err := s.authenticate(r)
+			if err != nil {
+				return err
+			}
+			who = p.Name
+			if !rt.anyRole && !p.Role.Can(rt.action) {
+				return clinic.Errorf(clinic.EFORBIDDEN, "", "the %s role may not do this (%s)", p.Role, rt.action)
+			}
+			return rt.h(w, r.WithContext(clinic.NewContext(r.Context(), p)))
+		}()
+		if err != nil {
+			if clinic.ErrorCode(err) == clinic.EINTERNAL {
+				s.Logger.Error("request failed", "route", rt.pattern, "err", err)
+			}
+			writeError(w, err)
+		}
+		d := time.Since(start)
+		s.requests.WithLabelValues(rt.pattern, strconv.Itoa(sw.code)).Inc()
+		s.latency.WithLabelValues(rt.pattern).Observe(d.Seconds())
+		s.Logger.Info("request", "method", r.Method, "route", rt.pattern, "path", r.URL.Path, "status", sw.code,
+			"duration_ms", float64(d.Microseconds())/1000, "principal", who)
+	})
+}
+
+// authenticate reads a bearer API token, or a session cookie, which for a
+// request that changes anything also needs the CSRF header matching the session.
+func (s *Server) authenticate(r *http.Request) (*clinic.Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || tok == "" {
+			return nil, clinic.Errorf(clinic.EUNAUTHORIZED, "Authorization", "use \"Bearer TOKEN\"")
+		}
+		return s.Svc.AuthenticateToken(r.Context(), tok)
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, clinic.Errorf(clinic.EUNAUTHORIZED, "", "sign in first (POST /api/v1/session) or send an API token")
+	}
+	p, sess, err := s.Svc.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		got := r.Header.Get(CSRFHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+			return nil, clinic.Errorf(clinic.EFORBIDDEN, CSRFHeader, "missing or wrong CSRF token: send the csrf_token from sign-in in the %s header", CSRFHeader)
+		}
+	}
+	return p, nil
+}
+
+// status maps a domain error code to an HTTP status, in one place.
+func status(code string) int {
+	switch code {
+	case clinic.EINVALID:
+		return http.StatusBadRequest
+	case clinic.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case clinic.EFORBIDDEN:
+		return http.StatusForbidden
+	case clinic.ENOTFOUND:
+		return http.StatusNotFound
+	case clinic.ECONFLICT:
+		return http.StatusConflict
+	case clinic.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case clinic.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := clinic.ErrorCode(err)
+	if errors.Is(err, context.Canceled) {
+		code = clinic.EUNAVAILABLE
+	}
+	var b ErrorBody
+	b.Error.Code, b.Error.Field, b.Error.Message = code, clinic.ErrorField(err), clinic.ErrorMessage(err)
+	if code == clinic.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="thecal"`)
+	}
+	writeJSON(w, status(code), b)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, clinic.Errorf(clinic.ENOTFOUND, "id", "%q is not a record id", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func queryInt(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, clinic.Errorf(clinic.EINVALID, name, "must be a whole number, 0 or more")
+	}
+	return n, nil
+}
