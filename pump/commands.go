@@ -445,7 +445,11 @@ func (p *Pump) CloseSession(now unit.Time, radio unit.Duration) error {
 	p.session = false
 	p.logEv(EvSessionEnd, AlarmNone, p.sessionRole, int64(radio), 0)
 	p.debit(RadioCurrent.Over(radio))
-	if !p.running || !p.hasRx || p.rx.Mode == ModeStopped {
+	// The guard against the incomplete session seen in the field: a clinician (or
+	// an emergency stop) leaving a programmed pump stopped. A pump never
+	// programmed, or a patient's or monitor's session, changes nothing.
+	byClinic := p.sessionRole == RoleClinician || p.sessionRole == RoleEmergency
+	if byClinic && p.hasRx && (!p.running || p.rx.Mode == ModeStopped) {
 		p.raise(PumpStopped)
 	}
 	p.checkpoint()

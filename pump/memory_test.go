@@ -249,3 +249,19 @@ func TestResetEstimateErrsLowWithAStrokeAtTheCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// A restart whose clock reads earlier than the last checkpoint assumes no time
+// passed, rather than an unsigned multiplication of a negative gap.
+func TestResetWithClockBehindCheckpoint(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.run(r.at(unit.Day))
+	p, err := Restore(r.cfg, r.nvm[:], NewLog(), r.at(unit.Day-3*unit.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Reservoir(), r.p.Reservoir(); got != want {
+		t.Fatalf("estimate %s after a restart with the clock behind, want %s", got, want)
+	}
+}

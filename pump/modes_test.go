@@ -309,3 +309,27 @@ func TestModeStallRetriesWaitWhileStopped(t *testing.T) {
 		t.Fatal("a stopped pump ran its stall retry")
 	}
 }
+
+// PUMP_STOPPED guards a clinician leaving a programmed pump stopped; a patient's
+// session or a pump never programmed raises nothing.
+func TestModePumpStoppedOnlyForClinicSessionsOnProgrammedPumps(t *testing.T) {
+	r := newRig(t, defaultConfig())
+	r.must(t0, func(now unit.Time) error { return r.p.OpenSession(now, RoleClinician) })
+	r.must(t0, func(now unit.Time) error { return r.p.CloseSession(now, unit.Minute) })
+	if r.p.Alarms().Has(PumpStopped) {
+		t.Fatal("a factory pump raised PUMP_STOPPED")
+	}
+	r.fill(t0, ml(20))
+	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r.must(t0, r.p.Stop)
+	r.must(t0, func(now unit.Time) error { return r.p.OpenSession(now, RolePatient) })
+	r.must(t0, func(now unit.Time) error { return r.p.CloseSession(now, 10*unit.Second) })
+	if r.p.Alarms().Has(PumpStopped) {
+		t.Fatal("a patient's session raised PUMP_STOPPED")
+	}
+	r.must(t0, func(now unit.Time) error { return r.p.OpenSession(now, RoleEmergency) })
+	r.must(t0, func(now unit.Time) error { return r.p.CloseSession(now, unit.Minute) })
+	if !r.p.Alarms().Has(PumpStopped) {
+		t.Fatal("an emergency stop session left no PUMP_STOPPED")
+	}
+}

@@ -257,7 +257,7 @@ func Restore(cfg Config, image []byte, log *Log, now unit.Time) (*Pump, error) {
 	p.eriThreshold = BatteryReserve + eriNeed(&rx)
 
 	// Conservative accounting of the time since the checkpoint.
-	gap := now.Sub(st.at)
+	gap := max(now.Sub(st.at), 0) // a clock behind the checkpoint assumes no time passed
 	strokes := (int64(st.maxRate.Over(gap)) + int64(StrokeVolume) - 1) / int64(StrokeVolume)
 	lost := unit.Volume(strokes) * StrokeVolume
 	p.delivered += lost

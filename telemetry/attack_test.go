@@ -628,3 +628,43 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 		t.Errorf("closing event %v", e)
 	}
 }
+
+// A credential revoked while the pump runs: SetTrust pushes the new list, the
+// next handshake with that credential is refused, the running list is a copy.
+func TestAttackRevokedWhileRunning(t *testing.T) {
+	w := testWorld(t)
+	f := newFixture(t).wake(WakeContact)
+	c, _, done := f.dial(w.clinician, "programmer", nil)
+	c.Close()
+	report(t, done)
+
+	t2 := Trust{Authorities: w.pump.Trust.Authorities, Revoked: []uint64{w.clinician.Credential.Serial}}
+	if err := f.srv.SetTrust(t2); err != nil {
+		t.Fatal(err)
+	}
+	t2.Revoked[0] = 0 // the server holds its own copy
+	if got := f.srv.Trust().Revoked; !slices.Equal(got, []uint64{w.clinician.Credential.Serial}) {
+		t.Errorf("server trust revokes %v", got)
+	}
+	dialRefused(t, f, w.clinician, ErrRevoked)
+	f.wake(WakeContact)
+	c, _, done = f.dial(w.monitor, "relay", nil) // others still get in
+	c.Close()
+	report(t, done)
+	if err := f.srv.SetTrust(Trust{}); err == nil {
+		t.Error("SetTrust accepted a trust with no authority")
+	}
+}
+
+// A refused credential is explained even when the peer pipelined several
+// requests in its first flight: the pump's encrypted refusal answers the first
+// and is the error, not the closed link.
+func TestRefusalExplainedToPipelinedFlight(t *testing.T) {
+	f := newFixture(t).wake(WakeContact)
+	forged := f.w.identityFrom(f.w.other, RoleClinician, 101, "Dr. Clinician", t0.Add(-unit.Day), t0.Add(unit.Day))
+	c, _, done := f.dial(forged, "peer", nil)
+	if _, err := c.DoAll(ctx(t), ReadStatus{}, ReadStatus{}); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("pipelined flight got %v, want ErrUntrusted", err)
+	}
+	report(t, done)
+}

@@ -224,6 +224,14 @@ func (c *Client) DoAll(ctx context.Context, reqs ...Request) ([]Response, error)
 	for range reqs {
 		m, err := c.receive(ctx)
 		if err != nil {
+			// The pump may have answered an earlier request with its
+			// reason for ending the session (a refused credential): that
+			// reason, not the closed link, is the error.
+			for _, r := range rs {
+				if e, ok := r.(*ErrorResponse); ok {
+					return nil, c.fail(e)
+				}
+			}
 			return nil, c.fail(err)
 		}
 		r, ok := m.(Response)

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -89,6 +90,7 @@ type Server struct {
 	used     unit.Duration
 	told     bool // budget refusal reported today
 	peers    map[string]*peerRecord
+	trust    Trust // what peer credentials are checked against; see SetTrust
 }
 
 type peerRecord struct {
@@ -142,7 +144,37 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxTrackedPeers <= 0 {
 		cfg.MaxTrackedPeers = DefaultMaxTrackedPeers
 	}
-	return &Server{cfg: cfg, credWire: credWire, peers: make(map[string]*peerRecord)}, nil
+	return &Server{cfg: cfg, credWire: credWire, peers: make(map[string]*peerRecord), trust: cloneTrust(cfg.Enrolment.Trust)}, nil
+}
+
+// SetTrust replaces the authorities the pump accepts and its revocation list
+// (a revocation pushed to the pump). It applies to every handshake that checks
+// a credential from now on; a session already open is not affected. An empty
+// list of authorities is refused: the pump would lock every peer out.
+func (s *Server) SetTrust(t Trust) error {
+	if len(t.Authorities) == 0 {
+		return errors.New("telemetry: server trusts no authority")
+	}
+	t = cloneTrust(t)
+	s.mu.Lock()
+	s.trust = t
+	s.mu.Unlock()
+	return nil
+}
+
+// Trust returns a copy of what the pump currently trusts.
+func (s *Server) Trust() Trust {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneTrust(s.trust)
+}
+
+func cloneTrust(t Trust) Trust {
+	out := Trust{Revoked: append([]uint64(nil), t.Revoked...)}
+	for _, a := range t.Authorities {
+		out.Authorities = append(out.Authorities, append(ed25519.PublicKey(nil), a...))
+	}
+	return out
 }
 
 func (s *Server) emit(e Event) {

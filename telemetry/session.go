@@ -227,11 +227,12 @@ func (ss *serverSession) authorise(now unit.Time, wire []byte) error {
 	}
 	ss.srv.mu.Lock()
 	_, locked := ss.srv.locked(staticKey(ss.info.StaticKey), now)
+	trust := ss.srv.trust // SetTrust replaces the value, never mutates it
 	ss.srv.mu.Unlock()
 	if locked {
 		return ErrLockedOut
 	}
-	if err := ss.srv.cfg.Enrolment.Trust.Verify(cred, now, ss.info.StaticKey); err != nil {
+	if err := trust.Verify(cred, now, ss.info.StaticKey); err != nil {
 		return err
 	}
 	if err := mayOpen(cred.Role, ss.info.Wake); err != nil {

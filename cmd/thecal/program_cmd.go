@@ -1,0 +1,478 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/implant"
+	"github.com/thecal/thecal/peer"
+	"github.com/thecal/thecal/programmer"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
+
+// thecal program: the clinician programmer. Wiring only: the workflows are
+// package programmer's, the link package peer's.
+
+// exitLeftStopped is the exit status of a session that ended with the pump
+// stopped without --leave-stopped (hazard H7).
+const exitLeftStopped = 3
+
+const programUsage = `usage: thecal program COMMAND [FLAGS]
+
+The clinician programmer: a secure session with a pump (docs/programmer.md).
+
+  status      interrogate: therapy, reservoir, battery, alarms (--log N: and the
+              last N event-log records)
+  log         the event log from a sequence number (--from N)
+  set         change the prescription: shown old beside new in volume and mass
+              per day, checked against the drug library, confirmed
+  bolus       a clinician bolus on top of the running program
+  prime       the priming bolus (tubing + catheter volume)
+  refill      record a refill: discrepancy check, new drug and concentration,
+              bridge and new prescription when they change
+  stop        stop delivery (needs --leave-stopped: the session ends stopped)
+  resume      resume delivery (no catch-up)
+  minimum     switch to the minimum rate that keeps the catheter patent
+  ack         acknowledge alarms (all, or those named)
+  clock       set the pump's UTC offset (--tz ZONE warns of a daylight-saving change)
+  mri-check   the post-MRI check: motor stall and recovery, acknowledgement
+
+Every command takes the link flags (--pump, --id, --trust, --serial, --wake; or
+the environment THECAL_PUMP, THECAL_ID, THECAL_TRUST, THECAL_SERIAL,
+THECAL_WAKE) and --yes, --reason, --leave-stopped, --library, --population.
+Exit status: 0 done; 1 refused (by the pump, the drug library, or not
+confirmed; the reason is printed); 2 bad input; 3 the session ended with the
+pump stopped without --leave-stopped.
+`
+
+func runProgram(args []string, stdout, stderr io.Writer) int {
+	var verbs []verb
+	for _, v := range programVerbs() {
+		verbs = append(verbs, verb{v.name, v.run})
+	}
+	return runVerbs("thecal program", programUsage, verbs, args, stdout, stderr)
+}
+
+// linkFlags say which pump to reach and as whom.
+type linkFlags struct {
+	pump, id, trust, wake *string
+	serial                *uint64
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func addLinkFlags(f *devFlags, wakeKind string) *linkFlags {
+	var serial uint64
+	fmt.Sscan(envOr("THECAL_SERIAL", "0"), &serial)
+	return &linkFlags{
+		pump:   f.String("pump", envOr("THECAL_PUMP", "127.0.0.1:7400"), "the pump's address (THECAL_PUMP)"),
+		id:     f.String("id", os.Getenv("THECAL_ID"), "this device's identity file, from 'thecal keys issue' (THECAL_ID)"),
+		trust:  f.String("trust", os.Getenv("THECAL_TRUST"), "the trust file of the authority that enrolled the pump (THECAL_TRUST)"),
+		wake:   f.String("wake", os.Getenv("THECAL_WAKE"), "a virtual pump's state directory to wake ("+wakeKind+") before connecting (THECAL_WAKE)"),
+		serial: f.Uint64("serial", serial, "the pump's serial, if this device must reach that pump only (THECAL_SERIAL)"),
+	}
+}
+
+func (l *linkFlags) config(wakeKind string, stdout io.Writer) (peer.Config, error) {
+	if *l.id == "" || *l.trust == "" {
+		return peer.Config{}, errors.New("--id and --trust are required (or THECAL_ID and THECAL_TRUST)")
+	}
+	id, tr, err := peer.Load(*l.id, *l.trust)
+	if err != nil {
+		return peer.Config{}, err
+	}
+	if *l.wake != "" {
+		msg, err := implant.Control(context.Background(), *l.wake, "wake "+wakeKind)
+		if err != nil {
+			return peer.Config{}, err
+		}
+		fmt.Fprintf(stdout, "(woken: %s)\n", msg)
+	}
+	return peer.Config{Addr: *l.pump, Identity: id, Trust: tr, PumpSerial: *l.serial}, nil
+}
+
+// programVerb is one programmer command: its flags, and what it does in the
+// session.
+type programVerb struct {
+	name, usage, about string
+	// setup declares the command's flags and returns its action; check, if
+	// set, validates the flags before any connection.
+	setup func(f *devFlags) (act func(ctx context.Context, pr *programmer.Programmer) error, check func() error)
+}
+
+func programVerbs() []programVerb {
+	return []programVerb{
+		{"status", "[--log N]", "Interrogates the pump: therapy, reservoir, battery, alarms, and with --log N\nthe last N event-log records.", setupStatus},
+		{"log", "[--from N]", "Reads the event log from sequence number N (default: the last 50 records).", setupLog},
+		{"set", "[--dose D | --rate R | --flex HH:MM=R,... | --minimum | --stopped] [--drug D --concentration C] [--max-24h V] [--bolus V --bolus-duration D --lockout D --max-per-day N | --no-bolus]",
+			"Changes the prescription. Only what is given changes; a new concentration keeps\nthe daily dose. The change is shown old beside new in volume and mass per day,\nchecked against the drug library (a hard limit refuses; a soft limit needs\n--reason) and against the pump's own rules, and sent once confirmed.", setupSet},
+		{"bolus", "--volume V --duration D", "Gives a clinician bolus on top of the running program.", setupBolus},
+		{"prime", "", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", setupPrime},
+		{"refill", "--withdrawn V --added V [--drug D --concentration C] [--dose D]",
+			"Records a refill: the volume withdrawn is checked against what the pump's count\nleaves (a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason);\na new drug or concentration reprograms the prescription for it (same daily\ndose unless --dose) after a bridge.", setupRefill},
+		{"stop", "--leave-stopped", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", setupStop},
+		{"resume", "", "Resumes delivery from now (what was missed is not made up).", setupResume},
+		{"minimum", "", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", setupMinimum},
+		{"ack", "[ALARM...]", "Acknowledges the named alarms, or all. A recovered MOTOR_STALL, a volume\ndiscrepancy, a catheter warning and a cap fault clear; alarms whose condition\npersists stay.", setupAck},
+		{"clock", "(--tz ZONE | --utc-offset ±HH:MM)", "Sets the pump's UTC offset, which places flex doses in the patient's day. With\n--tz (an IANA zone, e.g. Europe/Paris) the offset is the zone's now, and a\ndaylight-saving change in the next 14 days is warned of.", setupClock},
+		{"mri-check", "", "The post-MRI check: finds motor stalls and recoveries in the recent log, says\nhow long delivery stopped, and offers to acknowledge a recovered MOTOR_STALL.", setupMRI},
+	}
+}
+
+func (v programVerb) run(args []string, stdout, stderr io.Writer) int {
+	f := newDevFlags("thecal program "+v.name, v.usage, v.about, stdout, stderr)
+	link := addLinkFlags(f, "contact")
+	yes := f.Bool("yes", false, "answer yes to every confirmation (non-interactive use)")
+	reason := f.String("reason", "", "the reason for findings that need one (a soft limit, a refill discrepancy)")
+	leave := f.Bool("leave-stopped", false, "end the session even though the pump is stopped")
+	library := f.String("library", "", "the clinic's drug library file (default: the built-in library)")
+	population := f.String("population", "", "the patient's population, where the library's rules differ")
+	act, check := v.setup(f)
+	if st := f.parse(args); st >= 0 {
+		return st
+	}
+	if f.NArg() > 0 && v.name != "ack" {
+		return f.fail("unexpected arguments %q", f.Args())
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return f.fail("%v", err)
+		}
+	}
+	if v.name == "stop" && !*leave {
+		return f.fail("stopping ends this session with the pump stopped: no drug reaches the patient until someone\nresumes it (withdrawal from some drugs, baclofen above all, can kill). Repeat with --leave-stopped to do it.")
+	}
+	lib := drug.Default()
+	if *library != "" {
+		data, err := os.ReadFile(*library)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		if lib, err = drug.Load(data); err != nil {
+			return f.fail("%v", err)
+		}
+	}
+	cfg, err := link.config("contact", stdout)
+	if err != nil {
+		return f.fail("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := programmer.Open(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", f.prog, peer.Explain(err))
+		return 1
+	}
+	interactive := programTerminal(os.Stdin)
+	in := bufio.NewReader(os.Stdin)
+	ask := func(q string) bool {
+		fmt.Fprintf(stdout, "%s [y/N] ", q)
+		line, _ := in.ReadString('\n')
+		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
+	}
+	pr := &programmer.Programmer{S: s, Lib: lib, Out: stdout, Reason: *reason, Population: *population, Clock: peer.WallClock}
+	switch {
+	case *yes:
+		pr.Confirm = func(q string) bool { fmt.Fprintf(stdout, "%s yes (--yes)\n", q); return true }
+	case interactive:
+		pr.Confirm = ask
+	}
+	status := 0
+	if err := act(ctx, pr); err != nil {
+		status = programError(stderr, f.prog, err)
+	}
+	return endSession(pr, *leave, interactive, ask, status, stdout, stderr)
+}
+
+// programError explains a workflow's error and returns the exit status.
+func programError(stderr io.Writer, prog string, err error) int {
+	switch {
+	case errors.Is(err, drug.ErrRefused):
+		fmt.Fprintf(stderr, "%s: refused by the drug library (a hard limit): nothing was sent\n", prog)
+	case errors.Is(err, drug.ErrReasonRequired):
+		fmt.Fprintf(stderr, "%s: a finding needs a stated reason: give --reason \"...\"; nothing was sent\n", prog)
+	case errors.Is(err, programmer.ErrNotConfirmed):
+		fmt.Fprintf(stderr, "%s: not confirmed: nothing was sent (answer y on a terminal, or add --yes)\n", prog)
+	case errors.Is(err, programmer.ErrRx):
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return exitUsage
+	case errors.Is(err, programmer.ErrPumpWouldRefuse), errors.Is(err, programmer.ErrReservoirMismatch), errors.Is(err, programmer.ErrNotStored):
+		fmt.Fprintf(stderr, "%s: %v; nothing was sent\n", prog, err)
+	default:
+		fmt.Fprintf(stderr, "%s: %s\n", prog, peer.Explain(err))
+	}
+	return 1
+}
+
+// endSession closes the session, refusing to do it silently while the pump
+// is stopped (hazard H7): on a terminal it offers to resume; otherwise it
+// ends the session (the pump raises PUMP_STOPPED), says so loudly, and exits
+// with status 3.
+func endSession(pr *programmer.Programmer, leave, interactive bool, ask func(string) bool, status int, stdout, stderr io.Writer) int {
+	err := pr.S.Close(leave)
+	if err == nil {
+		if leave && pr.S.Status().Stopped() {
+			fmt.Fprintln(stdout, "Left STOPPED on purpose (--leave-stopped): the pump sounds PUMP_STOPPED until someone resumes it.")
+		}
+		return status
+	}
+	if !errors.Is(err, programmer.ErrLeftStopped) {
+		fmt.Fprintf(stderr, "thecal program: %s\n", peer.Explain(err))
+		return max(status, 1)
+	}
+	if interactive && ask("The pump is STOPPED: no drug reaches the patient. Resume delivery now?") {
+		if rerr := pr.Resume(context.Background()); rerr == nil {
+			if cerr := pr.S.Close(false); cerr == nil {
+				return status
+			}
+		}
+	}
+	pr.S.Close(true)
+	fmt.Fprintln(stderr, "WARNING: the session ended with the pump STOPPED and no --leave-stopped: no drug reaches the patient.\nThe pump sounds PUMP_STOPPED until it is resumed ('thecal program resume').")
+	return exitLeftStopped
+}
+
+func setupStatus(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	n := f.Int("log", 0, "also print the last N event-log records")
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+		st := pr.S.Status()
+		programmer.WriteStatus(pr.Out, pr.Lib, pr.S.Pump().Serial, st)
+		if *n > 0 {
+			return printLog(ctx, pr, st.LogNext-min(uint64(*n), st.LogNext-1))
+		}
+		return nil
+	}, nil
+}
+
+func printLog(ctx context.Context, pr *programmer.Programmer, from uint64) error {
+	recs, err := pr.S.Log(ctx, from)
+	if len(recs) > 0 {
+		fmt.Fprintf(pr.Out, "Event log from #%d:\n", recs[0].Seq)
+		programmer.WriteLog(pr.Out, recs, programmer.Local(pr.S.Status()))
+	}
+	return err
+}
+
+func setupLog(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	from := f.Uint64("from", 0, "the first sequence number (default: the last 50 records)")
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+		st := pr.S.Status()
+		start := *from
+		if start == 0 {
+			start = st.LogNext - min(50, st.LogNext-1)
+		}
+		return printLog(ctx, pr, start)
+	}, nil
+}
+
+func setupSet(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	drugName := f.String("drug", "", "the drug (a new drug needs --concentration)")
+	conc := devQty(f, "concentration", "the concentration in the reservoir, e.g. 10mg/mL", parseConcentration)
+	dose := devQty(f, "dose", "continuous basal as a daily dose, e.g. 5mg/day", parseDoseRate)
+	rate := devQty(f, "rate", "continuous basal rate, e.g. 0.5mL/day", unit.ParseRate)
+	flex := f.String("flex", "", "daily flex steps, local time: 00:00=0.4mL/day,08:00=0.6mL/day")
+	minimum := f.Bool("minimum", false, "the minimum rate")
+	stopped := f.Bool("stopped", false, "a stopped prescription (no delivery: needs --leave-stopped to end the session)")
+	cap24 := devQty(f, "max-24h", "the 24-hour cap (default: basal + every allowed bolus)", unit.ParseVolume)
+	low := devQty(f, "low-reservoir", "the low-reservoir alarm threshold, 1mL to 5mL (default 2mL)", unit.ParseVolume)
+	bolus := devQty(f, "bolus", "patient bolus volume, e.g. 0.025mL", unit.ParseVolume)
+	bolusDur := devQty(f, "bolus-duration", "patient bolus duration, e.g. 10m", unit.ParseDuration)
+	lockout := devQty(f, "lockout", "patient bolus lockout, start to start, e.g. 2h", unit.ParseDuration)
+	perDay := f.Int("max-per-day", 0, "patient boluses at most per rolling 24 h")
+	noBolus := f.Bool("no-bolus", false, "remove the patient bolus")
+	var steps []pump.FlexStep
+	check := func() error {
+		modes := 0
+		for _, on := range []bool{dose.set, rate.set, *flex != "", *minimum, *stopped} {
+			if on {
+				modes++
+			}
+		}
+		if modes > 1 {
+			return errors.New("give one of --dose, --rate, --flex, --minimum, --stopped")
+		}
+		if *flex != "" {
+			var err error
+			if steps, err = parseFlex(*flex); err != nil {
+				return err
+			}
+		}
+		if *noBolus && (bolus.set || bolusDur.set || lockout.set || *perDay != 0) {
+			return errors.New("--no-bolus with patient bolus flags")
+		}
+		return nil
+	}
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+		e := programmer.Edit{Drug: *drugName, Concentration: conc.v, Dose: dose.v, Rate: rate.v, Flex: steps,
+			Max24h: cap24.v, LowReservoir: low.v}
+		switch {
+		case *minimum:
+			e.Mode = pump.ModeMinimum
+		case *stopped:
+			e.Mode = pump.ModeStopped
+		}
+		switch {
+		case *noBolus:
+			e.Bolus = &pump.PatientBolus{}
+		case bolus.set || bolusDur.set || lockout.set || *perDay != 0:
+			b := pr.S.Status().Rx.PatientBolus
+			if bolus.set {
+				b.Volume = bolus.v
+			}
+			if bolusDur.set {
+				b.Duration = bolusDur.v
+			}
+			if lockout.set {
+				b.Lockout = lockout.v
+			}
+			if *perDay != 0 {
+				b.MaxPer24h = *perDay
+			}
+			if b.Volume == 0 || b.Duration == 0 || b.Lockout == 0 || b.MaxPer24h == 0 {
+				return fmt.Errorf("%w: a patient bolus needs --bolus, --bolus-duration, --lockout and --max-per-day", programmer.ErrRx)
+			}
+			e.Bolus = &b
+		}
+		_, err := pr.ChangePrescription(ctx, e)
+		return err
+	}, check
+}
+
+// parseFlex reads "HH:MM=RATE,HH:MM=RATE".
+func parseFlex(s string) ([]pump.FlexStep, error) {
+	var out []pump.FlexStep
+	for _, part := range strings.Split(s, ",") {
+		at, r, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("--flex step %q: write HH:MM=RATE", part)
+		}
+		t, err := time.Parse("15:04", at)
+		if err != nil {
+			return nil, fmt.Errorf("--flex step %q: the time is HH:MM", part)
+		}
+		rate, err := unit.ParseRate(r)
+		if err != nil {
+			return nil, fmt.Errorf("--flex step %q: %v", part, err)
+		}
+		out = append(out, pump.FlexStep{At: unit.Duration(t.Hour())*unit.Hour + unit.Duration(t.Minute())*unit.Minute, Rate: rate})
+	}
+	return out, nil
+}
+
+func setupBolus(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	v := devQty(f, "volume", "bolus volume, e.g. 0.1mL", unit.ParseVolume)
+	d := devQty(f, "duration", "over how long, e.g. 1h", unit.ParseDuration)
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+			return pr.ClinicianBolus(ctx, v.v, d.v)
+		}, func() error {
+			if !v.set || !d.set {
+				return errors.New("--volume and --duration are required")
+			}
+			return nil
+		}
+}
+
+func setupPrime(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Prime(ctx) }, nil
+}
+
+func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	w := devQty(f, "withdrawn", "the volume withdrawn from the reservoir (0mL at a first fill)", unit.ParseVolume)
+	a := devQty(f, "added", "the volume now in the reservoir", unit.ParseVolume)
+	drugName := f.String("drug", "", "the drug filled (default: the programmed one)")
+	conc := devQty(f, "concentration", "its concentration (default: the programmed one)", parseConcentration)
+	dose := devQty(f, "dose", "the new daily dose, when the drug or concentration changes (default: the same dose)", parseDoseRate)
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+			_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v, Dose: dose.v})
+			return err
+		}, func() error {
+			if !w.set || !a.set {
+				return errors.New("--withdrawn and --added are required")
+			}
+			return nil
+		}
+}
+
+func setupStop(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Stop(ctx) }, nil
+}
+
+func setupResume(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Resume(ctx) }, nil
+}
+
+func setupMinimum(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.MinimumRate(ctx) }, nil
+}
+
+func setupAck(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Acknowledge(ctx, f.Args()...) }, func() error {
+		for _, a := range f.Args() {
+			if _, ok := pump.ParseAlarm(a); !ok {
+				return fmt.Errorf("no alarm %q (alarms: LOW_RESERVOIR, MOTOR_STALL, VOLUME_DISCREPANCY, …)", a)
+			}
+		}
+		return nil
+	}
+}
+
+func setupClock(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	tz := f.String("tz", "", "the patient's time zone (IANA name, e.g. Europe/Paris)")
+	off := devQty(f, "utc-offset", "the UTC offset, e.g. +01:00 (no daylight-saving warning)", unit.ParseUTCOffset)
+	warn := devQty(f, "warn", "how far ahead to look for a daylight-saving change (default 14d)", unit.ParseDuration)
+	var loc *time.Location
+	return func(ctx context.Context, pr *programmer.Programmer) error {
+			offset, name := off.v, ""
+			if loc != nil {
+				var change *programmer.ZoneChange
+				within := programmer.DSTWarning
+				if warn.set {
+					within = warn.v.Std()
+				}
+				offset, change = programmer.ZoneOffset(loc, time.Now(), within)
+				name = loc.String()
+				if change != nil {
+					fmt.Fprintf(pr.Out, "WARNING: %s changes to UTC%s on %s (daylight saving): after that, flex steps run %v off the patient's clock until the offset is set again.\n",
+						loc, unit.FormatUTCOffset(change.Offset), change.At.In(loc).Format("Mon 2 Jan 2006 15:04 MST"), absDuration(change.Offset-offset))
+				}
+			} else {
+				fmt.Fprintln(pr.Out, "note: without --tz the programmer cannot warn of a daylight-saving change.")
+			}
+			return pr.SetClock(ctx, offset, name)
+		}, func() error {
+			if (*tz == "") == !off.set {
+				return errors.New("give --tz or --utc-offset")
+			}
+			if *tz != "" {
+				var err error
+				if loc, err = time.LoadLocation(*tz); err != nil {
+					return fmt.Errorf("--tz %q: %v", *tz, err)
+				}
+			}
+			return nil
+		}
+}
+
+func absDuration(d unit.Duration) unit.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func setupMRI(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.MRICheck(ctx) }, nil
+}

@@ -1,0 +1,260 @@
+package implant
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thecal/thecal/device"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/telemetry"
+	"github.com/thecal/thecal/unit"
+)
+
+// End-to-end benchmarks: a client against a real implant (pump core,
+// simulated hardware, event log) over the in-memory link, counting what
+// crosses the link from the peer's side. Figures in docs/telemetry.md.
+
+// meter counts a peer's wire bytes (headers included) and round trips: a
+// round trip is each time the peer waits for the pump after sending.
+type meter struct {
+	telemetry.Conn
+	mu        sync.Mutex
+	up, down  int
+	trips     int
+	lastWrite bool
+}
+
+func (m *meter) WriteFrame(ctx context.Context, f []byte) error {
+	m.mu.Lock()
+	m.up += len(f)
+	m.lastWrite = true
+	m.mu.Unlock()
+	return m.Conn.WriteFrame(ctx, f)
+}
+
+func (m *meter) ReadFrame(ctx context.Context) ([]byte, error) {
+	m.mu.Lock()
+	if m.lastWrite {
+		m.trips++
+		m.lastWrite = false
+	}
+	m.mu.Unlock()
+	f, err := m.Conn.ReadFrame(ctx)
+	m.mu.Lock()
+	m.down += len(f)
+	m.mu.Unlock()
+	return f, err
+}
+
+// metered runs one session as id through a meter and returns it.
+func (f *fixture) metered(b *testing.B, id telemetry.Identity, fn func(c *telemetry.Client)) *meter {
+	f.wake(telemetry.WakeContact)
+	conn, done := f.serve("peer")
+	m := &meter{Conn: conn}
+	c, err := telemetry.Dial(context.Background(), m, f.clientConfig(id))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn(c)
+	c.Close()
+	<-done
+	return m
+}
+
+func (m *meter) report(b *testing.B) {
+	b.ReportMetric(float64(m.up+m.down), "wire-B/op")
+	b.ReportMetric(float64(m.up), "up-B/op")
+	b.ReportMetric(float64(m.down), "down-B/op")
+	b.ReportMetric(float64(m.trips), "round-trips/op")
+}
+
+// month fills the event log with a reference month: every day a home monitor
+// reads status and log once, and the patient presses for a bolus three times
+// (two given, one refused in the lockout); one refill and one prescription
+// change in the month. It returns the first record of the month.
+func (f *fixture) month(b *testing.B) uint64 {
+	rx := morphine(500 * unit.Rate(unit.Microlitre))
+	f.ready(rx)
+	from := f.im.Records(0)[len(f.im.Records(0))-1].Seq + 1
+	for day := range 30 {
+		f.clock.Advance(7 * unit.Hour) // 07:00-ish
+		f.do(f.w.patient, telemetry.PatientBolus{})
+		f.clock.Advance(30 * unit.Minute)
+		f.do(f.w.patient, telemetry.PatientBolus{}) // in the lockout
+		f.clock.Advance(6 * unit.Hour)
+		f.do(f.w.patient, telemetry.PatientBolus{})
+		f.clock.Advance(8 * unit.Hour)
+		f.session(f.w.monitor, func(c *telemetry.Client) {
+			c.DoAll(context.Background(), telemetry.ReadStatus{}, telemetry.ReadLog{From: f.im.Status().LogNext - 20})
+		})
+		if day == 14 {
+			st := f.im.Status()
+			f.do(f.w.clinician, telemetry.Refill{Withdrawn: st.Reservoir, Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration})
+			rx.Rate = 550 * unit.Rate(unit.Microlitre)
+			f.program(rx, false)
+		}
+		f.clock.Advance(unit.Day - 7*unit.Hour - 30*unit.Minute - 14*unit.Hour)
+	}
+	return from
+}
+
+// BenchmarkInterrogation: a full interrogation (status and 30 days of event
+// log, pipelined) in one clinician session, handshake and close included.
+func BenchmarkInterrogation(b *testing.B) {
+	f := newFixture(b)
+	from := f.month(b)
+	recs := f.im.Records(from)
+	size := headerSize(&recs[0])
+	var prev *Record
+	for i := range recs {
+		size += RecordSize(&recs[i], prev)
+		prev = &recs[i]
+	}
+	var m *meter
+	first := true
+	b.ReportAllocs()
+	for b.Loop() {
+		mm := f.metered(b, f.w.clinician, func(c *telemetry.Client) {
+			rs, err := c.DoAll(context.Background(), telemetry.Interrogate{}, telemetry.ReadLog{From: from, MaxBytes: uint32(size)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			// (Each interrogation adds four records; after some 2,000 the
+			// month leaves the implant's 8,192-record log, so check once.)
+			if got, _ := ConsumeRecords(rs[1].(*telemetry.Log).Entries); first && len(got) != len(recs) {
+				b.Fatalf("read %d records, want %d", len(got), len(recs))
+			}
+			first = false
+		})
+		if m == nil { // the figures of the month itself
+			m = mm
+		}
+	}
+	m.report(b)
+	b.ReportMetric(float64(len(recs)), "log-records")
+	b.ReportMetric(float64(size), "log-B")
+}
+
+// BenchmarkProgramChange: a prescription change whose replaced hash the
+// programmer knows (from the interrogation that showed it the old one), in
+// one session: hello → handshake; finish + program → ack.
+func BenchmarkProgramChange(b *testing.B) {
+	f := newFixture(b)
+	rx := morphine(500 * unit.Rate(unit.Microlitre))
+	f.ready(rx)
+	hash := pump.HashOf(&rx)
+	var m *meter
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
+		p, _ := AppendProgram(nil, ProgramRequest{Rx: rx})
+		m = f.metered(b, f.w.clinician, func(c *telemetry.Client) {
+			if _, err := c.Do(context.Background(), telemetry.NewProgram(hash, p)); err != nil {
+				b.Fatal(err)
+			}
+		})
+		hash = pump.HashOf(&rx)
+	}
+	m.report(b)
+}
+
+// BenchmarkProgramChangeReviewed is the programmer's own flow: interrogate
+// (to show old beside new), then program with the status read back in the
+// same round trip.
+func BenchmarkProgramChangeReviewed(b *testing.B) {
+	f := newFixture(b)
+	rx := morphine(500 * unit.Rate(unit.Microlitre))
+	f.ready(rx)
+	var m *meter
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
+		p, _ := AppendProgram(nil, ProgramRequest{Rx: rx})
+		m = f.metered(b, f.w.clinician, func(c *telemetry.Client) {
+			r, err := c.Do(context.Background(), telemetry.Interrogate{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, _ := ConsumeStatus(r.(*telemetry.Status).Data)
+			if _, err := c.DoAll(context.Background(), telemetry.NewProgram(st.RxHash, p), telemetry.ReadStatus{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+	m.report(b)
+}
+
+// BenchmarkHandshake: open and close an authenticated session with the
+// implant (the core records SESSION_START and SESSION_END).
+func BenchmarkHandshake(b *testing.B) {
+	f := newFixture(b)
+	var m *meter
+	b.ReportAllocs()
+	for b.Loop() {
+		m = f.metered(b, f.w.monitor, func(*telemetry.Client) {})
+	}
+	m.report(b)
+}
+
+// BenchmarkPatientBolusTCP: a PTM bolus session over TCP loopback with the
+// link in real time: the radio-on time the pump charges per session and its
+// battery cost.
+func BenchmarkPatientBolusTCP(b *testing.B) {
+	w := testWorld()
+	start := time.Now()
+	clock := func() unit.Time { return t0.Add(unit.Duration(time.Since(start) / time.Millisecond)) }
+	d, err := device.New(testConfig(), t0, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	im, err := New(Config{Device: d, Enrolment: w.pump, Clock: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rx := morphine(500 * unit.Rate(unit.Microlitre))
+	rx.PatientBolus.Lockout, rx.PatientBolus.MaxPer24h = unit.Minute, 48
+	rx.Max24h = 20 * unit.Millilitre
+	im.Do(func(d *device.Device, now unit.Time) error {
+		d.Core.Refill(now, pump.Refill{Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration})
+		return d.Core.Program(now, pump.NewProgram(rx, d.Core.Status().RxHash))
+	})
+	l, err := telemetry.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go im.Serve(ctx, l)
+	cfg := telemetry.ClientConfig{Identity: w.patient, Trust: telemetry.Trust{Authorities: w.pump.Trust.Authorities[:1]}, Clock: clock}
+	var radio unit.Duration
+	sessions := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		im.Wake(telemetry.WakeRadio)
+		conn, err := telemetry.DialTCP(ctx, l.Addr())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := telemetry.Dial(ctx, conn, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.DoAll(ctx, telemetry.PatientBolus{}, telemetry.ReadStatus{}); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+		sessions++
+	}
+	time.Sleep(20 * time.Millisecond) // the last session's end
+	var charge unit.Charge
+	for _, r := range im.Records(0) {
+		if r.Kind == Kind(pump.EvSessionEnd) {
+			radio += unit.Duration(r.A)
+			charge += pump.RadioCurrent.Over(unit.Duration(r.A))
+		}
+	}
+	b.ReportMetric(float64(radio)/float64(sessions), "radio-ms/op")
+	b.ReportMetric(charge.MicroampHours()/float64(sessions), "µAh/op")
+}

@@ -1,0 +1,315 @@
+package implant
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/thecal/thecal/device"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/telemetry"
+	"github.com/thecal/thecal/unit"
+)
+
+// t0 is the tests' implant instant: 2026-01-05 10:00 UTC.
+var t0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+
+// fakeClock is the pump's (and the link's) clock in tests: every reading
+// advances it by step, so sessions have a non-zero, deterministic radio time.
+type fakeClock struct {
+	mu   sync.Mutex
+	t    unit.Time
+	step unit.Duration
+}
+
+func (c *fakeClock) Now() unit.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.t
+	c.t = c.t.Add(c.step)
+	return t
+}
+
+func (c *fakeClock) Advance(d unit.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// world holds the keys: the implanting clinic's authority, a regional
+// emergency authority the pump also trusts, an authority it does not, the
+// pump's enrolment and one credential per role.
+type world struct {
+	rng       *rand.ChaCha8
+	clinic    telemetry.Authority
+	er        telemetry.Authority
+	rogue     telemetry.Authority
+	pump      telemetry.Enrolment
+	clinician telemetry.Identity
+	patient   telemetry.Identity
+	monitor   telemetry.Identity
+	emergency telemetry.Identity
+	forged    telemetry.Identity // a clinician credential from the rogue authority
+}
+
+var (
+	worldOnce sync.Once
+	theWorld  *world
+)
+
+func testWorld() *world {
+	worldOnce.Do(func() {
+		w := &world{rng: rand.NewChaCha8([32]byte{'i', 'm', 'p', 'l', 'a', 'n', 't'})}
+		must := func(err error) {
+			if err != nil {
+				panic(err)
+			}
+		}
+		var err error
+		w.clinic, err = telemetry.NewAuthority(w.rng)
+		must(err)
+		w.er, err = telemetry.NewAuthority(w.rng)
+		must(err)
+		w.rogue, err = telemetry.NewAuthority(w.rng)
+		must(err)
+		w.pump, err = telemetry.Enrol(w.rng, w.clinic, 4001, "TP-20 #4001", t0.Add(-unit.Day), t0.Add(3650*unit.Day), w.er.Public)
+		must(err)
+		w.clinician = w.identity(w.clinic, telemetry.RoleClinician, 101, "Dr. A. Ruiz")
+		w.patient = w.identity(w.clinic, telemetry.RolePatient, 201, "PTM of patient 17")
+		w.monitor = w.identity(w.clinic, telemetry.RoleMonitor, 301, "Home relay 17")
+		w.emergency = w.identity(w.er, telemetry.RoleEmergency, 401, "ER programmer, St. Elsewhere")
+		w.forged = w.identity(w.rogue, telemetry.RoleClinician, 101, "Dr. A. Ruiz")
+		theWorld = w
+	})
+	return theWorld
+}
+
+func (w *world) identity(a telemetry.Authority, role telemetry.Role, serial uint64, name string) telemetry.Identity {
+	id, err := telemetry.NewIdentity(w.rng, a, role, serial, name, t0.Add(-unit.Day), t0.Add(365*unit.Day))
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+// testConfig is a TP-20 with a 50 cm catheter and both sensors.
+func testConfig() pump.Config {
+	return pump.Config{Model: pump.TP20, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		PressureSensor: true, LevelSensor: true, Battery: pump.BatteryCapacity}
+}
+
+// fixture is one implant on an in-memory radio.
+type fixture struct {
+	t     testing.TB
+	w     *world
+	clock *fakeClock
+	im    *Implant
+	addr  int
+}
+
+func newFixture(t testing.TB, opts ...func(*telemetry.ServerConfig)) *fixture {
+	t.Helper()
+	w := testWorld()
+	f := &fixture{t: t, w: w, clock: &fakeClock{t: t0, step: 10 * unit.Millisecond}}
+	d, err := device.New(testConfig(), t0, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.im, err = New(Config{Device: d, Enrolment: w.pump, Clock: f.clock.Now, Server: func(c *telemetry.ServerConfig) {
+		for _, o := range opts {
+			o(c)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) wake(k telemetry.WakeKind) *fixture {
+	f.t.Helper()
+	if err := f.im.Wake(k); err != nil {
+		f.t.Fatal(err)
+	}
+	return f
+}
+
+// serve connects a new in-memory link from addr to the pump and serves it.
+func (f *fixture) serve(addr string) (telemetry.Conn, <-chan telemetry.SessionReport) {
+	a, b := telemetry.Pipe(addr, "pump", telemetry.LinkConfig{}, telemetry.LinkConfig{})
+	done := make(chan telemetry.SessionReport, 1)
+	go func() { done <- f.im.Server().ServeConn(context.Background(), b) }()
+	return a, done
+}
+
+func (f *fixture) clientConfig(id telemetry.Identity) telemetry.ClientConfig {
+	return telemetry.ClientConfig{Identity: id, Trust: telemetry.Trust{Authorities: f.w.pump.Trust.Authorities[:1]},
+		PumpSerial: 4001, Clock: f.clock.Now}
+}
+
+// dial opens a session as id over a tap, which records the peer's frames and
+// lets edit change them.
+func (f *fixture) dial(id telemetry.Identity, addr string, edit func(i int, frame []byte) [][]byte) (*telemetry.Client, *tap, <-chan telemetry.SessionReport) {
+	f.t.Helper()
+	conn, done := f.serve(addr)
+	tp := &tap{Conn: conn, edit: edit}
+	c, err := telemetry.Dial(ctx(f.t), tp, f.clientConfig(id))
+	if err != nil {
+		f.dump()
+		f.t.Fatalf("dial as %v: %v", id.Credential.Role, err)
+	}
+	return c, tp, done
+}
+
+// session runs f in a session as id and closes it cleanly.
+func (f *fixture) session(id telemetry.Identity, fn func(c *telemetry.Client)) telemetry.SessionReport {
+	f.t.Helper()
+	f.wake(telemetry.WakeContact)
+	c, _, done := f.dial(id, "programmer", nil)
+	fn(c)
+	c.Close()
+	return report(f.t, done)
+}
+
+// do sends one request in a fresh clinician session.
+func (f *fixture) do(id telemetry.Identity, req telemetry.Request) (telemetry.Response, error) {
+	var resp telemetry.Response
+	var err error
+	f.session(id, func(c *telemetry.Client) { resp, err = c.Do(ctx(f.t), req) })
+	return resp, err
+}
+
+// program sends rx as a Program replacing the running prescription.
+func (f *fixture) program(rx pump.Prescription, bridge bool) (telemetry.Response, error) {
+	f.t.Helper()
+	st := f.im.Status()
+	b, err := AppendProgram(nil, ProgramRequest{Rx: rx, Bridge: bridge})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.do(f.w.clinician, telemetry.NewProgram(st.RxHash, b))
+}
+
+// ready fills the pump and programs rx (a clinician session each).
+func (f *fixture) ready(rx pump.Prescription) {
+	f.t.Helper()
+	if _, err := f.do(f.w.clinician, telemetry.Refill{Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration}); err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.program(rx, false); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// records returns the implant's log records of kind k.
+func (f *fixture) records(k Kind) []Record {
+	var out []Record
+	for _, r := range f.im.Records(0) {
+		if r.Kind == k {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// mustLog fails unless the log has a record of kind k with error code for
+// target (any code if target is nil) and returns the first.
+func (f *fixture) mustLog(k Kind, target error) Record {
+	f.t.Helper()
+	for _, r := range f.records(k) {
+		if target == nil || r.B == int64(telemetry.CodeOf(target)) {
+			return r
+		}
+	}
+	f.dump()
+	f.t.Fatalf("event log has no %v record with %v", k, target)
+	return Record{}
+}
+
+func (f *fixture) dump() {
+	f.t.Helper()
+	for _, r := range f.im.Records(0) {
+		f.t.Log(r)
+	}
+}
+
+func (f *fixture) core() pump.Status {
+	var st pump.Status
+	f.im.Do(func(d *device.Device, now unit.Time) error { st = d.Core.Status(); return nil })
+	return st
+}
+
+// morphine is a continuous morphine prescription with a patient bolus.
+func morphine(rate unit.Rate) pump.Prescription {
+	return pump.Prescription{Mode: pump.ModeContinuous, Rate: rate, Max24h: 2 * unit.Millilitre,
+		PatientBolus: pump.PatientBolus{Volume: 25 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 2 * unit.Hour, MaxPer24h: 4},
+		Drug:         "morphine", Concentration: 10 * unit.MilligramPerMillilitre}
+}
+
+func report(t testing.TB, done <-chan telemetry.SessionReport) telemetry.SessionReport {
+	t.Helper()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("session did not end")
+	}
+	return telemetry.SessionReport{}
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// tap records every frame the peer sends and lets a test change, drop, add
+// or reorder them.
+type tap struct {
+	telemetry.Conn
+	mu   sync.Mutex
+	sent [][]byte
+	edit func(i int, frame []byte) [][]byte
+}
+
+func (p *tap) WriteFrame(ctx context.Context, frame []byte) error {
+	p.mu.Lock()
+	i := len(p.sent)
+	fr := append([]byte(nil), frame...)
+	p.sent = append(p.sent, fr)
+	edit := p.edit
+	p.mu.Unlock()
+	out := [][]byte{fr}
+	if edit != nil {
+		out = edit(i, append([]byte(nil), fr...))
+	}
+	for _, o := range out {
+		if err := p.Conn.WriteFrame(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *tap) inject(frame []byte) error { return p.Conn.WriteFrame(context.Background(), frame) }
+
+func (p *tap) frames() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]byte(nil), p.sent...)
+}
+
+func (p *tap) dataFrames() [][]byte {
+	var out [][]byte
+	for _, fr := range p.frames() {
+		if len(fr) > 1 && telemetry.FrameType(fr[1]) == telemetry.FrameData {
+			out = append(out, fr)
+		}
+	}
+	return out
+}
+
+func isErr(err, target error) bool { return errors.Is(err, target) }

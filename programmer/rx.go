@@ -1,0 +1,392 @@
+package programmer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/implant"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
+
+// Errors of the programmer's workflows.
+var (
+	// ErrRx is wrapped by every refusal of a prescription edit before it is
+	// checked (a missing or contradictory input).
+	ErrRx = errors.New("programmer: prescription")
+	// ErrReservoirMismatch refuses a prescription for another drug or
+	// concentration than the reservoir holds (hazard H2): record the refill
+	// first, or program what is in the reservoir.
+	ErrReservoirMismatch = errors.New("programmer: the prescription's drug or concentration is not what the reservoir holds")
+	// ErrPumpWouldRefuse is a prescription the pump's own validation refuses
+	// (a rate out of range, a cap the basal exceeds…), caught before sending.
+	ErrPumpWouldRefuse = errors.New("programmer: the pump would refuse this prescription")
+)
+
+// Edit is a change to the running prescription, as a clinician states it:
+// only what is given changes. Amounts carry their units.
+type Edit struct {
+	Drug          string
+	Concentration unit.Concentration
+	Mode          pump.Mode // ModeMinimum or ModeStopped; the other modes follow from Rate, Dose or Flex
+	Rate          unit.Rate // continuous basal rate…
+	Dose          unit.DoseRate
+	Flex          []pump.FlexStep // daily flex steps (days ignored)
+	Max24h        unit.Volume     // 0: kept, or for a new program basal + every allowed bolus
+	LowReservoir  unit.Volume
+	Bolus         *pump.PatientBolus // nil: kept; Volume 0: removed
+}
+
+// Apply returns the prescription that results from applying e to old (the
+// running one, if hasOld). When only the concentration changes, the daily
+// dose is kept (rates and bolus volumes follow the concentration): the same
+// mass reaches the patient.
+func (e Edit) Apply(old pump.Prescription, hasOld bool) (pump.Prescription, error) {
+	if e.Rate != 0 && e.Dose != 0 {
+		return pump.Prescription{}, fmt.Errorf("%w: give a rate or a dose, not both", ErrRx)
+	}
+	rx := pump.Prescription{}
+	if hasOld {
+		rx = old
+	}
+	if e.Drug != "" && e.Drug != rx.Drug {
+		if e.Concentration == 0 {
+			return pump.Prescription{}, fmt.Errorf("%w: a new drug needs its concentration", ErrRx)
+		}
+		rx.Drug = e.Drug
+	}
+	if rx.Drug == "" {
+		return pump.Prescription{}, fmt.Errorf("%w: no prescription yet: give the drug, its concentration and the dose or rate", ErrRx)
+	}
+	if e.Concentration != 0 && e.Concentration != rx.Concentration {
+		if rx.Concentration != 0 {
+			rescale(&rx, rx.Concentration, e.Concentration)
+		}
+		rx.Concentration = e.Concentration
+	}
+	if rx.Concentration == 0 {
+		return pump.Prescription{}, fmt.Errorf("%w: give the concentration", ErrRx)
+	}
+	switch {
+	case e.Flex != nil:
+		if len(e.Flex) > pump.MaxFlexSteps {
+			return pump.Prescription{}, fmt.Errorf("%w: %d flex steps, at most %d", ErrRx, len(e.Flex), pump.MaxFlexSteps)
+		}
+		rx.Mode, rx.Rate, rx.Weekly, rx.Flex, rx.FlexSteps = pump.ModeFlex, 0, false, [pump.MaxFlexSteps]pump.FlexStep{}, len(e.Flex)
+		for i, s := range e.Flex {
+			rx.Flex[i] = pump.FlexStep{At: s.At, Rate: s.Rate, Days: pump.AllDays}
+		}
+	case e.Rate != 0 || e.Dose != 0:
+		rate := e.Rate
+		if e.Dose != 0 {
+			rate = rx.Concentration.RateFor(e.Dose)
+		}
+		rx.Mode, rx.Rate, rx.Weekly, rx.Flex, rx.FlexSteps = pump.ModeContinuous, rate, false, [pump.MaxFlexSteps]pump.FlexStep{}, 0
+	case e.Mode == pump.ModeMinimum || e.Mode == pump.ModeStopped:
+		rx.Mode, rx.Rate, rx.Weekly, rx.Flex, rx.FlexSteps = e.Mode, 0, false, [pump.MaxFlexSteps]pump.FlexStep{}, 0
+		rx.PatientBolus = pump.PatientBolus{}
+	case !hasOld || old.Mode == 0:
+		return pump.Prescription{}, fmt.Errorf("%w: give the dose or rate (or flex steps)", ErrRx)
+	}
+	if e.Mode != 0 && e.Mode != rx.Mode {
+		return pump.Prescription{}, fmt.Errorf("%w: mode %v does not go with the rates given", ErrRx, e.Mode)
+	}
+	if e.Bolus != nil {
+		rx.PatientBolus = *e.Bolus
+	}
+	if rx.Mode == pump.ModeStopped || rx.Mode == pump.ModeMinimum {
+		rx.PatientBolus = pump.PatientBolus{}
+	}
+	if e.LowReservoir != 0 {
+		rx.LowReservoir = e.LowReservoir
+	}
+	auto := AutoCap(&rx)
+	switch {
+	case e.Max24h != 0:
+		rx.Max24h = e.Max24h
+	case rx.Mode == pump.ModeStopped:
+	case !hasOld || rx.Max24h < auto || rx.Concentration != old.Concentration:
+		rx.Max24h = auto
+	}
+	return rx, nil
+}
+
+// rescale keeps the daily mass of rx when its concentration goes from c0 to c1.
+func rescale(rx *pump.Prescription, c0, c1 unit.Concentration) {
+	rate := func(r unit.Rate) unit.Rate { return c1.RateFor(c0.Dose(r)) }
+	rx.Rate = rate(rx.Rate)
+	for i := range rx.FlexSteps {
+		rx.Flex[i].Rate = rate(rx.Flex[i].Rate)
+	}
+	if v := rx.PatientBolus.Volume; v > 0 {
+		vol, _ := c1.VolumeFor(c0.Of(v))
+		rx.PatientBolus.Volume = max(roundStrokes(vol), pump.StrokeVolume)
+	}
+	rx.Max24h = 0 // recomputed
+}
+
+func roundStrokes(v unit.Volume) unit.Volume {
+	return (v + pump.StrokeVolume/2) / pump.StrokeVolume * pump.StrokeVolume
+}
+
+// AutoCap is the max_24h a new program gets unless one is given: the most
+// the basal delivers in a day plus every patient bolus a day allows, in whole
+// strokes, within the pump's range.
+func AutoCap(rx *pump.Prescription) unit.Volume {
+	d := DailyOf(rx)
+	v := d.Max + d.Boluses
+	v = (v + pump.StrokeVolume - 1) / pump.StrokeVolume * pump.StrokeVolume
+	return max(v, pump.StrokeVolume)
+}
+
+// Daily is what a prescription delivers in a day.
+type Daily struct {
+	Avg     unit.Volume // basal, averaged over a week
+	Max     unit.Volume // basal, the most in any one day (of the patient's calendar)
+	Boluses unit.Volume // every patient bolus a day allows
+	Cap     unit.Volume // max_24h
+}
+
+// Total is the most a day can bring: basal and every bolus, within the cap.
+func (d Daily) Total() unit.Volume {
+	t := d.Max + d.Boluses
+	if d.Cap > 0 {
+		t = min(t, d.Cap)
+	}
+	return t
+}
+
+// DailyOf returns rx's daily volumes.
+func DailyOf(rx *pump.Prescription) Daily {
+	d := Daily{Cap: rx.Max24h}
+	switch rx.Mode {
+	case pump.ModeContinuous:
+		d.Avg = rx.Rate.Over(unit.Day)
+		d.Max = d.Avg
+	case pump.ModeMinimum:
+		d.Avg = pump.MinRate.Over(unit.Day)
+		d.Max = d.Avg
+	case pump.ModeFlex:
+		var total unit.Volume
+		for day := range 7 {
+			v := flexDay(rx, day)
+			total += v
+			d.Max = max(d.Max, v)
+		}
+		d.Avg = total / 7
+	}
+	if pb := rx.PatientBolus; pb.Volume > 0 && pb.Lockout > 0 {
+		n := int64((unit.Day + pb.Lockout - 1) / pb.Lockout)
+		n = min(n, int64(pb.MaxPer24h))
+		d.Boluses = unit.Volume(n) * pb.Volume
+	}
+	return d
+}
+
+// flexDay is the basal volume of weekday day (0 Sunday) of a flex program:
+// each step runs from its start until the next step that starts.
+func flexDay(rx *pump.Prescription, day int) unit.Volume {
+	type entry struct {
+		off  unit.Duration
+		rate unit.Rate
+	}
+	var es []entry
+	for d := range 7 {
+		for _, s := range rx.Flex[:rx.FlexSteps] {
+			if !rx.Weekly || s.Days&(1<<d) != 0 {
+				es = append(es, entry{unit.Duration(d)*unit.Day + s.At, s.Rate})
+			}
+		}
+	}
+	if len(es) == 0 {
+		return 0
+	}
+	slices.SortFunc(es, func(a, b entry) int { return int(a.off - b.off) })
+	start, end := unit.Duration(day)*unit.Day, unit.Duration(day+1)*unit.Day
+	rateAt := func(t unit.Duration) unit.Rate {
+		r := es[len(es)-1].rate // before the week's first entry: the week before's last
+		for _, e := range es {
+			if e.off <= t {
+				r = e.rate
+			}
+		}
+		return r
+	}
+	var acc int64 // nL·ms/day
+	t := start
+	for t < end {
+		next := end
+		for _, e := range es {
+			if e.off > t && e.off < next {
+				next = e.off
+			}
+		}
+		acc += int64(rateAt(t)) * int64(next-t)
+		t = next
+	}
+	return unit.Volume(acc / int64(unit.Day))
+}
+
+// Change is a reviewed prescription change: the running prescription and the
+// new one, the drug library's findings, and how it is to be sent.
+type Change struct {
+	Old, New pump.Prescription
+	HasOld   bool
+	Replaces pump.Hash // the running prescription's hash, as interrogated
+	Bridge   bool      // start after the old drug in tubing and catheter is delivered
+	Unit     unit.MassUnit
+	Drug     *drug.Drug // nil when the library does not know it
+	Findings []drug.Finding
+	Notes    []string
+}
+
+// PlanChange reviews newRx against the pump's state and the drug library:
+// the pump's own validation, the reservoir's drug and concentration (H2), and
+// drug.Check on the daily dose (and on what max_24h allows, for hard limits).
+// The history given to the library is the running prescription since it was
+// stored.
+func PlanChange(lib *drug.Library, st implant.Status, newRx pump.Prescription, population string, now unit.Time) (*Change, error) {
+	c := &Change{Old: st.Rx, New: newRx, HasOld: st.HasRx, Replaces: st.RxHash, Unit: unit.Milligram}
+	if err := newRx.Validate(st.Model); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPumpWouldRefuse, err)
+	}
+	if st.FillDrug != "" && (!sameDrug(lib, st.FillDrug, newRx.Drug) || st.FillConc != newRx.Concentration) {
+		return nil, fmt.Errorf("%w: it holds %s %v (refill of %s), the prescription says %s %v",
+			ErrReservoirMismatch, st.FillDrug, st.FillConc, st.LastFillAt.Std().In(Local(st)).Format("2006-01-02"), newRx.Drug, newRx.Concentration)
+	}
+	if st.FillDrug == "" {
+		c.Notes = append(c.Notes, "no refill is recorded: the pump does not know what the reservoir holds (record the fill with 'refill')")
+	}
+	if d, ok := lib.Lookup(newRx.Drug); ok {
+		c.Drug, c.Unit = d, d.DoseUnit
+	}
+	nd := DailyOf(&newRx)
+	dose := newRx.Concentration.Dose(unit.Rate(nd.Max))
+	var history []drug.Prescribed
+	if st.HasRx && st.RxSince > 0 && st.RxSince <= now && st.Rx.Mode != pump.ModeStopped {
+		od := DailyOf(&st.Rx)
+		history = append(history, drug.Prescribed{At: st.RxSince, Drug: st.Rx.Drug, Dose: st.Rx.Concentration.Dose(unit.Rate(od.Max))})
+	}
+	fs, err := drug.Check(lib, drug.Proposal{Drug: newRx.Drug, Concentration: newRx.Concentration, Dose: dose, At: now, Population: population}, history)
+	if err != nil {
+		return nil, err
+	}
+	c.Findings = fs
+	// What max_24h allows beyond the basal (patient boluses) must stay
+	// within the hard daily limit too.
+	if capDose := newRx.Concentration.Dose(unit.Rate(nd.Total())); capDose > dose {
+		more, err := drug.Check(lib, drug.Proposal{Drug: newRx.Drug, Concentration: newRx.Concentration, Dose: capDose, At: now, Population: population}, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range more {
+			if f.Severity == drug.Refused && f.Kind == drug.HardLimit {
+				f.Message = "with every allowed patient bolus: " + f.Message
+				c.Findings = append(c.Findings, f)
+			}
+		}
+	}
+	return c, nil
+}
+
+func sameDrug(lib *drug.Library, a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	da, ok1 := lib.Lookup(a)
+	db, ok2 := lib.Lookup(b)
+	return ok1 && ok2 && da == db
+}
+
+// Decide applies the library's verdict: ErrRefused (wrapped from package
+// drug) for a hard-limit breach, ErrReasonRequired when a finding needs a
+// reason and none is given.
+func (c *Change) Decide(reason string) error { return drug.Decide(c.Findings, reason) }
+
+// Write prints the change for review: the running and the new prescription
+// side by side, every daily amount in volume and in mass, then the findings.
+func (c *Change) Write(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	u := c.Unit
+	oldCol := func(f func(rx *pump.Prescription) string) string {
+		if !c.HasOld {
+			return "(none)"
+		}
+		return f(&c.Old)
+	}
+	row := func(label string, f func(rx *pump.Prescription) string) {
+		o, n := oldCol(f), f(&c.New)
+		mark := ""
+		if c.HasOld && o != n {
+			mark = "  ←"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", label, o, n, mark)
+	}
+	amount := func(rx *pump.Prescription, v unit.Volume) string { return VolumeMass(v, rx.Concentration, u) }
+	fmt.Fprintf(tw, "  \tcurrent\tnew\n")
+	row("drug", func(rx *pump.Prescription) string { return rx.Drug + " " + rx.Concentration.Format(u) })
+	row("mode", func(rx *pump.Prescription) string { return modeText(rx) })
+	row("basal per day", func(rx *pump.Prescription) string {
+		d := DailyOf(rx)
+		if d.Avg != d.Max {
+			return amount(rx, d.Avg) + " avg, " + amount(rx, d.Max) + " max"
+		}
+		return amount(rx, d.Max)
+	})
+	row("patient bolus", func(rx *pump.Prescription) string {
+		pb := rx.PatientBolus
+		if pb.Volume == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("%s over %v, lockout %v, at most %d a day", amount(rx, pb.Volume), pb.Duration, pb.Lockout, pb.MaxPer24h)
+	})
+	row("most per day", func(rx *pump.Prescription) string { return amount(rx, DailyOf(rx).Total()) + " (basal + every bolus)" })
+	row("max_24h cap", func(rx *pump.Prescription) string { return amount(rx, rx.Max24h) })
+	row("low reservoir alarm", func(rx *pump.Prescription) string {
+		if rx.LowReservoir == 0 {
+			return pump.LowReservoirDefault.String() + " (default)"
+		}
+		return rx.LowReservoir.String()
+	})
+	tw.Flush()
+	if c.Bridge {
+		fmt.Fprintln(w, "  the new prescription starts after a bridge: the old drug in tubing and catheter is delivered at the old rate first")
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintln(w, "  note:", n)
+	}
+	if len(c.Findings) == 0 {
+		fmt.Fprintln(w, "Drug library: no findings.")
+		return
+	}
+	fmt.Fprintln(w, "Drug library findings:")
+	for _, f := range c.Findings {
+		fmt.Fprintf(w, "  %s: %s\n", f.Severity, f.Message)
+	}
+}
+
+func modeText(rx *pump.Prescription) string {
+	switch rx.Mode {
+	case pump.ModeContinuous:
+		return "continuous " + rx.Rate.String()
+	case pump.ModeFlex:
+		var parts []string
+		for _, s := range rx.Flex[:rx.FlexSteps] {
+			parts = append(parts, fmt.Sprintf("%02d:%02d %v", s.At/unit.Hour, s.At%unit.Hour/unit.Minute, s.Rate))
+		}
+		return "flex " + strings.Join(parts, ", ")
+	case pump.ModeMinimum:
+		return "minimum rate " + pump.MinRate.String()
+	}
+	return rx.Mode.String()
+}
+
+// VolumeMass prints a volume and the mass of drug it holds: "0.5 mL = 5 mg".
+func VolumeMass(v unit.Volume, c unit.Concentration, u unit.MassUnit) string {
+	return fmt.Sprintf("%s mL = %s", unit.FormatFixed(int64(v), 6), c.Of(v).Format(u))
+}
