@@ -39,6 +39,8 @@ type Server struct {
 	Export func(rec *clinic.PatientRecord, now time.Time) ([]byte, error)
 	// MaxBody bounds a request body; MaxReport bounds a posted report.
 	MaxBody, MaxReport int64
+	// UI configures the pages (ui.go).
+	UI UIConfig
 
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -62,7 +64,7 @@ func NewServer(svc *clinic.Service, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Svc: svc, Logger: logger, MaxBody: 1 << 20, MaxReport: 8 << 20, reg: prometheus.NewRegistry()}
+	s := &Server{Svc: svc, Logger: logger, MaxBody: 1 << 20, MaxReport: 8 << 20, reg: prometheus.NewRegistry(), UI: DefaultUIConfig}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thecal_http_requests_total",
 		Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "thecal_http_request_duration_seconds",
@@ -97,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.uiRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, clinic.Errorf(clinic.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
 	})

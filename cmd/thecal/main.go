@@ -22,6 +22,7 @@ func commands() []command {
 		{"sim", "run scenarios against the pump core over virtual time", runSim},
 		{"calc", "clinical calculators: dose, priming, bridge, refill, dates, titration", runCalc},
 		{"serve", "run the clinic server (JSON API, /healthz, /metrics)", runServe},
+		{"demo", "a demonstration clinic with virtual pumps, in the browser", runDemo},
 		{"users", "add a clinic user from the command line", runUsers},
 		{"backup", "copy the clinic database while the server runs", runBackup},
 		{"restore", "restore the clinic database from a backup", runRestore},

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/thecal/thecal/demo"
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/fhir"
+	"github.com/thecal/thecal/store/sqlite"
+	"github.com/thecal/thecal/web"
+)
+
+const demoUsage = `usage: thecal demo [--listen ADDR] [--db PATH] [--speed N] [--exit-after D]
+
+Starts the clinic server with its web interface on a fresh SQLite file (in a
+temporary directory unless --db names a file that does not exist yet), seeds
+a demonstration clinic (six patients at different stages, with physician,
+nurse and administrator sign-ins printed once), and runs the patients'
+virtual pumps in-process on a clock --speed times faster than real time;
+they report to the clinic so alarms and the worklist change as you watch.
+Ctrl-C stops it.
+
+flags:
+`
+
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("thecal demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	dbPath := fs.String("db", "", "SQLite file to create (default: a temporary directory, removed at exit)")
+	speed := fs.Float64("speed", 3600, "simulated seconds per real second (3600: one simulated hour a second)")
+	exitAfter := fs.Duration("exit-after", 0, "stop after this long (for tests); 0 runs until Ctrl-C")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "thecal demo: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *exitAfter > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *exitAfter)
+		defer cancel()
+	}
+	path := *dbPath
+	if path == "" {
+		dir, err := os.MkdirTemp("", "thecal-demo-")
+		if err != nil {
+			fmt.Fprintln(stderr, "thecal demo:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "demo.db")
+	} else if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(stderr, "thecal demo: %s exists: the demonstration seeds a fresh database\n", path)
+		return 1
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		fmt.Fprintln(stderr, "thecal demo: cannot open the database:", err)
+		return 1
+	}
+	defer db.Close()
+	c, err := demo.New(ctx, db, drug.Default(), demo.Options{}, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "thecal demo:", err)
+		return 1
+	}
+	srv := web.NewServer(c.Svc, logger)
+	srv.Export = fhir.Bundle
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "thecal demo: cannot listen:", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	c.Clock.Run(*speed)
+	pumps := make(chan struct{})
+	go func() { defer close(pumps); c.Run(ctx, 250*time.Millisecond, logger) }()
+
+	// Browsers keep the session's Secure cookie over plain HTTP only for
+	// "localhost": name the loopback address so.
+	url := "http://" + ln.Addr().String() + "/"
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		url = fmt.Sprintf("http://localhost:%d/", a.Port)
+	}
+	fmt.Fprintf(stdout, "Thecal demonstration clinic: %s\n", url)
+	fmt.Fprintf(stdout, "database: %s (library %s)\n", path, c.Svc.Library.Version)
+	fmt.Fprintf(stdout, "clock: starts %s, runs %g× real time; %d virtual pumps report every %s of simulated time\n",
+		c.Start.Format(time.DateTime), *speed, len(c.Pumps), demo.ReportEvery)
+	fmt.Fprintln(stdout, "sign-ins (passwords shown once):")
+	for _, l := range c.Logins {
+		fmt.Fprintf(stdout, "  %-14s %-10s %s  (%s)\n", l.Role, l.Username, l.Password, l.Name)
+	}
+	fmt.Fprintln(stdout, "patients:")
+	for _, p := range c.Patients {
+		fmt.Fprintf(stdout, "  %s  %-18s %s\n", p.MRN, p.Name, p.Stage)
+	}
+	fmt.Fprintln(stdout, "Ctrl-C stops the demonstration.")
+
+	code := 0
+	select {
+	case err := <-errc:
+		fmt.Fprintln(stderr, "thecal demo: server stopped:", err)
+		code = 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	<-pumps
+	fmt.Fprintln(stdout, "stopped")
+	return code
+}

@@ -1,0 +1,369 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/demo"
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/store/sqlite"
+	"github.com/thecal/thecal/web"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// demoServer seeds the demonstration clinic (clock stopped) behind the web server.
+func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := demo.New(ctx, db, drug.Default(), demo.Options{Passwords: map[string]string{
+		"dr.hale": "physician-pass-1", "nurse.ode": "nurse-pass-0001", "admin": "admin-pass-0001"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(web.NewServer(c.Svc, nil).Handler())
+	t.Cleanup(ts.Close)
+	return c, ts
+}
+
+// browser starts headless Chromium, or skips when it is absent outside CI.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("browser tests skipped: %s not found (install Debian's chromium; with CI set they must run)", chromium)
+		}
+		t.Fatalf("CI is set but %s is missing: install chromium", chromium)
+	}
+	profile, err := os.MkdirTemp("", "thecal-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // after Chromium has stopped (cleanups run last-in first-out)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 800))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 80*time.Second)
+	t.Cleanup(cancel3)
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var b []byte
+	if err := chromedp.Run(ctx, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.FullScreenshot(&b, 100)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := filepath.Join("..", "artifacts", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func signIn(ctx context.Context, base, user, pw string) error {
+	err := chromedp.Run(ctx,
+		network.ClearBrowserCookies(),
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible("#username", chromedp.ByQuery),
+		chromedp.SendKeys("#username", user, chromedp.ByQuery),
+		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
+		chromedp.Click("#signin", chromedp.ByQuery),
+	)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Run(wctx, chromedp.WaitVisible("header.top", chromedp.ByQuery)); err != nil {
+		var loc, body string
+		_ = chromedp.Run(ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
+		return fmt.Errorf("not signed in as %s: at %s: %.300s", user, loc, body)
+	}
+	return nil
+}
+
+func text(ctx context.Context, t *testing.T, sel string) string {
+	t.Helper()
+	var s string
+	if err := chromedp.Run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery)); err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// TestBrowser drives the clinic's pages in headless Chromium.
+func TestBrowser(t *testing.T) {
+	ctx := browser(t)
+	c, ts := demoServer(t)
+	// Chromium keeps Secure cookies over plain HTTP only for "localhost".
+	base := strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
+	phys, nurse, admin := c.Login(clinic.Physician), c.Login(clinic.Nurse), c.Login(clinic.Administrator)
+
+	t.Run("sign in", func(t *testing.T) {
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#username", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "signin")
+		// A wrong password keeps the username typed and says why.
+		if err := chromedp.Run(ctx, chromedp.SendKeys("#username", phys.Username, chromedp.ByQuery),
+			chromedp.SendKeys("#password", "wrong-password", chromedp.ByQuery), chromedp.Click("#signin", chromedp.ByQuery),
+			chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		var kept string
+		if err := chromedp.Run(ctx, chromedp.Value("#username", &kept, chromedp.ByQuery)); err != nil || kept != phys.Username {
+			t.Fatalf("username not kept after a refused sign-in: %q %v", kept, err)
+		}
+		// Signing in with the keyboard alone: the username field has the
+		// focus, Tab moves to the password, Enter submits.
+		if err := chromedp.Run(ctx, network.ClearBrowserCookies(), chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#username", chromedp.ByQuery),
+			chromedp.KeyEvent(phys.Username), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(phys.Password), chromedp.KeyEvent(kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := chromedp.Run(wctx, chromedp.WaitVisible("header.top", chromedp.ByQuery)); err != nil {
+			t.Fatalf("keyboard sign-in: %v", err)
+		}
+	})
+
+	t.Run("tablet width", func(t *testing.T) {
+		// A tablet in portrait: the worklist and a chart still fit the width.
+		var overflow bool
+		if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(820, 1180, 1, true),
+			chromedp.Navigate(base+"/"), chromedp.WaitVisible("#worklist", chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "worklist-tablet")
+		if overflow {
+			t.Errorf("the worklist scrolls sideways at tablet width")
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d", base, c.PatientByStage(demo.StageCritical).ID)),
+			chromedp.WaitVisible("svg.plot", chromedp.ByQuery),
+			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &overflow)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "chart-tablet")
+		if overflow {
+			t.Errorf("the chart scrolls sideways at tablet width")
+		}
+		if err := chromedp.Run(ctx, emulation.ClearDeviceMetricsOverride()); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("worklist order and reasons", func(t *testing.T) {
+		var names, reasons []string
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#worklist", chromedp.ByQuery),
+			chromedp.Evaluate(`[...document.querySelectorAll("#worklist tr.work .patient")].map(e => e.textContent)`, &names),
+			chromedp.Evaluate(`[...document.querySelectorAll("#worklist tr.work .reason")].map(e => e.textContent)`, &reasons)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "worklist")
+		want := []struct{ name, reason string }{
+			{"Novak, Maria", "critical alarm OCCLUSION"},
+			{"Brennan, Thomas", "refill of morphine"},
+			{"Sato, Hiroshi", "elective replacement indicator"},
+			{"Okafor, James", "wound check"},
+			{"Moreau, Claire", "awaits a decision"},
+		}
+		if len(names) < len(want) {
+			t.Fatalf("worklist shows %d items, want at least %d: %q", len(names), len(want), names)
+		}
+		for i, w := range want {
+			if names[i] != w.name || !strings.Contains(reasons[i], w.reason) {
+				t.Errorf("worklist row %d: %q (%q), want %q with %q", i+1, names[i], reasons[i], w.name, w.reason)
+			}
+		}
+	})
+
+	stable := c.PatientByStage(demo.StageStable)
+	critical := c.PatientByStage(demo.StageCritical)
+
+	t.Run("chart", func(t *testing.T) {
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d", base, critical.ID)),
+			chromedp.WaitVisible("svg.plot", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "main"); !strings.Contains(s, "Critical alarm OCCLUSION") || !strings.Contains(s, "400 mcg/day") {
+			t.Errorf("chart lacks the critical alarm or the dose in mcg: %.300s", s)
+		}
+		shot(t, ctx, "chart")
+	})
+
+	t.Run("refill with a discrepancy", func(t *testing.T) {
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/refill", base, stable.ID)),
+			chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
+			chromedp.SendKeys("#withdrawn", "8", chromedp.ByQuery),
+			chromedp.SendKeys("#lot", "ZIC-DEMO", chromedp.ByQuery),
+			chromedp.SendKeys("#added", "20", chromedp.ByQuery),
+			chromedp.Click("#check-0", chromedp.ByQuery),
+			chromedp.Click("#check-1", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "refill-form")
+		if err := chromedp.Run(ctx, chromedp.Click("#record-refill", chromedp.ByQuery),
+			chromedp.WaitVisible("#discrepancy-flag", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#discrepancy-flag"); !strings.Contains(s, "less than expected") {
+			t.Errorf("flag: %q", s)
+		}
+		shot(t, ctx, "refill-result")
+	})
+
+	rxPage := fmt.Sprintf("%s/patients/%d/prescribe", base, stable.ID)
+	var setDoseOn func(page, d string) chromedp.Tasks
+	setDose := func(d string) chromedp.Tasks { return setDoseOn(rxPage, d) }
+	overdue := c.PatientByStage(demo.StageOverdue)
+	setDoseOn = func(page, d string) chromedp.Tasks {
+		return chromedp.Tasks{chromedp.Navigate(page), chromedp.WaitVisible("#dose_per_day", chromedp.ByQuery),
+			chromedp.SetValue("#dose_per_day", d, chromedp.ByQuery), chromedp.Click("#rx-review", chromedp.ByQuery),
+			chromedp.WaitVisible("#rx-confirm", chromedp.ByQuery)}
+	}
+
+	t.Run("prescription over a hard limit is refused", func(t *testing.T) {
+		if err := chromedp.Run(ctx, setDose("25 mcg/day")); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "prescribe-review")
+		if err := chromedp.Run(ctx, chromedp.Click("#confirm_large", chromedp.ByQuery), chromedp.Click("#rx-confirm", chromedp.ByQuery),
+			chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#error"); !strings.Contains(s, "Refused") || !strings.Contains(s, "hard") {
+			t.Errorf("hard limit: %q", s)
+		}
+		var kept string
+		_ = chromedp.Run(ctx, chromedp.Value("#dose_per_day", &kept, chromedp.ByQuery))
+		if kept != "25 mcg/day" {
+			t.Errorf("the typed dose was not kept: %q", kept)
+		}
+	})
+
+	t.Run("prescription over a soft limit needs a reason", func(t *testing.T) {
+		// Morphine: the library's soft daily limit is 20 mg/day.
+		page := fmt.Sprintf("%s/patients/%d/prescribe", base, overdue.ID)
+		if err := chromedp.Run(ctx, setDoseOn(page, "21 mg/day"), chromedp.SetValue("#max_24h", "3 mL", chromedp.ByQuery), chromedp.Click("#confirm_large", chromedp.ByQuery),
+			chromedp.Click("#rx-confirm", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#error"); !strings.Contains(s, "Reason required") {
+			t.Errorf("soft limit without a reason: %q", s)
+		}
+		shot(t, ctx, "prescribe-reason")
+		// With a reason (and the second confirmation) it is recorded.
+		if err := chromedp.Run(ctx, chromedp.SendKeys("#reason", "cancer pain escalating; palliative care agreed", chromedp.ByQuery),
+			chromedp.Click("#confirm_large", chromedp.ByQuery), chromedp.Click("#rx-confirm", chromedp.ByQuery),
+			chromedp.WaitVisible("#rx-dose", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#rx-dose"); s != "21 mg/day" {
+			t.Errorf("recorded dose %q, want 21 mg/day", s)
+		}
+	})
+
+	t.Run("patient document", func(t *testing.T) {
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/document", base, critical.ID)),
+			chromedp.WaitVisible("#emergency-card", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		card := text(ctx, t, "#emergency-card")
+		for _, w := range []string{"TP-20", "TP20-DEMO-0006", "baclofen", "2000 mcg/mL"} {
+			if !strings.Contains(card, w) {
+				t.Errorf("emergency card lacks %q: %q", w, card)
+			}
+		}
+		if s := text(ctx, t, "main"); !strings.Contains(s, "Baclofen withdrawal") {
+			t.Errorf("document lacks the baclofen withdrawal warning")
+		}
+		shot(t, ctx, "document")
+		// Printed, the document fits one A4 page.
+		var pdf []byte
+		if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+			var err error
+			pdf, _, err = page.PrintToPDF().WithPaperWidth(8.27).WithPaperHeight(11.69).WithPreferCSSPageSize(true).Do(ctx)
+			return err
+		})); err != nil {
+			t.Fatal(err)
+		}
+		if n := pdfPages(pdf); n != 1 {
+			t.Errorf("the printed document takes %d pages, want 1", n)
+		}
+		if err := os.WriteFile(filepath.Join("..", "artifacts", "screenshots", "document.pdf"), pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("administrator pages", func(t *testing.T) {
+		if err := signIn(ctx, base, admin.Username, admin.Password); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/audit"), chromedp.WaitVisible("table", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "main"); !strings.Contains(s, "intact") {
+			t.Errorf("audit page: %.200s", s)
+		}
+		shot(t, ctx, "audit")
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/users"), chromedp.WaitVisible("table", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, "users")
+	})
+
+	t.Run("a nurse cannot change a prescription", func(t *testing.T) {
+		if err := signIn(ctx, base, nurse.Username, nurse.Password); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d", base, stable.ID)), chromedp.WaitVisible("#refill-link", chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelectorAll("#rx-link").length`, &n)); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("the nurse sees a prescription link")
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(rxPage), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#error"); !strings.Contains(s, "nurse role may not") {
+			t.Errorf("nurse on the prescription page: %q", s)
+		}
+	})
+}
+
+// pdfPages counts the page objects of a PDF.
+func pdfPages(b []byte) int {
+	return len(regexp.MustCompile(`/Type\s*/Page[^s]`).FindAll(b, -1))
+}

@@ -1,0 +1,250 @@
+package web
+
+// The server-rendered user interface: HTML pages over the same sessions,
+// roles and clinic services as the JSON API. Forms carry the session's CSRF
+// token in a hidden field. Every rule is the clinic service's: a page shows
+// what the service decided, and a refused form is shown again with what was
+// typed and the service's message next to the field it names.
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/clinic"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// page is what every template receives.
+type page struct {
+	Title   string
+	Who     *clinic.Principal
+	CSRF    string
+	Now     time.Time
+	Nav     string
+	Flash   string
+	Err     string
+	Field   string // the form field the error is about
+	Form    url.Values
+	Data    any
+	Printed bool // a printable document: no navigation
+}
+
+// Value is what was typed in a field (to keep it when a form is refused).
+func (p *page) Value(name string) string { return p.Form.Get(name) }
+
+// FieldErr is the error message when it is about the named field.
+func (p *page) FieldErr(name string) string {
+	if p.Err != "" && p.Field == name {
+		return p.Err
+	}
+	return ""
+}
+
+// Can reports whether the signed-in role may do the action.
+func (p *page) Can(a string) bool { return p.Who != nil && p.Who.Role.Can(clinic.Action(a)) }
+
+var pages map[string]*template.Template
+
+func init() {
+	pages = map[string]*template.Template{}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		pages[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+}
+
+// uiRoute is one page route: the action it needs ("" for any signed-in user).
+type uiRoute struct {
+	pattern string
+	action  clinic.Action
+	h       func(w http.ResponseWriter, r *http.Request, p *page) error
+}
+
+func (s *Server) uiTable() []uiRoute {
+	return []uiRoute{
+		{"GET /{$}", clinic.ReadRecords, s.pageWorklist},
+		{"GET /patients/{id}", clinic.ReadRecords, s.pageChart},
+		{"GET /patients/{id}/refill", clinic.WriteCare, s.pageRefill},
+		{"POST /patients/{id}/refill", clinic.WriteCare, s.postRefill},
+		{"GET /patients/{id}/prescribe", clinic.Prescribe, s.pagePrescribe},
+		{"POST /patients/{id}/prescribe", clinic.Prescribe, s.postPrescribe},
+		{"POST /alarms/{id}/ack", clinic.AckAlarms, s.postAck},
+		{"GET /patients/{id}/document", clinic.ReadRecords, s.pageDocument},
+		{"GET /patients/{id}/appointments.ics", clinic.ReadRecords, s.getICS},
+		{"GET /audit", clinic.ReadAudit, s.pageAudit},
+		{"GET /users", clinic.ManageUsers, s.pageUsers},
+		{"GET /library", "", s.pageLibrary},
+	}
+}
+
+// uiRoutes adds the pages to mux.
+func (s *Server) uiRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /signin", headers(s.pageSignin))
+	mux.Handle("POST /signin", headers(s.postSignin))
+	mux.Handle("POST /signout", headers(s.postSignout))
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	for _, rt := range append(s.uiTable(), s.moreRoutes()...) {
+		mux.Handle(rt.pattern, s.uiWrap(rt))
+	}
+}
+
+// pageHeaders are set on every page: no caching, no sniffing, no framing,
+// and nothing but the server's own style sheet.
+func pageHeaders(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+}
+
+func headers(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		h(w, r)
+	})
+}
+
+// uiWrap signs in by the session cookie (or sends to the sign-in page),
+// checks the CSRF field of a form, and the role.
+func (s *Server) uiWrap(rt uiRoute) http.Handler {
+	h := s.uiHandler(rt)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: 200}
+		h.ServeHTTP(sw, r)
+		d := time.Since(start)
+		s.requests.WithLabelValues(rt.pattern, strconv.Itoa(sw.code)).Inc()
+		s.latency.WithLabelValues(rt.pattern).Observe(d.Seconds())
+		s.Logger.Info("page", "method", r.Method, "route", rt.pattern, "path", r.URL.Path, "status", sw.code,
+			"duration_ms", float64(d.Microseconds())/1000)
+	})
+}
+
+func (s *Server) uiHandler(rt uiRoute) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		who, sess, err := s.Svc.Authenticate(r.Context(), c.Value)
+		if err != nil {
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		p := &page{Who: who, CSRF: sess.CSRF, Now: s.Svc.Now().UTC(), Form: url.Values{}}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBody)
+			if err := r.ParseForm(); err != nil {
+				s.uiError(w, p, clinic.Errorf(clinic.EINVALID, "", "the form could not be read"))
+				return
+			}
+			got := r.PostForm.Get("csrf_token")
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+				s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the form is out of date (CSRF check): reload the page and try again"))
+				return
+			}
+			p.Form = r.PostForm
+		}
+		if rt.action != "" && !who.Role.Can(rt.action) {
+			s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the %s role may not do this (%s)", who.Role, rt.action))
+			return
+		}
+		ctx := clinic.NewContext(r.Context(), who)
+		if err := rt.h(w, r.WithContext(ctx), p); err != nil {
+			if clinic.ErrorCode(err) == clinic.EINTERNAL {
+				s.Logger.Error("page failed", "route", rt.pattern, "err", err)
+			}
+			s.uiError(w, p, err)
+		}
+	})
+}
+
+func (s *Server) uiError(w http.ResponseWriter, p *page, err error) {
+	p.Title, p.Err = "Cannot do this", clinic.ErrorMessage(err)
+	s.render(w, status(clinic.ErrorCode(err)), "error", p)
+}
+
+// render writes a page; a template that fails writes nothing half-done.
+func (s *Server) render(w http.ResponseWriter, code int, name string, p *page) {
+	var b bytes.Buffer
+	if err := pages[name].Execute(&b, p); err != nil {
+		s.Logger.Error("template", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = b.WriteTo(w)
+}
+
+// ---- sign-in ----
+
+func (s *Server) pageSignin(w http.ResponseWriter, r *http.Request) {
+	p := &page{Title: "Sign in", Form: url.Values{"next": {r.URL.Query().Get("next")}}}
+	s.render(w, http.StatusOK, "signin", p)
+}
+
+func (s *Server) postSignin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_ = r.ParseForm()
+	user, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
+	// The form is shown again with what was typed, except the password.
+	p := &page{Title: "Sign in", Form: url.Values{"username": {r.PostForm.Get("username")}, "next": {r.PostForm.Get("next")}}}
+	if user == "" || pw == "" {
+		p.Err, p.Field = "enter your username and password", "username"
+		s.render(w, http.StatusBadRequest, "signin", p)
+		return
+	}
+	_, secret, sess, err := s.Svc.Login(r.Context(), user, pw)
+	if err != nil {
+		p.Err, p.Field = clinic.ErrorMessage(err), "password"
+		s.render(w, status(clinic.ErrorCode(err)), "signin", p)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Expires: sess.ExpiresAt,
+		Secure: true, SameSite: http.SameSiteStrictMode})
+	next := r.PostForm.Get("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) postSignout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if _, sess, err := s.Svc.Authenticate(r.Context(), c.Value); err == nil {
+			_ = r.ParseForm()
+			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(sess.CSRF)) == 1 {
+				_ = s.Svc.Logout(r.Context(), c.Value)
+			}
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

@@ -1,0 +1,242 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/clinic"
+)
+
+// The chart's smaller forms: the trial decision, the implant record,
+// complications and side effects; and the administrator's new user.
+
+func (s *Server) moreRoutes() []uiRoute {
+	return []uiRoute{
+		{"POST /trials/{id}", clinic.WriteTrials, s.postTrial},
+		{"POST /patients/{id}/implant", clinic.WriteImplants, s.postImplant},
+		{"POST /patients/{id}/complication", clinic.WriteCare, s.postComplication},
+		{"POST /patients/{id}/side-effect", clinic.WriteCare, s.postSideEffect},
+		{"POST /users", clinic.ManageUsers, s.postUser},
+		{"POST /refills/{id}/review", clinic.WriteCare, s.postReview},
+		{"POST /follow-ups/{id}/done", clinic.WriteCare, s.postFollowUpDone},
+	}
+}
+
+// chartAgain shows the chart with the form's error next to its field.
+func (s *Server) chartAgain(w http.ResponseWriter, r *http.Request, p *page, patientID int64, err error) error {
+	if !formErr(p, err) {
+		return err
+	}
+	r.SetPathValue("id", strconv.FormatInt(patientID, 10))
+	c, err2 := s.loadChart(r)
+	if err2 != nil {
+		return err2
+	}
+	p.Title, p.Data = c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, c
+	s.render(w, http.StatusBadRequest, "chart", p)
+	return nil
+}
+
+func done(w http.ResponseWriter, r *http.Request, patientID int64, what string) {
+	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=%s", patientID, strings.ReplaceAll(what, " ", "+")), http.StatusSeeOther)
+}
+
+func parseScore(field, v string) (*clinic.Score, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	var sc clinic.Score
+	if err := json.Unmarshal([]byte(v), &sc); err != nil {
+		return nil, clinic.Errorf(clinic.EINVALID, field, "a number from 0 to 10, e.g. 6.5")
+	}
+	return &sc, nil
+}
+
+func parseDate(field, v string, def time.Time) (time.Time, error) {
+	if strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, clinic.Errorf(clinic.EINVALID, field, "write the date as YYYY-MM-DD")
+	}
+	return t, nil
+}
+
+func (s *Server) postTrial(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	old, ok := rec.(*clinic.Trial)
+	if !ok {
+		return clinic.Errorf(clinic.ENOTFOUND, "id", "no trial %d", id)
+	}
+	t := *old
+	f := p.Form
+	if t.BaselinePain == nil {
+		if t.BaselinePain, err = parseScore("baseline_pain", f.Get("baseline_pain")); err != nil {
+			return s.chartAgain(w, r, p, old.PatientID, err)
+		}
+	}
+	if t.TrialPain, err = parseScore("trial_pain", f.Get("trial_pain")); err != nil {
+		return s.chartAgain(w, r, p, old.PatientID, err)
+	}
+	t.TrialFunction, t.Functional = f.Get("trial_function"), f.Get("functional")
+	t.Decision, t.DecisionNote = f.Get("decision"), f.Get("decision_note")
+	t.Version, _ = strconv.ParseInt(f.Get("version"), 10, 64)
+	if _, err := s.Svc.UpdateTrial(r.Context(), id, &t); err != nil {
+		return s.chartAgain(w, r, p, old.PatientID, err)
+	}
+	done(w, r, old.PatientID, "trial updated")
+	return nil
+}
+
+func (s *Server) postImplant(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f := p.Form
+	im := &clinic.Implant{Model: f.Get("model"), Serial: f.Get("serial"), Surgeon: f.Get("surgeon"), TipLevel: f.Get("tip_level"),
+		Site: f.Get("site"), Drug: f.Get("im_drug")}
+	if im.ImplantedAt, err = parseDate("implanted_at", f.Get("implanted_at"), s.Svc.Now()); err != nil {
+		return s.chartAgain(w, r, p, id, err)
+	}
+	if err := parseFields(map[string]parser{
+		"concentration": func(v string) error { return im.Concentration.UnmarshalText([]byte(v)) },
+		"added":         func(v string) error { return im.InitialFill.UnmarshalText([]byte(withUnit(v, "mL"))) },
+		"max_24h":       func(v string) error { return im.CatheterLength.UnmarshalText([]byte(withUnit(v, "cm"))) },
+	}, map[string][]string{"concentration": {f.Get("im_concentration")}, "added": {f.Get("initial_fill")}, "max_24h": {f.Get("catheter_length")}}); err != nil {
+		e := err.(*clinic.Error)
+		e.Field = map[string]string{"concentration": "im_concentration", "added": "initial_fill", "max_24h": "catheter_length"}[e.Field]
+		return s.chartAgain(w, r, p, id, e)
+	}
+	if err := s.Svc.CreateImplant(r.Context(), id, im); err != nil {
+		if e, ok := err.(*clinic.Error); ok && (e.Field == "drug" || e.Field == "concentration") {
+			e.Field = "im_" + e.Field
+		}
+		return s.chartAgain(w, r, p, id, err)
+	}
+	done(w, r, id, "implant recorded")
+	return nil
+}
+
+func (s *Server) postComplication(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f := p.Form
+	c := &clinic.Complication{Type: f.Get("comp_type"), Description: f.Get("comp_description")}
+	if c.Onset, err = parseDate("comp_onset", f.Get("comp_onset"), s.Svc.Now()); err != nil {
+		return s.chartAgain(w, r, p, id, err)
+	}
+	if err := s.Svc.RecordComplication(r.Context(), id, c); err != nil {
+		if e, ok := err.(*clinic.Error); ok && e.Field != "" {
+			e.Field = "comp_" + e.Field
+		}
+		return s.chartAgain(w, r, p, id, err)
+	}
+	done(w, r, id, "complication recorded")
+	return nil
+}
+
+func (s *Server) postSideEffect(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f := p.Form
+	e := &clinic.SideEffect{Type: f.Get("se_type"), Severity: f.Get("se_severity"), Notes: f.Get("se_notes"), ReportedAt: s.Svc.Now()}
+	if err := s.Svc.RecordSideEffect(r.Context(), id, e); err != nil {
+		if ce, ok := err.(*clinic.Error); ok && ce.Field != "" {
+			ce.Field = "se_" + ce.Field
+		}
+		return s.chartAgain(w, r, p, id, err)
+	}
+	done(w, r, id, "side effect recorded")
+	return nil
+}
+
+func (s *Server) postUser(w http.ResponseWriter, r *http.Request, p *page) error {
+	f := p.Form
+	name, role, pw := f.Get("name"), clinic.Role(f.Get("role")), f.Get("password")
+	_, err := s.Svc.CreateUser(r.Context(), clinic.UserInput{Username: strings.TrimSpace(f.Get("username")), Name: &name, Role: &role, Password: &pw})
+	if err != nil {
+		if !formErr(p, err) {
+			return err
+		}
+		p.Form.Del("password")
+		us, err2 := s.Svc.Users(r.Context())
+		if err2 != nil {
+			return err2
+		}
+		p.Title, p.Nav, p.Data = "Users and roles", "users", map[string]any{"Users": us, "Roles": clinic.Roles}
+		s.render(w, http.StatusBadRequest, "users", p)
+		return nil
+	}
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	return nil
+}
+
+// Lists for the chart's selects.
+var (
+	complicationTypes = clinic.ComplicationTypes
+	sideEffectTypes   = clinic.SideEffectTypes
+)
+
+func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	rf, ok := rec.(*clinic.Refill)
+	if !ok {
+		return clinic.Errorf(clinic.ENOTFOUND, "id", "no refill %d", id)
+	}
+	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
+	if _, err := s.Svc.ReviewRefill(r.Context(), id, clinic.ReviewInput{Note: p.Form.Get("note"), Version: v}); err != nil {
+		return s.chartAgain(w, r, p, rf.PatientID, err)
+	}
+	done(w, r, rf.PatientID, "refill flag reviewed")
+	return nil
+}
+
+func (s *Server) postFollowUpDone(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	f, ok := rec.(*clinic.FollowUp)
+	if !ok {
+		return clinic.Errorf(clinic.ENOTFOUND, "id", "no follow-up %d", id)
+	}
+	in := clinic.FollowUpDone{Notes: p.Form.Get("notes")}
+	in.Version, _ = strconv.ParseInt(p.Form.Get("version"), 10, 64)
+	if in.PainScore, err = parseScore("pain_score", p.Form.Get("pain_score")); err != nil {
+		return s.chartAgain(w, r, p, f.PatientID, err)
+	}
+	if _, err := s.Svc.CompleteFollowUp(r.Context(), id, in); err != nil {
+		return s.chartAgain(w, r, p, f.PatientID, err)
+	}
+	done(w, r, f.PatientID, "follow-up done")
+	return nil
+}

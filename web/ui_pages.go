@@ -1,0 +1,589 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/therapy"
+	"github.com/thecal/thecal/unit"
+)
+
+var funcs = template.FuncMap{
+	"date": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006")
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006")
+		}
+		return ""
+	},
+	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") + " UTC" },
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"vol":      func(v clinic.Volume) string { return unit.Volume(v).String() },
+	"rate":     func(r clinic.Rate) string { return unit.Rate(r).String() },
+	"score": func(s *clinic.Score) string {
+		if s == nil {
+			return "—"
+		}
+		return unit.FormatFixed(int64(*s), 2)
+	},
+	"title":             func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"complicationTypes": func() []string { return complicationTypes },
+	"sideEffectTypes":   func() []string { return sideEffectTypes },
+	"slice3":            func() []string { return []string{"mild", "moderate", "severe"} },
+	"trimDash":          func(s string) string { return strings.TrimPrefix(s, "—") },
+	"kindClass": func(k clinic.WorkKind) string {
+		return strings.ReplaceAll(string(k), "_", "-")
+	},
+}
+
+// drugUnit is the drug's own dose unit (never switched between mcg and mg).
+func (s *Server) drugUnit(name string) unit.MassUnit {
+	if d, ok := s.Svc.Library.Lookup(name); ok {
+		return d.DoseUnit
+	}
+	return unit.Milligram
+}
+
+// doseText prints a daily dose in the drug's own unit.
+func (s *Server) doseText(drugName string, d clinic.DoseRate) string {
+	return unit.DoseRate(d).Format(s.drugUnit(drugName))
+}
+
+func (s *Server) concText(drugName string, c clinic.Concentration) string {
+	return unit.Concentration(c).Format(s.drugUnit(drugName))
+}
+
+// ---- worklist ----
+
+func (s *Server) pageWorklist(w http.ResponseWriter, r *http.Request, p *page) error {
+	items, err := s.Svc.Worklist(r.Context(), clinic.WorkQuery{Limit: 200})
+	if err != nil {
+		return err
+	}
+	patients, err := s.Svc.Patients(r.Context(), clinic.PatientFilter{Query: r.URL.Query().Get("q"), Limit: 200})
+	if err != nil {
+		return err
+	}
+	p.Title, p.Nav = "Worklist", "worklist"
+	p.Form.Set("q", r.URL.Query().Get("q"))
+	p.Data = map[string]any{"Items": items, "Patients": patients}
+	s.render(w, http.StatusOK, "worklist", p)
+	return nil
+}
+
+// ---- chart ----
+
+// chart is a patient's record arranged for the chart page.
+type chart struct {
+	Rec      *clinic.PatientRecord
+	Implant  *clinic.Implant
+	Rx       *clinic.Prescription
+	RxDose   string
+	RxConc   string
+	Unit     string
+	Refill   *clinic.Refill
+	NextDue  *time.Time
+	LowAt    *time.Time
+	Timeline []event
+	DoseSVG  template.HTML
+	ResSVG   template.HTML
+	Alarms   []*clinic.Alarm
+	Age      int
+}
+
+type event struct {
+	At    time.Time
+	Kind  string
+	Text  string
+	Alert bool
+}
+
+func (s *Server) loadChart(r *http.Request) (*chart, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.Svc.PatientRecord(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	c := &chart{Rec: rec}
+	for _, im := range rec.Implants {
+		if im.Active() {
+			c.Implant = im
+		}
+	}
+	if n := len(rec.Prescriptions); n > 0 {
+		c.Rx = rec.Prescriptions[n-1]
+		c.RxDose = s.doseText(c.Rx.Drug, c.Rx.DosePerDay)
+		c.RxConc = s.concText(c.Rx.Drug, c.Rx.Concentration)
+		c.Unit = s.drugUnit(c.Rx.Drug).String()
+	}
+	if n := len(rec.Refills); n > 0 {
+		c.Refill = rec.Refills[n-1]
+		c.NextDue = c.Refill.NextDue
+	}
+	for _, a := range rec.Alarms {
+		if a.AckedAt == nil {
+			c.Alarms = append(c.Alarms, a)
+		}
+	}
+	now := s.Svc.Now()
+	if b := rec.Patient.BirthDate; !b.IsZero() {
+		c.Age = now.Year() - b.Year()
+		if now.YearDay() < b.YearDay() {
+			c.Age--
+		}
+	}
+	c.Timeline = s.timeline(rec)
+	c.DoseSVG, c.ResSVG, c.LowAt = s.charts(rec, c, now)
+	return c, nil
+}
+
+func (s *Server) timeline(rec *clinic.PatientRecord) []event {
+	var ev []event
+	for _, t := range rec.Trials {
+		txt := fmt.Sprintf("Screening trial (%s) of %s: outcome %s", strings.ReplaceAll(t.Method, "_", " "), t.Drug, t.Outcome)
+		if t.Reduction != "" {
+			txt += ", pain reduced " + t.Reduction
+		}
+		if t.Decision != "" {
+			txt += "; decision: " + strings.ReplaceAll(t.Decision, "_", " ") + " (" + t.DecidedBy + ")"
+		} else {
+			txt += "; awaiting a decision"
+		}
+		ev = append(ev, event{t.StartedAt, "Trial", txt, false})
+	}
+	for _, im := range rec.Implants {
+		ev = append(ev, event{im.ImplantedAt, "Implant", fmt.Sprintf("Pump %s %s implanted by %s; catheter %s, tip %s; first fill %s of %s %s; priming volume %s",
+			im.Model, im.Serial, im.Surgeon, unit.Length(im.CatheterLength), im.TipLevel, unit.Volume(im.InitialFill), im.Drug,
+			s.concText(im.Drug, im.Concentration), unit.Volume(im.PrimingVolume)), false})
+		if im.ExplantedAt != nil {
+			ev = append(ev, event{*im.ExplantedAt, "Explant", "Pump " + im.Serial + " removed: " + im.ExplantReason, false})
+		}
+	}
+	for _, rx := range rec.Prescriptions {
+		txt := fmt.Sprintf("%s %s at %s: %s (%s)", rx.Mode, rx.Drug, s.concText(rx.Drug, rx.Concentration), s.doseText(rx.Drug, rx.DosePerDay), unit.Rate(rx.Rate))
+		if rx.Reason != "" {
+			txt += " — reason: " + rx.Reason
+		}
+		ev = append(ev, event{rx.StartAt, "Prescription", txt, false})
+	}
+	for _, rf := range rec.Refills {
+		txt := fmt.Sprintf("withdrew %s, added %s of %s %s (lot %s); discrepancy %s: %s", unit.Volume(rf.Withdrawn), unit.Volume(rf.Added),
+			rf.Drug, s.concText(rf.Drug, rf.Concentration), rf.Lot, unit.Volume(rf.Discrepancy), strings.ReplaceAll(rf.Flag, "_", " "))
+		ev = append(ev, event{rf.At, "Refill", txt, rf.Flagged || rf.DrugMismatch != ""})
+	}
+	for _, f := range rec.FollowUps {
+		txt := "Follow-up (" + strings.ReplaceAll(f.Type, "_", " ") + ")"
+		if f.DoneAt != nil {
+			txt += " done"
+		} else {
+			txt += " due"
+		}
+		if f.Notes != "" {
+			txt += ": " + f.Notes
+		}
+		ev = append(ev, event{f.Due, "Follow-up", txt, false})
+	}
+	for _, c := range rec.Complications {
+		ev = append(ev, event{c.Onset, "Complication", strings.ReplaceAll(c.Type, "_", " ") + ": " + c.Description, c.ResolvedAt == nil})
+	}
+	for _, e := range rec.SideEffects {
+		ev = append(ev, event{e.ReportedAt, "Side effect", e.Severity + " " + strings.ReplaceAll(e.Type, "_", " ") + " " + e.Notes, e.ResolvedAt == nil})
+	}
+	for _, a := range rec.Alarms {
+		txt := a.Code + " from pump " + a.Serial
+		if a.AckedAt != nil {
+			txt += " — acknowledged by " + a.AckedBy
+		}
+		ev = append(ev, event{a.RaisedAt, "Alarm", txt, a.AckedAt == nil})
+	}
+	// Newest first.
+	for i := 1; i < len(ev); i++ {
+		for j := i; j > 0 && ev[j].At.After(ev[j-1].At); j-- {
+			ev[j], ev[j-1] = ev[j-1], ev[j]
+		}
+	}
+	return ev
+}
+
+func (s *Server) pageChart(w http.ResponseWriter, r *http.Request, p *page) error {
+	c, err := s.loadChart(r)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Data = c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, c
+	p.Flash = r.URL.Query().Get("done")
+	s.render(w, http.StatusOK, "chart", p)
+	return nil
+}
+
+// ---- alarms ----
+
+func (s *Server) postAck(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
+	a, err := s.Svc.AckAlarm(r.Context(), id, clinic.AckInput{Note: p.Form.Get("note"), Version: v})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=alarm+acknowledged", a.PatientID), http.StatusSeeOther)
+	return nil
+}
+
+// ---- refill ----
+
+// refillView is the refill page: the form, then the accounting the service did.
+type refillView struct {
+	*chart
+	Result   *clinic.Refill
+	Step     int
+	Bridge   string
+	Checks   []string
+	Concs    []string
+	LastFill string
+}
+
+// observation is the post-refill checklist (the clinic's own, on the form).
+var observation = []string{
+	"Reservoir pocket checked: no swelling, redness or fluid",
+	"Patient observed 30 minutes: alert, breathing normally",
+	"No signs of overdose (drowsiness, slow breathing, small pupils)",
+	"No signs of withdrawal (itching, fever, rising spasticity, agitation)",
+	"Next refill date given to the patient",
+}
+
+func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, code int, res *clinic.Refill) error {
+	c, err := s.loadChart(r)
+	if err != nil {
+		return err
+	}
+	if c.Implant == nil {
+		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to refill")
+	}
+	v := &refillView{chart: c, Result: res, Checks: observation}
+	if d, ok := s.Svc.Library.Lookup(c.Implant.Drug); ok && d.Concentrations != nil {
+		for _, x := range d.Concentrations.List {
+			v.Concs = append(v.Concs, x.Format(d.DoseUnit))
+		}
+	}
+	if c.Refill != nil {
+		v.LastFill = fmt.Sprintf("%s on %s", unit.Volume(c.Refill.Added), c.Refill.At.Format("2 Jan 2006"))
+	} else {
+		v.LastFill = fmt.Sprintf("%s on %s (first fill)", unit.Volume(c.Implant.InitialFill), c.Implant.ImplantedAt.Format("2 Jan 2006"))
+	}
+	if res != nil && res.DrugMismatch != "" && c.Rx != nil {
+		v.Bridge = s.bridgeText(c, res)
+	}
+	if len(p.Form) == 0 && c.Rx != nil {
+		p.Form.Set("drug", c.Rx.Drug)
+		p.Form.Set("concentration", c.RxConc)
+	}
+	p.Title, p.Data = "Refill — "+c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, v
+	s.render(w, code, "refill", p)
+	return nil
+}
+
+// bridgeText shows therapy's bridge arithmetic when the concentration changed:
+// the old drug left in tubing and catheter runs out at the old rate
+// (therapy.BridgeFor), then the new program (therapy.DosingForDose) keeps the
+// prescribed dose at the new concentration.
+func (s *Server) bridgeText(c *chart, rf *clinic.Refill) string {
+	u := s.drugUnit(rf.Drug)
+	old, nw := unit.Concentration(c.Rx.Concentration), unit.Concentration(rf.Concentration)
+	dz, err := therapy.DosingForDose(unit.DoseRate(c.Rx.DosePerDay), nw)
+	if err != nil {
+		return ""
+	}
+	b, err := therapy.BridgeFor(unit.Rate(c.Rx.Rate), therapy.Catheter{Length: unit.Length(c.Implant.CatheterLength),
+		PerCm: unit.Volume(c.Implant.CatheterPerCm)}, unit.FromStd(rf.At), old)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("Bridge: tubing and catheter hold %s of %s at %s; at the old rate %s it reaches the patient in %s "+
+		"(%s of drug), the new drug is at the catheter tip at %s. Then the program is %s (%s at %s), "+
+		"so the dose stays %s (hazard H2).",
+		b.Volume, rf.Drug, old.Format(u), unit.Rate(c.Rx.Rate), b.Duration, b.OldDrug.Format(u), b.NewDrugAtTip.Std().Format("2 Jan 2006 15:04 UTC"),
+		dz.Rate, dz.Dose.Format(u), nw.Format(u), unit.DoseRate(c.Rx.DosePerDay).Format(u))
+}
+
+func (s *Server) pageRefill(w http.ResponseWriter, r *http.Request, p *page) error {
+	return s.refillPage(w, r, p, http.StatusOK, nil)
+}
+
+func formErr(p *page, err error) bool {
+	if code := clinic.ErrorCode(err); code == clinic.EINVALID || code == clinic.ECONFLICT {
+		p.Err, p.Field = clinic.ErrorMessage(err), clinic.ErrorField(err)
+		if p.Field == "" {
+			p.Field = "form"
+		}
+		return true
+	}
+	return false
+}
+
+func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f := p.Form
+	rf := &clinic.Refill{Drug: f.Get("drug"), Lot: f.Get("lot"), Observation: strings.Join(f["check"], "; ")}
+	if note := strings.TrimSpace(f.Get("observation")); note != "" {
+		rf.Observation = strings.TrimPrefix(rf.Observation+"; "+note, "; ")
+	}
+	if err := parseFields(map[string]parser{
+		"concentration": func(v string) error { return rf.Concentration.UnmarshalText([]byte(v)) },
+		"withdrawn":     func(v string) error { return rf.Withdrawn.UnmarshalText([]byte(withUnit(v, "mL"))) },
+		"added":         func(v string) error { return rf.Added.UnmarshalText([]byte(withUnit(v, "mL"))) },
+		"boluses": func(v string) error {
+			return optional(v, func() error { return rf.Boluses.UnmarshalText([]byte(withUnit(v, "mL"))) })
+		},
+	}, f); err != nil {
+		formErr(p, err)
+		return s.refillPage(w, r, p, http.StatusBadRequest, nil)
+	}
+	if err := s.Svc.RecordRefill(r.Context(), id, rf); err != nil {
+		if formErr(p, err) {
+			return s.refillPage(w, r, p, http.StatusBadRequest, nil)
+		}
+		return err
+	}
+	return s.refillPage(w, r, p, http.StatusOK, rf)
+}
+
+// parser reads one form field.
+type parser func(v string) error
+
+// parseFields reads form fields, naming the first one that does not read.
+func parseFields(ps map[string]parser, f map[string][]string) error {
+	for _, name := range []string{"concentration", "dose_per_day", "max_24h", "withdrawn", "added", "boluses"} {
+		pf, ok := ps[name]
+		if !ok {
+			continue
+		}
+		v := ""
+		if vs := f[name]; len(vs) > 0 {
+			v = strings.TrimSpace(vs[0])
+		}
+		if err := pf(v); err != nil {
+			return clinic.Errorf(clinic.EINVALID, name, "%v", strings.TrimPrefix(err.Error(), "unit: "))
+		}
+	}
+	return nil
+}
+
+func optional(v string, f func() error) error {
+	if v == "" {
+		return nil
+	}
+	return f()
+}
+
+// withUnit adds the unit to a bare number typed in a field labelled with it.
+func withUnit(v, u string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return v
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v + " " + u
+	}
+	return v
+}
+
+// ---- prescription ----
+
+type rxView struct {
+	*chart
+	Unit      string
+	Old, New  *side
+	Confirm   bool // the change is over the clinic's threshold: a second confirmation
+	ChangePct string
+	Result    *clinic.Prescription
+	Concs     []string
+}
+
+type side struct {
+	Conc, Dose, Rate, PerHour string
+}
+
+func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code int, res *clinic.Prescription) error {
+	c, err := s.loadChart(r)
+	if err != nil {
+		return err
+	}
+	if c.Implant == nil {
+		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to prescribe for")
+	}
+	drugName := c.Implant.Drug
+	if c.Rx != nil {
+		drugName = c.Rx.Drug
+	}
+	u := s.drugUnit(drugName)
+	v := &rxView{chart: c, Unit: u.String(), Result: res}
+	if d, ok := s.Svc.Library.Lookup(drugName); ok && d.Concentrations != nil {
+		for _, x := range d.Concentrations.List {
+			v.Concs = append(v.Concs, x.Format(u))
+		}
+	}
+	if c.Rx != nil {
+		v.Old = &side{Conc: c.RxConc, Dose: c.RxDose, Rate: unit.Rate(c.Rx.Rate).String(), PerHour: unit.DoseRate(c.Rx.DosePerDay).FormatPerHour(u)}
+		if len(p.Form) == 0 {
+			p.Form.Set("concentration", c.RxConc)
+			p.Form.Set("dose_per_day", unit.DoseRate(c.Rx.DosePerDay).Format(u))
+			p.Form.Set("max_24h", unit.Volume(c.Rx.Max24h).String())
+		}
+	}
+	// The proposed side, computed by therapy from what was typed.
+	var cc clinic.Concentration
+	var dd clinic.DoseRate
+	if cc.UnmarshalText([]byte(p.Form.Get("concentration"))) == nil && dd.UnmarshalText([]byte(p.Form.Get("dose_per_day"))) == nil && p.Form.Get("dose_per_day") != "" {
+		if dz, err := therapy.DosingForDose(unit.DoseRate(dd), unit.Concentration(cc)); err == nil {
+			v.New = &side{Conc: unit.Concentration(cc).Format(u), Dose: dz.Dose.Format(u), Rate: dz.Rate.String(), PerHour: dz.Dose.FormatPerHour(u)}
+			if c.Rx != nil && c.Rx.DosePerDay > 0 {
+				ch := float64(dz.Dose-unit.DoseRate(c.Rx.DosePerDay)) / float64(c.Rx.DosePerDay)
+				v.ChangePct = fmt.Sprintf("%+.0f %%", ch*100)
+				v.Confirm = ch > s.UI.ConfirmChangeOver || ch < -s.UI.ConfirmChangeOver
+			}
+		}
+	}
+	p.Title, p.Data = "Prescription — "+c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, v
+	s.render(w, code, "prescribe", p)
+	return nil
+}
+
+func (s *Server) pagePrescribe(w http.ResponseWriter, r *http.Request, p *page) error {
+	return s.rxPage(w, r, p, http.StatusOK, nil)
+}
+
+func (s *Server) postPrescribe(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	f := p.Form
+	c, err := s.loadChart(r)
+	if err != nil {
+		return err
+	}
+	if c.Implant == nil {
+		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to prescribe for")
+	}
+	rx := &clinic.Prescription{Drug: c.Implant.Drug, Mode: "continuous", Reason: strings.TrimSpace(f.Get("reason"))}
+	if c.Rx != nil {
+		rx.Drug, rx.Population, rx.PatientBolus, rx.LowReservoir = c.Rx.Drug, c.Rx.Population, c.Rx.PatientBolus, c.Rx.LowReservoir
+	}
+	if err := parseFields(map[string]parser{
+		"concentration": func(v string) error { return rx.Concentration.UnmarshalText([]byte(v)) },
+		"dose_per_day":  func(v string) error { return rx.DosePerDay.UnmarshalText([]byte(v)) },
+		"max_24h":       func(v string) error { return rx.Max24h.UnmarshalText([]byte(withUnit(v, "mL"))) },
+	}, f); err != nil {
+		formErr(p, err)
+		return s.rxPage(w, r, p, http.StatusBadRequest, nil)
+	}
+	if f.Get("step") != "confirm" || f.Get("review") != "" {
+		// The first press reviews: old and new side by side, nothing written.
+		p.Flash = "review"
+		return s.rxPage(w, r, p, http.StatusOK, nil)
+	}
+	if c.Rx != nil && c.Rx.DosePerDay > 0 {
+		ch := float64(rx.DosePerDay-c.Rx.DosePerDay) / float64(c.Rx.DosePerDay)
+		if (ch > s.UI.ConfirmChangeOver || ch < -s.UI.ConfirmChangeOver) && f.Get("confirm_large") != "yes" {
+			p.Flash = "review"
+			p.Err, p.Field = fmt.Sprintf("this changes the daily dose by %+.0f %%, more than the clinic's %.0f %%: tick the second confirmation", ch*100, s.UI.ConfirmChangeOver*100), "confirm_large"
+			return s.rxPage(w, r, p, http.StatusBadRequest, nil)
+		}
+	}
+	if err := s.Svc.Prescribe(r.Context(), id, rx); err != nil {
+		if formErr(p, err) {
+			p.Flash = "review"
+			return s.rxPage(w, r, p, http.StatusBadRequest, nil)
+		}
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=prescription+recorded", id), http.StatusSeeOther)
+	return nil
+}
+
+// ---- administration ----
+
+func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *page) error {
+	es, err := s.Svc.Audit(r.Context(), 0, 1000)
+	if err != nil {
+		return err
+	}
+	rep, err := s.Svc.VerifyAudit(r.Context())
+	if err != nil {
+		return err
+	}
+	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
+		es[i], es[j] = es[j], es[i]
+	}
+	p.Title, p.Nav, p.Data = "Audit trail", "audit", map[string]any{"Entries": es, "Verify": rep}
+	s.render(w, http.StatusOK, "audit", p)
+	return nil
+}
+
+func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, p *page) error {
+	us, err := s.Svc.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	p.Title, p.Nav, p.Data = "Users and roles", "users", map[string]any{"Users": us, "Roles": clinic.Roles}
+	s.render(w, http.StatusOK, "users", p)
+	return nil
+}
+
+type libDrug struct {
+	Name, Unit, Concs, Soft, Hard string
+}
+
+func (s *Server) pageLibrary(w http.ResponseWriter, r *http.Request, p *page) error {
+	lib := s.Svc.Library
+	var ds []libDrug
+	for _, name := range []string{"baclofen", "morphine", "ziconotide", "hydromorphone", "fentanyl", "sufentanil", "bupivacaine", "clonidine"} {
+		d, ok := lib.Lookup(name)
+		if !ok {
+			continue
+		}
+		ld := libDrug{Name: d.Name, Unit: d.DoseUnit.String()}
+		if d.Concentrations != nil {
+			var cs []string
+			for _, c := range d.Concentrations.List {
+				cs = append(cs, c.Format(d.DoseUnit))
+			}
+			ld.Concs = strings.Join(cs, ", ")
+		}
+		ld.Soft, ld.Hard = limitText(d.DailyDose.SoftMax, d.DoseUnit), limitText(d.DailyDose.HardMax, d.DoseUnit)
+		ds = append(ds, ld)
+	}
+	p.Title, p.Nav, p.Data = "Drug library", "library", map[string]any{"Version": lib.Version, "Digest": lib.Digest, "Drugs": ds}
+	s.render(w, http.StatusOK, "library", p)
+	return nil
+}
+
+func limitText(v *drug.Sourced[unit.DoseRate], u unit.MassUnit) string {
+	if v == nil {
+		return "—"
+	}
+	return v.Value.Format(u) + " (" + v.Source + ")"
+}
