@@ -60,9 +60,10 @@ func therapyErr(err error, fields map[string]string) error {
 
 // lookupDrug finds a drug in the library or refuses the field.
 func (s *Service) lookupDrug(field, name string) (*drug.Drug, error) {
-	d, ok := s.Library.Lookup(name)
+	lib := s.Library()
+	d, ok := lib.Lookup(name)
 	if !ok {
-		return nil, Errorf(EINVALID, field, "%q is not in drug library %s", name, s.Library.Version)
+		return nil, Errorf(EINVALID, field, "%q is not in drug library %s", name, lib.Version)
 	}
 	return d, nil
 }
@@ -477,7 +478,13 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 				past = append(past, drug.Prescribed{At: ustd(h.StartAt), Drug: h.Drug, Dose: unit.DoseRate(h.DosePerDay)})
 			}
 		}
-		findings, err := drug.Check(s.Library, drug.Proposal{Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration),
+		// The library in force is read in this transaction: another server
+		// sharing the database may have published a newer version.
+		lib, err := s.currentLibrary(o.tx)
+		if err != nil {
+			return err
+		}
+		findings, err := drug.Check(lib, drug.Proposal{Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration),
 			Dose: unit.DoseRate(rx.DosePerDay), At: ustd(rx.StartAt), Population: rx.Population}, past)
 		if err != nil {
 			field := "start_at"
@@ -494,7 +501,7 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 		case errors.Is(err, drug.ErrRefused):
 			for _, f := range findings {
 				if f.Severity == drug.Refused {
-					return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", s.Library.Version, f.Message)
+					return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", lib.Version, f.Message)
 				}
 			}
 		case errors.Is(err, drug.ErrReasonRequired):
@@ -506,7 +513,7 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 			}
 			return Errorf(EINVALID, "reason", "a stated reason is required: %s", strings.Join(msgs, "; "))
 		}
-		rx.LibraryVersion, rx.LibraryDigest = s.Library.Version, s.Library.Digest
+		rx.LibraryVersion, rx.LibraryDigest = lib.Version, lib.Digest
 		rx.Supersedes = 0
 		if len(history) > 0 {
 			rx.Supersedes = history[len(history)-1].ID
@@ -747,7 +754,7 @@ func (s *Service) nextRefill(im *Implant, model pump.Model, filled time.Time, vo
 	if b := rx.PatientBolus; b != nil && b.Volume > 0 {
 		in.Bolus = &therapy.PatientBolus{Volume: unit.Volume(b.Volume), Lockout: unit.Duration(b.Lockout), MaxPer24h: int64(b.MaxPer24h)}
 	}
-	if d, ok := s.Library.Lookup(drugName); ok {
+	if d, ok := s.Library().Lookup(drugName); ok {
 		if lim, _, ok := therapy.StabilityLimit(d, diluted, first); ok {
 			in.Stability = lim
 		}

@@ -40,6 +40,16 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+	// Problems lists every problem when a whole input is refused at once (a
+	// drug library file), each with its own field path.
+	Problems []Problem
+}
+
+// Problem is one thing wrong with an input refused as a whole: the field by its
+// path and the reason.
+type Problem struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
 }
 
 func (e *Error) Error() string {
@@ -72,6 +82,16 @@ func ErrorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// ErrorProblems returns the problems of an *Error refusing an input as a
+// whole, or nil.
+func ErrorProblems(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
 }
 
 // ErrorMessage returns the message of an *Error, or a generic one: the text of

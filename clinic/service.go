@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/thecal/thecal/drug"
@@ -17,12 +19,18 @@ import (
 // transaction.
 type Service struct {
 	Store    Store
-	Library  *drug.Library
 	Settings Settings
 	// Now is the clock; each operation reads it once.
 	Now            func() time.Time
 	PasswordParams PasswordParams
 	Logger         *slog.Logger
+
+	// lib is the drug library in force (Library); builtin the one the service
+	// was started with, in force while no version is published in the store.
+	lib     atomic.Pointer[drug.Library]
+	builtin *drug.Library
+	// publishing serialises this server's publications.
+	publishing sync.Mutex
 }
 
 // NewService returns a Service with the default settings, the wall clock and
@@ -31,8 +39,10 @@ func NewService(store Store, lib *drug.Library, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Store: store, Library: lib, Settings: DefaultSettings(), Now: time.Now,
+	s := &Service{Store: store, builtin: lib, Settings: DefaultSettings(), Now: time.Now,
 		PasswordParams: DefaultPasswordParams, Logger: logger}
+	s.lib.Store(lib)
+	return s
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
@@ -91,6 +101,10 @@ func actionText(a Action) string {
 		return "manage users and tokens"
 	case ReadAudit:
 		return "read the audit trail"
+	case ReadLibrary:
+		return "read the drug library"
+	case PublishLibrary:
+		return "publish a drug library version"
 	}
 	return string(a)
 }

@@ -59,6 +59,20 @@ type Tx interface {
 	// Work returns items shown at q.Now, most urgent first (priority, then due).
 	Work(q WorkQuery) ([]WorkItem, error)
 
+	// CreateLibraryVersion saves a published drug library version (with its
+	// file) and sets its ID; ECONFLICT when the version name exists. Stored
+	// versions are never changed or removed.
+	CreateLibraryVersion(v *LibraryVersion) error
+	// LibraryVersion returns a published version with its file, ENOTFOUND if
+	// there is none of that name.
+	LibraryVersion(version string) (*LibraryVersion, error)
+	// LatestLibraryVersion returns the newest published version without its
+	// file, or nil when none is published.
+	LatestLibraryVersion() (*LibraryVersion, error)
+	// LibraryVersions returns every published version, newest first, without
+	// their files.
+	LibraryVersions() ([]*LibraryVersion, error)
+
 	// AuditHead returns the last audit entry's sequence number and hash (0 and
 	// "" for an empty trail) and holds the trail for this transaction, so that
 	// entries are appended one writer at a time.

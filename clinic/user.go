@@ -46,15 +46,20 @@ const (
 	ExportRecords Action = "export_records" // FHIR export of a patient's record
 	ManageUsers   Action = "manage_users"   // users and API tokens
 	ReadAudit     Action = "read_audit"     // the audit trail and its verification
+	ReadLibrary   Action = "read_library"   // the drug library in force and its published versions
+	// PublishLibrary publishes a new drug-library version: the clinical
+	// limits every later prescription is checked against, a clinical
+	// governance act (physicians only; docs/clinic.md).
+	PublishLibrary Action = "publish_library"
 )
 
 // permissions is the whole authorisation matrix. What is not listed is denied.
 var permissions = map[Role][]Action{
 	Physician: {ReadRecords, WritePatients, WriteCare, Prescribe, WriteImplants, WriteTrials,
-		AckAlarms, IngestReports, ExportRecords},
-	Nurse:         {ReadRecords, WritePatients, WriteCare, AckAlarms, IngestReports, ExportRecords},
-	Administrator: {ManageUsers, ReadAudit},
-	ReadOnly:      {ReadRecords},
+		AckAlarms, IngestReports, ExportRecords, ReadLibrary, PublishLibrary},
+	Nurse:         {ReadRecords, WritePatients, WriteCare, AckAlarms, IngestReports, ExportRecords, ReadLibrary},
+	Administrator: {ManageUsers, ReadAudit, ReadLibrary},
+	ReadOnly:      {ReadRecords, ReadLibrary},
 	Monitor:       {IngestReports},
 }
 

@@ -232,7 +232,7 @@ func (s *Service) refillItem(add func(WorkItem), im *Implant, model pump.Model, 
 	}
 	high := false
 	reason := fmt.Sprintf("refill of %s due %s: %s", fill.Drug, due.Format(time.DateOnly), basis)
-	if d, ok := s.Library.Lookup(fill.Drug); ok && d.HasRisk(drug.Withdrawal) {
+	if d, ok := s.Library().Lookup(fill.Drug); ok && d.HasRisk(drug.Withdrawal) {
 		high = true
 		pr = min(pr, High)
 		reason += fmt.Sprintf("; HIGH RISK: stopping %s abruptly can cause life-threatening withdrawal (hazard H4)", d.Name)

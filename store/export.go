@@ -26,6 +26,7 @@ var tables = []struct {
 	{"patients", nil, true},
 	{"records", map[string]bool{"is_open": true}, true},
 	{"work_items", map[string]bool{"high_risk": true}, false},
+	{"library_versions", nil, true},
 	{"audit", nil, false},
 	{"audit_head", nil, false},
 }

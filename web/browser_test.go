@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/clinic/clinictest"
 	"github.com/thecal/thecal/demo"
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/store/sqlite"
@@ -322,6 +323,33 @@ func TestBrowser(t *testing.T) {
 		}
 		if err := os.WriteFile(filepath.Join("..", "artifacts", "screenshots", "document.pdf"), pdf, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("publish a drug library version", func(t *testing.T) {
+		if err := signIn(ctx, base, phys.Username, phys.Password); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "clinic-library.json")
+		if err := os.WriteFile(file, clinictest.ClinicLibrary("demo-clinic-2"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/library"), chromedp.WaitVisible("#file", chromedp.ByQuery),
+			chromedp.SetUploadFiles("#file", []string{file}, chromedp.ByQuery),
+			chromedp.SendKeys("#note", "pain committee review", chromedp.ByQuery),
+			chromedp.Click(`form[action="/library"] button[type="submit"]`, chromedp.ByQuery),
+			chromedp.WaitVisible("#published", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#in-force"); !strings.Contains(s, "demo-clinic-2") {
+			t.Errorf("in force after publishing: %q", s)
+		}
+		if s := text(ctx, t, "#versions"); !strings.Contains(s, "pain committee review") {
+			t.Errorf("versions: %q", s)
+		}
+		shot(t, ctx, "library")
+		if v := c.Svc.Library().Version; v != "demo-clinic-2" {
+			t.Errorf("the service's library in force is %s", v)
 		}
 	})
 

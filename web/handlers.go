@@ -49,6 +49,9 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, h: s.ingest},
 		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: s.audit},
 		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
+
+		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, h: s.publishLibrary},
+		{pattern: "GET /api/v1/library/versions", action: clinic.ReadLibrary, h: s.libraryVersions},
 	}
 }
 

@@ -209,6 +209,9 @@ type ErrorBody struct {
 		Code    string `json:"code"`
 		Field   string `json:"field,omitempty"`
 		Message string `json:"message"`
+		// Problems lists every problem of an input refused as a whole (a
+		// drug library file), each with its field path and reason.
+		Problems []clinic.Problem `json:"problems,omitempty"`
 	} `json:"error"`
 }
 
@@ -219,6 +222,7 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	var b ErrorBody
 	b.Error.Code, b.Error.Field, b.Error.Message = code, clinic.ErrorField(err), clinic.ErrorMessage(err)
+	b.Error.Problems = clinic.ErrorProblems(err)
 	if code == clinic.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="thecal"`)
 	}

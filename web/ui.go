@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -94,6 +96,7 @@ func (s *Server) uiTable() []uiRoute {
 		{"GET /audit", clinic.ReadAudit, s.pageAudit},
 		{"GET /users", clinic.ManageUsers, s.pageUsers},
 		{"GET /library", "", s.pageLibrary},
+		{"POST /library", clinic.PublishLibrary, s.postLibrary},
 	}
 }
 
@@ -156,10 +159,27 @@ func (s *Server) uiHandler(rt uiRoute) http.Handler {
 		}
 		p := &page{Who: who, CSRF: sess.CSRF, Now: s.Svc.Now().UTC(), Form: url.Values{}}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBody)
-			if err := r.ParseForm(); err != nil {
-				s.uiError(w, p, clinic.Errorf(clinic.EINVALID, "", "the form could not be read"))
-				return
+			if limit, ok := uploadRoutes[rt.pattern]; ok && isMultipart(r) {
+				// A form with a file: read it whole (up to the route's
+				// limit) before the CSRF check; the handler takes the file.
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+				if err := r.ParseMultipartForm(limit); err != nil {
+					var mbe *http.MaxBytesError
+					if errors.As(err, &mbe) {
+						s.uiError(w, p, clinic.Errorf(clinic.ETOOLARGE, "", "the form is larger than %d bytes", limit))
+					} else {
+						s.uiError(w, p, clinic.Errorf(clinic.EINVALID, "", "the form could not be read"))
+					}
+					return
+				}
+				defer func() { _ = r.MultipartForm.RemoveAll() }()
+				r.PostForm = url.Values(r.MultipartForm.Value)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, s.MaxBody)
+				if err := r.ParseForm(); err != nil {
+					s.uiError(w, p, clinic.Errorf(clinic.EINVALID, "", "the form could not be read"))
+					return
+				}
 			}
 			got := r.PostForm.Get("csrf_token")
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
@@ -180,6 +200,17 @@ func (s *Server) uiHandler(rt uiRoute) http.Handler {
 			s.uiError(w, p, err)
 		}
 	})
+}
+
+// uploadRoutes are the page routes whose form may carry a file
+// (multipart/form-data), with the most bytes the form may have.
+var uploadRoutes = map[string]int64{
+	"POST /library": clinic.MaxLibraryFile + 64<<10,
+}
+
+func isMultipart(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "multipart/form-data"
 }
 
 func (s *Server) uiError(w http.ResponseWriter, p *page, err error) {

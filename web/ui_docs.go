@@ -36,7 +36,7 @@ func (s *Server) pageDocument(w http.ResponseWriter, r *http.Request, p *page) e
 	}
 	v := &docView{chart: c, Clinic: s.UI.ClinicName, Phone: s.UI.ClinicPhone}
 	if c.Rx != nil {
-		if d, ok := s.Svc.Library.Lookup(c.Rx.Drug); ok {
+		if d, ok := s.Svc.Library().Lookup(c.Rx.Drug); ok {
 			v.Baclofen = d.Name == "baclofen"
 			v.Opioid = d.Name == "morphine" || d.Name == "hydromorphone" || d.Name == "fentanyl" || d.Name == "sufentanil"
 		}

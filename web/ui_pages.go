@@ -3,7 +3,9 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +54,7 @@ var funcs = template.FuncMap{
 
 // drugUnit is the drug's own dose unit (never switched between mcg and mg).
 func (s *Server) drugUnit(name string) unit.MassUnit {
-	if d, ok := s.Svc.Library.Lookup(name); ok {
+	if d, ok := s.Svc.Library().Lookup(name); ok {
 		return d.DoseUnit
 	}
 	return unit.Milligram
@@ -280,7 +282,7 @@ func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, cod
 		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to refill")
 	}
 	v := &refillView{chart: c, Result: res, Checks: observation}
-	if d, ok := s.Svc.Library.Lookup(c.Implant.Drug); ok && d.Concentrations != nil {
+	if d, ok := s.Svc.Library().Lookup(c.Implant.Drug); ok && d.Concentrations != nil {
 		for _, x := range d.Concentrations.List {
 			v.Concs = append(v.Concs, x.Format(d.DoseUnit))
 		}
@@ -440,7 +442,7 @@ func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code in
 	}
 	u := s.drugUnit(drugName)
 	v := &rxView{chart: c, Unit: u.String(), Result: res}
-	if d, ok := s.Svc.Library.Lookup(drugName); ok && d.Concentrations != nil {
+	if d, ok := s.Svc.Library().Lookup(drugName); ok && d.Concentrations != nil {
 		for _, x := range d.Concentrations.List {
 			v.Concs = append(v.Concs, x.Format(u))
 		}
@@ -558,7 +560,51 @@ type libDrug struct {
 }
 
 func (s *Server) pageLibrary(w http.ResponseWriter, r *http.Request, p *page) error {
-	lib := s.Svc.Library
+	if v := r.URL.Query().Get("published"); v != "" {
+		p.Flash = v
+	}
+	return s.renderLibrary(w, r, p, http.StatusOK, nil)
+}
+
+// postLibrary publishes an uploaded library file (clinic.Service.PublishLibrary).
+// A refused file shows the library page again with every problem (field path
+// and reason) and the note kept.
+func (s *Server) postLibrary(w http.ResponseWriter, r *http.Request, p *page) error {
+	note := p.Form.Get("note")
+	var data []byte
+	if r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File["file"]; len(fhs) > 0 {
+			f, err := fhs[0].Open()
+			if err != nil {
+				return clinic.Errorf(clinic.EINVALID, "file", "the file could not be read")
+			}
+			data, err = io.ReadAll(f)
+			f.Close()
+			if err != nil {
+				return clinic.Errorf(clinic.EINVALID, "file", "the file could not be read")
+			}
+		}
+	}
+	v, err := s.Svc.PublishLibrary(r.Context(), data, note)
+	if err != nil {
+		if !formErr(p, err) {
+			return err
+		}
+		return s.renderLibrary(w, r, p, http.StatusBadRequest, clinic.ErrorProblems(err))
+	}
+	http.Redirect(w, r, "/library?published="+url.QueryEscape(v.Version), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) renderLibrary(w http.ResponseWriter, r *http.Request, p *page, code int, problems []clinic.Problem) error {
+	st, err := s.Svc.LibraryVersions(r.Context())
+	if err != nil {
+		return err
+	}
+	lib := s.Svc.Library()
+	if p.Flash != st.InForce.Version {
+		p.Flash = "" // say "published" only of the version in force
+	}
 	var ds []libDrug
 	for _, name := range []string{"baclofen", "morphine", "ziconotide", "hydromorphone", "fentanyl", "sufentanil", "bupivacaine", "clonidine"} {
 		d, ok := lib.Lookup(name)
@@ -576,8 +622,9 @@ func (s *Server) pageLibrary(w http.ResponseWriter, r *http.Request, p *page) er
 		ld.Soft, ld.Hard = limitText(d.DailyDose.SoftMax, d.DoseUnit), limitText(d.DailyDose.HardMax, d.DoseUnit)
 		ds = append(ds, ld)
 	}
-	p.Title, p.Nav, p.Data = "Drug library", "library", map[string]any{"Version": lib.Version, "Digest": lib.Digest, "Drugs": ds}
-	s.render(w, http.StatusOK, "library", p)
+	p.Title, p.Nav, p.Data = "Drug library", "library", map[string]any{"Version": lib.Version, "Digest": lib.Digest, "Drugs": ds,
+		"BuiltIn": st.InForce.BuiltIn, "Versions": st.Versions, "Problems": problems}
+	s.render(w, code, "library", p)
 	return nil
 }
 

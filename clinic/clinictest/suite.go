@@ -182,6 +182,7 @@ func Run(t *testing.T, open Opener) {
 		{"IngestIdempotentAlarmsAcknowledge", testIngest},
 		{"IngestConcurrentDuplicates", testIngestConcurrent},
 		{"AuditChainVerifies", testAudit},
+		{"LibraryPublishRefuseRestart", testLibrary},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })
@@ -786,6 +787,141 @@ func testAudit(t *testing.T, e *Env) {
 	if !errors.Is(err, err) || clinic.ErrorCode(err) != clinic.EFORBIDDEN {
 		t.Fatalf("nurse verified the audit: %v", err)
 	}
+}
+
+// ClinicLibrary returns the default library file published as a clinic's
+// own version: the same drugs and figures under version name version.
+func ClinicLibrary(version string) []byte {
+	return []byte(strings.Replace(string(drug.DefaultJSON()), `"version": "thecal-default-1"`, `"version": "`+version+`"`, 1))
+}
+
+func testLibrary(t *testing.T, e *Env) {
+	p := e.Patient("MRN-L", "pain")
+	e.Implant(p, "SN-L", "TP-20", "ziconotide", "25 mcg/mL", "20 mL")
+	rx, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "1.2 mcg/day", "start")
+	e.must(err)
+	def := drug.Default()
+	if rx.LibraryVersion != def.Version || rx.LibraryDigest != def.Digest {
+		t.Fatalf("before publishing: %s %s", rx.LibraryVersion, rx.LibraryDigest)
+	}
+	st, err := e.Svc.LibraryVersions(e.Nurse)
+	e.must(err)
+	if !st.InForce.BuiltIn || st.InForce.Version != def.Version || len(st.Versions) != 0 {
+		t.Fatalf("fresh clinic: %+v", st)
+	}
+	before := auditCount(t, e)
+
+	// Roles: publishing clinical limits is a physician's act.
+	for _, ctx := range []context.Context{e.Nurse, e.Admin, e.ReadOnly, e.Monitor} {
+		_, err := e.Svc.PublishLibrary(ctx, ClinicLibrary("clinic-1"), "reviewed")
+		wantErr(t, err, clinic.EFORBIDDEN, "")
+	}
+	_, err = e.Svc.LibraryVersions(e.Monitor)
+	wantErr(t, err, clinic.EFORBIDDEN, "")
+
+	// An invalid file is refused as a whole, every problem named by its path.
+	bad := strings.Replace(string(ClinicLibrary("clinic-1")), `"dose_unit": "mcg"`, `"dose_unit": "grains"`, 1)
+	bad = strings.Replace(bad, `"format": "thecal-drug-library/1",`, `"format": "thecal-drug-library/1", "colour": "red",`, 1)
+	_, err = e.Svc.PublishLibrary(e.Physician, []byte(bad), "reviewed")
+	wantErr(t, err, clinic.EINVALID, "file")
+	probs := clinic.ErrorProblems(err)
+	var paths []string
+	for _, pr := range probs {
+		if pr.Reason == "" {
+			t.Errorf("problem without a reason: %+v", pr)
+		}
+		paths = append(paths, pr.Field)
+	}
+	if !slicesContains(paths, "colour") || !slicesContains(paths, "drugs[0].dose_unit") {
+		t.Fatalf("problems %v: want colour and drugs[0].dose_unit", paths)
+	}
+	// No note, no file, the built-in version name: refused.
+	_, err = e.Svc.PublishLibrary(e.Physician, ClinicLibrary("clinic-1"), "  ")
+	wantErr(t, err, clinic.EINVALID, "note")
+	_, err = e.Svc.PublishLibrary(e.Physician, nil, "reviewed")
+	wantErr(t, err, clinic.EINVALID, "file")
+	_, err = e.Svc.PublishLibrary(e.Physician, drug.DefaultJSON(), "the default again")
+	wantErr(t, err, clinic.ECONFLICT, "version")
+	if n := auditCount(t, e); n != before {
+		t.Fatalf("refusals wrote %d audit entries", n-before)
+	}
+
+	// Published: in force for the next prescription, audited.
+	e.Advance(day(2))
+	v, err := e.Svc.PublishLibrary(e.Physician, ClinicLibrary("clinic-1"), "pain committee review 2026-01")
+	e.must(err)
+	if v.ID == 0 || v.Version != "clinic-1" || v.Digest == def.Digest || v.PublishedBy != "dr.house" || !v.PublishedAt.Equal(e.Now()) ||
+		len(v.Drugs) != len(def.Drugs) {
+		t.Fatalf("published: %+v", v)
+	}
+	if lib := e.Svc.Library(); lib.Version != "clinic-1" || lib.Digest != v.Digest {
+		t.Fatalf("in force: %s %s", lib.Version, lib.Digest)
+	}
+	entries, err := e.Svc.Audit(e.Admin, 0, 1000)
+	e.must(err)
+	last := entries[len(entries)-1]
+	if last.Action != "library.publish" || last.EntityID != v.ID || !strings.Contains(string(last.Before), def.Digest) ||
+		!strings.Contains(string(last.After), v.Digest) || !strings.Contains(string(last.After), "pain committee") {
+		t.Fatalf("audit: %+v before %s after %s", last, last.Before, last.After)
+	}
+	e.Advance(day(2))
+	rx2, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "titration")
+	e.must(err)
+	if rx2.LibraryVersion != "clinic-1" || rx2.LibraryDigest != v.Digest {
+		t.Fatalf("after publishing the prescription records %s %s", rx2.LibraryVersion, rx2.LibraryDigest)
+	}
+
+	// Immutable: the same version name again is refused, even changed.
+	changed := strings.Replace(string(ClinicLibrary("clinic-1")), `"Prialt"`, `"Prialt (clinic stock)"`, 1)
+	_, err = e.Svc.PublishLibrary(e.Physician, []byte(changed), "a change")
+	wantErr(t, err, clinic.ECONFLICT, "version")
+	_, err = e.Svc.PublishLibrary(e.Physician, ClinicLibrary("clinic-1"), "again")
+	wantErr(t, err, clinic.ECONFLICT, "version")
+	e.Advance(time.Hour)
+	v2, err := e.Svc.PublishLibrary(e.Physician, []byte(strings.Replace(changed, "clinic-1", "clinic-2", 1)), "stock name")
+	e.must(err)
+
+	st, err = e.Svc.LibraryVersions(e.ReadOnly)
+	e.must(err)
+	if st.InForce.BuiltIn || st.InForce.Version != "clinic-2" || len(st.Versions) != 2 || st.Versions[0].ID != v2.ID ||
+		st.Versions[1].Note != "pain committee review 2026-01" || st.Versions[0].Data != nil {
+		t.Fatalf("versions: %+v", st)
+	}
+
+	// A restart (a new service over the same store, started with the
+	// built-in default) puts the newest published version in force.
+	svc := clinic.NewService(e.Store, drug.Default(), nil)
+	svc.Now = e.Now
+	lib, err := svc.LoadLibrary(context.Background())
+	e.must(err)
+	if lib.Version != "clinic-2" || lib.Digest != v2.Digest || svc.Library() != lib {
+		t.Fatalf("after restart: %s %s", lib.Version, lib.Digest)
+	}
+	// Another server sharing the store publishes: this one checks the next
+	// prescription against it without a restart.
+	e.Advance(time.Hour)
+	v3, err := svc.PublishLibrary(e.Physician, ClinicLibrary("clinic-3"), "from the other server")
+	e.must(err)
+	e.Advance(day(2))
+	rx3, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "3.6 mcg/day", "titration")
+	e.must(err)
+	if rx3.LibraryVersion != "clinic-3" || rx3.LibraryDigest != v3.Digest || e.Svc.Library().Version != "clinic-3" {
+		t.Fatalf("the other server's version not used: %s", rx3.LibraryVersion)
+	}
+	rep, err := e.Svc.VerifyAudit(e.Admin)
+	e.must(err)
+	if !rep.OK {
+		t.Fatalf("audit chain: %+v", rep)
+	}
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -111,7 +111,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		url = fmt.Sprintf("http://localhost:%d/", a.Port)
 	}
 	fmt.Fprintf(stdout, "Thecal demonstration clinic: %s\n", url)
-	fmt.Fprintf(stdout, "database: %s (library %s)\n", path, c.Svc.Library.Version)
+	fmt.Fprintf(stdout, "database: %s (library %s)\n", path, c.Svc.Library().Version)
 	fmt.Fprintf(stdout, "clock: starts %s, runs %g× real time; %d virtual pumps report every %s of simulated time\n",
 		c.Start.Format(time.DateTime), *speed, len(c.Pumps), demo.ReportEvery)
 	fmt.Fprintln(stdout, "sign-ins (passwords shown once):")

@@ -83,6 +83,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer db.Close()
 	svc := clinic.NewService(db, drug.Default(), logger)
+	// The newest drug library version the clinic published is in force; the
+	// embedded default only while none is. One that no longer loads stops
+	// the server rather than falling back silently.
+	if _, err := svc.LoadLibrary(ctx); err != nil {
+		logger.Error("cannot load the published drug library", "err", err)
+		return 1
+	}
 	if *initAdmin != "" {
 		pw, err := svc.Bootstrap(ctx, *initAdmin)
 		switch {
@@ -114,7 +121,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	logger.Info("thecal serve: listening", "addr", ln.Addr().String(), "db", strings.SplitN(*dbURL, ":", 2)[0],
-		"library", svc.Library.Version)
+		"library", svc.Library().Version, "library_digest", svc.Library().Digest)
 	select {
 	case err := <-errc:
 		logger.Error("server stopped", "err", err)

@@ -89,7 +89,7 @@ func Export(ctx context.Context, db *store.DB, w io.Writer) (int, error) { retur
 // moves the identity sequences past the restored ids.
 func Import(ctx context.Context, db *store.DB, r io.Reader) (int, error) {
 	var after []string
-	for _, t := range []string{"users", "tokens", "patients", "records"} {
+	for _, t := range []string{"users", "tokens", "patients", "records", "library_versions"} {
 		after = append(after, fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", t, t))
 	}
 	return db.Import(ctx, r, after)

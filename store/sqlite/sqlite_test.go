@@ -56,7 +56,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, err := store.SchemaVersion(context.Background(), db.W)
-		if err != nil || v != 2 {
+		if err != nil || v != 3 {
 			t.Fatalf("schema %d %v", v, err)
 		}
 		db.Close()
