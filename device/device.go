@@ -47,6 +47,14 @@ func (h *Hardware) Leaking() bool { return h.leak }
 
 func (h *Hardware) occluded(t unit.Time) bool { return t >= h.occlFrom && t < h.occlUntil }
 
+// nominal reports whether every stroke in [from, until] completes and moves
+// its volume at normal outlet pressure: no stall window, occlusion or leak
+// reaches into the span. The pressure noise (±2 kPa about 20 kPa) never leaves
+// the core's normal band.
+func (h *Hardware) nominal(from, until unit.Time) bool {
+	return from >= h.stallUntil && !h.leak && (h.occlFrom > until || h.occlUntil <= from)
+}
+
 // stroke drives one stroke at t and returns the result and the volume that left
 // the reservoir.
 func (h *Hardware) stroke(t unit.Time, wantPressure bool) (pump.StrokeResult, unit.Volume) {
@@ -87,6 +95,9 @@ type Device struct {
 	// OnStroke, if set, is called after every completed stroke with the volume
 	// that left the reservoir.
 	OnStroke func(t unit.Time, moved unit.Volume)
+
+	coastStroke func(t unit.Time) // d.coasted, bound once
+	tickOnly    bool              // never coast: the stroke-by-stroke reference (tests)
 }
 
 // New returns a device fresh from the factory at now; seed drives sensor noise.
@@ -111,7 +122,10 @@ func (d *Device) Persist() {
 	d.Core.WritesDone()
 }
 
-// Run drives the core up to and including time until.
+// Run drives the core up to and including time until. After a stroke, where
+// the hardware is nominal up to until, it lets the core coast
+// (pump.Pump.Coast): the same strokes, the same motor and sensor draws and
+// OnStroke calls, a batch at a time instead of a Tick and a StrokeDone each.
 func (d *Device) Run(until unit.Time) {
 	c := d.Core
 	pressure := d.Cfg.PressureSensor
@@ -133,6 +147,40 @@ func (d *Device) Run(until unit.Time) {
 		if len(c.Writes()) > 0 {
 			d.Persist()
 		}
+		if a.Kind == pump.ActStroke && !d.tickOnly && d.HW.nominal(c.Next(), until) {
+			d.coast(until)
+		}
+	}
+}
+
+// coast lets the core deliver its nominal strokes up to until in one batch.
+// Without a stroke callback or a pressure sensor a stroke only moves its volume
+// out of the reservoir, which is then done for the whole batch at once.
+func (d *Device) coast(until unit.Time) {
+	if d.OnStroke == nil && !d.Cfg.PressureSensor {
+		n := d.Core.Coast(until, nil) // hourly checkpoints included: persist them
+		if d.HW.Reservoir > 0 {       // each stroke moves min(stroke, what is left)
+			d.HW.Reservoir = max(d.HW.Reservoir-unit.Volume(n)*pump.StrokeVolume, 0)
+		}
+		if len(d.Core.Writes()) > 0 {
+			d.Persist()
+		}
+		return
+	}
+	if d.coastStroke == nil {
+		d.coastStroke = d.coasted
+	}
+	d.Core.Coast(until, d.coastStroke)
+}
+
+// coasted is one stroke of a coasting core: the motor and sensors as in Run.
+func (d *Device) coasted(t unit.Time) {
+	r, moved := d.HW.stroke(t, d.Cfg.PressureSensor)
+	if !r.Completed || d.Cfg.PressureSensor && (r.Pressure < pump.LeakFloor || r.Pressure > pump.OcclusionPressure) {
+		panic("device: a coasted stroke was not nominal") // unreachable: Run coasts only where nominal holds
+	}
+	if d.OnStroke != nil {
+		d.OnStroke(t, moved)
 	}
 }
 

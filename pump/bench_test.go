@@ -83,3 +83,46 @@ func BenchmarkCommand(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCoast measures the core's work per stroke when the driver lets it
+// coast, at 0.25 mL/day (the population's median) without sensors: ns/op is
+// per stroke, everything included. batch: Coast with a nil each, which takes
+// the hourly checkpoints too (Tick only for what stops a batch: the refill the
+// benchmark makes at the low-reservoir threshold); each: Coast with a stroke
+// callback, as device.Run with an OnStroke, stopping at every checkpoint.
+func BenchmarkCoast(b *testing.B) {
+	for _, name := range []string{"batch", "each"} {
+		b.Run(name, func(b *testing.B) {
+			p, _ := New(defaultConfig(), t0, NewLog())
+			p.Refill(t0, Refill{Added: ml(20), Drug: "morphine", Concentration: 1})
+			p.Program(t0, NewProgram(continuous(halfMLPerDay/2, ml(0.4)), p.rxHash))
+			p.WritesDone()
+			var each func(unit.Time)
+			seen := 0
+			if name == "each" {
+				each = func(unit.Time) { seen++ }
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for strokes := 0; strokes < b.N; {
+				strokes += p.Coast(never, each)
+				switch p.Tick(p.Next()).Kind {
+				case ActStroke:
+					p.StrokeDone(StrokeResult{Completed: true})
+					strokes++
+				case ActReadLevel:
+					p.LevelRead(p.Reservoir())
+				}
+				p.WritesDone()
+				if p.Reservoir() < ml(5) {
+					p.Refill(p.now, Refill{Added: ml(20), Drug: "morphine", Concentration: 1})
+					p.WritesDone()
+				}
+				if p.charge < BatteryCapacity/2 {
+					p.charge = BatteryCapacity
+					p.checkBattery()
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"math"
+	"slices"
 
 	"github.com/thecal/thecal/unit"
 )
@@ -59,12 +60,25 @@ func (p *Pump) addWrite(off, n int) {
 
 // writeSlot encodes a record into the older of the two slots at base.
 func (p *Pump) writeSlot(base, size int, seqs *[2]uint32, magic uint16, fill func([]byte) []byte) {
-	i := 0
+	i, seq := nextSlot(seqs)
+	off := base + i*size
+	n := p.fillSlot(off, size, magic, seq, fill)
+	seqs[i] = seq
+	p.addWrite(off, n)
+}
+
+// nextSlot returns the older of two slots and the sequence number of the record
+// written to it next.
+func nextSlot(seqs *[2]uint32) (i int, seq uint32) {
 	if seqs[1] < seqs[0] {
 		i = 1
 	}
-	seq := max(seqs[0], seqs[1]) + 1
-	off := base + i*size
+	return i, max(seqs[0], seqs[1]) + 1
+}
+
+// fillSlot encodes a record numbered seq into the slot at off and returns its
+// length, CRC included.
+func (p *Pump) fillSlot(off, size int, magic uint16, seq uint32, fill func([]byte) []byte) int {
 	slot := p.image[off : off+size]
 	payload := fill(slot[slotHead : slotHead : size-4])
 	n := slotHead + len(payload)
@@ -72,8 +86,7 @@ func (p *Pump) writeSlot(base, size int, seqs *[2]uint32, magic uint16, fill fun
 	binary.LittleEndian.PutUint32(slot[2:], seq)
 	binary.LittleEndian.PutUint16(slot[6:], uint16(len(payload)))
 	binary.LittleEndian.PutUint32(slot[n:], crc32.Checksum(slot[:n], castagnoli))
-	seqs[i] = seq
-	p.addWrite(off, n+4)
+	return n + 4
 }
 
 // readSlot returns the payload and sequence number of the newest valid slot at base.
@@ -139,7 +152,43 @@ func (p *Pump) maxRateNow() unit.Rate {
 	return min(r, MaxRate)
 }
 
+// The state record's layout: a head (fixed fields, the drug name, the patient
+// boluses of the last 24 h), the hour buckets of the cap window, a tail (the
+// accumulator).
+const (
+	stFixed    = 101 // now … fill concentration, then the drug name's length
+	stHeadMax  = stFixed + MaxDrugName + 1 + 4*MaxPatientBolusesPer24h
+	hourRecord = 20 // one hour bucket: n u32 | first u32 | acc u64 | rate u32
+	stHours    = hourBuckets * hourRecord
+	stTail     = 20 // acc u64 | rate u32 | stable u64
+)
+
+// appendState appends the state record (the layout decodeState reads). It is
+// written in place at fixed offsets: it runs every hour of a pump's life.
 func (p *Pump) appendState(b []byte) []byte {
+	b = p.appendStateHead(b)
+	b = appendHours(b, &p.hours, int64(p.now)/int64(unit.Hour))
+	return p.appendStateTail(b)
+}
+
+// recentBoluses is how many patient boluses started in the last 24 h: older
+// ones bear on neither lockout nor count, and the state record leaves them out.
+func (p *Pump) recentBoluses() int {
+	n := 0
+	for i := range p.pbN {
+		if p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]) < unit.Day {
+			n++
+		}
+	}
+	return n
+}
+
+// stateLen is the length of the state record appendState would append now.
+func (p *Pump) stateLen() int {
+	return stFixed + len(p.fillDrug) + 1 + 4*p.recentBoluses() + stHours + stTail
+}
+
+func (p *Pump) appendStateHead(b []byte) []byte {
 	le := binary.LittleEndian
 	flags := byte(0)
 	if p.running {
@@ -154,53 +203,77 @@ func (p *Pump) appendState(b []byte) []byte {
 	if p.cbolus.active || p.pbolus.active || p.prime.active {
 		flags |= flBolus
 	}
-	b = le.AppendUint64(b, uint64(p.now))
-	b = le.AppendUint64(b, uint64(p.delivered))
-	b = le.AppendUint64(b, uint64(p.lastFill))
-	b = le.AppendUint64(b, uint64(p.sinceFill))
-	b = le.AppendUint64(b, uint64(p.charge))
-	b = le.AppendUint16(b, uint16(p.alarms))
-	b = append(b, p.suspended, flags)
-	b = le.AppendUint64(b, uint64(p.utcOffset))
-	b = le.AppendUint64(b, uint64(p.maxRateNow()))
-	b = le.AppendUint64(b, uint64(p.bridge.target))
-	b = le.AppendUint64(b, uint64(p.bridge.accrued))
-	b = le.AppendUint64(b, uint64(p.tonesCritical))
-	b = le.AppendUint64(b, uint64(p.tonesNonCrit))
-	b = le.AppendUint64(b, uint64(p.fillConc))
-	b = append(b, byte(len(p.fillDrug)))
-	b = append(b, p.fillDrug...)
-	// Patient boluses of the last 24 h (older ones bear on neither lockout nor
-	// count), as milliseconds before now.
-	n := 0
-	for i := range p.pbN {
-		if p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]) < unit.Day {
-			n++
+	npb := p.recentBoluses()
+	drug := len(p.fillDrug)
+	n0 := len(b)
+	b = slices.Grow(b, stFixed+drug+1+4*npb)[:n0+stFixed+drug+1+4*npb]
+	out := b[n0:]
+	le.PutUint64(out[0:], uint64(p.now))
+	le.PutUint64(out[8:], uint64(p.delivered))
+	le.PutUint64(out[16:], uint64(p.lastFill))
+	le.PutUint64(out[24:], uint64(p.sinceFill))
+	le.PutUint64(out[32:], uint64(p.charge))
+	le.PutUint16(out[40:], uint16(p.alarms))
+	out[42], out[43] = p.suspended, flags
+	le.PutUint64(out[44:], uint64(p.utcOffset))
+	le.PutUint64(out[52:], uint64(p.maxRateNow()))
+	le.PutUint64(out[60:], uint64(p.bridge.target))
+	le.PutUint64(out[68:], uint64(p.bridge.accrued))
+	le.PutUint64(out[76:], uint64(p.tonesCritical))
+	le.PutUint64(out[84:], uint64(p.tonesNonCrit))
+	le.PutUint64(out[92:], uint64(p.fillConc))
+	out[100] = byte(drug)
+	copy(out[stFixed:], p.fillDrug)
+	out = out[stFixed+drug:]
+	// The patient boluses, as milliseconds before now.
+	out[0] = byte(npb)
+	out = out[1:]
+	for i := p.pbN - npb; i < p.pbN; i++ {
+		le.PutUint32(out, uint32(p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)])))
+		out = out[4:]
+	}
+	return b
+}
+
+// appendHours appends the hour buckets of the cap window ending with clock
+// hour h, oldest first; an hour with no bucket is a zero bucket (its first
+// stroke at 0, i.e. -k h into hour k).
+func appendHours(b []byte, hours *[hourBuckets]hourBucket, h int64) []byte {
+	le := binary.LittleEndian
+	n0 := len(b)
+	b = slices.Grow(b, stHours)[:n0+stHours]
+	out := b[n0:]
+	k := h - hourBuckets + 1
+	hourStart := uint32(k * int64(unit.Hour)) // first is written less its hour's start, mod 2^32
+	var none hourBucket
+	for i, j := int(floorMod(k, hourBuckets)), 0; j < hourBuckets; j++ {
+		hb := &hours[i]
+		if hb.hour != k {
+			hb = &none
+		}
+		r := out[j*hourRecord : j*hourRecord+hourRecord]
+		le.PutUint32(r, hb.n)
+		le.PutUint32(r[4:], uint32(hb.first)-hourStart)
+		le.PutUint64(r[8:], uint64(hb.acc))
+		le.PutUint32(r[16:], uint32(hb.rate))
+		k++
+		hourStart += uint32(unit.Hour)
+		if i++; i == hourBuckets {
+			i = 0
 		}
 	}
-	b = append(b, byte(n))
-	for i := p.pbN - n; i < p.pbN; i++ {
-		b = le.AppendUint32(b, uint32(p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)])))
-	}
-	h := int64(p.now) / int64(unit.Hour)
-	for k := h - hourBuckets + 1; k <= h; k++ {
-		var hb hourBucket
-		if i := floorMod(k, hourBuckets); p.hours[i].hour == k {
-			hb = p.hours[i]
-		}
-		b = le.AppendUint32(b, hb.n)
-		b = le.AppendUint32(b, uint32(hb.first-unit.Time(k*int64(unit.Hour))))
-		b = le.AppendUint64(b, uint64(hb.acc))
-		b = le.AppendUint32(b, uint32(hb.rate))
-	}
-	// The accumulator's course from now: until the rate next changes on its own,
-	// the strokes after this checkpoint follow from acc and rate alone (a change
-	// by command writes a new checkpoint).
+	return b
+}
+
+// appendStateTail appends the accumulator's course from now: until the rate
+// next changes on its own, the strokes after this checkpoint follow from acc and
+// rate alone (a change by command writes a new checkpoint).
+func (p *Pump) appendStateTail(b []byte) []byte {
+	le := binary.LittleEndian
 	stable := min(p.nextFlex, p.cbolus.end, p.pbolus.end, p.prime.end, p.bridge.end)
 	b = le.AppendUint64(b, uint64(p.acc))
 	b = le.AppendUint32(b, uint32(p.rate))
-	b = le.AppendUint64(b, uint64(stable))
-	return b
+	return le.AppendUint64(b, uint64(stable))
 }
 
 // Restore starts the core after a reset (power-on after a brown-out) from a

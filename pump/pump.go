@@ -9,6 +9,11 @@
 // starts no goroutine and allocates nothing per tick; Next says when it next needs
 // to run, so the cost is per stroke and per event, never per millisecond.
 //
+// Where the driver can promise nominal hardware (every stroke completes at
+// normal outlet pressure) it may call Coast instead: the same strokes with the
+// same effects, a batch in one call and a few nanoseconds each, up to whatever
+// else is due (TestCoastEquivalence holds it to the stroke-by-stroke run).
+//
 // All arithmetic is integer: volumes in nL, time in ms, charge in nA·ms. Delivery
 // follows one accumulator of programmed volume (in nL·ms/day, exact for every rate
 // in nL/day), so delivered volume stays within one stroke of the program over any
@@ -251,6 +256,7 @@ type Pump struct {
 	nextCheckpoint unit.Time
 	dirty          bool // state changed since the last checkpoint: write one when this step ends
 	scratch        [rxEncodedMax]byte
+	deferred       [2]deferredState // state records a Coast in progress has yet to write
 }
 
 // New returns the core of a pump fresh from the factory at time now: no
@@ -327,16 +333,7 @@ func (p *Pump) advance(t unit.Time) {
 	dt := int64(t - p.tAcc)
 	if p.rate > 0 && dt > 0 {
 		p.acc += int64(p.rate) * dt
-		if p.rate != p.basal { // a bolus or priming is running
-			for _, s := range [...]*source{&p.cbolus, &p.pbolus, &p.prime} {
-				if s.active {
-					s.accrued += int64(s.rate) * dt
-				}
-			}
-		}
-		if p.bridge.active && !p.prime.active {
-			p.bridge.accrued += int64(p.basal) * dt
-		}
+		p.accrueSources(dt)
 	}
 	p.tAcc = t
 	if p.suspended&susDead == 0 {
@@ -344,6 +341,21 @@ func (p *Pump) advance(t unit.Time) {
 	}
 	p.tBat = t
 	p.now = t
+}
+
+// accrueSources moves the running sources' accruals on by dt ms of delivery
+// (the accumulator itself is the caller's).
+func (p *Pump) accrueSources(dt int64) {
+	if p.rate != p.basal { // a bolus or priming is running
+		for _, s := range [...]*source{&p.cbolus, &p.pbolus, &p.prime} {
+			if s.active {
+				s.accrued += int64(s.rate) * dt
+			}
+		}
+	}
+	if p.bridge.active && !p.prime.active {
+		p.bridge.accrued += int64(p.basal) * dt
+	}
 }
 
 // due handles everything scheduled at t, the current time.
@@ -685,12 +697,7 @@ func (p *Pump) ringPush(t unit.Time) {
 // that is not the accumulator's own (run false) marks its hour as not one run.
 func (p *Pump) bucketPush(t unit.Time, run bool) {
 	if t >= p.hourEnd {
-		h := int64(t) / int64(unit.Hour)
-		p.hourIdx = int(floorMod(h, hourBuckets))
-		p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
-		if p.hours[p.hourIdx].hour != h {
-			p.hours[p.hourIdx] = hourBucket{hour: h}
-		}
+		p.enterHour(t)
 	}
 	b := &p.hours[p.hourIdx]
 	switch {
@@ -703,6 +710,17 @@ func (p *Pump) bucketPush(t unit.Time, run bool) {
 		b.rate = 0
 	}
 	b.n++
+}
+
+// enterHour makes the clock hour of t, at or after the current hour's end, the
+// current hour, starting its bucket afresh unless it already holds that hour.
+func (p *Pump) enterHour(t unit.Time) {
+	h := int64(t) / int64(unit.Hour)
+	p.hourIdx = int(floorMod(h, hourBuckets))
+	p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
+	if p.hours[p.hourIdx].hour != h {
+		p.hours[p.hourIdx] = hourBucket{hour: h}
+	}
 }
 
 // floorMod is a mod b in [0, b), for times before 1970 too.

@@ -111,8 +111,19 @@ func TestZeroAllocationsPerTickAndCommand(t *testing.T) {
 	other := continuous(400_000, ml(2))
 	other.PatientBolus = rx.PatientBolus
 	progs := [2]Program{NewProgram(rx, Hash{}), NewProgram(other, Hash{})}
+	coasted := 0
+	each := func(unit.Time) { coasted++ }
 	cmds := map[string]func(){
-		"tick":            func() { step(unit.Hour) },
+		"tick": func() { step(unit.Hour) },
+		"coast": func() {
+			r.p.Coast(now.Add(unit.Hour), nil)
+			r.p.WritesDone()
+			step(unit.Hour)
+		},
+		"coast with each": func() {
+			r.p.Coast(now.Add(unit.Hour), each)
+			step(unit.Hour)
+		},
 		"patient bolus":   func() { step(2 * unit.Hour); r.p.PatientBolus(now) },
 		"clinician bolus": func() { step(unit.Hour); r.p.ClinicianBolus(now, ml(0.01), 10*unit.Minute) },
 		"program": func() {
@@ -141,6 +152,9 @@ func TestZeroAllocationsPerTickAndCommand(t *testing.T) {
 		if n := testing.AllocsPerRun(50, f); n != 0 {
 			t.Errorf("%s: %.1f allocations per run", name, n)
 		}
+	}
+	if coasted == 0 {
+		t.Error("Coast delivered no stroke: its allocations went unmeasured")
 	}
 }
 

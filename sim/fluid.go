@@ -74,12 +74,18 @@ func (f *fluids) refill(residual unit.Volume, added unit.Volume, newMix mixture)
 	f.resMix = f.add(m)
 }
 
+// steady reports whether the whole pipeline holds the reservoir's mixture, and
+// which it is: a push then changes nothing in the pipeline and pushes out the
+// volume it pushes in, of that mixture.
+func (f *fluids) steady() (mix int, ok bool) {
+	return f.resMix, f.head == len(f.pipe)-1 && f.pipe[f.head].mix == f.resMix
+}
+
 // push moves v of the reservoir's mixture into the pipeline and returns the runs
 // of mixture that the same volume pushes out of the tip (valid until the next push).
 func (f *fluids) push(v unit.Volume) []segment {
 	f.out = f.out[:0]
-	if f.head == len(f.pipe)-1 && f.pipe[f.head].mix == f.resMix {
-		// Steady state: the whole pipeline holds the reservoir's mixture.
+	if _, ok := f.steady(); ok {
 		f.out = append(f.out, segment{f.resMix, v})
 		return f.out
 	}

@@ -303,6 +303,19 @@ func (r *run) stroke(t unit.Time, moved unit.Volume) {
 	d := r.dayAt(t)
 	d.delivered += moved
 	leak := r.dev.HW.Leaking()
+	if mix, ok := r.fl.steady(); ok && mix < len(r.toPatient) {
+		// The whole pipeline holds the reservoir's mixture (fluids.push's
+		// steady state): the stroke pushes the same volume of it out.
+		if leak {
+			r.leaked[mix] += moved
+			return
+		}
+		r.toPatient[mix] += moved
+		if len(r.fl.mixes[mix]) > 0 {
+			d.add(mix, moved)
+		}
+		return
+	}
 	for _, s := range r.fl.push(moved) {
 		for len(r.toPatient) <= s.mix {
 			r.toPatient = append(r.toPatient, 0)
