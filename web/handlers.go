@@ -25,9 +25,9 @@ func (s *Server) table() []route {
 
 		{pattern: "GET /api/v1/patients", action: clinic.ReadRecords, h: s.listPatients},
 		{pattern: "POST /api/v1/patients", action: clinic.WritePatients, h: s.createPatient},
-		{pattern: "GET /api/v1/patients/{id}", action: clinic.ReadRecords, h: s.getPatient},
+		{pattern: "GET /api/v1/patients/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Patient)},
 		{pattern: "PUT /api/v1/patients/{id}", action: clinic.WritePatients, h: s.updatePatient},
-		{pattern: "GET /api/v1/patients/{id}/record", action: clinic.ReadRecords, h: s.patientRecord},
+		{pattern: "GET /api/v1/patients/{id}/record", action: clinic.ReadRecords, h: readOf(s.Svc.PatientRecord)},
 		{pattern: "GET /api/v1/patients/{id}/fhir", action: clinic.ExportRecords, h: s.fhirExport},
 
 		{pattern: "POST /api/v1/patients/{id}/trials", action: clinic.WriteTrials, h: createFor(s, s.Svc.CreateTrial)},
@@ -42,7 +42,7 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/patients/{id}/complications", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordComplication)},
 		{pattern: "PUT /api/v1/complications/{id}", action: clinic.WriteCare, h: updateOf(s, s.Svc.UpdateComplication)},
 		{pattern: "POST /api/v1/patients/{id}/side-effects", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordSideEffect)},
-		{pattern: "GET /api/v1/records/{id}", action: clinic.ReadRecords, h: s.getRecord},
+		{pattern: "GET /api/v1/records/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Record)},
 		{pattern: "POST /api/v1/alarms/{id}/ack", action: clinic.AckAlarms, h: updateOf(s, s.Svc.AckAlarm)},
 
 		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: s.worklist},
@@ -70,6 +70,22 @@ func createFor[T any](s *Server, fn func(ctx context.Context, patientID int64, v
 			return err
 		}
 		writeJSON(w, http.StatusCreated, v)
+		return nil
+	}
+}
+
+// readOf answers with the record named by the path's id.
+func readOf[T any](fn func(ctx context.Context, id int64) (T, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		v, err := fn(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
 		return nil
 	}
 }
@@ -274,19 +290,6 @@ func (s *Server) createPatient(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) getPatient(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	p, err := s.Svc.Patient(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
-}
-
 func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -304,19 +307,6 @@ func (s *Server) updatePatient(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, &p)
-	return nil
-}
-
-func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	rec, err := s.Svc.PatientRecord(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rec)
 	return nil
 }
 
@@ -339,19 +329,6 @@ func (s *Server) fhirExport(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/fhir+json")
 	_, err = w.Write(b)
 	return err
-}
-
-func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rec)
-	return nil
 }
 
 func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
