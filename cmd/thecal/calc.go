@@ -41,25 +41,11 @@ func calcCmds() []calcCmd {
 }
 
 func runCalc(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		w := stdout
-		if len(args) == 0 {
-			w = stderr
-		}
-		calcUsage(w)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return 0
-	}
+	var cmds []command
 	for _, c := range calcCmds() {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
+		cmds = append(cmds, command{c.name, c.summary, c.run})
 	}
-	fmt.Fprintf(stderr, "thecal calc: unknown calculation %q\n\n", args[0])
-	calcUsage(stderr)
-	return exitUsage
+	return dispatch("thecal calc", "calculation", cmds, args, stdout, stderr, calcUsage)
 }
 
 func calcUsage(w io.Writer) {

@@ -38,19 +38,29 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	return dispatch("thecal", "command", commands(), args, stdout, stderr, usage)
+}
+
+// dispatch runs the entry of cmds that args[0] names; the top level, thecal
+// calc and thecal sim all choose their subcommand through it. With nothing
+// named it prints usage to stderr, status 2; asked for help, to stdout; an
+// unknown name is refused naming it, status 2.
+func dispatch(prog, noun string, cmds []command, args []string, stdout, stderr io.Writer, usage func(io.Writer)) int {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		usage(stdout)
 		return 0
 	}
-	for _, c := range commands() {
+	for _, c := range cmds {
 		if c.name == args[0] {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "thecal: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "%s: unknown %s %q\n\n", prog, noun, args[0])
 	usage(stderr)
 	return exitUsage
 }

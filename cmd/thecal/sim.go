@@ -13,27 +13,14 @@ import (
 )
 
 func runSim(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, simUsage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return 0
+	cmds := []command{
+		{"run", "run a scenario", simRun},
+		{"trumpet", "trumpet curves", simTrumpet},
+		{"campaign", "fault campaigns", simCampaign},
+		{"population", "virtual patient populations", simPopulation},
+		{"plot", "plots of a scenario run", simPlot},
 	}
-	switch args[0] {
-	case "run":
-		return simRun(args[1:], stdout, stderr)
-	case "trumpet":
-		return simTrumpet(args[1:], stdout, stderr)
-	case "campaign":
-		return simCampaign(args[1:], stdout, stderr)
-	case "population":
-		return simPopulation(args[1:], stdout, stderr)
-	case "plot":
-		return simPlot(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "thecal sim: unknown subcommand %q\n\n%s", args[0], simUsage)
-	return exitUsage
+	return dispatch("thecal sim", "subcommand", cmds, args, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, simUsage) })
 }
 
 const simUsage = `usage: thecal sim run [--json] FILE
