@@ -83,7 +83,7 @@ func (s *Setup) PumpConfig() (pump.Config, error) {
 // process is down (that time counts as time since the last checkpoint).
 type Anchor struct {
 	WallMS int64     `json:"wall_ms"`
-	Pump   unit.Time `json:"pump_ms"`
+	Pump   unit.Time `json:"pump_time"`
 	Speed  float64   `json:"speed"`
 }
 
@@ -93,12 +93,12 @@ func (a Anchor) At(wallMS int64) unit.Time {
 }
 
 type metaJSON struct {
-	PumpTime    unit.Time   `json:"pump_time_ms"`
+	PumpTime    unit.Time   `json:"pump_time"`
 	LogNext     uint64      `json:"log_next"`
-	RxSince     unit.Time   `json:"rx_since_ms"`
-	LastFill    unit.Volume `json:"last_fill_nl"`
-	LastFillAt  unit.Time   `json:"last_fill_at_ms"`
-	HWReservoir unit.Volume `json:"hw_reservoir_nl"`
+	RxSince     unit.Time   `json:"rx_since"`
+	LastFill    unit.Volume `json:"last_fill"`
+	LastFillAt  unit.Time   `json:"last_fill_at"`
+	HWReservoir unit.Volume `json:"hw_reservoir"`
 	Clock       Anchor      `json:"clock"`
 }
 
