@@ -218,3 +218,13 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// lookupDrug finds a drug in the library or refuses the field.
+func (s *Service) lookupDrug(field, name string) (*drug.Drug, error) {
+	lib := s.Library()
+	d, ok := lib.Lookup(name)
+	if !ok {
+		return nil, Errorf(EINVALID, field, "%q is not in drug library %s", name, lib.Version)
+	}
+	return d, nil
+}

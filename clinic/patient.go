@@ -4,7 +4,25 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
+
+// Patient is a person in the clinic's care.
+type Patient struct {
+	ID         int64  `json:"id"`
+	MRN        string `json:"mrn"` // medical record number, unique in the clinic
+	FamilyName string `json:"family_name"`
+	GivenName  string `json:"given_name"`
+	BirthDate  Date   `json:"birth_date"`
+	Sex        string `json:"sex"`        // female, male, other, unknown
+	Indication string `json:"indication"` // pain or spasticity
+	// Origin of spasticity: cerebral or spinal (baclofen titration differs).
+	Origin    string    `json:"origin,omitempty"`
+	Notes     string    `json:"notes,omitempty"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
 
 func (p *Patient) validate(now Date) error {
 	p.MRN = strings.TrimSpace(p.MRN)
@@ -162,4 +180,13 @@ func (s *Service) ExportRecord(ctx context.Context, id int64) (*PatientRecord, e
 		return nil, err
 	}
 	return s.patientRecord(ctx, id)
+}
+
+// mustPatient loads the patient a record is for.
+func (o *op) mustPatient(id int64) (*Patient, error) {
+	p, err := o.tx.Patient(id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "patient_id", "no patient %d", id)
+	}
+	return p, err
 }

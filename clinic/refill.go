@@ -1,0 +1,305 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/therapy"
+	"github.com/thecal/thecal/unit"
+)
+
+// Refill is a reservoir refill: what came out, what went in, and the accounting.
+type Refill struct {
+	Meta
+	ImplantID     int64         `json:"implant_id"`
+	At            time.Time     `json:"at"`
+	Drug          string        `json:"drug"`
+	Concentration Concentration `json:"concentration"`
+	Diluted       bool          `json:"diluted,omitempty"`
+	Lot           string        `json:"lot"`
+	Withdrawn     Volume        `json:"withdrawn"`
+	Added         Volume        `json:"added"`
+	Boluses       Volume        `json:"boluses,omitempty"` // bolus volume the pump reports given since the last refill
+	Observation   string        `json:"observation,omitempty"`
+	ObservedFor   Duration      `json:"observed_for,omitempty"`
+	// Computed by therapy.CheckRefill and therapy.NextRefill.
+	Programmed   Volume     `json:"programmed"`
+	Expected     Volume     `json:"expected"`
+	Discrepancy  Volume     `json:"discrepancy"`
+	Limit        Volume     `json:"limit"`
+	Flag         string     `json:"flag"` // within_limit, less_than_expected, more_than_expected, not_checked
+	Flagged      bool       `json:"flagged"`
+	FlagReason   string     `json:"flag_reason,omitempty"`
+	DrugMismatch string     `json:"drug_mismatch,omitempty"` // set when drug or concentration differ from the prescription (hazard H2)
+	NextDue      *time.Time `json:"next_due,omitempty"`
+	NextDueBasis string     `json:"next_due_basis,omitempty"`
+	ReviewedBy   string     `json:"reviewed_by,omitempty"`
+	ReviewedAt   *time.Time `json:"reviewed_at,omitempty"`
+	ReviewNote   string     `json:"review_note,omitempty"`
+}
+
+// lastFill is the fill a refill follows: the last refill of the pump before at,
+// or the pump's first fill.
+type lastFill struct {
+	At            time.Time
+	Volume        unit.Volume
+	Drug          string
+	Concentration unit.Concentration
+	Diluted       bool
+	First         bool
+}
+
+func fillBefore(im *Implant, refills []*Refill, at time.Time) lastFill {
+	f := lastFill{At: im.ImplantedAt, Volume: unit.Volume(im.InitialFill), Drug: im.Drug,
+		Concentration: unit.Concentration(im.Concentration), First: true}
+	for _, r := range refills {
+		if r.ImplantID == im.ID && r.At.Before(at) && !r.At.Before(f.At) {
+			f = lastFill{At: r.At, Volume: unit.Volume(r.Added), Drug: r.Drug,
+				Concentration: unit.Concentration(r.Concentration), Diluted: r.Diluted}
+		}
+	}
+	return f
+}
+
+// programmedSince returns the average basal rate the pump's prescriptions ran
+// between from and to: the prescription in force at each moment, weighted by
+// how long it ran. With one prescription over the interval, it is its rate.
+func programmedSince(im *Implant, rxs []*Prescription, from, to time.Time) unit.Rate {
+	type seg struct {
+		at   time.Time
+		rate unit.Rate
+	}
+	var segs []seg
+	for _, rx := range rxs {
+		if rx.ImplantID != im.ID || !rx.StartAt.Before(to) {
+			continue
+		}
+		segs = append(segs, seg{rx.StartAt, basalRate(rx)})
+	}
+	if len(segs) == 0 {
+		return 0
+	}
+	// Rates in force over [from, to).
+	var total unit.Volume
+	var single unit.Rate = -1
+	for i, sg := range segs {
+		start, end := sg.at, to
+		if i+1 < len(segs) {
+			end = segs[i+1].at
+		}
+		if start.Before(from) {
+			start = from
+		}
+		if !end.After(start) {
+			continue
+		}
+		if single == -1 {
+			single = sg.rate
+		} else if single != sg.rate {
+			single = -2
+		}
+		total += sg.rate.Over(unit.Duration(end.Sub(start).Milliseconds()))
+	}
+	if single >= 0 {
+		return single
+	}
+	return unit.RateOf(total, unit.Duration(to.Sub(from).Milliseconds()))
+}
+
+// currentRx returns the prescription in force for the pump at t, or nil.
+func currentRx(im *Implant, rxs []*Prescription, t time.Time) *Prescription {
+	var cur *Prescription
+	for _, rx := range rxs {
+		if rx.ImplantID == im.ID && !rx.StartAt.After(t) {
+			cur = rx
+		}
+	}
+	return cur
+}
+
+// RecordRefill records a refill with its accounting: the expected residual,
+// the discrepancy and its flag (therapy.CheckRefill, hazard H3), a drug or
+// concentration different from the prescription (H2), and the next refill date.
+func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill) error {
+	if err := s.allow(ctx, WriteCare); err != nil {
+		return err
+	}
+	now := s.now()
+	if rf.At.IsZero() {
+		rf.At = now
+	}
+	if err := notFuture("at", rf.At, now); err != nil {
+		return err
+	}
+	d, err := s.lookupDrug("drug", rf.Drug)
+	if err != nil {
+		return err
+	}
+	rf.Drug = d.Name
+	if rf.Concentration <= 0 {
+		return Errorf(EINVALID, "concentration", "must be more than 0")
+	}
+	if strings.TrimSpace(rf.Lot) == "" || len(rf.Lot) > 64 {
+		return Errorf(EINVALID, "lot", "the drug lot number is required (at most 64 bytes)")
+	}
+	if rf.Withdrawn < 0 {
+		return Errorf(EINVALID, "withdrawn", "must not be negative")
+	}
+	if rf.Boluses < 0 {
+		return Errorf(EINVALID, "boluses", "must not be negative")
+	}
+	if err := textField("observation", rf.Observation, 10_000); err != nil {
+		return err
+	}
+	return s.write(ctx, WriteCare, func(o *op) error {
+		if _, err := o.mustPatient(patientID); err != nil {
+			return err
+		}
+		im, err := activeImplant(o.tx, patientID)
+		if err != nil {
+			return err
+		}
+		if im == nil || rf.ImplantID != 0 && rf.ImplantID != im.ID {
+			return Errorf(EINVALID, "implant_id", "the patient has no implanted pump to refill")
+		}
+		rf.ImplantID = im.ID
+		if rf.At.Before(im.ImplantedAt) {
+			return Errorf(EINVALID, "at", "before the pump was implanted")
+		}
+		model, _ := pump.ParseModel(im.Model)
+		if rf.Added <= 0 || unit.Volume(rf.Added) > model.Reservoir() {
+			return Errorf(EINVALID, "added", "must be more than 0 and at most the %s reservoir (%s)", model, model.Reservoir())
+		}
+		refills, err := list[Refill](o.tx, RecordFilter{PatientID: patientID})
+		if err != nil {
+			return err
+		}
+		rxs, err := list[Prescription](o.tx, RecordFilter{PatientID: patientID})
+		if err != nil {
+			return err
+		}
+		s.account(rf, im, model, refills, rxs)
+		if rf.Flag == "invalid" {
+			return Errorf(EINVALID, rf.NextDueBasis, "%s", rf.FlagReason)
+		}
+		if rx := currentRx(im, rxs, rf.At); rx != nil && (rx.Drug != rf.Drug || rx.Concentration != rf.Concentration) {
+			rf.DrugMismatch = fmt.Sprintf("the reservoir now holds %s at %s but the pump is programmed for %s at %s: reprogram, with a bridge bolus (hazard H2)",
+				rf.Drug, unit.Concentration(rf.Concentration), rx.Drug, unit.Concentration(rx.Concentration))
+		}
+		if next, basis, ok := s.nextRefill(im, model, rf.At, unit.Volume(rf.Added), rf.Drug, rf.Diluted, false, currentRx(im, rxs, rf.At)); ok {
+			rf.NextDue, rf.NextDueBasis = &next, basis
+		}
+		rf.Meta = Meta{PatientID: patientID}
+		_, err = o.create(rf)
+		return err
+	})
+}
+
+// account fills the refill's accounting from therapy.CheckRefill. A refused
+// input sets Flag "invalid" with the field in NextDueBasis (read by the caller).
+func (s *Service) account(rf *Refill, im *Implant, model pump.Model, refills []*Refill, rxs []*Prescription) {
+	last := fillBefore(im, refills, rf.At)
+	since := unit.Duration(rf.At.Sub(last.At).Milliseconds())
+	rate := programmedSince(im, rxs, last.At, rf.At)
+	rf.ReviewedAt, rf.ReviewedBy, rf.ReviewNote = nil, "", ""
+	if since <= 0 {
+		rf.Flag, rf.Flagged, rf.FlagReason = "invalid", false, "at the same time as the last fill"
+		rf.NextDueBasis = "at"
+		return
+	}
+	c, err := therapy.CheckRefill(therapy.RefillInput{Model: model, LastFill: last.Volume, Rate: rate, Since: since,
+		Boluses: unit.Volume(rf.Boluses), Withdrawn: unit.Volume(rf.Withdrawn)})
+	if err != nil {
+		var ie *therapy.InputError
+		if errors.As(err, &ie) && (ie.Input == "withdrawn" || ie.Input == "boluses") {
+			rf.Flag, rf.FlagReason, rf.NextDueBasis = "invalid", ie.Reason, ie.Input
+			return
+		}
+		// The accounting cannot be done (e.g. an average rate under the pump's
+		// minimum after a stop): say so; a person checks the residual.
+		rf.Flag, rf.Flagged = "not_checked", true
+		rf.FlagReason = "the discrepancy could not be computed (" + err.Error() + "): check the residual by hand"
+		return
+	}
+	rf.Programmed, rf.Expected, rf.Discrepancy, rf.Limit = Volume(c.Programmed), Volume(c.Expected), Volume(c.Discrepancy), Volume(c.Limit)
+	switch c.Flag {
+	case therapy.WithinLimit:
+		rf.Flag, rf.Flagged = "within_limit", false
+	case therapy.LessThanExpected:
+		rf.Flag, rf.Flagged = "less_than_expected", true
+	case therapy.MoreThanExpected:
+		rf.Flag, rf.Flagged = "more_than_expected", true
+	}
+	if rf.Flagged {
+		rf.FlagReason = fmt.Sprintf("withdrew %s, expected %s: discrepancy %s beyond ±%s: %s",
+			c.Discrepancy+c.Expected, c.Expected, c.Discrepancy, c.Limit, c.Flag)
+	}
+	if c.RanEmpty {
+		rf.FlagReason = strings.TrimPrefix(rf.FlagReason+"; the program would have emptied the reservoir", "; ")
+		rf.Flagged = true
+	}
+}
+
+// nextRefill returns the next refill date after a fill (therapy.NextRefill),
+// and a sentence saying how it was reached.
+func (s *Service) nextRefill(im *Implant, model pump.Model, filled time.Time, vol unit.Volume, drugName string,
+	diluted, first bool, rx *Prescription) (time.Time, string, bool) {
+	if rx == nil || rx.Mode == "stopped" {
+		return time.Time{}, "", false
+	}
+	in := therapy.RefillDateInput{Model: model, Filled: ustd(filled), Volume: vol, Rate: basalRate(rx),
+		Max24h: unit.Volume(rx.Max24h), LowThreshold: unit.Volume(rx.LowReservoir), Margin: s.Settings.Therapy.RefillMargin}
+	if in.LowThreshold == 0 {
+		in.LowThreshold = pump.LowReservoirDefault
+	}
+	if b := rx.PatientBolus; b != nil && b.Volume > 0 {
+		in.Bolus = &therapy.PatientBolus{Volume: unit.Volume(b.Volume), Lockout: unit.Duration(b.Lockout), MaxPer24h: int64(b.MaxPer24h)}
+	}
+	if d, ok := s.Library().Lookup(drugName); ok {
+		if lim, _, ok := therapy.StabilityLimit(d, diluted, first); ok {
+			in.Stability = lim
+		}
+	}
+	r, err := therapy.NextRefill(in)
+	if err != nil {
+		// At or under the low-reservoir threshold already: refill now.
+		return filled, "the fill is at or under the low-reservoir threshold: " + err.Error(), true
+	}
+	basis := fmt.Sprintf("low-reservoir alarm expected %s at %s/day worst case (every allowed bolus)", r.LowAt.Format(time.DateOnly), unit.Volume(r.DailyUse))
+	if r.ByStability {
+		basis = fmt.Sprintf("%s stability limit reached %s", drugName, r.StableUntil.Format(time.DateOnly))
+	}
+	basis += fmt.Sprintf(", less the %s safety margin", s.Settings.Therapy.RefillMargin)
+	return r.Due.Std(), basis, true
+}
+
+// ReviewInput marks a flag as reviewed.
+type ReviewInput struct {
+	Note    string `json:"note"`
+	Version int64  `json:"version"`
+}
+
+// ReviewRefill records that a flagged refill was looked into.
+func (s *Service) ReviewRefill(ctx context.Context, id int64, in ReviewInput) (*Refill, error) {
+	if strings.TrimSpace(in.Note) == "" {
+		return nil, Errorf(EINVALID, "note", "say what was found")
+	}
+	var rf *Refill
+	err := s.write(ctx, WriteCare, func(o *op) error {
+		var err error
+		if rf, err = get[Refill](o.tx, id); err != nil {
+			return err
+		}
+		before := *rf
+		if rf.Version != in.Version {
+			return Errorf(ECONFLICT, "version", "refill %d is at version %d, not %d: reload", id, rf.Version, in.Version)
+		}
+		rf.ReviewedAt, rf.ReviewedBy, rf.ReviewNote = &o.now, o.p.Name, in.Note
+		return o.update(&before, rf)
+	})
+	return rf, err
+}
