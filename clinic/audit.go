@@ -24,8 +24,14 @@ type AuditEntry struct {
 	PatientID int64           `json:"patient_id,omitempty"`
 	Before    json.RawMessage `json:"before"`
 	After     json.RawMessage `json:"after"`
-	PrevHash  string          `json:"prev_hash"`
-	Hash      string          `json:"hash"`
+	// RecordHash is the digest of the record as stored after the change
+	// (RecordDigest, PatientDigest, UserDigest), "" for an entry that
+	// changed no stored record (a sign-in, a read). It puts every record's
+	// content under the chain: VerifyAudit recomputes each stored record's
+	// digest and compares it with the last entry that wrote it.
+	RecordHash string `json:"record_hash,omitempty"`
+	PrevHash   string `json:"prev_hash"`
+	Hash       string `json:"hash"`
 }
 
 // ComputeHash returns the hash of e: SHA-256 over the previous hash and every
@@ -42,7 +48,15 @@ func (e *AuditEntry) ComputeHash() string {
 		binary.BigEndian.PutUint64(n[:], uint64(v))
 		h.Write(n[:])
 	}
-	put([]byte("thecal-audit/1"))
+	// Entries from before record digests keep their first encoding; an entry
+	// with a digest is encoded apart ("thecal-audit/2"), so no digest can be
+	// stripped or added without changing the hash.
+	if e.RecordHash == "" {
+		put([]byte("thecal-audit/1"))
+	} else {
+		put([]byte("thecal-audit/2"))
+		put([]byte(e.RecordHash))
+	}
 	put([]byte(e.PrevHash))
 	num(e.Seq)
 	num(e.At.UnixMilli())
@@ -64,6 +78,12 @@ type AuditReport struct {
 	Head    string `json:"head"`              // the last entry's hash
 	BadSeq  int64  `json:"bad_seq,omitempty"` // the first entry that does not verify
 	Problem string `json:"problem,omitempty"` // what is wrong with it
+	// Records is how many stored records (patients, users, clinical
+	// records) were checked against the digests the chain holds.
+	Records int64 `json:"records_checked"`
+	// Checkpoint is the sequence number of the signed checkpoint the chain
+	// was checked against (0: none).
+	Checkpoint int64 `json:"checkpoint,omitempty"`
 }
 
 // Verifier checks a chain entry by entry, in order.
@@ -71,6 +91,8 @@ type Verifier struct {
 	r    AuditReport
 	prev string
 	seq  int64
+	// cp, when set, is a signed checkpoint the chain must pass through.
+	cp *Checkpoint
 }
 
 // Add checks the next entry; it returns false once the chain is broken.
@@ -89,6 +111,9 @@ func (v *Verifier) Add(e *AuditEntry) bool {
 		return fail("previous hash does not match the entry before")
 	case e.ComputeHash() != e.Hash:
 		return fail("content does not match its hash: the entry was changed")
+	case v.cp != nil && e.Seq == v.cp.Seq && e.Hash != v.cp.Hash:
+		return fail("the chain does not pass through the signed checkpoint of " + v.cp.At.Format(time.RFC3339) +
+			": the trail was rewritten up to here and its hashes recomputed")
 	}
 	v.seq, v.prev = e.Seq, e.Hash
 	v.r.Entries++
@@ -114,18 +139,29 @@ func VerifyChain(entries []*AuditEntry) AuditReport {
 	return v.Report()
 }
 
-// VerifyAudit checks the whole stored audit trail, and that the store's head
-// is its last entry (so that entries cut off the end are found too).
+// VerifyAudit checks the whole stored audit trail, that the store's head is
+// its last entry (so that entries cut off the end are found too), and that
+// every stored patient, user and clinical record is as the last audit entry
+// that wrote it says (so that a record edited in the database is found).
 func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
+	return s.VerifyAuditAt(ctx, nil)
+}
+
+// VerifyAuditAt is VerifyAudit that also checks the chain passes through a
+// signed checkpoint (whose signature the caller has checked): the anchor
+// outside the database that a chain recomputed after a change, or cut short,
+// cannot match.
+func (s *Service) VerifyAuditAt(ctx context.Context, cp *Checkpoint) (AuditReport, error) {
 	if err := s.allow(ctx, ReadAudit); err != nil {
 		return AuditReport{}, err
 	}
-	var v Verifier
+	v := Verifier{cp: cp}
 	err := s.Store.View(ctx, func(tx Tx) error {
 		headSeq, headHash, err := tx.AuditHead()
 		if err != nil {
 			return err
 		}
+		digests := map[digestKey]digestAt{}
 		var after int64
 		for {
 			page, err := tx.Audit(after, 1000)
@@ -136,6 +172,9 @@ func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
 				if !v.Add(e) {
 					return nil
 				}
+				if e.RecordHash != "" {
+					digests[digestKey{e.Entity, e.EntityID}] = digestAt{e.RecordHash, e.Seq}
+				}
 				after = e.Seq
 			}
 			if len(page) < 1000 {
@@ -144,10 +183,152 @@ func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
 		}
 		if r := v.Report(); r.Entries != headSeq || r.Head != headHash {
 			v.r.BadSeq, v.r.Problem = r.Entries+1, "the trail ends at "+itoa(r.Entries)+" but its head says "+itoa(headSeq)+": entries were removed"
+			return nil
 		}
-		return nil
+		if cp != nil {
+			v.r.Checkpoint = cp.Seq
+			if v.r.Entries < cp.Seq {
+				v.r.BadSeq, v.r.Problem = v.r.Entries+1, "the trail ends at "+itoa(v.r.Entries)+", before the signed checkpoint at "+
+					itoa(cp.Seq)+": entries were removed"
+				return nil
+			}
+		}
+		return verifyContent(tx, &v.r, digests)
 	})
 	return v.Report(), err
+}
+
+type digestKey struct {
+	entity string
+	id     int64
+}
+
+type digestAt struct {
+	hash string
+	seq  int64
+}
+
+// verifyContent compares every stored patient, user and record with the
+// digest of the last audit entry that wrote it.
+func verifyContent(tx Tx, r *AuditReport, digests map[digestKey]digestAt) error {
+	check := func(entity string, id int64, got string) bool {
+		k := digestKey{entity, id}
+		d, ok := digests[k]
+		switch {
+		case !ok:
+			r.Problem = entity + " " + itoa(id) + " is not covered by the audit trail: it was written outside the service"
+		case d.hash != got:
+			r.BadSeq = d.seq
+			r.Problem = entity + " " + itoa(id) + " was changed outside the service: it does not match audit entry " + itoa(d.seq)
+		default:
+			delete(digests, k)
+			r.Records++
+			return true
+		}
+		return false
+	}
+	users, err := tx.Users()
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !check("user", u.ID, UserDigest(u)) {
+			return nil
+		}
+	}
+	for after := int64(0); ; {
+		page, err := tx.PatientsAfter(after, 1000)
+		if err != nil {
+			return err
+		}
+		for _, p := range page {
+			if !check("patient", p.ID, PatientDigest(p)) {
+				return nil
+			}
+			after = p.ID
+		}
+		if len(page) < 1000 {
+			break
+		}
+	}
+	for after := int64(0); ; {
+		page, err := tx.RecordsAfter(after, 1000)
+		if err != nil {
+			return err
+		}
+		for _, rec := range page {
+			if !check(string(rec.Kind), rec.ID, RecordDigest(rec)) {
+				return nil
+			}
+			after = rec.ID
+		}
+		if len(page) < 1000 {
+			break
+		}
+	}
+	for k, d := range digests {
+		r.BadSeq = d.seq
+		r.Problem = k.entity + " " + itoa(k.id) + " written by audit entry " + itoa(d.seq) + " is missing: it was removed outside the service"
+		return nil
+	}
+	return nil
+}
+
+func digest(kind string, parts ...[]byte) string {
+	h := sha256.New()
+	var n [8]byte
+	for _, b := range append([][]byte{[]byte(kind)}, parts...) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// RecordDigest is the digest of a clinical record as stored: its kind, id,
+// patient, version and the JSON bytes kept.
+func RecordDigest(r *Record) string {
+	return digest("thecal-record/1", []byte(r.Kind), []byte(itoa(r.ID)), []byte(itoa(r.PatientID)),
+		[]byte(itoa(r.Version)), r.Data)
+}
+
+// PatientDigest is the digest of a patient as the service reads it.
+func PatientDigest(p *Patient) string {
+	return digest("thecal-patient/1", rawJSON(p))
+}
+
+// UserDigest is the digest of a user's account: what the API shows, and the
+// credentials it does not (the password hash, the second factor's secret),
+// so that a role, a flag or a password hash changed in the database is found.
+func UserDigest(u *User) string {
+	return digest("thecal-user/1", rawJSON(u), []byte(u.PasswordHash), []byte(u.TOTPSecret))
+}
+
+// auditUser records a change to a user with the account's digest.
+func (o *op) auditUser(action string, before, after *User) {
+	o.audit(action, "user", after.ID, 0, before, after)
+	o.entries[len(o.entries)-1].RecordHash = UserDigest(after)
+}
+
+// auditPatient records a change to a patient with its digest.
+func (o *op) auditPatient(action string, before, after *Patient) {
+	o.audit(action, "patient", after.ID, after.ID, before, after)
+	o.entries[len(o.entries)-1].RecordHash = PatientDigest(after)
+}
+
+// auditRead records that someone read a patient's record (or exported it).
+// Reads by the server itself (the demonstration's pumps) are not audited.
+func (s *Service) auditRead(ctx context.Context, action string, patientID int64) error {
+	p := FromContext(ctx)
+	if p == nil || p == System {
+		return nil
+	}
+	now := s.now()
+	return s.Store.Update(ctx, func(tx Tx) error {
+		o := &op{s: s, tx: tx, now: now, p: p}
+		o.audit(action, "patient", patientID, patientID, nil, nil)
+		return o.appendAudit()
+	})
 }
 
 // Audit returns up to limit entries after sequence number after.

@@ -3,8 +3,11 @@ package clinic
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/thecal/thecal/therapy"
 )
@@ -35,11 +38,13 @@ func oneOf(field, v string, allowed []string) error {
 	return nil
 }
 
+// textField checks free text (notes, reasons): at most max bytes of valid
+// UTF-8, line breaks allowed, no other control or bidirectional character.
 func textField(field, v string, max int) error {
 	if len(v) > max {
 		return Errorf(EINVALID, field, "at most %d bytes", max)
 	}
-	return nil
+	return checkText(field, v, true)
 }
 
 // therapyField maps a therapy input name to the API field it comes from.
@@ -53,4 +58,65 @@ func therapyErr(err error, fields map[string]string) error {
 		return Errorf(EINVALID, f, "%s", ie.Reason)
 	}
 	return err
+}
+
+// The range of calendar years a clinical date may fall in. A year outside it
+// is a typing or parsing error (year 1 is Go's zero time, year 9999 a
+// placeholder), never a clinical fact.
+const (
+	MinYear = 1900
+	MaxYear = 2200
+)
+
+// dateInRange refuses a time outside MinYear–MaxYear.
+func dateInRange(field string, t time.Time) error {
+	if y := t.Year(); y < MinYear || y > MaxYear {
+		return Errorf(EINVALID, field, "%s is outside the years %d to %d", t.Format(time.DateOnly), MinYear, MaxYear)
+	}
+	return nil
+}
+
+// badRune says why r may not appear in a name or a text field ("" when it
+// may). Bidirectional overrides and isolates reorder what a reader sees (a
+// name displayed differently from what is stored: CVE-2021-42574, "Trojan
+// Source"); control characters (NUL, escape sequences) corrupt displays,
+// logs and exports.
+func badRune(r rune, multiline bool) string {
+	switch {
+	case r == utf8.RuneError:
+		return "is not valid UTF-8"
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
+		return "contains a bidirectional control character (U+" + strings.ToUpper(strconv.FormatInt(int64(r), 16)) + ")"
+	case multiline && (r == '\n' || r == '\r' || r == '\t'):
+		return ""
+	case unicode.IsControl(r), r == 0x2028, r == 0x2029, r == 0xFEFF:
+		return "contains a control character (U+" + strings.ToUpper(strconv.FormatInt(int64(r), 16)) + ")"
+	}
+	return ""
+}
+
+// checkText refuses invalid UTF-8, bidirectional controls and control
+// characters; multiline text may hold line breaks and tabs.
+func checkText(field, v string, multiline bool) error {
+	if !utf8.ValidString(v) {
+		return Errorf(EINVALID, field, "is not valid UTF-8")
+	}
+	for _, r := range v {
+		if why := badRune(r, multiline); why != "" {
+			return Errorf(EINVALID, field, "%s", why)
+		}
+	}
+	return nil
+}
+
+// nameField checks a person's name (a patient, a user, a surgeon): required
+// when required is set, at most max bytes, one line of printable text.
+func nameField(field, v string, max int, required bool) error {
+	if required && strings.TrimSpace(v) == "" {
+		return Errorf(EINVALID, field, "is required")
+	}
+	if len(v) > max {
+		return Errorf(EINVALID, field, "at most %d bytes", max)
+	}
+	return checkText(field, v, false)
 }

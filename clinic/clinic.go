@@ -24,14 +24,15 @@ import (
 // Error codes: what went wrong, for a caller to act on. The HTTP layer maps
 // each to one status in one place.
 const (
-	ECONFLICT     = "conflict"     // a version check failed, or a duplicate
-	EINTERNAL     = "internal"     // a fault of the server
-	EINVALID      = "invalid"      // a field is wrong; nothing was written
-	ENOTFOUND     = "not_found"    // no such record
-	EUNAUTHORIZED = "unauthorized" // not signed in, or bad credentials
-	EFORBIDDEN    = "forbidden"    // signed in, but the role may not
-	ETOOLARGE     = "too_large"    // a request or report too large to take
-	EUNAVAILABLE  = "unavailable"  // the store is not reachable
+	ECONFLICT     = "conflict"          // a version check failed, or a duplicate
+	EINTERNAL     = "internal"          // a fault of the server
+	EINVALID      = "invalid"           // a field is wrong; nothing was written
+	ENOTFOUND     = "not_found"         // no such record
+	EUNAUTHORIZED = "unauthorized"      // not signed in, or bad credentials
+	EFORBIDDEN    = "forbidden"         // signed in, but the role may not
+	ETOOLARGE     = "too_large"         // a request or report too large to take
+	EUNAVAILABLE  = "unavailable"       // the store is not reachable, or the server is busy
+	ETHROTTLED    = "too_many_requests" // too many attempts: wait RetryAfter
 )
 
 // Error is a domain error: a code, the field it concerns ("" when none) and a
@@ -43,6 +44,8 @@ type Error struct {
 	// Problems lists every problem when a whole input is refused at once (a
 	// drug library file), each with its own field path.
 	Problems []Problem
+	// RetryAfter, for ETHROTTLED, is how long to wait before trying again.
+	RetryAfter time.Duration
 }
 
 // Problem is one thing wrong with an input refused as a whole: the field by its
@@ -92,6 +95,15 @@ func ErrorProblems(err error) []Problem {
 		return e.Problems
 	}
 	return nil
+}
+
+// ErrorRetryAfter returns how long a throttled caller should wait, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorMessage returns the message of an *Error, or a generic one: the text of

@@ -30,6 +30,9 @@ func (s *Service) ScheduleFollowUp(ctx context.Context, patientID int64, f *Foll
 	if f.Due.IsZero() {
 		return Errorf(EINVALID, "due", "is required")
 	}
+	if err := dateInRange("due", f.Due); err != nil {
+		return err
+	}
 	if err := textField("notes", f.Notes, 10_000); err != nil {
 		return err
 	}

@@ -63,8 +63,8 @@ func (s *Service) CreateImplant(ctx context.Context, patientID int64, im *Implan
 	if err := notFuture("implanted_at", im.ImplantedAt, now); err != nil {
 		return err
 	}
-	if strings.TrimSpace(im.Surgeon) == "" {
-		return Errorf(EINVALID, "surgeon", "is required")
+	if err := nameField("surgeon", im.Surgeon, 200, true); err != nil {
+		return err
 	}
 	if im.CatheterPerCm == 0 {
 		im.CatheterPerCm = Volume(pump.DefaultCatheterPerCm)

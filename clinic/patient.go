@@ -27,16 +27,24 @@ type Patient struct {
 func (p *Patient) validate(now Date) error {
 	p.MRN = strings.TrimSpace(p.MRN)
 	p.FamilyName, p.GivenName = strings.TrimSpace(p.FamilyName), strings.TrimSpace(p.GivenName)
-	switch {
-	case p.MRN == "" || len(p.MRN) > 64:
+	if p.MRN == "" || len(p.MRN) > 64 {
 		return Errorf(EINVALID, "mrn", "the medical record number is required (at most 64 bytes)")
-	case p.FamilyName == "" || len(p.FamilyName) > 200:
-		return Errorf(EINVALID, "family_name", "is required (at most 200 bytes)")
-	case len(p.GivenName) > 200:
-		return Errorf(EINVALID, "given_name", "at most 200 bytes")
+	}
+	for _, err := range []error{checkText("mrn", p.MRN, false), nameField("family_name", p.FamilyName, 200, true),
+		nameField("given_name", p.GivenName, 200, false)} {
+		if err != nil {
+			return err
+		}
+	}
+	if !p.BirthDate.IsZero() {
+		if err := dateInRange("birth_date", p.BirthDate.Time); err != nil {
+			return err
+		}
+	}
+	switch {
 	case p.BirthDate.IsZero():
 		return Errorf(EINVALID, "birth_date", "is required (YYYY-MM-DD)")
-	case p.BirthDate.After(now.Time) || p.BirthDate.Year() < 1890:
+	case p.BirthDate.After(now.Time):
 		return Errorf(EINVALID, "birth_date", "%s is not a possible birth date", p.BirthDate.Format("2006-01-02"))
 	case !slices.Contains([]string{"female", "male", "other", "unknown"}, p.Sex):
 		return Errorf(EINVALID, "sex", "must be female, male, other or unknown")
@@ -44,10 +52,8 @@ func (p *Patient) validate(now Date) error {
 		return Errorf(EINVALID, "indication", "must be pain or spasticity")
 	case !slices.Contains([]string{"", "cerebral", "spinal"}, p.Origin):
 		return Errorf(EINVALID, "origin", "must be cerebral or spinal (spasticity), or empty")
-	case len(p.Notes) > 10_000:
-		return Errorf(EINVALID, "notes", "at most 10000 bytes")
 	}
-	return nil
+	return textField("notes", p.Notes, 10_000)
 }
 
 // CreatePatient adds a patient.
@@ -63,7 +69,7 @@ func (s *Service) CreatePatient(ctx context.Context, p *Patient) error {
 		if err := o.tx.CreatePatient(p); err != nil {
 			return err
 		}
-		o.audit("patient.create", "patient", p.ID, p.ID, nil, p)
+		o.auditPatient("patient.create", nil, p)
 		return nil
 	})
 }
@@ -92,7 +98,7 @@ func (s *Service) UpdatePatient(ctx context.Context, p *Patient) error {
 		if err := o.tx.UpdatePatient(p); err != nil {
 			return err
 		}
-		o.audit("patient.update", "patient", p.ID, p.ID, before, p)
+		o.auditPatient("patient.update", before, p)
 		return nil
 	})
 }
@@ -104,6 +110,9 @@ func (s *Service) Patient(ctx context.Context, id int64) (*Patient, error) {
 		p, err = tx.Patient(id)
 		return err
 	})
+	if err == nil {
+		err = s.auditRead(ctx, "patient.read", id)
+	}
 	return p, err
 }
 
@@ -126,7 +135,11 @@ func (s *Service) PatientRecord(ctx context.Context, id int64) (*PatientRecord, 
 	if err := s.allow(ctx, ReadRecords); err != nil {
 		return nil, err
 	}
-	return s.patientRecord(ctx, id)
+	r, err := s.patientRecord(ctx, id)
+	if err == nil {
+		err = s.auditRead(ctx, "patient.read", id)
+	}
+	return r, err
 }
 
 func (s *Service) patientRecord(ctx context.Context, id int64) (*PatientRecord, error) {
@@ -179,7 +192,11 @@ func (s *Service) ExportRecord(ctx context.Context, id int64) (*PatientRecord, e
 	if err := s.allow(ctx, ExportRecords); err != nil {
 		return nil, err
 	}
-	return s.patientRecord(ctx, id)
+	r, err := s.patientRecord(ctx, id)
+	if err == nil {
+		err = s.auditRead(ctx, "patient.export", id)
+	}
+	return r, err
 }
 
 // mustPatient loads the patient a record is for.

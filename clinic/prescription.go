@@ -106,6 +106,9 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 	if rx.StartAt.IsZero() {
 		rx.StartAt = now
 	}
+	if err := dateInRange("start_at", rx.StartAt); err != nil {
+		return err
+	}
 	if rx.StartAt.Before(now.Add(-24 * time.Hour)) {
 		return Errorf(EINVALID, "start_at", "a prescription cannot start more than a day in the past")
 	}

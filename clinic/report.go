@@ -58,8 +58,22 @@ type ReportEvent struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-// MaxLogEntries bounds the log a report may carry.
-const MaxLogEntries = 10_000
+// Quotas of a report (issue 14, finding 6: a monitor token filled the disk
+// with 7 MiB reports). A real interrogation — status, active alarms and a
+// day's event log — is under 8 KB (docs/clinic.md, measured from the
+// demonstration clinic); the caps leave a wide margin without letting one
+// report cost more than MaxReportBytes.
+const (
+	// MaxReportBytes bounds a posted report's JSON body.
+	MaxReportBytes = 64 << 10
+	// MaxLogEntries bounds the log a report may carry.
+	MaxLogEntries = 256
+	// MaxReportAlarms bounds the alarms and the active alarms.
+	MaxReportAlarms = 32
+	maxEventName    = 32
+	maxEventDetail  = 200
+	maxDrugName     = 64
+)
 
 // StoredReport is a received report as the clinic keeps it.
 type StoredReport struct {
@@ -87,6 +101,9 @@ func (r *Report) check(now time.Time) error {
 	if r.Serial == "" || len(r.Serial) > 64 {
 		return Errorf(EINVALID, "serial", "the pump's serial number is required (at most 64 bytes)")
 	}
+	if err := checkText("serial", r.Serial, false); err != nil {
+		return err
+	}
 	if _, ok := pump.ParseModel(r.Model); !ok {
 		return Errorf(EINVALID, "model", "must be TP-20 or TP-40")
 	}
@@ -106,6 +123,18 @@ func (r *Report) check(now time.Time) error {
 	if r.Status.Battery < 0 || unit.Charge(r.Status.Battery) > pump.BatteryCapacity {
 		return Errorf(EINVALID, "status.battery", "%s is outside 0 to %s", unit.Charge(r.Status.Battery), pump.BatteryCapacity)
 	}
+	if len(r.Status.Drug) > maxDrugName {
+		return Errorf(EINVALID, "status.drug", "at most %d bytes", maxDrugName)
+	}
+	if err := checkText("status.drug", r.Status.Drug, false); err != nil {
+		return err
+	}
+	if len(r.Status.ActiveAlarms) > MaxReportAlarms {
+		return Errorf(ETOOLARGE, "status.active_alarms", "at most %d", MaxReportAlarms)
+	}
+	if len(r.Alarms) > MaxReportAlarms {
+		return Errorf(ETOOLARGE, "alarms", "at most %d", MaxReportAlarms)
+	}
 	for i, a := range r.Status.ActiveAlarms {
 		if _, ok := pump.ParseAlarm(a); !ok {
 			return Errorf(EINVALID, fmt.Sprintf("status.active_alarms[%d]", i), "%q is not a pump alarm", a)
@@ -122,6 +151,21 @@ func (r *Report) check(now time.Time) error {
 	}
 	if len(r.Log) > MaxLogEntries {
 		return Errorf(ETOOLARGE, "log", "at most %d entries in one report", MaxLogEntries)
+	}
+	for i, e := range r.Log {
+		f := fmt.Sprintf("log[%d]", i)
+		if e.Event == "" || len(e.Event) > maxEventName {
+			return Errorf(EINVALID, f+".event", "is required (at most %d bytes)", maxEventName)
+		}
+		if len(e.Detail) > maxEventDetail {
+			return Errorf(EINVALID, f+".detail", "at most %d bytes", maxEventDetail)
+		}
+		if err := checkText(f+".event", e.Event, false); err != nil {
+			return err
+		}
+		if err := checkText(f+".detail", e.Detail, false); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -143,7 +187,10 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 	if err := r.check(now); err != nil {
 		return nil, err
 	}
-	if p := FromContext(ctx); p.Serial != "" && p.Serial != r.Serial {
+	if p := FromContext(ctx); p.TokenID != 0 && p.Serial == "" {
+		// A token made before tokens were bound to a pump.
+		return nil, Errorf(EFORBIDDEN, "serial", "this token is bound to no pump: an administrator issues one bound to the pump's serial")
+	} else if p.TokenID != 0 && p.Serial != r.Serial {
 		return nil, Errorf(EFORBIDDEN, "serial", "this token reports for pump %s only", p.Serial)
 	}
 	canon, err := json.Marshal(r)

@@ -31,6 +31,15 @@ type Service struct {
 	builtin *drug.Library
 	// publishing serialises this server's publications.
 	publishing sync.Mutex
+
+	// Sign-in (auth.go): the throttle policies, the most password hashes
+	// computed at once (each takes PasswordParams.Memory), and how long a
+	// sign-in waits for a turn before it is refused as busy.
+	AccountThrottle, AddressThrottle ThrottlePolicy
+	MaxHashes                        int
+	HashWait                         time.Duration
+	throttle                         throttle
+	hashes                           hashSlots
 }
 
 // NewService returns a Service with the default settings, the wall clock and
@@ -40,7 +49,9 @@ func NewService(store Store, lib *drug.Library, logger *slog.Logger) *Service {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{Store: store, builtin: lib, Settings: DefaultSettings(), Now: time.Now,
-		PasswordParams: DefaultPasswordParams, Logger: logger}
+		PasswordParams: DefaultPasswordParams, Logger: logger,
+		AccountThrottle: DefaultAccountThrottle, AddressThrottle: DefaultAddressThrottle,
+		MaxHashes: DefaultMaxHashes, HashWait: DefaultHashWait}
 	s.lib.Store(lib)
 	return s
 }
@@ -151,7 +162,7 @@ func (o *op) audit(action, entity string, id, patientID int64, before, after any
 		e.ActorID = o.p.UserID
 	}
 	o.entries = append(o.entries, e)
-	if patientID != 0 {
+	if patientID != 0 && o.touched != nil {
 		o.touched[patientID] = true
 	}
 }
@@ -289,7 +300,8 @@ func (o *op) create(r record) (bool, error) {
 		return false, decode(rec, r)
 	}
 	m.ID, m.Version = rec.ID, rec.Version
-	o.audit(string(kindOf(r))+".create", string(kindOf(r)), m.ID, m.PatientID, nil, r)
+	o.audit(string(kindOf(r))+".create", string(kindOf(r)), m.ID, m.PatientID, nil, auditView(r))
+	o.entries[len(o.entries)-1].RecordHash = RecordDigest(rec)
 	return true, nil
 }
 
@@ -307,8 +319,21 @@ func (o *op) update(before, r record) error {
 		return err
 	}
 	m.Version = rec.Version
-	o.audit(string(kindOf(r))+".update", string(kindOf(r)), m.ID, m.PatientID, before, r)
+	o.audit(string(kindOf(r))+".update", string(kindOf(r)), m.ID, m.PatientID, auditView(before), auditView(r))
+	o.entries[len(o.entries)-1].RecordHash = RecordDigest(rec)
 	return nil
+}
+
+// auditView is what the audit keeps of a record: the record itself, except
+// for an interrogation report, of which it keeps the digest and the key (the
+// report is stored once, in the records; issue 14, finding 6).
+func auditView(r record) any {
+	if sr, ok := r.(*StoredReport); ok {
+		return map[string]any{"id": sr.ID, "patient_id": sr.PatientID, "implant_id": sr.ImplantID, "key": sr.Key,
+			"serial": sr.Serial, "interrogated_at": sr.InterrogatedAt, "hash": sr.Hash, "received_by": sr.ReceivedBy,
+			"log_entries": len(sr.Log), "alarms": len(sr.Alarms)}
+	}
+	return r
 }
 
 // get loads record id as a T, ENOTFOUND if there is none of that kind.

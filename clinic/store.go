@@ -30,21 +30,42 @@ type Tx interface {
 	Users() ([]*User, error)
 	CountUsers() (int, error)
 
+	// SetTOTPPending keeps a second factor's secret being enrolled;
+	// SetTOTPStep the time step of the last code accepted. Neither changes
+	// the user's version (UpdateUser turns a second factor on or off).
+	SetTOTPPending(userID int64, secret string) error
+	SetTOTPStep(userID int64, step int64) error
+
 	CreateSession(s *Session) error
 	Session(tokenHash string) (*Session, error)
 	DeleteSession(tokenHash string) error
 	DeleteExpiredSessions(now time.Time) error
+	// DeleteUserSessions ends every session of a user; it returns how many.
+	DeleteUserSessions(userID int64) (int, error)
 
 	CreateToken(t *Token) error
 	Token(id int64) (*Token, error)
 	TokenByHash(hash string) (*Token, error)
 	Tokens() ([]*Token, error)
 	RevokeToken(id int64, at time.Time) error
+	// RevokeTokensBy revokes every token a user made; it returns how many.
+	RevokeTokensBy(userID int64, at time.Time) (int, error)
+
+	// CreateSecurityItem saves an item of the administrator's security
+	// worklist and sets its ID; SecurityItems lists them, open ones first,
+	// newest first.
+	CreateSecurityItem(it *SecurityItem) error
+	SecurityItem(id int64) (*SecurityItem, error)
+	SecurityItems(openOnly bool) ([]*SecurityItem, error)
+	ResolveSecurityItem(id int64, at time.Time, by string) error
 
 	CreatePatient(p *Patient) error // sets ID, Version 1; ECONFLICT on a duplicate MRN
 	UpdatePatient(p *Patient) error // version-checked as UpdateUser
 	Patient(id int64) (*Patient, error)
 	Patients(f PatientFilter) ([]*Patient, error)
+	// PatientsAfter returns up to limit patients with an ID above afterID,
+	// in ID order (the audit verification reads them all).
+	PatientsAfter(afterID int64, limit int) ([]*Patient, error)
 
 	// CreateRecord saves a new record and sets its ID and Version 1. When r.Key
 	// is set and a record of the same kind already has it, nothing is written,
@@ -53,6 +74,9 @@ type Tx interface {
 	UpdateRecord(r *Record) error // version-checked as UpdateUser
 	Record(id int64) (*Record, error)
 	Records(f RecordFilter) ([]*Record, error)
+	// RecordsAfter returns up to limit records of every kind with an ID above
+	// afterID, in ID order.
+	RecordsAfter(afterID int64, limit int) ([]*Record, error)
 
 	// ReplaceWork sets a patient's worklist items to items.
 	ReplaceWork(patientID int64, items []WorkItem) error

@@ -85,15 +85,23 @@ func ValidUserRole(r Role) bool {
 
 // User is a person who signs in.
 type User struct {
-	ID           int64     `json:"id"`
-	Username     string    `json:"username"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	Disabled     bool      `json:"disabled"`
-	PasswordHash string    `json:"-"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           int64  `json:"id"`
+	Username     string `json:"username"`
+	Name         string `json:"name"`
+	Role         Role   `json:"role"`
+	Disabled     bool   `json:"disabled"`
+	PasswordHash string `json:"-"`
+	// TwoFactor is set when the user signs in with a TOTP code too
+	// (TOTPSecret, RFC 6238). TOTPPending is a secret being enrolled, not yet
+	// confirmed by a code; TOTPStep the last time step a code was accepted
+	// for, so that a code is used once.
+	TwoFactor   bool      `json:"two_factor"`
+	TOTPSecret  string    `json:"-"`
+	TOTPPending string    `json:"-"`
+	TOTPStep    int64     `json:"-"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Principal is who is acting: a signed-in user, or an API token.

@@ -22,6 +22,7 @@ var tables = []struct {
 	ids   bool // has an identity id column
 }{
 	{"users", map[string]bool{"disabled": true}, true},
+	{"security_items", nil, true},
 	{"tokens", nil, true},
 	{"patients", nil, true},
 	{"records", map[string]bool{"is_open": true}, true},

@@ -71,6 +71,23 @@ func (t *tx) Patient(id int64) (*clinic.Patient, error) {
 	return p, err
 }
 
+func (t *tx) PatientsAfter(after int64, limit int) ([]*clinic.Patient, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.q("SELECT id, version, data, created_at, updated_at FROM patients WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []*clinic.Patient
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 func likePrefix(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s) + "%"
@@ -165,6 +182,23 @@ func (t *tx) Record(id int64) (*clinic.Record, error) {
 		return nil, notFound("record", id)
 	}
 	return r, err
+}
+
+func (t *tx) RecordsAfter(after int64, limit int) ([]*clinic.Record, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.q("SELECT "+recordCols+" FROM records WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []*clinic.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (t *tx) Records(f clinic.RecordFilter) ([]*clinic.Record, error) {
@@ -287,9 +321,9 @@ func (t *tx) AuditHead() (int64, string, error) {
 }
 
 func (t *tx) AppendAudit(e *clinic.AuditEntry) error {
-	if _, err := t.exec(`INSERT INTO audit (seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, ms(e.At), e.Actor, e.ActorID, e.Action, e.Entity, e.EntityID, e.PatientID,
-		string(e.Before), string(e.After), e.PrevHash, e.Hash); err != nil {
+	if _, err := t.exec(`INSERT INTO audit (seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, record_hash, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, ms(e.At), e.Actor, e.ActorID, e.Action, e.Entity, e.EntityID, e.PatientID,
+		string(e.Before), string(e.After), e.RecordHash, e.PrevHash, e.Hash); err != nil {
 		return err
 	}
 	_, err := t.exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", e.Seq, e.Hash)
@@ -297,7 +331,7 @@ func (t *tx) AppendAudit(e *clinic.AuditEntry) error {
 }
 
 func (t *tx) Audit(after int64, limit int) ([]*clinic.AuditEntry, error) {
-	rows, err := t.tx.QueryContext(t.ctx, t.q(`SELECT seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, prev_hash, hash
+	rows, err := t.tx.QueryContext(t.ctx, t.q(`SELECT seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, record_hash, prev_hash, hash
 		FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, err
@@ -308,7 +342,7 @@ func (t *tx) Audit(after int64, limit int) ([]*clinic.AuditEntry, error) {
 		var e clinic.AuditEntry
 		var at int64
 		var before, afterJ string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorID, &e.Action, &e.Entity, &e.EntityID, &e.PatientID, &before, &afterJ, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorID, &e.Action, &e.Entity, &e.EntityID, &e.PatientID, &before, &afterJ, &e.RecordHash, &e.PrevHash, &e.Hash); err != nil {
 			return nil, err
 		}
 		e.At, e.Before, e.After = fromMS(at), json.RawMessage(before), json.RawMessage(afterJ)

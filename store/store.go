@@ -149,18 +149,18 @@ func (t *tx) queryRow(s string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(t.ctx, t.q(s), args...)
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
+// ms and fromMS store a time as Unix milliseconds, exactly and for every
+// time: 0 is 1970-01-01T00:00:00Z, not "no time" (a follow-up due on
+// 1970-01-01 once read back as 0001-01-01; issue 14). Go's zero time is
+// stored as its own (negative) value and read back as a zero time.
+func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(n int64) time.Time {
-	if n == 0 {
+	t := time.UnixMilli(n).UTC()
+	if t.IsZero() {
 		return time.Time{}
 	}
-	return time.UnixMilli(n).UTC()
+	return t
 }
 
 func notFound(what string, id any) error {
@@ -187,16 +187,18 @@ func (t *tx) checkVersion(res sql.Result, table, what string, id, version int64)
 
 // ---- users ----
 
-const userCols = "id, username, name, role, disabled, password_hash, version, created_at, updated_at"
+const userCols = "id, username, name, role, disabled, password_hash, totp_secret, totp_pending, totp_step, version, created_at, updated_at"
 
 func scanUser(row interface{ Scan(...any) error }) (*clinic.User, error) {
 	var u clinic.User
 	var role string
 	var c, up int64
-	if err := row.Scan(&u.ID, &u.Username, &u.Name, &role, &u.Disabled, &u.PasswordHash, &u.Version, &c, &up); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Name, &role, &u.Disabled, &u.PasswordHash, &u.TOTPSecret, &u.TOTPPending, &u.TOTPStep,
+		&u.Version, &c, &up); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.UpdatedAt = clinic.Role(role), fromMS(c), fromMS(up)
+	u.TwoFactor = u.TOTPSecret != ""
 	return &u, nil
 }
 
@@ -215,8 +217,9 @@ func (t *tx) CreateUser(u *clinic.User) error {
 }
 
 func (t *tx) UpdateUser(u *clinic.User) error {
-	res, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND version = ?`, u.Name, string(u.Role), u.Disabled, u.PasswordHash, ms(u.UpdatedAt), u.ID, u.Version)
+	res, err := t.exec(`UPDATE users SET name = ?, role = ?, disabled = ?, password_hash = ?, totp_secret = ?, totp_pending = ?,
+		version = version + 1, updated_at = ? WHERE id = ? AND version = ?`, u.Name, string(u.Role), u.Disabled, u.PasswordHash,
+		u.TOTPSecret, u.TOTPPending, ms(u.UpdatedAt), u.ID, u.Version)
 	if err != nil {
 		return err
 	}
@@ -260,6 +263,16 @@ func (t *tx) Users() ([]*clinic.User, error) {
 	return out, rows.Err()
 }
 
+func (t *tx) SetTOTPPending(id int64, secret string) error {
+	_, err := t.exec("UPDATE users SET totp_pending = ? WHERE id = ?", secret, id)
+	return err
+}
+
+func (t *tx) SetTOTPStep(id int64, step int64) error {
+	_, err := t.exec("UPDATE users SET totp_step = ? WHERE id = ?", step, id)
+	return err
+}
+
 func (t *tx) CountUsers() (int, error) {
 	var n int
 	err := t.queryRow("SELECT COUNT(*) FROM users").Scan(&n)
@@ -289,6 +302,15 @@ func (t *tx) Session(hash string) (*clinic.Session, error) {
 func (t *tx) DeleteSession(hash string) error {
 	_, err := t.exec("DELETE FROM sessions WHERE token_hash = ?", hash)
 	return err
+}
+
+func (t *tx) DeleteUserSessions(userID int64) (int, error) {
+	res, err := t.exec("DELETE FROM sessions WHERE user_id = ?", userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (t *tx) DeleteExpiredSessions(now time.Time) error {
@@ -354,5 +376,77 @@ func (t *tx) Tokens() ([]*clinic.Token, error) {
 
 func (t *tx) RevokeToken(id int64, at time.Time) error {
 	_, err := t.exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", ms(at), id)
+	return err
+}
+
+func (t *tx) RevokeTokensBy(userID int64, at time.Time) (int, error) {
+	res, err := t.exec("UPDATE tokens SET revoked_at = ? WHERE created_by = ? AND revoked_at IS NULL", ms(at), userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ---- the administrator's security worklist ----
+
+const securityCols = "id, kind, subject, user_id, reason, raised_at, until_at, resolved_at, resolved_by"
+
+func scanSecurityItem(row interface{ Scan(...any) error }) (*clinic.SecurityItem, error) {
+	var it clinic.SecurityItem
+	var raised, until int64
+	var resolved sql.NullInt64
+	if err := row.Scan(&it.ID, &it.Kind, &it.Subject, &it.UserID, &it.Reason, &raised, &until, &resolved, &it.ResolvedBy); err != nil {
+		return nil, err
+	}
+	it.RaisedAt, it.Until = fromMS(raised), fromMS(until)
+	if resolved.Valid {
+		at := fromMS(resolved.Int64)
+		it.ResolvedAt = &at
+	}
+	return &it, nil
+}
+
+func (t *tx) CreateSecurityItem(it *clinic.SecurityItem) error {
+	err := t.queryRow(`INSERT INTO security_items (kind, subject, user_id, reason, raised_at, until_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, it.Kind, it.Subject, it.UserID, it.Reason, ms(it.RaisedAt), ms(it.Until)).Scan(&it.ID)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) SecurityItem(id int64) (*clinic.SecurityItem, error) {
+	it, err := scanSecurityItem(t.queryRow("SELECT "+securityCols+" FROM security_items WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("security item", id)
+	}
+	return it, err
+}
+
+func (t *tx) SecurityItems(openOnly bool) ([]*clinic.SecurityItem, error) {
+	q := "SELECT " + securityCols + " FROM security_items"
+	if openOnly {
+		q += " WHERE resolved_at IS NULL"
+	}
+	q += " ORDER BY resolved_at IS NOT NULL, raised_at DESC, id DESC LIMIT 1000"
+	rows, err := t.tx.QueryContext(t.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	out := []*clinic.SecurityItem{}
+	for rows.Next() {
+		it, err := scanSecurityItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) ResolveSecurityItem(id int64, at time.Time, by string) error {
+	_, err := t.exec("UPDATE security_items SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL", ms(at), by, id)
 	return err
 }

@@ -32,7 +32,14 @@ func ingestSetup(b *testing.B, db string) (*env, *client, string) {
 	if code != 201 {
 		b.Fatal(code, im)
 	}
-	return e, e.clients["monitor"], "BENCH-1"
+	// A monitor token reports for its own pump only.
+	_, secret, err := e.svc.CreateToken(clinic.NewContext(context.Background(), clinic.System), clinic.TokenInput{Name: "bench monitor", Serial: "BENCH-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mon := *e.clients["monitor"]
+	mon.bearer = secret
+	return e, &mon, "BENCH-1"
 }
 
 func benchReport(serial string, i int) map[string]any {

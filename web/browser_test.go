@@ -37,7 +37,7 @@ func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
 	}
 	t.Cleanup(func() { db.Close() })
 	c, err := demo.New(ctx, db, drug.Default(), demo.Options{Passwords: map[string]string{
-		"dr.hale": "physician-pass-1", "nurse.ode": "nurse-pass-0001", "admin": "admin-pass-0001"}}, nil)
+		"dr.hale": "physician-pass-1", "nurse.ode": "nurse-pass-0001", "admin": "harbour-lamp-0001"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,10 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/session", public: true, h: s.login},
 		{pattern: "DELETE /api/v1/session", anyRole: true, h: s.logout},
 		{pattern: "GET /api/v1/me", anyRole: true, h: s.me},
+		{pattern: "POST /api/v1/me/totp", anyRole: true, h: s.enrolTOTP},
+		{pattern: "POST /api/v1/me/totp/confirm", anyRole: true, h: s.confirmTOTP},
+		{pattern: "GET /api/v1/security/items", action: clinic.ManageUsers, h: s.securityItems},
+		{pattern: "POST /api/v1/security/items/{id}/resolve", action: clinic.ManageUsers, h: s.resolveSecurityItem},
 
 		{pattern: "GET /api/v1/users", action: clinic.ManageUsers, h: s.listUsers},
 		{pattern: "POST /api/v1/users", action: clinic.ManageUsers, h: s.createUser},
@@ -50,7 +54,7 @@ func (s *Server) table() []route {
 		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: s.audit},
 		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
 
-		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, h: s.publishLibrary},
+		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, form: true, h: s.publishLibrary},
 		{pattern: "GET /api/v1/library/versions", action: clinic.ReadLibrary, h: s.libraryVersions},
 	}
 }
@@ -136,6 +140,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// TOTP is the one-time code, for an account with a second factor.
+	TOTP string `json:"totp,omitempty"`
 }
 
 type loginResponse struct {
@@ -155,14 +161,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == "" {
 		return clinic.Errorf(clinic.EINVALID, "password", "is required")
 	}
-	u, secret, sess, err := s.Svc.Login(r.Context(), in.Username, in.Password)
+	u, secret, sess, err := s.Svc.Login(r.Context(), clinic.Credentials{Username: in.Username, Password: in.Password,
+		TOTP: in.TOTP, Addr: clientAddr(r)})
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Expires: sess.ExpiresAt,
-		Secure: true, SameSite: http.SameSiteStrictMode})
+	setSessionCookies(w, secret, sess)
 	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 	return nil
 }
@@ -173,8 +177,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, SameSite: http.SameSiteStrictMode})
+	clearSessionCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -182,6 +185,52 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p := clinic.FromContext(r.Context())
 	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "user_id": p.UserID, "token_id": p.TokenID})
+	return nil
+}
+
+func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request) error {
+	en, err := s.Svc.EnrolTOTP(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, en)
+	return nil
+}
+
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decode(w, r, &in, 4<<10); err != nil {
+		return err
+	}
+	u, err := s.Svc.ConfirmTOTP(r.Context(), in.Code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) securityItems(w http.ResponseWriter, r *http.Request) error {
+	items, err := s.Svc.SecurityItems(r.Context(), r.URL.Query().Get("open") == "true")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) resolveSecurityItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	it, err := s.Svc.ResolveSecurityItem(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, it)
 	return nil
 }
 

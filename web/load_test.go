@@ -84,7 +84,7 @@ func TestLoad(t *testing.T) {
 	if err := clinictest.Generate(context.Background(), e.svc, e.svc.Store, gen, nil); err != nil {
 		t.Fatal(err)
 	}
-	reader, writer, mon := e.clients["read-only"], e.clients["nurse"], e.clients["monitor"]
+	reader, writer := e.clients["read-only"], e.clients["nurse"]
 	// Each client edits a patient of its own (no conflicts), and posts reports
 	// for the generated pumps at times of its own (no duplicates).
 	type own struct {
@@ -127,7 +127,8 @@ func TestLoad(t *testing.T) {
 				case x < 9:
 					pump := rng.IntN(gen.Patients)
 					at := time.Now().UTC().Add(-time.Duration(c*1_000_000+n) * time.Millisecond)
-					code, body = mon.do("POST", "/api/v1/reports", map[string]any{"format": "thecal-report/1",
+					// A nurse posts them: a monitor token is bound to one pump.
+					code, body = writer.do("POST", "/api/v1/reports", map[string]any{"format": "thecal-report/1",
 						"serial": fmt.Sprintf("GEN-SN-%07d", pump), "model": modelOf(e, pump), "interrogated_at": at.Format(time.RFC3339Nano),
 						"source": "home_monitor", "status": map[string]any{"mode": "continuous", "running": true, "reservoir": "14 mL", "battery": "850000 µAh"}})
 				default:

@@ -8,10 +8,13 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,6 +44,15 @@ type Server struct {
 	MaxBody, MaxReport int64
 	// UI configures the pages (ui.go).
 	UI UIConfig
+	// MetricsToken, when set, serves /metrics on the API's listener to
+	// requests bearing it ("Authorization: Bearer TOKEN"). Without it
+	// /metrics is not on the API's listener: serve MetricsHandler on a
+	// listener of its own (thecal serve --metrics-listen).
+	MetricsToken string
+	// FormKey signs the sign-in form's CSRF token (bound to the pre-session
+	// cookie). Random per server unless set; servers behind one load
+	// balancer without sticky sessions share one.
+	FormKey []byte
 
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -56,7 +68,9 @@ type route struct {
 	action  clinic.Action
 	public  bool // no authentication
 	anyRole bool // any signed-in principal
-	h       func(w http.ResponseWriter, r *http.Request) error
+	// form: the body may be multipart/form-data as well as JSON.
+	form bool
+	h    func(w http.ResponseWriter, r *http.Request) error
 }
 
 // NewServer returns a server with its own Prometheus registry.
@@ -74,7 +88,29 @@ func NewServer(svc *clinic.Service, logger *slog.Logger) *Server {
 	s.reg.MustRegister(s.requests, s.latency, s.ingested,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.routes = s.table()
+	s.FormKey = make([]byte, 32)
+	if _, err := rand.Read(s.FormKey); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
 	return s
+}
+
+// MetricsHandler serves the Prometheus metrics, for a listener of their own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+}
+
+// metricsBehindToken serves the metrics to a request bearing MetricsToken.
+func (s *Server) metricsBehindToken() http.Handler {
+	h := s.MetricsHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.MetricsToken)) != 1 {
+			writeError(w, clinic.Errorf(clinic.EUNAUTHORIZED, "Authorization", "the metrics need the metrics token"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Registry is the server's metrics registry.
@@ -98,7 +134,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if s.MetricsToken != "" {
+		mux.Handle("GET /metrics", s.metricsBehindToken())
+	}
 	s.uiRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, clinic.Errorf(clinic.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
@@ -124,9 +162,13 @@ func (s *Server) wrap(rt route) http.Handler {
 		w = sw
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		hsts(w, r)
 		var who string
 		err := func() error {
 			if rt.public {
+				if err := jsonBody(r, rt.form); err != nil {
+					return err
+				}
 				return rt.h(w, r)
 			}
 			p, err := s.authenticate(r)
@@ -136,6 +178,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			who = p.Name
 			if !rt.anyRole && !p.Role.Can(rt.action) {
 				return clinic.Errorf(clinic.EFORBIDDEN, "", "the %s role may not do this (%s)", p.Role, rt.action)
+			}
+			if err := jsonBody(r, rt.form); err != nil {
+				return err
 			}
 			return rt.h(w, r.WithContext(clinic.NewContext(r.Context(), p)))
 		}()
@@ -151,6 +196,41 @@ func (s *Server) wrap(rt route) http.Handler {
 		s.Logger.Info("request", "method", r.Method, "route", rt.pattern, "path", r.URL.Path, "status", sw.code,
 			"duration_ms", float64(d.Microseconds())/1000, "principal", who)
 	})
+}
+
+// hsts tells browsers to use HTTPS only, on a request that came over TLS
+// (a header sent over plain HTTP is ignored by browsers and tells nothing).
+func hsts(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+}
+
+// jsonBody refuses a request that sends a body as anything but JSON
+// (multipart/form-data too where form is set): a text/plain body is a
+// "simple" cross-site request a browser sends without asking, JSON is not.
+func jsonBody(r *http.Request, form bool) error {
+	if r.ContentLength == 0 {
+		return nil // no body: nothing to read as anything
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && (mt == "application/json" || form && mt == "multipart/form-data") {
+		return nil
+	}
+	allowed := "application/json"
+	if form {
+		allowed += " or multipart/form-data"
+	}
+	return clinic.Errorf(clinic.EINVALID, "Content-Type", "send the body as %s, not %q", allowed, r.Header.Get("Content-Type"))
+}
+
+// clientAddr is the address a request came from (for the sign-in throttle).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // authenticate reads a bearer API token, or a session cookie, which for a
@@ -199,6 +279,8 @@ func status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case clinic.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case clinic.ETHROTTLED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -226,7 +308,15 @@ func writeError(w http.ResponseWriter, err error) {
 	if code == clinic.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="thecal"`)
 	}
+	retryAfter(w, err)
 	writeJSON(w, status(code), b)
+}
+
+// retryAfter sets Retry-After (whole seconds) on a throttled answer.
+func retryAfter(w http.ResponseWriter, err error) {
+	if d := clinic.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -107,7 +107,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /signout", headers(s.postSignout))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	for _, rt := range append(s.uiTable(), s.moreRoutes()...) {
+	for _, rt := range append(append(s.uiTable(), s.moreRoutes()...), s.accountRoutes()...) {
 		mux.Handle(rt.pattern, s.uiWrap(rt))
 	}
 }
@@ -124,6 +124,7 @@ func pageHeaders(w http.ResponseWriter) {
 func headers(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
+		hsts(w, r)
 		h(w, r)
 	})
 }
@@ -147,6 +148,7 @@ func (s *Server) uiWrap(rt uiRoute) http.Handler {
 func (s *Server) uiHandler(rt uiRoute) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
+		hsts(w, r)
 		c, err := r.Cookie(SessionCookie)
 		if err != nil || c.Value == "" {
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -229,53 +231,4 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, p *page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	_, _ = b.WriteTo(w)
-}
-
-// ---- sign-in ----
-
-func (s *Server) pageSignin(w http.ResponseWriter, r *http.Request) {
-	p := &page{Title: "Sign in", Form: url.Values{"next": {r.URL.Query().Get("next")}}}
-	s.render(w, http.StatusOK, "signin", p)
-}
-
-func (s *Server) postSignin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	_ = r.ParseForm()
-	user, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	// The form is shown again with what was typed, except the password.
-	p := &page{Title: "Sign in", Form: url.Values{"username": {r.PostForm.Get("username")}, "next": {r.PostForm.Get("next")}}}
-	if user == "" || pw == "" {
-		p.Err, p.Field = "enter your username and password", "username"
-		s.render(w, http.StatusBadRequest, "signin", p)
-		return
-	}
-	_, secret, sess, err := s.Svc.Login(r.Context(), user, pw)
-	if err != nil {
-		p.Err, p.Field = clinic.ErrorMessage(err), "password"
-		s.render(w, status(clinic.ErrorCode(err)), "signin", p)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Expires: sess.ExpiresAt,
-		Secure: true, SameSite: http.SameSiteStrictMode})
-	next := r.PostForm.Get("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		next = "/"
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Server) postSignout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		if _, sess, err := s.Svc.Authenticate(r.Context(), c.Value); err == nil {
-			_ = r.ParseForm()
-			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(sess.CSRF)) == 1 {
-				_ = s.Svc.Logout(r.Context(), c.Value)
-			}
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

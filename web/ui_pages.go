@@ -550,7 +550,11 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, p *page) erro
 	if err != nil {
 		return err
 	}
-	p.Title, p.Nav, p.Data = "Users and roles", "users", map[string]any{"Users": us, "Roles": clinic.Roles}
+	items, err := s.Svc.SecurityItems(r.Context(), false)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Nav, p.Data = "Users and roles", "users", map[string]any{"Users": us, "Roles": clinic.Roles, "Security": items}
 	s.render(w, http.StatusOK, "users", p)
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 func uiClient(t *testing.T, c *demo.Clinic, role clinic.Role) (get func(path string) (int, string), post func(path string, v url.Values) (int, string)) {
 	t.Helper()
 	l := c.Login(role)
-	_, secret, sess, err := c.Svc.Login(context.Background(), l.Username, l.Password)
+	_, secret, sess, err := c.Svc.Login(context.Background(), clinic.Credentials{Username: l.Username, Password: l.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

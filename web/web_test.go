@@ -44,6 +44,9 @@ func (c *client) do(method, path string, body any) (int, map[string]any) {
 		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, c.base+path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if c.cookie != "" {
 		req.Header.Set("Cookie", web.SessionCookie+"="+c.cookie)
 		if c.csrf != "" {
@@ -77,6 +80,8 @@ type env struct {
 	clients map[string]*client
 }
 
+const metricsToken = "metrics-token-for-tests"
+
 var fast = clinic.PasswordParams{Time: 1, Memory: 1024, Threads: 1}
 
 // newEnv starts a server on a fresh SQLite database with a signed-in client
@@ -94,6 +99,7 @@ func newEnv(t testing.TB, st clinic.Store) *env {
 	svc.PasswordParams = fast
 	s := web.NewServer(svc, nil)
 	s.Export = fhir.Bundle
+	s.MetricsToken = metricsToken
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, svc: svc, clients: map[string]*client{}}
@@ -109,6 +115,7 @@ func newEnv(t testing.TB, st clinic.Store) *env {
 		}
 		c := &client{t: t, base: srv.URL, http: hc}
 		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/session", strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, name, pw)))
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := hc.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("login %s: %v %v", name, err, resp)
@@ -129,7 +136,8 @@ func newEnv(t testing.TB, st clinic.Store) *env {
 		c.csrf = lr.CSRF
 		e.clients[string(r)] = c
 	}
-	_, secret, err := svc.CreateToken(sys, clinic.TokenInput{Name: "home monitor"})
+	// The monitor reports for pump S1 (a token is bound to one pump).
+	_, secret, err := svc.CreateToken(sys, clinic.TokenInput{Name: "home monitor", Serial: "S1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +324,13 @@ func TestVersionConflictAndIngestOverHTTP(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("healthz %d", code)
 	}
-	resp, err := http.Get(e.srv.URL + "/metrics")
+	// The metrics are behind their own token (issue 14, finding 9).
+	if code, _ := e.clients["anonymous"].do("GET", "/metrics", nil); code != 401 {
+		t.Fatalf("metrics without the token: %d", code)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

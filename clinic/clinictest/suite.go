@@ -46,7 +46,7 @@ func NewEnv(t *testing.T, open Opener) *Env {
 	e.Nurse = clinic.NewContext(bg, &clinic.Principal{UserID: 2, Name: "nurse.joy", Role: clinic.Nurse})
 	e.Admin = clinic.NewContext(bg, &clinic.Principal{UserID: 3, Name: "admin", Role: clinic.Administrator})
 	e.ReadOnly = clinic.NewContext(bg, &clinic.Principal{UserID: 4, Name: "auditor", Role: clinic.ReadOnly})
-	e.Monitor = clinic.NewContext(bg, &clinic.Principal{TokenID: 1, Name: "token:home", Role: clinic.Monitor})
+	e.Monitor = clinic.NewContext(bg, &clinic.Principal{TokenID: 1, Name: "token:home", Role: clinic.Monitor, Serial: "NOPE"})
 	return e
 }
 
@@ -312,7 +312,7 @@ func testUsers(t *testing.T, e *Env) {
 	if _, err := e.Svc.Bootstrap(context.Background(), "root2"); clinic.ErrorCode(err) != clinic.ECONFLICT {
 		t.Fatalf("second bootstrap: %v", err)
 	}
-	u, secret, sess, err := e.Svc.Login(context.Background(), "root", pw)
+	u, secret, sess, err := e.Svc.Login(context.Background(), clinic.Credentials{Username: "root", Password: pw})
 	e.must(err)
 	if u.Role != clinic.Administrator || sess.CSRF == "" || secret == "" {
 		t.Fatalf("login: %+v %+v", u, sess)
@@ -322,9 +322,9 @@ func testUsers(t *testing.T, e *Env) {
 	if p.Role != clinic.Administrator {
 		t.Fatal(p)
 	}
-	_, _, _, err = e.Svc.Login(context.Background(), "root", "wrong password!")
+	_, _, _, err = e.Svc.Login(context.Background(), clinic.Credentials{Username: "root", Password: "wrong password!"})
 	wantErr(t, err, clinic.EUNAUTHORIZED, "password")
-	_, _, _, err = e.Svc.Login(context.Background(), "nobody", "wrong password!")
+	_, _, _, err = e.Svc.Login(context.Background(), clinic.Credentials{Username: "nobody", Password: "wrong password!"})
 	wantErr(t, err, clinic.EUNAUTHORIZED, "password")
 	admin := clinic.NewContext(context.Background(), p)
 	role, name, short, long := clinic.Nurse, "Nurse Joy", "short", "a long enough password"
@@ -337,7 +337,7 @@ func testUsers(t *testing.T, e *Env) {
 	dis := true
 	_, err = e.Svc.UpdateUser(admin, nu.ID, clinic.UserInput{Disabled: &dis, Version: nu.Version})
 	e.must(err)
-	_, _, _, err = e.Svc.Login(context.Background(), "joy", long)
+	_, _, _, err = e.Svc.Login(context.Background(), clinic.Credentials{Username: "joy", Password: long})
 	wantErr(t, err, clinic.EUNAUTHORIZED, "password")
 	// Sessions expire.
 	e.Advance(e.Svc.Settings.SessionTTL)
@@ -555,7 +555,7 @@ func testWorklistRefill(t *testing.T, e *Env) {
 	// A home report of a low reservoir makes the refill urgent at once.
 	r := &clinic.Patient{}
 	_ = r
-	res, err := e.Svc.Ingest(e.Monitor, Report("SN-10", "TP-40", e.Now(), "1.5 mL", "LOW_RESERVOIR"))
+	res, err := e.Svc.Ingest(e.MonitorOf("SN-10"), Report("SN-10", "TP-40", e.Now(), "1.5 mL", "LOW_RESERVOIR"))
 	e.must(err)
 	if res.Duplicate {
 		t.Fatal("first report marked duplicate")
@@ -585,7 +585,7 @@ func testWorklistReplacement(t *testing.T, e *Env) {
 	// A report at ERI makes it urgent.
 	r := Report("SN-11", "TP-40", e.Now(), "30 mL", "ERI")
 	r.Status.Battery = clinic.Charge(60_000 * 3_600_000_000) // 60 000 µAh
-	_, err = e.Svc.Ingest(e.Monitor, r)
+	_, err = e.Svc.Ingest(e.MonitorOf(r.Serial), r)
 	e.must(err)
 	items := e.Work(clinic.WorkReplacement, p.ID)
 	if len(items) != 1 || items[0].Priority != clinic.Urgent {
@@ -676,19 +676,19 @@ func testIngest(t *testing.T, e *Env) {
 	e.Implant(p, "SN-14", "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
 	e.Advance(day(2))
 	r := Report("SN-14", "TP-20", e.Now(), "18 mL", "OCCLUSION")
-	res, err := e.Svc.Ingest(e.Monitor, r)
+	res, err := e.Svc.Ingest(e.MonitorOf(r.Serial), r)
 	e.must(err)
 	if res.Duplicate || len(res.Alarms) != 1 {
 		t.Fatalf("first ingest: %+v", res)
 	}
 	again := Report("SN-14", "TP-20", e.Now(), "18 mL", "OCCLUSION")
-	res2, err := e.Svc.Ingest(e.Monitor, again)
+	res2, err := e.Svc.Ingest(e.MonitorOf(again.Serial), again)
 	e.must(err)
 	if !res2.Duplicate || res2.ReportID != res.ReportID || len(res2.Alarms) != 0 {
 		t.Fatalf("second ingest of the same report: %+v", res2)
 	}
 	other := Report("SN-14", "TP-20", e.Now(), "17 mL")
-	_, err = e.Svc.Ingest(e.Monitor, other)
+	_, err = e.Svc.Ingest(e.MonitorOf(other.Serial), other)
 	wantErr(t, err, clinic.ECONFLICT, "interrogated_at")
 	rec, err := e.Svc.PatientRecord(e.ReadOnly, p.ID)
 	e.must(err)
@@ -712,14 +712,14 @@ func testIngest(t *testing.T, e *Env) {
 	e.Advance(time.Hour)
 	later := Report("SN-14", "TP-20", e.Now(), "17.9 mL")
 	later.Status.ActiveAlarms = []string{"OCCLUSION"}
-	res3, err := e.Svc.Ingest(e.Monitor, later)
+	res3, err := e.Svc.Ingest(e.MonitorOf(later.Serial), later)
 	e.must(err)
 	_ = res3
 	// Bad reports: unknown pump, bad alarm, a token for another pump.
-	_, err = e.Svc.Ingest(e.Monitor, Report("SN-404", "TP-20", e.Now(), "10 mL"))
+	_, err = e.Svc.Ingest(e.MonitorOf("SN-404"), Report("SN-404", "TP-20", e.Now(), "10 mL"))
 	wantErr(t, err, clinic.EINVALID, "serial")
 	bad := Report("SN-14", "TP-20", e.Now(), "10 mL", "HICCUP")
-	_, err = e.Svc.Ingest(e.Monitor, bad)
+	_, err = e.Svc.Ingest(e.MonitorOf(bad.Serial), bad)
 	wantErr(t, err, clinic.EINVALID, "status.active_alarms[0]")
 	scoped := clinic.NewContext(context.Background(), &clinic.Principal{TokenID: 9, Name: "token:other", Role: clinic.Monitor, Serial: "SN-OTHER"})
 	_, err = e.Svc.Ingest(scoped, Report("SN-14", "TP-20", e.Now().Add(time.Minute), "10 mL"))
@@ -738,7 +738,7 @@ func testIngestConcurrent(t *testing.T, e *Env) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = e.Svc.Ingest(e.Monitor, Report("SN-15", "TP-20", at, "19 mL", "MOTOR_STALL"))
+			results[i], errs[i] = e.Svc.Ingest(e.MonitorOf("SN-15"), Report("SN-15", "TP-20", at, "19 mL", "MOTOR_STALL"))
 		}()
 	}
 	wg.Wait()
@@ -925,3 +925,8 @@ func slicesContains(xs []string, x string) bool {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// MonitorOf is a home monitor's token bound to one pump.
+func (e *Env) MonitorOf(serial string) context.Context {
+	return clinic.NewContext(context.Background(), &clinic.Principal{TokenID: 1, Name: "token:home", Role: clinic.Monitor, Serial: serial})
+}

@@ -93,6 +93,7 @@ type session struct {
 func (s *session) do(method, path string, body any) (int, map[string]any, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, s.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
 	if s.cookie != "" {
 		req.Header.Set("Cookie", "thecal_session="+s.cookie)
 		req.Header.Set("X-CSRF-Token", s.csrf)
@@ -154,7 +155,7 @@ func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 	admin := login(t, p.base, "admin", p.password)
 	pw := "a long enough password"
 	call(t, admin, 201, "POST", "/api/v1/users", map[string]any{"username": "doc", "name": "Dr D", "role": "physician", "password": pw})
-	tok := call(t, admin, 201, "POST", "/api/v1/tokens", map[string]any{"name": "monitor"})
+	tok := call(t, admin, 201, "POST", "/api/v1/tokens", map[string]any{"name": "monitor", "serial": "CR-1"})
 	doc := login(t, p.base, "doc", pw)
 	pat := call(t, doc, 201, "POST", "/api/v1/patients", map[string]any{"mrn": "CRASH-0", "family_name": "K", "birth_date": "1960-01-01", "sex": "female", "indication": "spasticity"})
 	pid := int64(pat["id"].(float64))
