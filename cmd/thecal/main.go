@@ -26,6 +26,7 @@ func commands() []command {
 		{"users", "add a clinic user from the command line", runUsers},
 		{"backup", "copy the clinic database while the server runs", runBackup},
 		{"restore", "restore the clinic database from a backup", runRestore},
+		{"audit", "sign a checkpoint of the audit trail, or verify the trail against one", runAudit},
 		{"pump", "run a virtual implant answering the telemetry protocol (init, run, wake)", runPump},
 		{"keys", "clinic authorities, credentials, pump enrolment and revocation", runKeys},
 		{"program", "the clinician programmer: interrogate, program, refill, bolus, stop", runProgram},

@@ -63,6 +63,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key); otherwise plain HTTP behind a TLS proxy")
 	tlsKey := fs.String("tls-key", "", "TLS key file")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on shutdown")
+	metricsListen := fs.String("metrics-listen", "", "serve /metrics on this address of its own (e.g. 127.0.0.1:9090), not on --listen")
+	metricsTokenFile := fs.String("metrics-token-file", "", "serve /metrics on --listen to requests bearing the token in this file")
+	maxHashes := fs.Int("max-password-hashes", clinic.DefaultMaxHashes, "password hashes (64 MiB each) computed at once")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -103,8 +106,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "administrator %q created; password (shown once): %s\n", *initAdmin, pw)
 		}
 	}
+	svc.MaxHashes = *maxHashes
 	srv := web.NewServer(svc, logger)
 	srv.Export = fhir.Bundle
+	stopMetrics, err := serveMetrics(srv, *metricsListen, *metricsTokenFile, logger)
+	if err != nil {
+		logger.Error("metrics", "err", err)
+		return 1
+	}
+	defer stopMetrics()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		logger.Error("cannot listen", "addr", *listen, "err", err)
