@@ -765,8 +765,15 @@ func testAudit(t *testing.T, e *Env) {
 	if !rep.OK || rep.Entries != 2 {
 		t.Fatalf("audit: %+v", rep)
 	}
+	// A clinical record's content is checked against its entry's digest
+	// (the store's JSON reads back byte for byte, on every store).
+	e.must(e.Svc.ScheduleFollowUp(e.Nurse, p.ID, &clinic.FollowUp{Type: "dose_review", Due: e.Now().Add(48 * time.Hour)}))
+	if rep, err := e.Svc.VerifyAudit(e.Admin); err != nil || !rep.OK || rep.Records < 2 {
+		t.Fatalf("audit with a record: %+v %v", rep, err)
+	}
 	entries, err := e.Svc.Audit(e.Admin, 0, 10)
 	e.must(err)
+	entries = entries[:2]
 	upd := entries[1]
 	if upd.Actor != "nurse.joy" || upd.Action != "patient.update" || !strings.Contains(string(upd.Before), `"version":1`) ||
 		!strings.Contains(string(upd.After), `"notes":"changed"`) || upd.PrevHash != entries[0].Hash {
