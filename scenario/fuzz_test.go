@@ -4,14 +4,19 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
 )
 
 // FuzzParse checks that Parse never panics, that it returns a scenario or a
-// *FieldError and never both, and that a scenario it accepts keeps the promises the
-// simulator relies on.
+// *FieldError and never both, that a scenario it accepts keeps the promises the
+// simulator relies on, and that Format writes it back to a file that Parse
+// reads to the same scenario: parse(format(parse(x))) == parse(x).
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil {
@@ -65,6 +70,14 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkInvariants(t, s)
+		out := Format(s)
+		back, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Format output does not parse: %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(s, back) {
+			t.Fatalf("round trip changed the scenario:\n got %+v\nwant %+v\n%s", back, s, out)
+		}
 	})
 }
 
@@ -74,8 +87,8 @@ func checkInvariants(t *testing.T, s *Scenario) {
 	if s.Name == "" || s.Duration <= 0 || s.Duration > MaxDuration {
 		t.Fatalf("name %q, duration %v", s.Name, s.Duration)
 	}
-	if s.Pump.Model != "TP-20" && s.Pump.Model != "TP-40" {
-		t.Fatalf("model %q", s.Pump.Model)
+	if !s.Pump.Model.Valid() {
+		t.Fatalf("model %v", s.Pump.Model)
 	}
 	if s.Pump.CatheterLength <= 0 || s.Pump.CatheterPerCm <= 0 || s.Pump.Battery < 0 {
 		t.Fatalf("pump %+v", s.Pump)
@@ -114,44 +127,53 @@ func checkInvariants(t *testing.T, s *Scenario) {
 
 func checkPrescription(t *testing.T, what string, p *Prescription) {
 	t.Helper()
-	switch p.Mode {
-	case Stopped, Continuous, Flex, Minimum:
-	default:
-		t.Fatalf("%s: mode %q", what, p.Mode)
+	rx := &p.Rx
+	if rx.Mode < pump.ModeStopped || rx.Mode > pump.ModeMinimum {
+		t.Fatalf("%s: mode %v", what, rx.Mode)
 	}
-	if p.HasMax24h != (p.Max24h > 0) || (p.Mode != Stopped && !p.HasMax24h) {
-		t.Fatalf("%s: max 24h %v, HasMax24h %v", what, p.Max24h, p.HasMax24h)
+	if rx.Max24h < 0 || rx.Mode != pump.ModeStopped && rx.Max24h == 0 {
+		t.Fatalf("%s: max 24h %v in mode %s", what, rx.Max24h, rx.Mode)
 	}
-	if p.Mode == Continuous {
-		checkRate(t, what, p.Rate)
-	} else if p.Rate != (Rate{}) {
-		t.Fatalf("%s: rate %+v in mode %s", what, p.Rate, p.Mode)
+	if rx.Drug != "" || rx.Concentration != 0 {
+		t.Fatalf("%s: the drug %q %v is the reservoir's, not the file's", what, rx.Drug, rx.Concentration)
 	}
-	if (p.Mode == Flex) != (len(p.Flex) > 0) || len(p.Flex) > maxFlexSteps {
-		t.Fatalf("%s: %d flex steps in mode %s", what, len(p.Flex), p.Mode)
+	if rx.Mode == pump.ModeContinuous {
+		checkRate(t, what, rx.Rate, p.Dose)
+	} else if rx.Rate != 0 || p.Dose != (Dose{}) {
+		t.Fatalf("%s: rate %v, dose %+v in mode %s", what, rx.Rate, p.Dose, rx.Mode)
 	}
-	for i, st := range p.Flex {
-		checkRate(t, what, st.Rate)
-		if st.At < 0 || st.At >= 24*60*60*1000 || st.Days == 0 || st.Days&^AllDays != 0 {
+	if (rx.Mode == pump.ModeFlex) != (rx.FlexSteps > 0) || rx.FlexSteps > pump.MaxFlexSteps {
+		t.Fatalf("%s: %d flex steps in mode %s", what, rx.FlexSteps, rx.Mode)
+	}
+	for i, st := range rx.Flex[:rx.FlexSteps] {
+		checkRate(t, what, st.Rate, p.FlexDoses[i])
+		if st.At < 0 || st.At >= 24*60*60*1000 || st.Days == 0 || st.Days&^pump.AllDays != 0 {
 			t.Fatalf("%s: flex[%d] %+v", what, i, st)
 		}
-		if st.Days != AllDays && !p.Weekly {
+		if st.Days != pump.AllDays && !rx.Weekly {
 			t.Fatalf("%s: flex[%d] has days in a daily schedule", what, i)
 		}
 		for j := range i {
-			if p.Flex[j].At == st.At && p.Flex[j].Days&st.Days != 0 {
+			if rx.Flex[j].At == st.At && rx.Flex[j].Days&st.Days != 0 {
 				t.Fatalf("%s: flex[%d] and flex[%d] start together", what, j, i)
 			}
 		}
 	}
-	if pb := p.PatientBolus; pb != nil && (pb.Volume <= 0 || pb.Duration <= 0 || pb.Lockout <= 0 || pb.MaxPer24h < 1) {
-		t.Fatalf("%s: patient bolus %+v", what, *pb)
+	for i := rx.FlexSteps; i < pump.MaxFlexSteps; i++ {
+		if rx.Flex[i] != (pump.FlexStep{}) || p.FlexDoses[i] != (Dose{}) {
+			t.Fatalf("%s: flex[%d] beyond the %d steps is set", what, i, rx.FlexSteps)
+		}
+	}
+	if pb := rx.PatientBolus; pb.Volume != 0 && (pb.Volume < 0 || pb.Duration <= 0 || pb.Lockout <= 0 || pb.MaxPer24h < 1) ||
+		pb.Volume == 0 && pb != (pump.PatientBolus{}) {
+		t.Fatalf("%s: patient bolus %+v", what, pb)
 	}
 }
 
-func checkRate(t *testing.T, what string, r Rate) {
+// checkRate checks that a rate is written one way: in mL/day, or as a dose per day.
+func checkRate(t *testing.T, what string, r unit.Rate, d Dose) {
 	t.Helper()
-	if r.IsDose && (r.Dose <= 0 || r.Volume != 0 || r.DoseUnit == 0) || !r.IsDose && (r.Volume <= 0 || r.Dose != 0) {
-		t.Fatalf("%s: rate %+v", what, r)
+	if d != (Dose{}) && (d.Rate <= 0 || d.Unit == 0 || r != 0) || d == (Dose{}) && r <= 0 {
+		t.Fatalf("%s: rate %v, dose %+v", what, r, d)
 	}
 }

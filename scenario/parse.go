@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/strictjson"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -24,11 +28,23 @@ const (
 // it finds, with a *FieldError naming the field by its JSON path and the reason; it
 // never returns part of a scenario.
 //
-// Parse checks the format and what any pump would refuse as impossible (a negative
-// volume, an event after the end); the pump's own ranges (its maximum rate, its
-// reservoir size, the low-reservoir range) are the simulator's to check against the
-// pump core.
+// The JSON itself is read by json/v2 (package strictjson): syntax, member names
+// matched exactly, a member given twice or unknown, a value of the wrong kind,
+// and null, which is never a value here. Parse then reads the meaning: what is
+// required, numbers read exactly, units, ranges and the fields each mode and
+// event kind takes. It checks the format and what any pump would refuse as
+// impossible (a negative volume, an event after the end); the pump's own ranges
+// (its maximum rate, its reservoir size, the low-reservoir range) are the
+// simulator's to check against the pump core.
 func Parse(data []byte) (s *Scenario, err error) {
+	var f file
+	if err := strictjson.Unmarshal(data, &f, strictjson.NullRefused); err != nil {
+		var se *strictjson.Error
+		if !errors.As(err, &se) {
+			return nil, &FieldError{Field: strictjson.File, Reason: err.Error()}
+		}
+		return nil, &FieldError{Field: se.Path, Reason: se.Reason}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			fe, ok := r.(*FieldError)
@@ -38,33 +54,20 @@ func Parse(data []byte) (s *Scenario, err error) {
 			s, err = nil, fe
 		}
 	}()
-	return parseScenario(decodeJSON(data)), nil
+	return parseScenario(&f), nil
 }
-
-// Field names by block. An object's members are checked against its names before
-// anything else is read, so a misspelt field is reported as unknown, not as the
-// correct field missing.
-var (
-	scenarioFields     = []string{"name", "start", "duration", "seed", "pump", "fill", "prescription", "events"}
-	pumpFields         = []string{"model", "catheter_length_cm", "catheter_ml_per_cm", "utc_offset", "sensors", "battery_uah", "primed", "stroke_spread_pct", "stroke_drift_pct_per_year"}
-	fillFields         = []string{"drug", "concentration", "volume_ml"}
-	prescriptionFields = []string{"mode", "rate_ml_per_day", "dose_per_day", "max_24h_ml", "low_reservoir_ml", "patient_bolus", "flex", "repeat"}
-	flexFields         = []string{"at", "rate_ml_per_day", "dose_per_day", "days"}
-	patientBolusFields = []string{"volume_ml", "duration", "lockout", "max_per_24h"}
-	eventFields        = []string{"at", "kind", "duration", "volume_ml", "prescription", "withdraw_ml", "add_ml", "drug", "concentration", "pocket_fill_ml", "uah", "utc_offset", "alarm"}
-)
 
 // modes lists the modes in the order of spec/scenario.md, with the prescription
 // fields each one takes.
 var modes = []modeFields{
-	{Stopped, []string{"mode", "max_24h_ml", "low_reservoir_ml"}},
-	{Continuous, []string{"mode", "rate_ml_per_day", "dose_per_day", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
-	{Flex, []string{"mode", "flex", "repeat", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
-	{Minimum, []string{"mode", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
+	{pump.ModeStopped, []string{"mode", "max_24h_ml", "low_reservoir_ml"}},
+	{pump.ModeContinuous, []string{"mode", "rate_ml_per_day", "dose_per_day", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
+	{pump.ModeFlex, []string{"mode", "flex", "repeat", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
+	{pump.ModeMinimum, []string{"mode", "max_24h_ml", "low_reservoir_ml", "patient_bolus"}},
 }
 
 type modeFields struct {
-	mode   Mode
+	mode   pump.Mode
 	fields []string
 }
 
@@ -85,296 +88,277 @@ var kindFields = map[Kind][]string{
 var (
 	sensorNames = []string{"pressure", "level"}
 	dayNames    = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // time.Weekday order
-	models      = []string{"TP-20", "TP-40"}
+	models      = []pump.Model{pump.TP20, pump.TP40}
 )
 
-const maxFlexSteps = 16
-
-func parseScenario(root *jvalue) *Scenario {
-	o := object{path: "", members: root.members}
-	o.known(scenarioFields)
+func parseScenario(f *file) *Scenario {
 	s := &Scenario{}
-	s.Name = text(o.at("name"), o.require("name", "the scenario's name"))
-	s.Start = instant(o.at("start"), o.require("start", `an RFC 3339 time, e.g. "2026-01-05T08:00:00Z"`))
-	s.Duration = positiveDuration(o.at("duration"), o.require("duration", `e.g. "90d"`))
+	s.Name = text("name", need("name", f.Name, "the scenario's name"))
+	s.Start = instant("start", need("start", f.Start, `an RFC 3339 time, e.g. "2026-01-05T08:00:00Z"`))
+	s.Duration = positiveDuration("duration", need("duration", f.Duration, `e.g. "90d"`))
 	if s.Duration > MaxDuration {
-		fail(o.at("duration"), "%s is longer than the longest scenario, %s (100 years)", s.Duration, MaxDuration)
+		fail("duration", "%s is longer than the longest scenario, %s (100 years)", s.Duration, MaxDuration)
 	}
-	if v := o.get("seed"); v != nil {
-		s.Seed = integer(o.at("seed"), v, math.MinInt64, math.MaxInt64)
+	if f.Seed != nil {
+		s.Seed = integer("seed", f.Seed, math.MinInt64, math.MaxInt64)
 	}
-	s.Pump = parsePump(asObject("pump", o.require("pump", `an object with "model" and "catheter_length_cm"`)))
-	s.Fill = parseFill(asObject("fill", o.require("fill", `an object with "drug", "concentration" and "volume_ml"`)))
-	s.Prescription = parsePrescription("prescription", o.require("prescription", `an object with "mode"`))
-	if v := o.get("events"); v != nil {
-		elems := array("events", v)
-		if len(elems) > 0 {
-			s.Events = make([]Event, len(elems))
-		}
-		for i, ev := range elems {
-			s.Events[i] = parseEvent(s, i, ev)
-		}
+	s.Pump = parsePump(need("pump", f.Pump, `an object with "model" and "catheter_length_cm"`))
+	s.Fill = parseFill(need("fill", f.Fill, `an object with "drug", "concentration" and "volume_ml"`))
+	s.Prescription = parsePrescription("prescription", need("prescription", f.Prescription, `an object with "mode"`))
+	if len(f.Events) > 0 {
+		s.Events = make([]Event, len(f.Events))
+	}
+	for i := range f.Events {
+		s.Events[i] = parseEvent(s, i, &f.Events[i])
 	}
 	return s
 }
 
-func parsePump(o object) Pump {
-	o.known(pumpFields)
+func parsePump(f filePump) Pump {
 	p := Pump{
 		CatheterPerCm: DefaultCatheterPerCm,
 		Battery:       DefaultBattery,
 		Primed:        true,
 	}
-	p.Model = text(o.at("model"), o.require("model", `"TP-20" or "TP-40"`))
-	if !slices.Contains(models, p.Model) {
-		fail(o.at("model"), "unknown model %s (allowed: %s)", quote(p.Model), list(models))
+	name := text("pump.model", need("pump.model", f.Model, `"TP-20" or "TP-40"`))
+	var ok bool
+	if p.Model, ok = pump.ParseModel(name); !ok {
+		fail("pump.model", "unknown model %s (allowed: %s)", strictjson.Quote(name), list(models))
 	}
-	p.CatheterLength = unit.Length(catheterLength.read(o.at("catheter_length_cm"),
-		o.require("catheter_length_cm", "the catheter's length in cm")))
-	if v := o.get("catheter_ml_per_cm"); v != nil {
-		p.CatheterPerCm = unit.Volume(catheterPerCm.read(o.at("catheter_ml_per_cm"), v))
+	p.CatheterLength = unit.Length(catheterLength.read("pump.catheter_length_cm",
+		needRaw("pump.catheter_length_cm", f.CatheterLengthCm, "the catheter's length in cm")))
+	if f.CatheterMlPerCm != nil {
+		p.CatheterPerCm = unit.Volume(catheterPerCm.read("pump.catheter_ml_per_cm", f.CatheterMlPerCm))
 	}
-	if v := o.get("utc_offset"); v != nil {
-		p.UTCOffset = utcOffset(o.at("utc_offset"), v)
+	if f.UTCOffset != nil {
+		p.UTCOffset = utcOffset("pump.utc_offset", *f.UTCOffset)
 	}
-	if v := o.get("sensors"); v != nil {
-		seen := map[string]int{}
-		for i, e := range array(o.at("sensors"), v) {
-			path := index(o.at("sensors"), i)
-			name := str(path, e)
-			if !slices.Contains(sensorNames, name) {
-				fail(path, "unknown sensor %s (allowed: %s)", quote(name), list(sensorNames))
-			}
-			if j, dup := seen[name]; dup {
-				fail(path, "%q is also sensors[%d]; list each sensor once", name, j)
-			}
-			seen[name] = i
+	seen := map[string]int{}
+	for i, name := range f.Sensors {
+		path := index("pump.sensors", i)
+		if !slices.Contains(sensorNames, name) {
+			fail(path, "unknown sensor %s (allowed: %s)", strictjson.Quote(name), list(sensorNames))
 		}
-		_, p.PressureSensor = seen["pressure"]
-		_, p.LevelSensor = seen["level"]
+		if j, dup := seen[name]; dup {
+			fail(path, "%q is also sensors[%d]; list each sensor once", name, j)
+		}
+		seen[name] = i
 	}
-	if v := o.get("battery_uah"); v != nil {
-		p.Battery = unit.Charge(battery.read(o.at("battery_uah"), v)) * unit.NanoampHour
+	_, p.PressureSensor = seen["pressure"]
+	_, p.LevelSensor = seen["level"]
+	if f.BatteryUAh != nil {
+		p.Battery = unit.Charge(battery.read("pump.battery_uah", f.BatteryUAh)) * unit.NanoampHour
 	}
-	if v := o.get("primed"); v != nil {
-		p.Primed = boolean(o.at("primed"), v)
+	if f.Primed != nil {
+		p.Primed = *f.Primed
 	}
-	if v := o.get("stroke_spread_pct"); v != nil {
-		p.StrokeSpreadPct = percent(o.at("stroke_spread_pct"), v)
+	if f.StrokeSpreadPct != nil {
+		p.StrokeSpreadPct = signedPercent("pump.stroke_spread_pct", f.StrokeSpreadPct, 0, 100)
 	}
-	if v := o.get("stroke_drift_pct_per_year"); v != nil {
-		p.StrokeDriftPctPerYear = signedPercent(o.at("stroke_drift_pct_per_year"), v, maxDriftPct)
+	if f.StrokeDriftPctPerYear != nil {
+		p.StrokeDriftPctPerYear = signedPercent("pump.stroke_drift_pct_per_year", f.StrokeDriftPctPerYear, -maxDriftPct, maxDriftPct)
 	}
 	return p
 }
 
-func parseFill(o object) Fill {
-	o.known(fillFields)
-	var f Fill
-	f.Drug = drug(o)
-	f.Volume = unit.Volume(volumePositive.read(o.at("volume_ml"), o.require("volume_ml", "the volume in the reservoir, in mL")))
-	return f
+func parseFill(f fileFill) Fill {
+	return Fill{
+		Drug:   drug("fill", f.Drug, f.Concentration),
+		Volume: unit.Volume(volumePositive.read("fill.volume_ml", needRaw("fill.volume_ml", f.VolumeML, "the volume in the reservoir, in mL"))),
+	}
 }
 
-// drug reads the drug and concentration fields of o (fill or refill).
-func drug(o object) Drug {
+// drug reads the drug and concentration fields of the object at path (fill or refill).
+func drug(path string, name, conc *string) Drug {
 	var d Drug
-	d.Name = text(o.at("drug"), o.require("drug", `the drug's name, e.g. "morphine"`))
-	path := o.at("concentration")
-	d.Text = short(path, o.require("concentration", `e.g. "10 mg/mL" or "25 mcg/mL"`))
+	d.Name = text(join(path, "drug"), need(join(path, "drug"), name, `the drug's name, e.g. "morphine"`))
+	at := join(path, "concentration")
+	d.Text = short(at, need(at, conc, `e.g. "10 mg/mL" or "25 mcg/mL"`))
 	c, u, err := unit.ParseConcentration(d.Text)
 	if err != nil {
-		fail(path, "%s; write e.g. \"10 mg/mL\" or \"25 mcg/mL\"", cause(err))
+		fail(at, "%s; write e.g. \"10 mg/mL\" or \"25 mcg/mL\"", cause(err))
 	}
 	if c <= 0 || c > maxConcentration {
-		fail(path, "%s is out of range: more than 0 and at most 1000 mg/mL", quote(d.Text))
+		fail(at, "%s is out of range: more than 0 and at most 1000 mg/mL", strictjson.Quote(d.Text))
 	}
 	d.Concentration, d.Unit = c, u
 	return d
 }
 
-func parsePrescription(path string, v *jvalue) Prescription {
-	o := asObject(path, v)
-	o.known(prescriptionFields)
+func parsePrescription(path string, f filePrescription) Prescription {
 	var pr Prescription
-	name := str(o.at("mode"), o.require("mode", `one of "stopped", "continuous", "flex", "minimum"`))
-	i := slices.IndexFunc(modes, func(m modeFields) bool { return string(m.mode) == name })
+	name := need(join(path, "mode"), f.Mode, `one of "stopped", "continuous", "flex", "minimum"`)
+	i := slices.IndexFunc(modes, func(m modeFields) bool { return m.mode.String() == name })
 	if i < 0 {
-		fail(o.at("mode"), "unknown mode %s (allowed: stopped, continuous, flex, minimum)", quote(name))
+		fail(join(path, "mode"), "unknown mode %s (allowed: stopped, continuous, flex, minimum)", strictjson.Quote(name))
 	}
-	pr.Mode = modes[i].mode
-	o.allowed("mode "+strconv.Quote(name), modes[i].fields)
-	switch pr.Mode {
-	case Continuous:
-		pr.Rate = rate(o)
-	case Flex:
-		pr.Flex, pr.Weekly = flex(o)
+	pr.Rx.Mode = modes[i].mode
+	allowed(path, &f, "mode "+strconv.Quote(name), modes[i].fields)
+	switch pr.Rx.Mode {
+	case pump.ModeContinuous:
+		pr.Rx.Rate, pr.Dose = rate(path, f.RateMlPerDay, f.DosePerDay)
+	case pump.ModeFlex:
+		flex(path, &f, &pr)
 	}
-	if v := o.get("max_24h_ml"); v != nil {
-		pr.Max24h = unit.Volume(volumePositive.read(o.at("max_24h_ml"), v))
-		pr.HasMax24h = true
-	} else if pr.Mode != Stopped {
-		fail(o.at("max_24h_ml"), "required for mode %q: the most the pump may deliver in any 24 h, in mL", name)
+	if f.Max24hML != nil {
+		pr.Rx.Max24h = unit.Volume(volumePositive.read(join(path, "max_24h_ml"), f.Max24hML))
+	} else if pr.Rx.Mode != pump.ModeStopped {
+		fail(join(path, "max_24h_ml"), "required for mode %q: the most the pump may deliver in any 24 h, in mL", name)
 	}
-	if v := o.get("low_reservoir_ml"); v != nil {
-		pr.LowReservoir = unit.Volume(volumePositive.read(o.at("low_reservoir_ml"), v))
+	if f.LowReservoirML != nil {
+		pr.Rx.LowReservoir = unit.Volume(volumePositive.read(join(path, "low_reservoir_ml"), f.LowReservoirML))
 	}
-	if v := o.get("patient_bolus"); v != nil {
-		pb := patientBolus(asObject(o.at("patient_bolus"), v))
-		pr.PatientBolus = &pb
+	if f.PatientBolus != nil {
+		pr.Rx.PatientBolus = patientBolus(join(path, "patient_bolus"), f.PatientBolus)
 	}
 	return pr
 }
 
-// rate reads exactly one of rate_ml_per_day and dose_per_day from o.
-func rate(o object) Rate {
-	rv, dv := o.get("rate_ml_per_day"), o.get("dose_per_day")
+// rate reads exactly one of rate_ml_per_day and dose_per_day of the object at path.
+func rate(path string, ml jsontext.Value, dose *string) (unit.Rate, Dose) {
 	switch {
-	case rv != nil && dv != nil:
-		fail(o.at("dose_per_day"), "give either rate_ml_per_day or dose_per_day, not both")
-	case rv != nil:
-		return Rate{Volume: unit.Rate(volumeRate.read(o.at("rate_ml_per_day"), rv))}
-	case dv != nil:
-		path := o.at("dose_per_day")
-		s := short(path, dv)
+	case ml != nil && dose != nil:
+		fail(join(path, "dose_per_day"), "give either rate_ml_per_day or dose_per_day, not both")
+	case ml != nil:
+		return unit.Rate(volumeRate.read(join(path, "rate_ml_per_day"), ml)), Dose{}
+	case dose != nil:
+		at := join(path, "dose_per_day")
+		s := short(at, *dose)
 		d, u, err := unit.ParseDoseRate(s)
 		if err != nil {
-			fail(path, "%s; write e.g. \"5 mg\", \"400 mcg\" or \"400 mcg/day\"", cause(err))
+			fail(at, "%s; write e.g. \"5 mg\", \"400 mcg\" or \"400 mcg/day\"", cause(err))
 		}
 		if d <= 0 || d > maxDoseRate {
-			fail(path, "%s is out of range: more than 0 and at most 10000 mg/day", quote(s))
+			fail(at, "%s is out of range: more than 0 and at most 10000 mg/day", strictjson.Quote(s))
 		}
-		return Rate{Dose: d, DoseUnit: u, IsDose: true}
+		return 0, Dose{Rate: d, Unit: u}
 	}
-	fail(o.at("rate_ml_per_day"), `required: give rate_ml_per_day (mL/day) or dose_per_day (e.g. "5 mg")`)
-	return Rate{}
+	fail(join(path, "rate_ml_per_day"), `required: give rate_ml_per_day (mL/day) or dose_per_day (e.g. "5 mg")`)
+	return 0, Dose{}
 }
 
-func flex(o object) (steps []FlexStep, weekly bool) {
-	path := o.at("flex")
-	elems := array(path, o.require("flex", "an array of 1 to 16 steps {\"at\": \"HH:MM\", \"rate_ml_per_day\": …}"))
-	if len(elems) < 1 || len(elems) > maxFlexSteps {
-		fail(path, "%d steps: a flex schedule has 1 to %d", len(elems), maxFlexSteps)
+func flex(path string, f *filePrescription, pr *Prescription) {
+	at := join(path, "flex")
+	if f.Flex == nil {
+		fail(at, "required: an array of 1 to 16 steps {\"at\": \"HH:MM\", \"rate_ml_per_day\": …}")
+	}
+	if len(f.Flex) < 1 || len(f.Flex) > pump.MaxFlexSteps {
+		fail(at, "%d steps: a flex schedule has 1 to %d", len(f.Flex), pump.MaxFlexSteps)
 	}
 	withDays := -1 // a step that gives days, if any
-	for i, e := range elems {
-		so := asObject(index(path, i), e)
-		so.known(flexFields)
-		st := FlexStep{Days: AllDays}
-		st.At = timeOfDay(so.at("at"), so.require("at", `the step's start, "HH:MM" from 00:00 to 23:59`))
-		st.Rate = rate(so)
-		if v := so.get("days"); v != nil {
-			st.Days = weekdays(so.at("days"), v)
+	steps := pr.Rx.Flex[:0]
+	for i, fs := range f.Flex {
+		sp := index(at, i)
+		st := pump.FlexStep{Days: pump.AllDays}
+		st.At = timeOfDay(join(sp, "at"), need(join(sp, "at"), fs.At, `the step's start, "HH:MM" from 00:00 to 23:59`))
+		st.Rate, pr.FlexDoses[i] = rate(sp, fs.RateMlPerDay, fs.DosePerDay)
+		if fs.Days != nil {
+			st.Days = weekdays(join(sp, "days"), fs.Days)
 			if withDays < 0 {
 				withDays = i
 			}
 		}
 		for j, prev := range steps {
 			if prev.At == st.At && prev.Days&st.Days != 0 {
-				fail(so.at("at"), "%s is also the start of flex[%d] on a day both steps run; steps on the same day start at different times",
+				fail(join(sp, "at"), "%s is also the start of flex[%d] on a day both steps run; steps on the same day start at different times",
 					formatTimeOfDay(st.At), j)
 			}
 		}
 		steps = append(steps, st)
 	}
-	weekly = withDays >= 0
-	if v := o.get("repeat"); v != nil {
-		switch r := str(o.at("repeat"), v); r {
+	pr.Rx.FlexSteps = len(steps)
+	pr.Rx.Weekly = withDays >= 0
+	if f.Repeat != nil {
+		switch r := *f.Repeat; r {
 		case "weekly":
-			weekly = true
+			pr.Rx.Weekly = true
 		case "daily":
 			if withDays >= 0 {
-				fail(o.at("repeat"), `"daily" but flex[%d] gives days: write "weekly", or remove the days`, withDays)
+				fail(join(path, "repeat"), `"daily" but flex[%d] gives days: write "weekly", or remove the days`, withDays)
 			}
 		default:
-			fail(o.at("repeat"), `unknown repeat %s (allowed: "daily", "weekly")`, quote(r))
+			fail(join(path, "repeat"), `unknown repeat %s (allowed: "daily", "weekly")`, strictjson.Quote(r))
 		}
 	}
-	return steps, weekly
 }
 
-func weekdays(path string, v *jvalue) Weekdays {
-	elems := array(path, v)
-	if len(elems) == 0 {
+func weekdays(path string, names []string) uint8 {
+	if len(names) == 0 {
 		fail(path, `empty: list at least one day, or leave days out for every day`)
 	}
-	var mask Weekdays
-	for i, e := range elems {
-		p := index(path, i)
-		name := str(p, e)
+	var mask uint8
+	for i, name := range names {
 		d := slices.Index(dayNames, name)
 		if d < 0 {
-			fail(p, "unknown day %s (allowed: %s)", quote(name), list(dayNames))
+			fail(index(path, i), "unknown day %s (allowed: %s)", strictjson.Quote(name), strings.Join(dayNames, ", "))
 		}
 		if mask&(1<<d) != 0 {
-			fail(p, "%q is listed twice", name)
+			fail(index(path, i), "%q is listed twice", name)
 		}
 		mask |= 1 << d
 	}
 	return mask
 }
 
-func patientBolus(o object) PatientBolus {
-	o.known(patientBolusFields)
-	var pb PatientBolus
-	pb.Volume = unit.Volume(volumePositive.read(o.at("volume_ml"), o.require("volume_ml", "the volume of one bolus, in mL")))
-	pb.Duration = positiveDuration(o.at("duration"), o.require("duration", `the time one bolus takes, e.g. "10m"`))
-	pb.Lockout = positiveDuration(o.at("lockout"), o.require("lockout", `the least time between the starts of two boluses, e.g. "4h"`))
-	pb.MaxPer24h = int(integer(o.at("max_per_24h"), o.require("max_per_24h", "the most boluses given in any 24 h, a whole number"), 1, math.MaxInt32))
+func patientBolus(path string, f *filePatientBolus) pump.PatientBolus {
+	var pb pump.PatientBolus
+	pb.Volume = unit.Volume(volumePositive.read(join(path, "volume_ml"), needRaw(join(path, "volume_ml"), f.VolumeML, "the volume of one bolus, in mL")))
+	pb.Duration = positiveDuration(join(path, "duration"), need(join(path, "duration"), f.Duration, `the time one bolus takes, e.g. "10m"`))
+	pb.Lockout = positiveDuration(join(path, "lockout"), need(join(path, "lockout"), f.Lockout, `the least time between the starts of two boluses, e.g. "4h"`))
+	pb.MaxPer24h = int(integer(join(path, "max_per_24h"), needRaw(join(path, "max_per_24h"), f.MaxPer24h, "the most boluses given in any 24 h, a whole number"), 1, math.MaxInt32))
 	return pb
 }
 
-func parseEvent(s *Scenario, i int, v *jvalue) Event {
-	o := asObject(index("events", i), v)
-	o.known(eventFields)
+func parseEvent(s *Scenario, i int, f *fileEvent) Event {
+	path := index("events", i)
 	e := Event{Index: i}
-	e.At = eventTime(s, o.at("at"), o.require("at", `a duration after start ("3d") or an RFC 3339 time`))
+	e.At = eventTime(s, join(path, "at"), need(join(path, "at"), f.At, `a duration after start ("3d") or an RFC 3339 time`))
 	if i > 0 && e.At.Before(s.Events[i-1].At) {
-		fail(o.at("at"), "before events[%d] (%s is earlier than %s): list events in time order",
+		fail(join(path, "at"), "before events[%d] (%s is earlier than %s): list events in time order",
 			i-1, e.At, s.Events[i-1].At)
 	}
-	name := str(o.at("kind"), o.require("kind", "one of "+kindList()))
+	name := need(join(path, "kind"), f.Kind, "one of "+list(Kinds))
 	if !slices.Contains(Kinds, Kind(name)) {
-		fail(o.at("kind"), "unknown kind %s (allowed: %s)", quote(name), kindList())
+		fail(join(path, "kind"), "unknown kind %s (allowed: %s)", strictjson.Quote(name), list(Kinds))
 	}
 	e.Kind = Kind(name)
-	o.allowed("kind "+strconv.Quote(name), append([]string{"at", "kind"}, kindFields[e.Kind]...))
+	allowed(path, f, "kind "+strconv.Quote(name), append([]string{"at", "kind"}, kindFields[e.Kind]...))
 	switch e.Kind {
 	case Program, Bridge:
-		pr := parsePrescription(o.at("prescription"), o.require("prescription", `the new prescription, an object with "mode"`))
+		pr := parsePrescription(join(path, "prescription"), need(join(path, "prescription"), f.Prescription, `the new prescription, an object with "mode"`))
 		e.Prescription = &pr
 	case ClinicianBolus:
-		e.Volume = unit.Volume(volumePositive.read(o.at("volume_ml"), o.require("volume_ml", "the bolus volume, in mL")))
-		e.Duration = positiveDuration(o.at("duration"), o.require("duration", `the time the bolus takes, e.g. "30m"`))
+		e.Volume = unit.Volume(volumePositive.read(join(path, "volume_ml"), needRaw(join(path, "volume_ml"), f.VolumeML, "the bolus volume, in mL")))
+		e.Duration = positiveDuration(join(path, "duration"), need(join(path, "duration"), f.Duration, `the time the bolus takes, e.g. "30m"`))
 		e.HasDuration = true
 	case Refill:
-		e.Withdraw = unit.Volume(volumeNonNegative.read(o.at("withdraw_ml"), o.require("withdraw_ml", "the volume withdrawn from the reservoir, in mL")))
-		e.Add = unit.Volume(volumePositive.read(o.at("add_ml"), o.require("add_ml", "the volume injected, in mL")))
-		e.Drug = drug(o)
-		if v := o.get("pocket_fill_ml"); v != nil {
-			e.PocketFill = unit.Volume(volumeNonNegative.read(o.at("pocket_fill_ml"), v))
+		e.Withdraw = unit.Volume(volumeNonNegative.read(join(path, "withdraw_ml"), needRaw(join(path, "withdraw_ml"), f.WithdrawML, "the volume withdrawn from the reservoir, in mL")))
+		e.Add = unit.Volume(volumePositive.read(join(path, "add_ml"), needRaw(join(path, "add_ml"), f.AddML, "the volume injected, in mL")))
+		e.Drug = drug(path, f.Drug, f.Concentration)
+		if f.PocketFillML != nil {
+			e.PocketFill = unit.Volume(volumeNonNegative.read(join(path, "pocket_fill_ml"), f.PocketFillML))
 			if e.PocketFill > e.Add {
-				fail(o.at("pocket_fill_ml"), "%s is more than add_ml (%s): the pocket fill is part of the volume injected", e.PocketFill, e.Add)
+				fail(join(path, "pocket_fill_ml"), "%s is more than add_ml (%s): the pocket fill is part of the volume injected", e.PocketFill, e.Add)
 			}
 		}
 	case MRI, MotorStall:
-		e.Duration = positiveDuration(o.at("duration"), o.require("duration", `e.g. "45m"`))
+		e.Duration = positiveDuration(join(path, "duration"), need(join(path, "duration"), f.Duration, `e.g. "45m"`))
 		e.HasDuration = true
 	case Occlusion:
-		if v := o.get("duration"); v != nil {
-			e.Duration = positiveDuration(o.at("duration"), v)
+		if f.Duration != nil {
+			e.Duration = positiveDuration(join(path, "duration"), *f.Duration)
 			e.HasDuration = true
 		}
 	case BatteryDrain:
-		e.Charge = unit.Charge(drain.read(o.at("uah"), o.require("uah", "the charge drained, in µAh"))) * unit.NanoampHour
+		e.Charge = unit.Charge(drain.read(join(path, "uah"), needRaw(join(path, "uah"), f.UAh, "the charge drained, in µAh"))) * unit.NanoampHour
 	case SetClock:
-		e.UTCOffset = utcOffset(o.at("utc_offset"), o.require("utc_offset", `the pump's new UTC offset, e.g. "+01:00"`))
+		e.UTCOffset = utcOffset(join(path, "utc_offset"), need(join(path, "utc_offset"), f.UTCOffset, `the pump's new UTC offset, e.g. "+01:00"`))
 	case Acknowledge:
-		if v := o.get("alarm"); v != nil {
-			if str(o.at("alarm"), v) == "" {
-				fail(o.at("alarm"), "must not be empty: name the alarm, or leave alarm out to acknowledge every alarm")
+		if f.Alarm != nil {
+			if *f.Alarm == "" {
+				fail(join(path, "alarm"), "must not be empty: name the alarm, or leave alarm out to acknowledge every alarm")
 			}
-			e.Alarm = text(o.at("alarm"), v)
+			e.Alarm = text(join(path, "alarm"), *f.Alarm)
 		}
 	}
 	return e
@@ -382,11 +366,11 @@ func parseEvent(s *Scenario, i int, v *jvalue) Event {
 
 // eventTime reads an event's at: a duration after start, or an RFC 3339 time,
 // within [start, end].
-func eventTime(s *Scenario, path string, v *jvalue) unit.Time {
-	t := short(path, v)
+func eventTime(s *Scenario, path, t string) unit.Time {
+	t = short(path, t)
 	var at unit.Time
 	if strings.ContainsAny(t, "T:-") { // never in a duration
-		at = instant(path, v)
+		at = instant(path, t)
 		if at.Before(s.Start) {
 			fail(path, "%s is before the scenario's start, %s", at, s.Start)
 		}
@@ -403,169 +387,121 @@ func eventTime(s *Scenario, path string, v *jvalue) unit.Time {
 	return at
 }
 
-// object is a JSON object being read, with its path.
-type object struct {
-	path    string
-	members []jmember
-}
-
-func asObject(path string, v *jvalue) object {
-	if v.kind != jObject {
-		fail(path, "must be an object {…}, not %s", v.describe())
+func join(path, key string) string {
+	if path == "" {
+		return key
 	}
-	return object{path: path, members: v.members}
+	return path + "." + key
 }
 
-func (o object) at(key string) string { return join(o.path, key) }
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-func (o object) get(key string) *jvalue {
-	for _, m := range o.members {
-		if m.key == key {
-			return m.val
-		}
-	}
-	return nil
-}
-
-// require returns key's value, or refuses the file saying what the field holds.
-func (o object) require(key, what string) *jvalue {
-	v := o.get(key)
+// need returns *v, or refuses the file saying what the field at path holds.
+func need[T any](path string, v *T, what string) T {
 	if v == nil {
-		fail(o.at(key), "required: %s", what)
+		fail(path, "required: %s", what)
+	}
+	return *v
+}
+
+// needRaw is need for a number, kept as written.
+func needRaw(path string, v jsontext.Value, what string) jsontext.Value {
+	if v == nil {
+		fail(path, "required: %s", what)
 	}
 	return v
 }
 
-// known refuses the first member that is not one of names.
-func (o object) known(names []string) {
-	for _, m := range o.members {
-		if !slices.Contains(names, m.key) {
-			fail(o.at(m.key), "unknown field (allowed here: %s)", strings.Join(names, ", "))
+// allowed refuses the first member of the object f at path that is not one of
+// names, the fields of what (a mode or an event kind).
+func allowed(path string, f any, what string, names []string) {
+	for _, m := range strictjson.Present(f) {
+		if !slices.Contains(names, m) {
+			fail(join(path, m), "not a field of %s (its fields: %s)", what, strings.Join(names, ", "))
 		}
 	}
-}
-
-// allowed refuses the first member that is not one of names, which are the fields
-// of what (a mode or an event kind).
-func (o object) allowed(what string, names []string) {
-	for _, m := range o.members {
-		if !slices.Contains(names, m.key) {
-			fail(o.at(m.key), "not a field of %s (its fields: %s)", what, strings.Join(names, ", "))
-		}
-	}
-}
-
-func array(path string, v *jvalue) []*jvalue {
-	if v.kind != jArray {
-		fail(path, "must be an array […], not %s", v.describe())
-	}
-	return v.elems
-}
-
-func str(path string, v *jvalue) string {
-	if v.kind != jString {
-		fail(path, "must be a string, not %s", v.describe())
-	}
-	return v.text
 }
 
 // text reads a name: a non-empty string without surrounding spaces.
-func text(path string, v *jvalue) string {
-	s := str(path, v)
+func text(path, s string) string {
 	if strings.TrimSpace(s) == "" {
 		fail(path, "must not be empty")
 	}
 	if strings.TrimSpace(s) != s {
-		fail(path, "%s begins or ends with spaces", quote(s))
+		fail(path, "%s begins or ends with spaces", strictjson.Quote(s))
 	}
 	return s
 }
 
-func boolean(path string, v *jvalue) bool {
-	if v.kind != jBool {
-		fail(path, "must be true or false, not %s", v.describe())
+// number refuses v unless it is a JSON number written with at most maxEcho
+// characters (no value of a scenario needs more, and a message repeats it).
+func number(path string, v jsontext.Value, what string) string {
+	if v.Kind() != '0' {
+		fail(path, "must be %s, not %s", what, strictjson.Describe(v))
 	}
-	return v.b
+	if len(v) > maxEcho {
+		fail(path, "the number %s is written with more than %d characters", strictjson.Truncate(string(v)), maxEcho)
+	}
+	return string(v)
 }
 
-func integer(path string, v *jvalue, lo, hi int64) int64 {
-	if v.kind != jNumber {
-		fail(path, "must be a whole number, not %s", v.describe())
-	}
-	shortNumber(path, v)
-	n, err := unit.ParseDecimal(v.text, 0)
+func integer(path string, v jsontext.Value, lo, hi int64) int64 {
+	s := number(path, v, "a whole number")
+	n, err := unit.ParseDecimal(s, 0)
 	if err != nil {
-		fail(path, "%s is not a whole number from %d to %d", truncate(v.text), lo, hi)
+		fail(path, "%s is not a whole number from %d to %d", s, lo, hi)
 	}
 	if n < lo || n > hi {
-		fail(path, "%s is out of range: %d to %d", v.text, lo, hi)
+		fail(path, "%s is out of range: %d to %d", s, lo, hi)
 	}
 	return n
-}
-
-func percent(path string, v *jvalue) float64 {
-	if v.kind != jNumber {
-		fail(path, "must be a number, not %s", v.describe())
-	}
-	f, err := strconv.ParseFloat(v.text, 64)
-	if err != nil || len(v.text) > maxEcho || f < 0 || f > 100 {
-		fail(path, "%s is out of range: 0 to 100 (%%)", truncate(v.text))
-	}
-	return f
 }
 
 // maxDriftPct bounds stroke_drift_pct_per_year: a mechanism that loses or gains
 // more than half its stroke volume a year is broken, not drifting.
 const maxDriftPct = 50
 
-// signedPercent reads a percentage from -limit to +limit.
-func signedPercent(path string, v *jvalue, limit float64) float64 {
-	if v.kind != jNumber {
-		fail(path, "must be a number, not %s", v.describe())
-	}
-	f, err := strconv.ParseFloat(v.text, 64)
-	if err != nil || len(v.text) > maxEcho || f < -limit || f > limit {
-		fail(path, "%s is out of range: %g to %g (%%)", truncate(v.text), -limit, limit)
+// signedPercent reads a percentage from lo to hi. It is a model's parameter,
+// not a quantity given to the pump, so a float64 holds it.
+func signedPercent(path string, v jsontext.Value, lo, hi float64) float64 {
+	s := number(path, v, "a number")
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < lo || f > hi {
+		fail(path, "%s is out of range: %g to %g (%%)", s, lo, hi)
 	}
 	return f
 }
 
-// short reads a string that a unit parser reads, bounded so that the parser's
-// message, which repeats it, stays short.
-func short(path string, v *jvalue) string {
-	s := str(path, v)
+// maxEcho bounds a string that a unit parser reads: the parser's message repeats it.
+const maxEcho = 64
+
+// short refuses a string too long for a field that a unit parser reads, so that
+// the parser's message, which repeats it, stays short.
+func short(path, s string) string {
 	if len(s) > maxEcho {
-		fail(path, "%s is too long for this field (at most %d characters)", quote(s), maxEcho)
+		fail(path, "%s is too long for this field (at most %d characters)", strictjson.Quote(s), maxEcho)
 	}
 	return s
 }
 
-// shortNumber refuses a number written with more characters than any value of a
-// scenario needs, so that messages that repeat it stay short.
-func shortNumber(path string, v *jvalue) {
-	if len(v.text) > maxEcho {
-		fail(path, "the number %s is written with more than %d characters", truncate(v.text), maxEcho)
-	}
-}
-
-func duration(path string, v *jvalue) unit.Duration {
-	d, err := unit.ParseDuration(short(path, v))
+func duration(path, s string) unit.Duration {
+	d, err := unit.ParseDuration(short(path, s))
 	if err != nil {
 		fail(path, "%s", cause(err))
 	}
 	return d
 }
 
-func positiveDuration(path string, v *jvalue) unit.Duration {
-	d := duration(path, v)
+func positiveDuration(path, s string) unit.Duration {
+	d := duration(path, s)
 	if d <= 0 {
 		fail(path, "must be longer than 0s")
 	}
 	return d
 }
 
-func utcOffset(path string, v *jvalue) unit.Duration {
-	d, err := unit.ParseUTCOffset(short(path, v))
+func utcOffset(path, s string) unit.Duration {
+	d, err := unit.ParseUTCOffset(short(path, s))
 	if err != nil {
 		fail(path, "%s", cause(err))
 	}
@@ -573,21 +509,19 @@ func utcOffset(path string, v *jvalue) unit.Duration {
 }
 
 // instant reads an RFC 3339 time to the millisecond.
-func instant(path string, v *jvalue) unit.Time {
-	s := short(path, v)
-	t, err := unit.ParseTime(s)
+func instant(path, s string) unit.Time {
+	t, err := unit.ParseTime(short(path, s))
 	if err != nil {
 		fail(path, "%s", cause(err))
 	}
 	if std, err := time.Parse(time.RFC3339Nano, s); err != nil || std.Nanosecond()%int(time.Millisecond) != 0 {
-		fail(path, "%s is finer than a millisecond", quote(s))
+		fail(path, "%s is finer than a millisecond", strictjson.Quote(s))
 	}
 	return t
 }
 
 // timeOfDay reads "HH:MM", 00:00 to 23:59.
-func timeOfDay(path string, v *jvalue) unit.Duration {
-	s := str(path, v)
+func timeOfDay(path, s string) unit.Duration {
 	ok := len(s) == 5 && s[2] == ':' && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[3]) && isDigit(s[4])
 	h, m := 0, 0
 	if ok {
@@ -595,7 +529,7 @@ func timeOfDay(path string, v *jvalue) unit.Duration {
 		m = int(s[3]-'0')*10 + int(s[4]-'0')
 	}
 	if !ok || h > 23 || m > 59 {
-		fail(path, `%s is not a time of day: write "HH:MM" from 00:00 to 23:59`, quote(s))
+		fail(path, `%s is not a time of day: write "HH:MM" from 00:00 to 23:59`, strictjson.Quote(s))
 	}
 	return unit.Duration(h)*unit.Hour + unit.Duration(m)*unit.Minute
 }
@@ -635,17 +569,14 @@ var (
 	drain             = quantity{"µAh", 3, "0.001 µAh", 0, maxCharge * 1000, true}
 )
 
-func (q quantity) read(path string, v *jvalue) int64 {
-	if v.kind != jNumber {
-		fail(path, "must be a number of %s, not %s", q.unit, v.describe())
-	}
-	shortNumber(path, v)
-	n, err := unit.ParseDecimal(v.text, q.decimals)
+func (q quantity) read(path string, v jsontext.Value) int64 {
+	s := number(path, v, "a number of "+q.unit)
+	n, err := unit.ParseDecimal(s, q.decimals)
 	if err != nil {
 		fail(path, "%s: %s is read exactly, to %s (%d decimal places)", cause(err), q.unit, q.step, q.decimals)
 	}
 	if n < q.min || q.minOpen && n == q.min || n > q.max {
-		fail(path, "%s %s is out of range: %s", truncate(v.text), q.unit, q.bounds())
+		fail(path, "%s %s is out of range: %s", s, q.unit, q.bounds())
 	}
 	return n
 }
@@ -663,12 +594,16 @@ func cause(err error) string {
 	return strings.ReplaceAll(err.Error(), unit.ErrUnit.Error()+": ", "")
 }
 
-func list(names []string) string { return strings.Join(names, ", ") }
-
-func kindList() string {
-	names := make([]string, len(Kinds))
-	for i, k := range Kinds {
-		names[i] = string(k)
+// list joins names (strings or Stringers) for a message.
+func list[T any](names []T) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = fmt.Sprint(n)
 	}
-	return list(names)
+	return strings.Join(s, ", ")
+}
+
+// fail refuses the file: it panics with a *FieldError, which Parse recovers.
+func fail(field, format string, args ...any) {
+	panic(&FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -67,7 +68,7 @@ func TestParseSpecExample(t *testing.T) {
 		Duration: 90 * unit.Day,
 		Seed:     1,
 		Pump: Pump{
-			Model:          "TP-20",
+			Model:          pump.TP20,
 			CatheterLength: 50 * unit.Centimetre,
 			CatheterPerCm:  2200 * unit.Nanolitre,
 			UTCOffset:      3*unit.Hour + 30*unit.Minute,
@@ -77,27 +78,21 @@ func TestParseSpecExample(t *testing.T) {
 			Primed:         true,
 		},
 		Fill: Fill{Drug: morphine, Volume: 20 * unit.Millilitre},
-		Prescription: Prescription{
-			Mode:         Continuous,
-			Rate:         Rate{Volume: 500_000 * unit.NanolitrePerDay},
+		Prescription: Prescription{Rx: pump.Prescription{
+			Mode:         pump.ModeContinuous,
+			Rate:         500_000 * unit.NanolitrePerDay,
 			Max24h:       700 * unit.Microlitre,
-			HasMax24h:    true,
 			LowReservoir: 2 * unit.Millilitre,
-			PatientBolus: &PatientBolus{Volume: 20 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 4 * unit.Hour, MaxPer24h: 4},
-		},
+			PatientBolus: pump.PatientBolus{Volume: 20 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 4 * unit.Hour, MaxPer24h: 4},
+		}},
 		Events: []Event{
 			{Index: 0, At: start.Add(3 * unit.Day), Kind: PatientBolusEv},
 			{Index: 1, At: start.Add(10 * unit.Day), Kind: MRI, Duration: 45 * unit.Minute, HasDuration: true},
 			{Index: 2, At: start.Add(30 * unit.Day), Kind: Refill, Withdraw: 4_900_000 * unit.Nanolitre, Add: 20 * unit.Millilitre, Drug: morphine},
-			{Index: 3, At: start.Add(40 * unit.Day), Kind: Program, Prescription: &Prescription{
-				Mode:      Flex,
-				Max24h:    800 * unit.Microlitre,
-				HasMax24h: true,
-				Flex: []FlexStep{
-					{At: 8 * unit.Hour, Rate: Rate{Volume: 600_000}, Days: AllDays},
-					{At: 22 * unit.Hour, Rate: Rate{Volume: 400_000}, Days: AllDays},
-				},
-			}},
+			{Index: 3, At: start.Add(40 * unit.Day), Kind: Program, Prescription: &Prescription{Rx: flexRx(pump.Prescription{
+				Max24h: 800 * unit.Microlitre,
+			}, pump.FlexStep{At: 8 * unit.Hour, Rate: 600_000, Days: pump.AllDays},
+				pump.FlexStep{At: 22 * unit.Hour, Rate: 400_000, Days: pump.AllDays})}},
 		},
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -116,7 +111,7 @@ func TestParseSpecExample(t *testing.T) {
 func TestParseDefaults(t *testing.T) {
 	s := mustParse(t, doc{}.String())
 	want := Pump{
-		Model:          "TP-20",
+		Model:          pump.TP20,
 		CatheterLength: 50 * unit.Centimetre,
 		CatheterPerCm:  2200 * unit.Nanolitre,
 		Battery:        1_000_000 * unit.MicroampHour,
@@ -125,9 +120,9 @@ func TestParseDefaults(t *testing.T) {
 	if s.Pump != want {
 		t.Errorf("pump defaults: got %+v, want %+v", s.Pump, want)
 	}
-	if s.Seed != 0 || len(s.Events) != 0 || s.Prescription.LowReservoir != 0 || s.Prescription.PatientBolus != nil {
+	if rx := s.Prescription.Rx; s.Seed != 0 || len(s.Events) != 0 || rx.LowReservoir != 0 || rx.PatientBolus != (pump.PatientBolus{}) {
 		t.Errorf("defaults: seed %d, %d events, low reservoir %v, patient bolus %v",
-			s.Seed, len(s.Events), s.Prescription.LowReservoir, s.Prescription.PatientBolus)
+			s.Seed, len(s.Events), rx.LowReservoir, rx.PatientBolus)
 	}
 	// events may be left out altogether.
 	s = mustParse(t, `{`+minHead+`, "pump": {`+minPump+`}, "fill": {`+minFill+`}, "prescription": {`+minPresc+`}}`)
@@ -142,12 +137,12 @@ func TestParsePump(t *testing.T) {
 		want       Pump
 	}{
 		{"TP-40, no sensors, unprimed", `"model": "TP-40", "catheter_length_cm": 45.5, "catheter_ml_per_cm": 0.0015, "sensors": [], "primed": false`,
-			Pump{Model: "TP-40", CatheterLength: 455_000, CatheterPerCm: 1500, Battery: unit.MicroampHours(1e6)}},
+			Pump{Model: pump.TP40, CatheterLength: 455_000, CatheterPerCm: 1500, Battery: unit.MicroampHours(1e6)}},
 		{"level only, negative offset, low battery", `"model": "TP-20", "catheter_length_cm": 0.0001, "utc_offset": "-05:00", "sensors": ["level"], "battery_uah": 12345.678`,
-			Pump{Model: "TP-20", CatheterLength: 1, CatheterPerCm: 2200, UTCOffset: -5 * unit.Hour, LevelSensor: true,
+			Pump{Model: pump.TP20, CatheterLength: 1, CatheterPerCm: 2200, UTCOffset: -5 * unit.Hour, LevelSensor: true,
 				Battery: 12_345_678 * unit.NanoampHour, Primed: true}},
 		{"pressure only, empty battery, stroke spread", `"model": "TP-20", "catheter_length_cm": 50, "sensors": ["pressure"], "battery_uah": 0, "stroke_spread_pct": 2.5`,
-			Pump{Model: "TP-20", CatheterLength: 500_000, CatheterPerCm: 2200, PressureSensor: true, Primed: true, StrokeSpreadPct: 2.5}},
+			Pump{Model: pump.TP20, CatheterLength: 500_000, CatheterPerCm: 2200, PressureSensor: true, Primed: true, StrokeSpreadPct: 2.5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, doc{pump: tc.pump}.String())
@@ -196,8 +191,8 @@ func TestParseMillilitres(t *testing.T) {
 			if perCm == tc.num && int64(s.Pump.CatheterPerCm) != tc.want {
 				t.Errorf("catheter_ml_per_cm: got %d, want %d", s.Pump.CatheterPerCm, tc.want)
 			}
-			got := []int64{int64(s.Fill.Volume), int64(s.Prescription.Rate.Volume),
-				int64(s.Prescription.Max24h), int64(s.Prescription.LowReservoir), int64(s.Events[0].Volume),
+			got := []int64{int64(s.Fill.Volume), int64(s.Prescription.Rx.Rate),
+				int64(s.Prescription.Rx.Max24h), int64(s.Prescription.Rx.LowReservoir), int64(s.Events[0].Volume),
 				int64(s.Events[1].Withdraw), int64(s.Events[1].Add), int64(s.Events[1].PocketFill)}
 			for i, g := range got {
 				if g != tc.want {
@@ -233,50 +228,59 @@ func TestParseCharge(t *testing.T) {
 func TestParseRates(t *testing.T) {
 	for _, tc := range []struct {
 		name, rate string
-		want       Rate
+		volume     unit.Rate
+		dose       Dose
 	}{
-		{"mL per day", `"rate_ml_per_day": 0.048`, Rate{Volume: 48_000}},
-		{"mg", `"dose_per_day": "5 mg"`, Rate{Dose: 5_000_000_000_000, DoseUnit: unit.Milligram, IsDose: true}},
-		{"mcg", `"dose_per_day": "400 mcg"`, Rate{Dose: 400_000_000_000, DoseUnit: unit.Microgram, IsDose: true}},
-		{"mcg/day", `"dose_per_day": "400 mcg/day"`, Rate{Dose: 400_000_000_000, DoseUnit: unit.Microgram, IsDose: true}},
-		{"mcg/h", `"dose_per_day": "0.1 mcg/h"`, Rate{Dose: 2_400_000_000, DoseUnit: unit.Microgram, IsDose: true}},
-		{"decimal mg", `"dose_per_day": "0.25 mg"`, Rate{Dose: 250_000_000_000, DoseUnit: unit.Milligram, IsDose: true}},
+		{"mL per day", `"rate_ml_per_day": 0.048`, 48_000, Dose{}},
+		{"mg", `"dose_per_day": "5 mg"`, 0, Dose{Rate: 5_000_000_000_000, Unit: unit.Milligram}},
+		{"mcg", `"dose_per_day": "400 mcg"`, 0, Dose{Rate: 400_000_000_000, Unit: unit.Microgram}},
+		{"mcg/day", `"dose_per_day": "400 mcg/day"`, 0, Dose{Rate: 400_000_000_000, Unit: unit.Microgram}},
+		{"mcg/h", `"dose_per_day": "0.1 mcg/h"`, 0, Dose{Rate: 2_400_000_000, Unit: unit.Microgram}},
+		{"decimal mg", `"dose_per_day": "0.25 mg"`, 0, Dose{Rate: 250_000_000_000, Unit: unit.Milligram}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, doc{presc: `"mode": "continuous", "max_24h_ml": 1, ` + tc.rate}.String())
-			if s.Prescription.Rate != tc.want {
-				t.Errorf("got %+v, want %+v", s.Prescription.Rate, tc.want)
+			if p := s.Prescription; p.Rx.Rate != tc.volume || p.Dose != tc.dose {
+				t.Errorf("got %v and %+v, want %v and %+v", p.Rx.Rate, p.Dose, tc.volume, tc.dose)
 			}
 		})
 	}
 }
 
+// flexRx is rx in flex mode with the given steps.
+func flexRx(rx pump.Prescription, steps ...pump.FlexStep) pump.Prescription {
+	rx.Mode = pump.ModeFlex
+	rx.FlexSteps = copy(rx.Flex[:], steps)
+	return rx
+}
+
 func TestParseModes(t *testing.T) {
 	pb := `"patient_bolus": {"volume_ml": 0.05, "duration": "15m", "lockout": "1h30m", "max_per_24h": 6}`
+	mg2 := Dose{Rate: 2_000_000_000_000, Unit: unit.Milligram}
 	for _, tc := range []struct {
 		name, presc string
 		want        Prescription
 	}{
-		{"stopped", `"mode": "stopped"`, Prescription{Mode: Stopped}},
+		{"stopped", `"mode": "stopped"`, Prescription{Rx: pump.Prescription{Mode: pump.ModeStopped}}},
 		{"stopped with cap and threshold", `"mode": "stopped", "max_24h_ml": 1, "low_reservoir_ml": 3`,
-			Prescription{Mode: Stopped, Max24h: unit.Millilitre, HasMax24h: true, LowReservoir: 3 * unit.Millilitre}},
-		{"minimum", `"mode": "minimum", "max_24h_ml": 0.1`, Prescription{Mode: Minimum, Max24h: 100_000, HasMax24h: true}},
-		{"minimum with patient bolus", `"mode": "minimum", "max_24h_ml": 0.5, ` + pb, Prescription{Mode: Minimum, Max24h: 500_000, HasMax24h: true,
-			PatientBolus: &PatientBolus{Volume: 50_000, Duration: 15 * unit.Minute, Lockout: 90 * unit.Minute, MaxPer24h: 6}}},
+			Prescription{Rx: pump.Prescription{Mode: pump.ModeStopped, Max24h: unit.Millilitre, LowReservoir: 3 * unit.Millilitre}}},
+		{"minimum", `"mode": "minimum", "max_24h_ml": 0.1`, Prescription{Rx: pump.Prescription{Mode: pump.ModeMinimum, Max24h: 100_000}}},
+		{"minimum with patient bolus", `"mode": "minimum", "max_24h_ml": 0.5, ` + pb, Prescription{Rx: pump.Prescription{Mode: pump.ModeMinimum, Max24h: 500_000,
+			PatientBolus: pump.PatientBolus{Volume: 50_000, Duration: 15 * unit.Minute, Lockout: 90 * unit.Minute, MaxPer24h: 6}}}},
 		{"flex daily", `"mode": "flex", "max_24h_ml": 1, "repeat": "daily", "flex": [{"at": "00:00", "rate_ml_per_day": 0.2}, {"at": "23:59", "dose_per_day": "2 mg"}]`,
-			Prescription{Mode: Flex, Max24h: unit.Millilitre, HasMax24h: true, Flex: []FlexStep{
-				{At: 0, Rate: Rate{Volume: 200_000}, Days: AllDays},
-				{At: 23*unit.Hour + 59*unit.Minute, Rate: Rate{Dose: 2_000_000_000_000, DoseUnit: unit.Milligram, IsDose: true}, Days: AllDays},
-			}}},
+			Prescription{Rx: flexRx(pump.Prescription{Max24h: unit.Millilitre},
+				pump.FlexStep{At: 0, Rate: 200_000, Days: pump.AllDays},
+				pump.FlexStep{At: 23*unit.Hour + 59*unit.Minute, Days: pump.AllDays},
+			), FlexDoses: [pump.MaxFlexSteps]Dose{1: mg2}}},
 		{"flex weekly by days", `"mode": "flex", "max_24h_ml": 1, "flex": [{"at": "08:00", "rate_ml_per_day": 0.2, "days": ["mon", "sun", "sat"]}, {"at": "08:00", "rate_ml_per_day": 0.3, "days": ["tue"]}]`,
-			Prescription{Mode: Flex, Max24h: unit.Millilitre, HasMax24h: true, Weekly: true, Flex: []FlexStep{
-				{At: 8 * unit.Hour, Rate: Rate{Volume: 200_000}, Days: 1<<0 | 1<<1 | 1<<6},
-				{At: 8 * unit.Hour, Rate: Rate{Volume: 300_000}, Days: 1 << 2},
-			}}},
+			Prescription{Rx: flexRx(pump.Prescription{Max24h: unit.Millilitre, Weekly: true},
+				pump.FlexStep{At: 8 * unit.Hour, Rate: 200_000, Days: 1<<0 | 1<<1 | 1<<6},
+				pump.FlexStep{At: 8 * unit.Hour, Rate: 300_000, Days: 1 << 2},
+			)}},
 		{"flex weekly by repeat", `"mode": "flex", "max_24h_ml": 1, "repeat": "weekly", "flex": [{"at": "12:30", "rate_ml_per_day": 0.2}]`,
-			Prescription{Mode: Flex, Max24h: unit.Millilitre, HasMax24h: true, Weekly: true, Flex: []FlexStep{
-				{At: 12*unit.Hour + 30*unit.Minute, Rate: Rate{Volume: 200_000}, Days: AllDays},
-			}}},
+			Prescription{Rx: flexRx(pump.Prescription{Max24h: unit.Millilitre, Weekly: true},
+				pump.FlexStep{At: 12*unit.Hour + 30*unit.Minute, Rate: 200_000, Days: pump.AllDays},
+			)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, doc{presc: tc.presc}.String())
@@ -293,10 +297,10 @@ func TestParseFlexSixteenSteps(t *testing.T) {
 		steps = append(steps, `{"at": "`+[]string{"0", "1"}[h/10]+string(rune('0'+h%10))+`:00", "rate_ml_per_day": 0.1}`)
 	}
 	s := mustParse(t, doc{presc: `"mode": "flex", "max_24h_ml": 1, "flex": [` + strings.Join(steps, ",") + `]`}.String())
-	if n := len(s.Prescription.Flex); n != 16 {
+	if n := s.Prescription.Rx.FlexSteps; n != 16 {
 		t.Fatalf("%d steps, want 16", n)
 	}
-	if at := s.Prescription.Flex[15].At; at != 15*unit.Hour {
+	if at := s.Prescription.Rx.Flex[15].At; at != 15*unit.Hour {
 		t.Errorf("flex[15].at = %v, want 15h", at)
 	}
 }
@@ -304,7 +308,7 @@ func TestParseFlexSixteenSteps(t *testing.T) {
 func TestParseEvents(t *testing.T) {
 	start := unit.Time(1767600000000) // 2026-01-05T08:00:00Z
 	presc := `{"mode": "continuous", "rate_ml_per_day": 0.4, "max_24h_ml": 0.6}`
-	wantPresc := &Prescription{Mode: Continuous, Rate: Rate{Volume: 400_000}, Max24h: 600_000, HasMax24h: true}
+	wantPresc := &Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: 400_000, Max24h: 600_000}}
 	baclofen := Drug{Name: "baclofen", Concentration: 2000 * unit.MicrogramPerMillilitre, Unit: unit.Microgram, Text: "2000 mcg/mL"}
 	for _, tc := range []struct {
 		name, event string
@@ -410,7 +414,9 @@ func TestParseRefusals(t *testing.T) {
 		{"syntax error in pump", doc{pump: `"model": "TP-20",, "catheter_length_cm": 50`}.String(), "pump"},
 		{"syntax error in event", doc{events: `[{"at": "1d", "kind": stop}]`}.String(), "events[0].kind"},
 		{"invalid UTF-8", `{"name": "` + "\xff" + `"}`, "(file)"},
-		{"too deep", doc{tail: `, "x": ` + strings.Repeat("[", 40) + strings.Repeat("]", 40)}.String(), `x[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]`},
+		{"deep in an unknown field", doc{tail: `, "x": ` + strings.Repeat("[", 40) + strings.Repeat("]", 40)}.String(), "x"},
+		{"deep in a known field", doc{events: strings.Repeat("[", 40) + strings.Repeat("]", 40)}.String(), "events[0]"},
+		{"deeper than JSON allows", doc{events: strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000)}.String(), "events[0]"},
 
 		// Unknown and repeated fields, at every level.
 		{"unknown top-level field", doc{tail: `, "comment": "x"`}.String(), "comment"},
@@ -654,7 +660,7 @@ func TestParseReasons(t *testing.T) {
 		{"mode field", doc{presc: `"mode": "minimum", "rate_ml_per_day": 0.1, "max_24h_ml": 1`}.String(),
 			`scenario: prescription.rate_ml_per_day: not a field of mode "minimum" (its fields: mode, max_24h_ml, low_reservoir_ml, patient_bolus)`},
 		{"syntax", "{\n  \"name\": \"t\",\n  \"start\" \"x\"\n}",
-			`scenario: start: invalid JSON at line 3, column 11: invalid character '"' after object key`},
+			`scenario: start: invalid JSON at line 3, column 11: invalid character '"' after object name (expecting ':')`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.file))
@@ -715,7 +721,7 @@ func TestParseTestdata(t *testing.T) {
 	if e := s.Events[2]; e.Kind != SetClock || e.At != unit.Time(1774746000000) || e.UTCOffset != 2*unit.Hour {
 		t.Errorf("set_clock %+v, want at 2026-03-29T01:00:00Z to +02:00", e)
 	}
-	if pr := s.Events[1].Prescription; !pr.Weekly || pr.Flex[2].Days != 1<<0|1<<6 || pr.LowReservoir != 4*unit.Millilitre {
+	if pr := s.Events[1].Prescription.Rx; !pr.Weekly || pr.Flex[2].Days != 1<<0|1<<6 || pr.LowReservoir != 4*unit.Millilitre {
 		t.Errorf("flex %+v", pr)
 	}
 	if e := s.Events[7]; e.Withdraw != 10_250_000 || e.PocketFill != 500_000 || e.Drug.Concentration != 2000*unit.MicrogramPerMillilitre {

@@ -1,10 +1,15 @@
 // Package scenario owns the scenario file format of spec/scenario.md: it reads a
-// scenario from JSON into typed values with units, and refuses a malformed file as
-// a whole with the field and the reason. It knows nothing of the pump's rules; the
-// simulator checks each prescription against the pump core before it runs.
+// scenario from JSON into typed values with units, refuses a malformed file as a
+// whole with the field and the reason, and writes a scenario back (Format). A
+// prescription is the pump's own type (pump.Prescription), with beside it what
+// only a file says; the pump's rules are not checked here: the simulator checks
+// each prescription against the pump core before it runs.
 package scenario
 
-import "github.com/thecal/thecal/unit"
+import (
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
+)
 
 // Scenario is one parsed scenario file.
 type Scenario struct {
@@ -23,7 +28,7 @@ func (s *Scenario) End() unit.Time { return s.Start.Add(s.Duration) }
 
 // Pump is the "pump" block.
 type Pump struct {
-	Model           string        // "TP-20" or "TP-40"
+	Model           pump.Model    // "TP-20" or "TP-40"
 	CatheterLength  unit.Length   // catheter_length_cm
 	CatheterPerCm   unit.Volume   // catheter_ml_per_cm, volume per centimetre; default 0.0022 mL
 	UTCOffset       unit.Duration // utc_offset, default +00:00
@@ -52,56 +57,28 @@ type Fill struct {
 	Volume unit.Volume // volume_ml
 }
 
-// Mode is a prescription's therapy mode.
-type Mode string
-
-const (
-	Stopped    Mode = "stopped"
-	Continuous Mode = "continuous"
-	Flex       Mode = "flex"
-	Minimum    Mode = "minimum"
-)
-
-// Rate is a rate as the file gives it: rate_ml_per_day, or dose_per_day to be
-// converted with the concentration in the reservoir when the prescription is applied.
-type Rate struct {
-	Volume   unit.Rate     // set when IsDose is false
-	Dose     unit.DoseRate // set when IsDose is true
-	DoseUnit unit.MassUnit
-	IsDose   bool
-}
-
-// Weekday mask bits: bit 0 is Sunday … bit 6 is Saturday (time.Weekday order).
-type Weekdays uint8
-
-// AllDays is the mask of every day.
-const AllDays Weekdays = 0x7f
-
-// FlexStep is one step of a flex schedule.
-type FlexStep struct {
-	At   unit.Duration // start time of day, pump local time, from "HH:MM"
-	Rate Rate
-	Days Weekdays // "days": ["mon", …]; AllDays when absent
-}
-
-// PatientBolus is the "patient_bolus" block.
-type PatientBolus struct {
-	Volume    unit.Volume   // volume_ml
-	Duration  unit.Duration // duration
-	Lockout   unit.Duration // lockout
-	MaxPer24h int           // max_per_24h
-}
-
-// Prescription is a "prescription" block.
+// Prescription is a "prescription" block: the pump's own prescription, with
+// beside it the one thing only a scenario says, rates written as a dose per day.
 type Prescription struct {
-	Mode         Mode
-	Rate         Rate        // continuous: rate_ml_per_day or dose_per_day
-	Max24h       unit.Volume // max_24h_ml
-	HasMax24h    bool
-	LowReservoir unit.Volume // low_reservoir_ml; 0 when absent (the pump's default applies)
-	Flex         []FlexStep  // flex
-	Weekly       bool        // "repeat": "weekly" (default "daily"; weekly when any step has days)
-	PatientBolus *PatientBolus
+	// Rx is the prescription as the pump takes it, except for the drug, which
+	// is the reservoir's when the prescription is applied: Rx.Drug and
+	// Rx.Concentration are empty, and a rate written as dose_per_day is 0 here
+	// and set from Dose or FlexDoses then. A max_24h_ml left out (stopped
+	// only) is 0, as the pump reads it; a patient_bolus left out has Volume 0.
+	Rx pump.Prescription
+	// Dose is the continuous rate when written as dose_per_day.
+	Dose Dose
+	// FlexDoses holds, for each flex step whose rate is written as
+	// dose_per_day, that dose (index as Rx.Flex).
+	FlexDoses [pump.MaxFlexSteps]Dose
+}
+
+// Dose is a rate written as dose_per_day ("5 mg", "400 mcg/day"), converted to
+// mL/day with the concentration in the reservoir when the prescription is
+// applied. The zero Dose means the rate was written in mL/day.
+type Dose struct {
+	Rate unit.DoseRate
+	Unit unit.MassUnit // the unit it was written in, so that Format writes it back as given
 }
 
 // Kind is an event kind.

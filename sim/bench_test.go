@@ -16,12 +16,12 @@ func longRun(years int) *scenario.Scenario {
 	morphine := scenario.Drug{Name: "morphine", Concentration: 10 * unit.MilligramPerMillilitre, Unit: unit.Milligram, Text: "10 mg/mL"}
 	sc := &scenario.Scenario{
 		Name: fmt.Sprintf("TP-40, %d years", years), Start: start, Duration: unit.Duration(years) * 365 * unit.Day, Seed: 1,
-		Pump: scenario.Pump{Model: "TP-40", CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		Pump: scenario.Pump{Model: pump.TP40, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
 			Battery: pump.BatteryCapacity, Primed: true},
 		Fill: scenario.Fill{Drug: morphine, Volume: 40 * unit.Millilitre},
-		Prescription: scenario.Prescription{Mode: scenario.Continuous, Rate: scenario.Rate{Volume: unit.MillilitrePerDay / 2},
-			Max24h: unit.Millilitres(0.6), HasMax24h: true,
-			PatientBolus: &scenario.PatientBolus{Volume: unit.Millilitres(0.02), Duration: 10 * unit.Minute, Lockout: 4 * unit.Hour, MaxPer24h: 4}},
+		Prescription: scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: unit.MillilitrePerDay / 2,
+			Max24h:       unit.Millilitres(0.6),
+			PatientBolus: pump.PatientBolus{Volume: unit.Millilitres(0.02), Duration: 10 * unit.Minute, Lockout: 4 * unit.Hour, MaxPer24h: 4}}},
 	}
 	for d := 1; d < years*365; d++ {
 		at := start.Add(unit.Duration(d)*unit.Day + 12*unit.Hour)

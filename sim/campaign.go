@@ -331,17 +331,18 @@ func (g *gen) drug() scenario.Drug {
 // prescription draws a prescription that the pump accepts (rates in mL/day).
 func (g *gen) prescription(model pump.Model) *scenario.Prescription {
 	p := &scenario.Prescription{}
+	rx := &p.Rx
 	var top unit.Rate
 	switch n := g.rng.IntN(20); {
 	case n < 11:
-		p.Mode = scenario.Continuous
+		rx.Mode = pump.ModeContinuous
 		top = g.rate(pump.MinRate, unit.MillilitrePerDay)
-		p.Rate = scenario.Rate{Volume: top}
+		rx.Rate = top
 	case n < 16:
-		p.Mode = scenario.Flex
+		rx.Mode = pump.ModeFlex
 		steps := g.intn(2, 4)
 		used := map[unit.Duration]bool{}
-		for len(p.Flex) < steps {
+		for rx.FlexSteps < steps {
 			at := unit.Duration(g.intn(0, 23))*unit.Hour + unit.Duration(g.intn(0, 3)*15)*unit.Minute
 			if used[at] {
 				continue
@@ -349,28 +350,29 @@ func (g *gen) prescription(model pump.Model) *scenario.Prescription {
 			used[at] = true
 			r := g.rate(pump.MinRate, unit.MillilitrePerDay)
 			top = max(top, r)
-			p.Flex = append(p.Flex, scenario.FlexStep{At: at, Rate: scenario.Rate{Volume: r}, Days: scenario.AllDays})
+			rx.Flex[rx.FlexSteps] = pump.FlexStep{At: at, Rate: r, Days: pump.AllDays}
+			rx.FlexSteps++
 		}
-		sort.Slice(p.Flex, func(i, j int) bool { return p.Flex[i].At < p.Flex[j].At })
+		sort.Slice(rx.Flex[:rx.FlexSteps], func(i, j int) bool { return rx.Flex[i].At < rx.Flex[j].At })
 	case n < 19:
-		p.Mode = scenario.Minimum
+		rx.Mode = pump.ModeMinimum
 		top = pump.MinRate
 	default:
-		p.Mode = scenario.Stopped
+		rx.Mode = pump.ModeStopped
 	}
-	if p.Mode != scenario.Stopped {
+	if rx.Mode != pump.ModeStopped {
 		day := top.Over(unit.Day)
 		capV := day + day*unit.Volume(g.intn(0, 60))/100 + g.volume(0, 200*unit.Microlitre)
-		p.Max24h, p.HasMax24h = min(max(capV, pump.StrokeVolume)/unit.Microlitre*unit.Microlitre+unit.Microlitre, model.Reservoir()), true
+		rx.Max24h = min(max(capV, pump.StrokeVolume)/unit.Microlitre*unit.Microlitre+unit.Microlitre, model.Reservoir())
 		if g.chance(0.5) {
-			p.LowReservoir = g.volume(pump.LowReservoirMin, pump.LowReservoirMax)
+			rx.LowReservoir = g.volume(pump.LowReservoirMin, pump.LowReservoirMax)
 		}
 		if g.chance(0.45) {
-			pb := &scenario.PatientBolus{Volume: g.volume(5*unit.Microlitre, 60*unit.Microlitre),
+			pb := pump.PatientBolus{Volume: g.volume(5*unit.Microlitre, 60*unit.Microlitre),
 				Duration: unit.Duration(g.intn(1, 30)) * unit.Minute, Lockout: unit.Duration(g.intn(1, 48)) * 15 * unit.Minute,
 				MaxPer24h: g.intn(1, 8)}
-			if pb.Volume <= p.Max24h && unit.RateOf(pb.Volume, pb.Duration)+top <= pump.MaxRate {
-				p.PatientBolus = pb
+			if pb.Volume <= rx.Max24h && unit.RateOf(pb.Volume, pb.Duration)+top <= pump.MaxRate {
+				rx.PatientBolus = pb
 			}
 		}
 	}
@@ -400,7 +402,7 @@ func generate(cs uint64, name string) *scenario.Scenario {
 	sc := &scenario.Scenario{
 		Name: name, Start: start, Seed: int64(cs >> 1),
 		Duration: unit.Duration(g.intn(12, 21*24)) * unit.Hour,
-		Pump: scenario.Pump{Model: model.String(), CatheterLength: unit.Length(g.intn(10, 150)) * unit.Centimetre,
+		Pump: scenario.Pump{Model: model, CatheterLength: unit.Length(g.intn(10, 150)) * unit.Centimetre,
 			CatheterPerCm: pump.DefaultCatheterPerCm, UTCOffset: campaignOffsets[g.rng.IntN(len(campaignOffsets))],
 			PressureSensor: g.chance(0.7), LevelSensor: g.chance(0.4), Battery: pump.BatteryCapacity, Primed: g.chance(0.85)},
 	}

@@ -242,15 +242,15 @@ func poisson(g *gen, from, to unit.Time, rate float64) []unit.Time {
 func (t *tally) pumpLife(g *gen, p *patient, n int, battery unit.Charge, from, end unit.Time, presses, mris []unit.Time, start unit.Time) (unit.Time, error) {
 	sc := &scenario.Scenario{
 		Name: fmt.Sprintf("pump %d", n), Start: from, Duration: end.Sub(from), Seed: int64(g.rng.Uint64() >> 1),
-		Pump: scenario.Pump{Model: p.model.String(), CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		Pump: scenario.Pump{Model: p.model, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
 			Battery: battery, Primed: true},
 		Fill: scenario.Fill{Drug: p.drug, Volume: p.model.Reservoir()},
-		Prescription: scenario.Prescription{Mode: scenario.Continuous, Rate: scenario.Rate{Volume: p.rate},
-			Max24h: p.rate.Over(unit.Day) + 100*unit.Microlitre, HasMax24h: true},
+		Prescription: scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: p.rate,
+			Max24h: p.rate.Over(unit.Day) + 100*unit.Microlitre}},
 	}
 	if p.ptm {
-		sc.Prescription.PatientBolus = &scenario.PatientBolus{Volume: 20 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 3 * unit.Hour, MaxPer24h: 4}
-		sc.Prescription.Max24h += 80 * unit.Microlitre
+		sc.Prescription.Rx.PatientBolus = pump.PatientBolus{Volume: 20 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 3 * unit.Hour, MaxPer24h: 4}
+		sc.Prescription.Rx.Max24h += 80 * unit.Microlitre
 	}
 	var evs []scenario.Event
 	// Refill visits: due every interval after the last refill; some late, some missed.

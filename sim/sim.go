@@ -105,7 +105,7 @@ func newRun(sc *scenario.Scenario) (*run, error) {
 	dev.HW.Reservoir = sc.Fill.Volume
 	dev.OnStroke = r.stroke
 	r.attachMechanics()
-	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model}
+	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model.String()}
 	if !sc.Pump.Primed && !r.primes() {
 		r.rep.Warnings = append(r.rep.Warnings, "the pump starts unprimed and no prime event follows: therapy reaches the patient only once the basal rate has filled tubing and catheter")
 	}
@@ -122,8 +122,7 @@ func (r *run) primes() bool {
 }
 
 func configOf(sc *scenario.Scenario) pump.Config {
-	m, _ := pump.ParseModel(sc.Pump.Model)
-	return pump.Config{Model: m, CatheterLength: sc.Pump.CatheterLength, CatheterPerCm: sc.Pump.CatheterPerCm,
+	return pump.Config{Model: sc.Pump.Model, CatheterLength: sc.Pump.CatheterLength, CatheterPerCm: sc.Pump.CatheterPerCm,
 		PressureSensor: sc.Pump.PressureSensor, LevelSensor: sc.Pump.LevelSensor, Battery: sc.Pump.Battery,
 		UTCOffset: sc.Pump.UTCOffset}
 }
@@ -144,37 +143,19 @@ func (r *run) mixtureOf(d scenario.Drug) mixture {
 	return mixture{{drug: r.drugIndex(d.Name, d.Unit), conc: float64(d.Concentration)}}
 }
 
-// rxOf converts a scenario prescription with the drug the clinic believes is in the reservoir.
+// rxOf is the pump prescription p with res in the reservoir: the drug is the
+// reservoir's, and a rate written as a dose per day is converted with its
+// concentration.
 func rxOf(p *scenario.Prescription, res scenario.Drug) pump.Prescription {
-	rate := func(sr scenario.Rate) unit.Rate {
-		if sr.IsDose {
-			return res.Concentration.RateFor(sr.Dose)
-		}
-		return sr.Volume
+	rx := p.Rx
+	rx.Drug, rx.Concentration = res.Name, res.Concentration
+	if p.Dose.Rate > 0 {
+		rx.Rate = res.Concentration.RateFor(p.Dose.Rate)
 	}
-	rx := pump.Prescription{Max24h: p.Max24h, LowReservoir: p.LowReservoir, Weekly: p.Weekly,
-		Drug: res.Name, Concentration: res.Concentration}
-	switch p.Mode {
-	case scenario.Stopped:
-		rx.Mode = pump.ModeStopped
-	case scenario.Continuous:
-		rx.Mode = pump.ModeContinuous
-		rx.Rate = rate(p.Rate)
-	case scenario.Minimum:
-		rx.Mode = pump.ModeMinimum
-	case scenario.Flex:
-		rx.Mode = pump.ModeFlex
-		rx.FlexSteps = min(len(p.Flex), pump.MaxFlexSteps)
-		for i, s := range p.Flex[:rx.FlexSteps] {
-			days := uint8(s.Days)
-			if !p.Weekly {
-				days = pump.AllDays
-			}
-			rx.Flex[i] = pump.FlexStep{At: s.At, Rate: rate(s.Rate), Days: days}
+	for i, d := range p.FlexDoses[:rx.FlexSteps] {
+		if d.Rate > 0 {
+			rx.Flex[i].Rate = res.Concentration.RateFor(d.Rate)
 		}
-	}
-	if pb := p.PatientBolus; pb != nil {
-		rx.PatientBolus = pump.PatientBolus{Volume: pb.Volume, Duration: pb.Duration, Lockout: pb.Lockout, MaxPer24h: pb.MaxPer24h}
 	}
 	return rx
 }
@@ -262,18 +243,19 @@ func validateRx(path string, p *scenario.Prescription, drug scenario.Drug, m pum
 	if mapped, ok := rxFields[f]; ok {
 		f = mapped
 	}
-	rateName := func(sr scenario.Rate) string {
-		if sr.IsDose {
+	// The pump names a rate "rate"; the file gave it in mL/day or as a dose.
+	rateName := func(d scenario.Dose) string {
+		if d.Rate > 0 {
 			return "dose_per_day"
 		}
 		return "rate_ml_per_day"
 	}
 	if f == "rate" {
-		f = rateName(p.Rate)
+		f = rateName(p.Dose)
 	}
 	var i int
-	if n, _ := fmt.Sscanf(f, "flex[%d].rate", &i); n == 1 && i < len(p.Flex) && f == fmt.Sprintf("flex[%d].rate", i) {
-		f = fmt.Sprintf("flex[%d].%s", i, rateName(p.Flex[i].Rate))
+	if n, _ := fmt.Sscanf(f, "flex[%d].rate", &i); n == 1 && i < p.Rx.FlexSteps && f == fmt.Sprintf("flex[%d].rate", i) {
+		f = fmt.Sprintf("flex[%d].%s", i, rateName(p.FlexDoses[i]))
 	}
 	if f == "drug" || f == "concentration" {
 		return &scenario.FieldError{Field: path, Reason: "the drug in the reservoir: " + ve.Reason}

@@ -110,19 +110,20 @@ func trumpetScenario(sc *scenario.Scenario, o *TrumpetOptions) (*scenario.Scenar
 	t.Events = nil
 	t.Duration = o.Stabilise + TrumpetPeriod
 	pr := sc.Prescription
-	pr.PatientBolus = nil
+	pr.Rx.PatientBolus = pump.PatientBolus{}
 	switch {
 	case o.Rate > 0:
 		if o.Rate < pump.MinRate || o.Rate > pump.MaxRate {
 			return nil, 0, &OptionError{Option: "--rate", Reason: fmt.Sprintf("%s is outside %s to %s", o.Rate, pump.MinRate, pump.MaxRate)}
 		}
-		pr.Mode, pr.Rate, pr.Flex = scenario.Continuous, scenario.Rate{Volume: o.Rate}, nil
-	case pr.Mode != scenario.Continuous:
-		return nil, 0, &scenario.FieldError{Field: "prescription.mode", Reason: fmt.Sprintf("%q: a trumpet curve needs one continuous rate; give --rate", pr.Mode)}
+		pr = scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: o.Rate,
+			Max24h: pr.Rx.Max24h, LowReservoir: pr.Rx.LowReservoir, Weekly: pr.Rx.Weekly}}
+	case pr.Rx.Mode != pump.ModeContinuous:
+		return nil, 0, &scenario.FieldError{Field: "prescription.mode", Reason: fmt.Sprintf("%q: a trumpet curve needs one continuous rate; give --rate", pr.Rx.Mode)}
 	}
 	rate := rxOf(&pr, sc.Fill.Drug).Rate
-	if day := rate.Over(unit.Day); !pr.HasMax24h || pr.Max24h < day {
-		pr.Max24h, pr.HasMax24h = day, true
+	if day := rate.Over(unit.Day); pr.Rx.Max24h < day {
+		pr.Rx.Max24h = day
 	}
 	t.Prescription = pr
 	if o.HasMechanics {

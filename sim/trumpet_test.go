@@ -13,10 +13,10 @@ func trumpetFixture(rate unit.Rate) *scenario.Scenario {
 	morphine := scenario.Drug{Name: "morphine", Concentration: 10 * unit.MilligramPerMillilitre, Unit: unit.Milligram, Text: "10 mg/mL"}
 	return &scenario.Scenario{
 		Name: "trumpet", Start: unit.Time(1767600000000), Duration: unit.Day, Seed: 1,
-		Pump: scenario.Pump{Model: "TP-20", CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		Pump: scenario.Pump{Model: pump.TP20, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
 			Battery: pump.BatteryCapacity, Primed: true},
 		Fill:         scenario.Fill{Drug: morphine, Volume: 20 * unit.Millilitre},
-		Prescription: scenario.Prescription{Mode: scenario.Continuous, Rate: scenario.Rate{Volume: rate}, Max24h: unit.Millilitre, HasMax24h: true},
+		Prescription: scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: rate, Max24h: unit.Millilitre}},
 	}
 }
 
@@ -105,7 +105,7 @@ func TestTrumpetMechanismWidens(t *testing.T) {
 
 func TestTrumpetRefusals(t *testing.T) {
 	sc := trumpetFixture(unit.MillilitrePerDay)
-	sc.Prescription = scenario.Prescription{Mode: scenario.Minimum, Max24h: unit.Millilitre, HasMax24h: true}
+	sc.Prescription = scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeMinimum, Max24h: unit.Millilitre}}
 	for _, tc := range []struct {
 		o     TrumpetOptions
 		field string
