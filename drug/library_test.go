@@ -43,7 +43,7 @@ func TestLoadRefusals(t *testing.T) {
 		name, file, path, reason string
 	}{
 		{"empty file", ``, "(file)", "invalid JSON"},
-		{"not JSON", `{"format": `, "(file)", "invalid JSON"},
+		{"not JSON", `{"format": `, "format", "invalid JSON"},
 		{"two documents", doc(drugEntry("")) + `{}`, "(file)", "invalid JSON"},
 		{"not UTF-8", "{\"format\": \"\xff\"}", "(file)", "not valid UTF-8"},
 		{"not an object", `[]`, "(file)", "must be an object"},

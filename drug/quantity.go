@@ -1,12 +1,12 @@
 package drug
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -14,14 +14,14 @@ import (
 // ("2.4 mcg/day", "24h", "15%") or, for counts, a whole JSON number. Every
 // number in a library is more than zero.
 type quantity[T ~int64] struct {
-	read func(r *reader, path string, raw json.RawMessage) (T, bool)
+	read func(r *reader, path string, v jsontext.Value) (T, bool)
 	show func(T) string
 }
 
 // textQuantity is a quantity written as a string and read by parse.
 func textQuantity[T ~int64](parse func(string) (T, error), show func(T) string) quantity[T] {
 	return quantity[T]{
-		read: func(r *reader, path string, raw json.RawMessage) (T, bool) {
+		read: func(r *reader, path string, raw jsontext.Value) (T, bool) {
 			s, ok := r.str(path, raw)
 			if !ok {
 				return 0, false
@@ -92,30 +92,25 @@ var (
 		return p, err
 	}, unit.Percent.String)
 	countQuantity = quantity[int64]{
-		read: func(r *reader, path string, raw json.RawMessage) (int64, bool) {
-			return r.integer(path, raw, 1, 1000)
+		read: func(r *reader, path string, v jsontext.Value) (int64, bool) {
+			return r.integer(path, v, 1, 1000)
 		},
 		show: func(n int64) string { return strconv.FormatInt(n, 10) },
 	}
 )
 
 // sourced reads {"value": …, "source": "…"}: a value is never without its source.
-func sourced[T any](r *reader, path string, raw json.RawMessage, read func(string, json.RawMessage) (T, bool)) *Sourced[T] {
-	o, ok := r.object(path, raw, "value", "source")
-	if !ok {
-		return nil
-	}
-	v, s := o.get("value"), o.get("source")
-	if v == nil && s == nil {
+func sourced[T any](r *reader, path string, f *fileSourced, read func(string, jsontext.Value) (T, bool)) *Sourced[T] {
+	if f.Value == nil && f.Source == nil {
 		r.fail(path, "empty: give \"value\" and \"source\", or leave the field out")
 		return nil
 	}
-	if v == nil {
-		r.fail(o.at("value"), "required: the value this source is for")
+	if f.Value == nil {
+		r.fail(join(path, "value"), "required: the value this source is for")
 		return nil
 	}
-	val, ok := read(o.at("value"), v)
-	src := r.source(o)
+	val, ok := read(join(path, "value"), f.Value)
+	src := r.source(path, f.Source)
 	if !ok || src == "" {
 		return nil
 	}
@@ -128,28 +123,25 @@ var (
 	minSides = []string{"hard_min", "soft_min"}
 )
 
-// readLimit reads a limit with the given sides and checks that they are in the
-// order hard_min ≤ soft_min ≤ soft_max ≤ hard_max.
-func readLimit[T ~int64](r *reader, path string, raw json.RawMessage, q quantity[T], sides []string) Limit[T] {
+// readLimit reads a limit, whose sides are given in chain order (those it may
+// not have, nil), and checks that they are in the order hard_min ≤ soft_min ≤
+// soft_max ≤ hard_max. names are the sides it may have.
+func readLimit[T ~int64](r *reader, path string, sides [4]*fileSourced, q quantity[T], names []string) Limit[T] {
 	var l Limit[T]
-	o, ok := r.object(path, raw, sides...)
-	if !ok {
+	if sides == [4]*fileSourced{} {
+		r.fail(path, "empty: give %s, or leave the field out", strings.Join(names, ", "))
 		return l
 	}
-	if len(o.members) == 0 {
-		r.fail(path, "empty: give %s, or leave the field out", strings.Join(sides, ", "))
-		return l
-	}
-	slots := map[string]**Sourced[T]{"hard_min": &l.HardMin, "soft_min": &l.SoftMin, "soft_max": &l.SoftMax, "hard_max": &l.HardMax}
-	for _, side := range sides {
-		if v := o.get(side); v != nil {
-			*slots[side] = sourced(r, o.at(side), v, func(p string, v json.RawMessage) (T, bool) { return q.read(r, p, v) })
+	slots := [4]**Sourced[T]{&l.HardMin, &l.SoftMin, &l.SoftMax, &l.HardMax}
+	for i, side := range sides {
+		if side != nil {
+			*slots[i] = sourced(r, join(path, allSides[i]), side, func(p string, v jsontext.Value) (T, bool) { return q.read(r, p, v) })
 		}
 	}
 	// Every present pair, in chain order, must be ordered.
 	for i, lo := range allSides {
-		for _, hi := range allSides[i+1:] {
-			a, b := *slots[lo], *slots[hi]
+		for j, hi := range allSides[i+1:] {
+			a, b := *slots[i], *slots[i+1+j]
 			if a == nil || b == nil || a.Value <= b.Value {
 				continue
 			}
@@ -157,7 +149,7 @@ func readLimit[T ~int64](r *reader, path string, raw json.RawMessage, q quantity
 			if lo[:4] == hi[:4] {
 				why = "a lower bound is not above an upper one"
 			}
-			r.fail(o.at(lo), "%s %s is above %s %s: %s", lo, q.show(a.Value), hi, q.show(b.Value), why)
+			r.fail(join(path, lo), "%s %s is above %s %s: %s", lo, q.show(a.Value), hi, q.show(b.Value), why)
 		}
 	}
 	return l

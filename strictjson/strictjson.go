@@ -110,7 +110,7 @@ func refusal(data []byte, err error) *Error {
 		line, col := position(data, syn.ByteOffset)
 		return &Error{path, fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, syn.Err)}
 	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
-		return &Error{pathOf(sem.JSONPointer, true), "unknown field (allowed here: " + strings.Join(names(sem.GoType), ", ") + ")"}
+		return &Error{pathOf(sem.JSONPointer, true), unknownReason(sem.GoType)}
 	case errors.As(err, &sem) && sem.Err == nil && sem.GoType != nil:
 		// A value of the wrong kind. json/v2 gives the value only for some
 		// kinds; the offset always points at its start.
@@ -217,6 +217,56 @@ func tagName(f reflect.StructField) string {
 		return ""
 	}
 	return name
+}
+
+// Unknowns refuses, one by one, the members that json/v2 kept instead of
+// refusing the first: a struct with a jsontext.Value field tagged
+// `json:",embed"` (json/v2's embedded fallback) keeps there the members it
+// does not name, for a reader that reports every problem of a document and
+// reads on. Unknowns walks *v (a
+// struct, through its pointers and lists) and names each kept member by its
+// path from v.
+func Unknowns(v any) []*Error {
+	var errs []*Error
+	var walk func(ptr jsontext.Pointer, rv reflect.Value)
+	walk = func(ptr jsontext.Pointer, rv reflect.Value) {
+		switch {
+		case rv.Kind() == reflect.Pointer && !rv.IsNil():
+			walk(ptr, rv.Elem())
+		case rv.Kind() == reflect.Slice && rv.Type() != rawType:
+			for i := range rv.Len() {
+				walk(ptr.AppendToken(strconv.Itoa(i)), rv.Index(i))
+			}
+		case rv.Kind() == reflect.Struct:
+			for i := range rv.NumField() {
+				f := rv.Type().Field(i)
+				if name := tagName(f); name != "" {
+					walk(ptr.AppendToken(name), rv.Field(i))
+					continue
+				}
+				if _, opts, _ := strings.Cut(f.Tag.Get("json"), ","); opts != "embed" || f.Type != rawType {
+					continue
+				}
+				dec := jsontext.NewDecoder(bytes.NewReader(rv.Field(i).Bytes()))
+				if _, err := dec.ReadToken(); err != nil { // '{', or nothing kept
+					continue
+				}
+				for dec.PeekKind() == '"' {
+					name, _ := dec.ReadToken()
+					errs = append(errs, &Error{pathOf(ptr.AppendToken(name.String()), true), unknownReason(rv.Type())})
+					if dec.SkipValue() != nil {
+						break
+					}
+				}
+			}
+		}
+	}
+	walk("", reflect.ValueOf(v))
+	return errs
+}
+
+func unknownReason(t reflect.Type) string {
+	return "unknown field (allowed here: " + strings.Join(names(t), ", ") + ")"
 }
 
 // expected says what kind of JSON value a Go value of type t is read from.

@@ -110,6 +110,51 @@ func TestNullAbsent(t *testing.T) {
 	}
 }
 
+// lenient is a shape that keeps unknown members, for Unknowns.
+type lenient struct {
+	Name    *string        `json:"name"`
+	Inner   *lenientInner  `json:"inner"`
+	Items   []lenientInner `json:"items"`
+	Unknown jsontext.Value `json:",embed"`
+}
+
+type lenientInner struct {
+	At      *string        `json:"at"`
+	Unknown jsontext.Value `json:",embed"`
+}
+
+// TestUnknowns: every member a lenient shape does not name is kept, reading
+// goes on, and Unknowns refuses each with its path.
+func TestUnknowns(t *testing.T) {
+	var l lenient
+	in := `{"name": "x", "Unknown": 1, "inner": {"at": "y", "a.b": [1]}, "items": [{"at": "z"}, {"0": null, "At": 2}], "Name": {}}`
+	if err := Unmarshal([]byte(in), &l, NullAbsent); err != nil {
+		t.Fatal(err)
+	}
+	if *l.Name != "x" || *l.Inner.At != "y" || *l.Items[0].At != "z" {
+		t.Errorf("known members not read: %+v", l)
+	}
+	var got []string
+	for _, e := range Unknowns(&l) {
+		got = append(got, e.Path+": "+e.Reason)
+	}
+	want := []string{
+		`inner["a.b"]: unknown field (allowed here: at)`,
+		`items[1].0: unknown field (allowed here: at)`,
+		`items[1].At: unknown field (allowed here: at)`,
+		`Unknown: unknown field (allowed here: name, inner, items)`,
+		`Name: unknown field (allowed here: name, inner, items)`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Unknowns:\n got %q\nwant %q", got, want)
+	}
+	// A member given twice is still refused, kept or not.
+	err := Unmarshal([]byte(`{"x": 1, "x": 2}`), &l, NullAbsent)
+	if e := (*Error)(nil); !errors.As(err, &e) || e.Path != "x" {
+		t.Errorf("twice: %v", err)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"a": 1}`: "an object", `[]`: "a list", `"x\n"`: `the string "x\n"`, `-1.5e3`: "the number -1.5e3",
