@@ -19,6 +19,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"drugs": [null, 1, "x", [], {}]}`))
 	f.Add([]byte("{\"version\": \"\xff\"}"))
 	f.Add([]byte(`{"":[], "a.b": 1, "drugs": [{"name": "x", "dose_unit": "mg", "\u0000": 1}]}`))
+	f.Add([]byte(`{"x": null, "drugs": [{"name": null, "dose_unit": "mg", "risks": [null, {"flag": 1}], "refill": {"max_interval": {"value": null, "s": 1}}}, {"synonyms": {}}]}`))
+	f.Add([]byte(`{"drugs": [{"name": "x", "dose_unit": "mg", "daily_dose_limit": {"hard_max": {"value": "1 mg/day", "source": "s", "source": "t"}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lib, err := Load(data)
 		if err != nil {

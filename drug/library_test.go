@@ -153,6 +153,29 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestLoadReadsOnPastJSONFaults: json/v2 stops at the first fault of what it
+// reads, yet one load still lists every unknown member, and a value of the
+// wrong kind in one drug entry does not hide the problems of the others.
+func TestLoadReadsOnPastJSONFaults(t *testing.T) {
+	file := `{"format": "thecal-drug-library/1", "version": "1", "published": "2026-01-01", "colour": "red", "drugs": [` +
+		drugEntry(`"synonyms": "Zed"`) + `,` +
+		`{"name": "b", "dose_unit": "mg", "Risks": [], "daily_dose_limit": {"hard_max": {"value": "1 mg/day", "source": "x", "note": "y"}}},` +
+		`{"name": "c", "dose_unit": "g"}]}`
+	_, err := Load([]byte(file))
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("Load = %v, want a *LoadError", err)
+	}
+	var got []string
+	for _, p := range le.Problems {
+		got = append(got, p.Path)
+	}
+	want := []string{"colour", "drugs[0].synonyms", "drugs[1].daily_dose_limit.hard_max.note", "drugs[1].Risks", "drugs[2].dose_unit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems at %q, want %q\n%v", got, want, err)
+	}
+}
+
 // TestDefaultHasEverySourcedFigure: the default library holds each sourced figure
 // of spec/drugs.md, read back through the library's own types.
 func TestDefaultHasEverySourcedFigure(t *testing.T) {
