@@ -119,7 +119,7 @@ func refusal(data []byte, err error) *Error {
 			found = Describe(valueAt(data, sem.ByteOffset))
 		}
 		return &Error{pathOf(sem.JSONPointer, false), "must be " + expected(sem.GoType) + ", not " + found}
-	case errors.As(err, &sem):
+	case errors.As(err, &sem) && sem.Err != nil:
 		return &Error{pathOf(sem.JSONPointer, false), sem.Err.Error()}
 	}
 	return &Error{File, err.Error()}
