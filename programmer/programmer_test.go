@@ -371,21 +371,6 @@ func TestZoneOffset(t *testing.T) {
 	}
 }
 
-func TestDailyOfFlex(t *testing.T) {
-	rx := pump.Prescription{Mode: pump.ModeFlex, FlexSteps: 2}
-	rx.Flex[0] = pump.FlexStep{At: 8 * unit.Hour, Rate: 600 * unit.Rate(unit.Microlitre)}
-	rx.Flex[1] = pump.FlexStep{At: 20 * unit.Hour, Rate: 300 * unit.Rate(unit.Microlitre)}
-	if d := DailyOf(&rx); d.Avg != 450*unit.Microlitre || d.Max != 450*unit.Microlitre {
-		t.Errorf("daily flex: %+v", d)
-	}
-	rx.Weekly = true
-	rx.Flex[0].Days, rx.Flex[1].Days = 0x3e, pump.AllDays // the day rate on weekdays only
-	d := DailyOf(&rx)
-	if d.Max != 450*unit.Microlitre || d.Avg >= d.Max {
-		t.Errorf("weekly flex: %+v", d)
-	}
-}
-
 func TestWriteStatus(t *testing.T) {
 	b := newBench(t)
 	b.morphine(500 * unit.Rate(unit.Microlitre))

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -134,103 +134,15 @@ func roundStrokes(v unit.Volume) unit.Volume {
 	return (v + pump.StrokeVolume/2) / pump.StrokeVolume * pump.StrokeVolume
 }
 
-// AutoCap is the max_24h a new program gets unless one is given: the most
-// the basal delivers in a day plus every patient bolus a day allows, in whole
-// strokes, within the pump's range.
-func AutoCap(rx *pump.Prescription) unit.Volume {
-	d := DailyOf(rx)
-	v := d.Max + d.Boluses
-	v = (v + pump.StrokeVolume - 1) / pump.StrokeVolume * pump.StrokeVolume
-	return max(v, pump.StrokeVolume)
-}
+// AutoCap, Daily and DailyOf are therapy's (the rule lives once there); the
+// names stay here for the programmer's callers.
+func AutoCap(rx *pump.Prescription) unit.Volume { return therapy.AutoCap(rx) }
 
-// Daily is what a prescription delivers in a day.
-type Daily struct {
-	Avg     unit.Volume // basal, averaged over a week
-	Max     unit.Volume // basal, the most in any one day (of the patient's calendar)
-	Boluses unit.Volume // every patient bolus a day allows
-	Cap     unit.Volume // max_24h
-}
+// Daily is what a prescription delivers in a day (therapy.Daily).
+type Daily = therapy.Daily
 
-// Total is the most a day can bring: basal and every bolus, within the cap.
-func (d Daily) Total() unit.Volume {
-	t := d.Max + d.Boluses
-	if d.Cap > 0 {
-		t = min(t, d.Cap)
-	}
-	return t
-}
-
-// DailyOf returns rx's daily volumes.
-func DailyOf(rx *pump.Prescription) Daily {
-	d := Daily{Cap: rx.Max24h}
-	switch rx.Mode {
-	case pump.ModeContinuous:
-		d.Avg = rx.Rate.Over(unit.Day)
-		d.Max = d.Avg
-	case pump.ModeMinimum:
-		d.Avg = pump.MinRate.Over(unit.Day)
-		d.Max = d.Avg
-	case pump.ModeFlex:
-		var total unit.Volume
-		for day := range 7 {
-			v := flexDay(rx, day)
-			total += v
-			d.Max = max(d.Max, v)
-		}
-		d.Avg = total / 7
-	}
-	if pb := rx.PatientBolus; pb.Volume > 0 && pb.Lockout > 0 {
-		n := int64((unit.Day + pb.Lockout - 1) / pb.Lockout)
-		n = min(n, int64(pb.MaxPer24h))
-		d.Boluses = unit.Volume(n) * pb.Volume
-	}
-	return d
-}
-
-// flexDay is the basal volume of weekday day (0 Sunday) of a flex program:
-// each step runs from its start until the next step that starts.
-func flexDay(rx *pump.Prescription, day int) unit.Volume {
-	type entry struct {
-		off  unit.Duration
-		rate unit.Rate
-	}
-	var es []entry
-	for d := range 7 {
-		for _, s := range rx.Flex[:rx.FlexSteps] {
-			if !rx.Weekly || s.Days&(1<<d) != 0 {
-				es = append(es, entry{unit.Duration(d)*unit.Day + s.At, s.Rate})
-			}
-		}
-	}
-	if len(es) == 0 {
-		return 0
-	}
-	slices.SortFunc(es, func(a, b entry) int { return int(a.off - b.off) })
-	start, end := unit.Duration(day)*unit.Day, unit.Duration(day+1)*unit.Day
-	rateAt := func(t unit.Duration) unit.Rate {
-		r := es[len(es)-1].rate // before the week's first entry: the week before's last
-		for _, e := range es {
-			if e.off <= t {
-				r = e.rate
-			}
-		}
-		return r
-	}
-	var acc int64 // nL·ms/day
-	t := start
-	for t < end {
-		next := end
-		for _, e := range es {
-			if e.off > t && e.off < next {
-				next = e.off
-			}
-		}
-		acc += int64(rateAt(t)) * int64(next-t)
-		t = next
-	}
-	return unit.Volume(acc / int64(unit.Day))
-}
+// DailyOf returns rx's daily volumes (therapy.DailyOf).
+func DailyOf(rx *pump.Prescription) Daily { return therapy.DailyOf(rx) }
 
 // Change is a reviewed prescription change: the running prescription and the
 // new one, the drug library's findings, and how it is to be sent.
