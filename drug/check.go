@@ -83,6 +83,21 @@ func Decide(fs []Finding, reason string) error {
 	return nil
 }
 
+// ProposalError refuses a malformed proposal or history (it wraps ErrProposal):
+// Field names the input at fault ("concentration", "dose", "population",
+// "history[2].at"), Reason says what is wrong and what is allowed.
+type ProposalError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ProposalError) Error() string { return ErrProposal.Error() + ": " + e.Reason }
+func (e *ProposalError) Unwrap() error { return ErrProposal }
+
+func proposalErr(field, format string, args ...any) error {
+	return &ProposalError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
 // Proposal is a prescription to check: a drug at a concentration and a daily dose,
 // from a time. Dose 0 stops the drug.
 type Proposal struct {
@@ -107,17 +122,17 @@ const week = 7 * unit.Day
 // proposal or history; whatever the library says is a finding.
 func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
 	if p.Concentration <= 0 {
-		return nil, fmt.Errorf("%w: concentration must be more than 0", ErrProposal)
+		return nil, proposalErr("concentration", "concentration must be more than 0")
 	}
 	if p.Dose < 0 {
-		return nil, fmt.Errorf("%w: dose must not be negative", ErrProposal)
+		return nil, proposalErr("dose", "dose must not be negative")
 	}
 	for i, h := range history {
 		if h.Dose < 0 {
-			return nil, fmt.Errorf("%w: history[%d]: dose must not be negative", ErrProposal, i)
+			return nil, proposalErr(fmt.Sprintf("history[%d].dose", i), "history[%d]: dose must not be negative", i)
 		}
 		if h.At.After(p.At) || i > 0 && h.At.Before(history[i-1].At) {
-			return nil, fmt.Errorf("%w: history[%d] at %v: the history must be in time order and before the proposal (%v)", ErrProposal, i, h.At, p.At)
+			return nil, proposalErr(fmt.Sprintf("history[%d].at", i), "history[%d] at %v: the history must be in time order and before the proposal (%v)", i, h.At, p.At)
 		}
 	}
 	d, ok := lib.Lookup(p.Drug)
@@ -126,7 +141,7 @@ func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
 			Message: fmt.Sprintf("%q is not in drug library %s: the clinic must add it before it can be programmed", p.Drug, lib.Version)}}, nil
 	}
 	if p.Population != "" && !slices.Contains(d.Populations, p.Population) {
-		return nil, fmt.Errorf("%w: population %q is not one of %s's populations (%s)", ErrProposal, p.Population, d.Name, strings.Join(d.Populations, ", "))
+		return nil, proposalErr("population", "population %q is not one of %s's populations (%s)", p.Population, d.Name, strings.Join(d.Populations, ", "))
 	}
 	c := &checker{d: d, p: p}
 	c.labelled()

@@ -192,19 +192,25 @@ func TestCheckRefusesMalformedProposals(t *testing.T) {
 		name    string
 		edit    func(*Proposal)
 		history []Prescribed
+		field   string
 	}{
-		{"no concentration", func(p *Proposal) { p.Concentration = 0 }, nil},
-		{"negative dose", func(p *Proposal) { p.Dose = -1 }, nil},
-		{"unknown population", func(p *Proposal) { p.Population = "adult" }, nil},
-		{"history after the proposal", func(*Proposal) {}, []Prescribed{{At: t0 + 1, Drug: "ziconotide", Dose: 1}}},
-		{"history out of order", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: 1}, {At: t0 - 2, Drug: "ziconotide", Dose: 1}}},
-		{"negative history dose", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: -1}}},
+		{"no concentration", func(p *Proposal) { p.Concentration = 0 }, nil, "concentration"},
+		{"negative dose", func(p *Proposal) { p.Dose = -1 }, nil, "dose"},
+		{"unknown population", func(p *Proposal) { p.Population = "adult" }, nil, "population"},
+		{"history after the proposal", func(*Proposal) {}, []Prescribed{{At: t0 + 1, Drug: "ziconotide", Dose: 1}}, "history[0].at"},
+		{"history out of order", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: 1}, {At: t0 - 2, Drug: "ziconotide", Dose: 1}}, "history[1].at"},
+		{"negative history dose", func(*Proposal) {}, []Prescribed{{At: t0 - 1, Drug: "ziconotide", Dose: -1}}, "history[0].dose"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := ok
 			c.edit(&p)
-			if _, err := Check(Default(), p, c.history); !errors.Is(err, ErrProposal) {
-				t.Fatalf("Check = %v, want ErrProposal", err)
+			_, err := Check(Default(), p, c.history)
+			var pe *ProposalError
+			if !errors.Is(err, ErrProposal) || !errors.As(err, &pe) || pe.Field != c.field {
+				t.Fatalf("Check = %v, want a *ProposalError on %q wrapping ErrProposal", err, c.field)
+			}
+			if pe.Error() != ErrProposal.Error()+": "+pe.Reason {
+				t.Errorf("message %q does not read as before", pe.Error())
 			}
 		})
 	}

@@ -204,6 +204,11 @@ type Drug struct {
 	Screening      *Screening
 	ScreeningStart *ScreeningStart
 	OralConversion *Conversion
+	// LargeChange is the change of the daily dose (up or down, as a
+	// percentage of the current dose) beyond which a change needs a second,
+	// explicit confirmation; nil where the library is silent (the clinic's
+	// default applies: therapy.Settings.LargeChange).
+	LargeChange *Sourced[unit.Percent]
 }
 
 // HasRisk reports whether d carries risk flag k.

@@ -106,6 +106,9 @@ func TestLoadRefusals(t *testing.T) {
 		{"risk without source", doc(drugEntry(`"risks": [{"flag": "withdrawal"}]`)), "drugs[0].risks[0].source", "required"},
 		{"step percent then dose", doc(drugEntry(`"titration": [{"max_step": {"soft_max": ` + src(`"15%"`) + `, "hard_max": ` + src(`"2 mcg/day"`) + `}}]`)), "drugs[0].titration[0].max_step.hard_max.value", "is a unit of dose rate, not of percentage"},
 		{"step over 100%", doc(drugEntry(`"titration": [{"max_step": {"soft_max": ` + src(`"150%"`) + `}}]`)), "drugs[0].titration[0].max_step.soft_max.value", "more than 100%"},
+		{"large change over 100%", doc(drugEntry(`"large_change": ` + src(`"150%"`))), "drugs[0].large_change.value", "more than 100%"},
+		{"large change without source", doc(drugEntry(`"large_change": {"value": "30%"}`)), "drugs[0].large_change.source", "required"},
+		{"large change as a dose", doc(drugEntry(`"large_change": ` + src(`"30 mcg/day"`))), "drugs[0].large_change.value", "not of percentage"},
 		{"step minimum", doc(drugEntry(`"titration": [{"max_step": {"hard_min": ` + src(`"1 mcg/day"`) + `}}]`)), "drugs[0].titration[0].max_step.hard_min", "unknown field"},
 		{"interval maximum", doc(drugEntry(`"titration": [{"min_interval": {"hard_max": ` + src(`"24h"`) + `}}]`)), "drugs[0].titration[0].min_interval.hard_max", "unknown field"},
 		{"interval without unit", doc(drugEntry(`"titration": [{"min_interval": {"hard_min": ` + src(`"24"`) + `}}]`)), "drugs[0].titration[0].min_interval.hard_min.value", "expected whole numbers each followed by d, h, m, s or ms"},
@@ -139,6 +142,21 @@ func TestLoadRefusals(t *testing.T) {
 			}
 			t.Fatalf("want a problem at %s containing %q; got %v", c.path, c.reason, err)
 		})
+	}
+}
+
+func TestLoadLargeChange(t *testing.T) {
+	lib, err := Load([]byte(doc(drugEntry(`"large_change": ` + src(`"30%"`)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := lib.Lookup("zico")
+	if d.LargeChange == nil || d.LargeChange.Value != 30*unit.OnePercent || d.LargeChange.Source != "a label" {
+		t.Errorf("large_change = %+v, want 30%% from a label", d.LargeChange)
+	}
+	lib, _ = Load([]byte(doc(drugEntry(""))))
+	if d, _ := lib.Lookup("zico"); d.LargeChange != nil {
+		t.Errorf("large_change left out reads as %+v, want nil (the clinic default applies)", d.LargeChange)
 	}
 }
 

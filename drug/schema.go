@@ -44,6 +44,7 @@ type (
 		Screening          *fileScreening      `json:"screening"`
 		ScreeningStart     *fileScreeningStart `json:"screening_start"`
 		OralConversion     *fileConversion     `json:"oral_conversion"`
+		LargeChange        *fileSourced        `json:"large_change"`
 		Unknown            jsontext.Value      `json:",embed"`
 	}
 	// fileSourced is {"value": …, "source": "…"}: a value is never without its source.
@@ -315,6 +316,11 @@ func (r *reader) drug(path string, f *fileDrug) *Drug {
 	}
 	if f.OralConversion != nil {
 		d.OralConversion = e.conversion(at("oral_conversion"), f.OralConversion)
+	}
+	if f.LargeChange != nil {
+		d.LargeChange = sourced(r, at("large_change"), f.LargeChange, func(p string, v jsontext.Value) (unit.Percent, bool) {
+			return percentQuantity.read(r, p, v)
+		})
 	}
 	return d
 }
