@@ -45,16 +45,23 @@ type Settings struct {
 	// PlanEarliestMonths and PlanLatestMonths bound when replacement is planned:
 	// from that many calendar months before end of service, to that many.
 	PlanEarliestMonths, PlanLatestMonths int
+	// LargeChange is the change of the daily dose, up or down, beyond which a
+	// change needs a second, explicit confirmation, where the drug library
+	// gives no threshold for the drug (drug.Drug.LargeChange).
+	LargeChange unit.Percent
 }
 
 // DefaultSettings are the defaults of spec/drugs.md: a 7-day refill margin; trial
 // success at a 50% reduction (payer policies for implantable infusion pumps, e.g.
-// eviCore and Triple-S); replacement planned 3 to 6 months ahead.
+// eviCore and Triple-S); replacement planned 3 to 6 months ahead. The 50%
+// large-change threshold is the project's clinic default (issue 10 item 4,
+// issue 11 item 2), not a clinical figure with a source: a clinic reviews it.
 var DefaultSettings = Settings{
 	RefillMargin:       7 * unit.Day,
 	TrialSuccess:       50 * unit.OnePercent,
 	PlanEarliestMonths: 6,
 	PlanLatestMonths:   3,
+	LargeChange:        50 * unit.OnePercent,
 }
 
 // ModelFor returns the pump model whose reservoir is v.
