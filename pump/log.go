@@ -33,13 +33,27 @@ func (a Alarm) String() string {
 
 // ParseAlarm reads an alarm name such as "LOW_RESERVOIR".
 func ParseAlarm(s string) (Alarm, bool) {
-	for a := Alarm(1); a < numAlarms; a++ {
-		if alarmNames[a] == s {
-			return a, true
-		}
+	var a Alarm
+	if a.UnmarshalText([]byte(s)) != nil {
+		return AlarmNone, false
 	}
-	return AlarmNone, false
+	return a, true
 }
+
+// Known reports whether a is one of the pump's alarms (AlarmNone is not).
+func (a Alarm) Known() bool { return a > AlarmNone && a < numAlarms }
+
+// MarshalText writes the alarm's name ("LOW_RESERVOIR"); AlarmNone and
+// unknown alarms are an error.
+func (a Alarm) MarshalText() ([]byte, error) {
+	if !a.Known() {
+		return nil, &TextError{Type: "alarm", Text: a.String(), Allowed: alarmNames[1:]}
+	}
+	return []byte(alarmNames[a]), nil
+}
+
+// UnmarshalText reads an alarm's name; other text is a *TextError naming the alarms.
+func (a *Alarm) UnmarshalText(b []byte) error { return unmarshalName(b, "alarm", alarmNames[:], 1, a) }
 
 // Critical reports whether a is a critical alarm: it stops the delivery it
 // concerns and sounds a two-tone pattern every 10 minutes.
@@ -152,6 +166,21 @@ func (r Reason) String() string {
 		return reasonNames[r]
 	}
 	return "unknown"
+}
+
+// MarshalText writes the reason's name ("lockout"; ReasonNone is empty); an
+// unknown reason is an error.
+func (r Reason) MarshalText() ([]byte, error) {
+	if r >= numReasons {
+		return nil, &TextError{Type: "reason", Text: r.String(), Allowed: reasonNames[:]}
+	}
+	return []byte(reasonNames[r]), nil
+}
+
+// UnmarshalText reads a reason's name (empty text is ReasonNone); other text
+// is a *TextError naming the reasons.
+func (r *Reason) UnmarshalText(b []byte) error {
+	return unmarshalName(b, "reason", reasonNames[:], 0, r)
 }
 
 // Entry is one event log entry. Its values depend on its kind (see EntryValues in

@@ -10,29 +10,36 @@ const (
 	TP40
 )
 
+var modelNames = [...]string{TP20: "TP-20", TP40: "TP-40"}
+
 // ParseModel reads "TP-20" or "TP-40".
 func ParseModel(s string) (Model, bool) {
-	switch s {
-	case "TP-20":
-		return TP20, true
-	case "TP-40":
-		return TP40, true
-	}
-	return 0, false
+	var m Model
+	return m, m.UnmarshalText([]byte(s)) == nil
 }
 
 func (m Model) String() string {
-	switch m {
-	case TP20:
-		return "TP-20"
-	case TP40:
-		return "TP-40"
+	if m.Valid() {
+		return modelNames[m]
 	}
 	return "unknown model"
 }
 
 // Valid reports whether m is a known model.
-func (m Model) Valid() bool { return m == TP20 || m == TP40 }
+func (m Model) Valid() bool { return m >= TP20 && int(m) < len(modelNames) }
+
+// MarshalText writes the model's name ("TP-20"); an unknown model is an error.
+func (m Model) MarshalText() ([]byte, error) {
+	if !m.Valid() {
+		return nil, &TextError{Type: "model", Text: m.String(), Allowed: modelNames[TP20:]}
+	}
+	return []byte(modelNames[m]), nil
+}
+
+// UnmarshalText reads a model's name; other text is a *TextError naming the models.
+func (m *Model) UnmarshalText(b []byte) error {
+	return unmarshalName(b, "model", modelNames[:], int(TP20), m)
+}
 
 // Reservoir is the model's nominal and maximum fill.
 func (m Model) Reservoir() unit.Volume {

@@ -20,18 +20,28 @@ const (
 	ModeMinimum
 )
 
+var modeNames = [...]string{ModeStopped: "stopped", ModeContinuous: "continuous", ModeFlex: "flex", ModeMinimum: "minimum"}
+
 func (m Mode) String() string {
-	switch m {
-	case ModeStopped:
-		return "stopped"
-	case ModeContinuous:
-		return "continuous"
-	case ModeFlex:
-		return "flex"
-	case ModeMinimum:
-		return "minimum"
+	if m.valid() {
+		return modeNames[m]
 	}
 	return "unknown"
+}
+
+func (m Mode) valid() bool { return m >= ModeStopped && int(m) < len(modeNames) }
+
+// MarshalText writes the mode's name ("continuous"); an unknown mode is an error.
+func (m Mode) MarshalText() ([]byte, error) {
+	if !m.valid() {
+		return nil, &TextError{Type: "mode", Text: m.String(), Allowed: modeNames[ModeStopped:]}
+	}
+	return []byte(modeNames[m]), nil
+}
+
+// UnmarshalText reads a mode's name; other text is a *TextError naming the modes.
+func (m *Mode) UnmarshalText(b []byte) error {
+	return unmarshalName(b, "mode", modeNames[:], int(ModeStopped), m)
 }
 
 // MaxFlexSteps is the most steps a flex schedule may have.
