@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/unit"
 )
 
 func TestRolesDenyByDefault(t *testing.T) {
@@ -58,11 +59,11 @@ func TestAuditChain(t *testing.T) {
 
 func TestQuantitiesRoundTrip(t *testing.T) {
 	var v struct {
-		V clinic.Volume        `json:"v"`
-		C clinic.Concentration `json:"c"`
-		D clinic.DoseRate      `json:"d"`
-		S clinic.Score         `json:"s"`
-		B clinic.Date          `json:"b"`
+		V unit.Volume        `json:"v"`
+		C unit.Concentration `json:"c"`
+		D unit.DoseRate      `json:"d"`
+		S clinic.Score       `json:"s"`
+		B clinic.Date        `json:"b"`
 	}
 	in := `{"v":"18.5 mL","c":"2000 mcg/mL","d":"150 mcg/day","s":6.5,"b":"1970-03-01"}`
 	if err := json.Unmarshal([]byte(in), &v); err != nil {

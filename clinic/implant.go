@@ -13,22 +13,22 @@ import (
 // Implant is a pump in a patient, from implant to explant.
 type Implant struct {
 	Meta
-	Model          string        `json:"model"`  // TP-20 or TP-40
-	Serial         string        `json:"serial"` // unique
-	ImplantedAt    time.Time     `json:"implanted_at"`
-	Surgeon        string        `json:"surgeon"`
-	CatheterLength Length        `json:"catheter_length"`
-	CatheterPerCm  Volume        `json:"catheter_volume_per_cm,omitempty"` // default pump.DefaultCatheterPerCm
-	TipLevel       string        `json:"tip_level"`                        // e.g. T10
-	Site           string        `json:"site,omitempty"`
-	Drug           string        `json:"drug"`          // the first fill
-	Concentration  Concentration `json:"concentration"` // the first fill
-	InitialFill    Volume        `json:"initial_fill"`  // in the reservoir after the first fill
-	Replaces       int64         `json:"replaces,omitempty"`
-	ExplantedAt    *time.Time    `json:"explanted_at,omitempty"`
-	ExplantReason  string        `json:"explant_reason,omitempty"`
+	Model          pump.Model         `json:"model"`  // TP-20 or TP-40
+	Serial         string             `json:"serial"` // unique
+	ImplantedAt    time.Time          `json:"implanted_at"`
+	Surgeon        string             `json:"surgeon"`
+	CatheterLength unit.Length        `json:"catheter_length"`
+	CatheterPerCm  unit.Volume        `json:"catheter_volume_per_cm,omitempty"` // default pump.DefaultCatheterPerCm
+	TipLevel       string             `json:"tip_level"`                        // e.g. T10
+	Site           string             `json:"site,omitempty"`
+	Drug           string             `json:"drug"`          // the first fill
+	Concentration  unit.Concentration `json:"concentration"` // the first fill
+	InitialFill    unit.Volume        `json:"initial_fill"`  // in the reservoir after the first fill
+	Replaces       int64              `json:"replaces,omitempty"`
+	ExplantedAt    *time.Time         `json:"explanted_at,omitempty"`
+	ExplantReason  string             `json:"explant_reason,omitempty"`
 	// Computed by therapy.Priming: pump tubing + catheter.
-	PrimingVolume Volume `json:"priming_volume"`
+	PrimingVolume unit.Volume `json:"priming_volume"`
 }
 
 // Active reports whether the pump is still implanted.
@@ -52,8 +52,8 @@ func (s *Service) CreateImplant(ctx context.Context, patientID int64, im *Implan
 		return err
 	}
 	now := s.now()
-	model, ok := pump.ParseModel(im.Model)
-	if !ok {
+	model := im.Model
+	if !model.Valid() {
 		return Errorf(EINVALID, "model", "must be TP-20 or TP-40")
 	}
 	im.Serial = strings.TrimSpace(im.Serial)
@@ -67,13 +67,13 @@ func (s *Service) CreateImplant(ctx context.Context, patientID int64, im *Implan
 		return err
 	}
 	if im.CatheterPerCm == 0 {
-		im.CatheterPerCm = Volume(pump.DefaultCatheterPerCm)
+		im.CatheterPerCm = unit.Volume(pump.DefaultCatheterPerCm)
 	}
-	prime, err := therapy.Priming(therapy.Catheter{Length: unit.Length(im.CatheterLength), PerCm: unit.Volume(im.CatheterPerCm)})
+	prime, err := therapy.Priming(therapy.Catheter{Length: im.CatheterLength, PerCm: im.CatheterPerCm})
 	if err != nil {
 		return therapyErr(err, catheterFields)
 	}
-	im.PrimingVolume = Volume(prime.Volume)
+	im.PrimingVolume = unit.Volume(prime.Volume)
 	if strings.TrimSpace(im.TipLevel) == "" {
 		return Errorf(EINVALID, "tip_level", "the catheter tip's vertebral level is required, e.g. T10")
 	}
@@ -85,7 +85,7 @@ func (s *Service) CreateImplant(ctx context.Context, patientID int64, im *Implan
 	if im.Concentration <= 0 {
 		return Errorf(EINVALID, "concentration", "must be more than 0, e.g. \"2000 mcg/mL\"")
 	}
-	if im.InitialFill <= 0 || unit.Volume(im.InitialFill) > model.Reservoir() {
+	if im.InitialFill <= 0 || im.InitialFill > model.Reservoir() {
 		return Errorf(EINVALID, "initial_fill", "must be more than 0 and at most the %s reservoir (%s)", model, model.Reservoir())
 	}
 	im.ExplantedAt, im.ExplantReason = nil, ""

@@ -3,6 +3,7 @@ package clinic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,15 +13,8 @@ import (
 	"github.com/thecal/thecal/unit"
 )
 
-// Bolus is a prescription's patient bolus.
-type Bolus struct {
-	Volume    Volume   `json:"volume"`
-	Duration  Duration `json:"duration"`
-	Lockout   Duration `json:"lockout"`
-	MaxPer24h int      `json:"max_per_24h"`
-}
-
-// LibraryFinding is one finding of the drug-library check a prescription went through.
+// LibraryFinding is one finding of the checks a prescription went through: the
+// drug library's (drug.Check) and the large-change rule's (kind large_change).
 type LibraryFinding struct {
 	Kind     string `json:"kind"`
 	Severity string `json:"severity"`
@@ -28,23 +22,35 @@ type LibraryFinding struct {
 	Source   string `json:"source,omitempty"`
 }
 
-// Prescription is one program for a patient's pump. Prescriptions are never
-// edited: a change is a new prescription, so the history is complete.
+// KindLargeChange is the finding of a change of daily dose beyond the drug's
+// threshold, recorded with the prescriber's second confirmation.
+const KindLargeChange = "large_change"
+
+// Prescription is a physician's order for a patient's pump: the program the
+// pump is to run — a pump.Prescription, Thecal's one prescription type, every
+// mode the pump runs included, with the pump's one validation and binary codec
+// — and beside it what only the clinic knows: the dose as written, whether the
+// drug was diluted, the population, why, the library it was checked against
+// and what it found, the order it supersedes. Prescriptions are never edited:
+// a change is a new prescription, so the history is complete. Its JSON form
+// is in program.go.
 type Prescription struct {
 	Meta
-	ImplantID     int64         `json:"implant_id"`
-	StartAt       time.Time     `json:"start_at"`
-	Drug          string        `json:"drug"`
-	Concentration Concentration `json:"concentration"`
-	Diluted       bool          `json:"diluted,omitempty"`
-	Mode          string        `json:"mode"` // continuous, minimum or stopped
-	Rate          Rate          `json:"rate,omitempty"`
-	DosePerDay    DoseRate      `json:"dose_per_day,omitempty"`
-	PatientBolus  *Bolus        `json:"patient_bolus,omitempty"`
-	Max24h        Volume        `json:"max_24h,omitempty"`
-	LowReservoir  Volume        `json:"low_reservoir,omitempty"`
-	Population    string        `json:"population,omitempty"`
-	Reason        string        `json:"reason,omitempty"` // why: required past a soft limit
+	ImplantID int64     `json:"implant_id"`
+	StartAt   time.Time `json:"start_at"`
+	// Program is what the pump runs ("program" in JSON).
+	Program pump.Prescription `json:"-"`
+	// DosePerDay is the daily dose as written. A continuous program may be
+	// given by it instead of program.rate; the service then sets it, for every
+	// mode, to the dose the program gives (therapy.DailyDose).
+	DosePerDay unit.DoseRate `json:"dose_per_day,omitempty"`
+	Diluted    bool          `json:"diluted,omitempty"`
+	Population string        `json:"population,omitempty"`
+	Reason     string        `json:"reason,omitempty"` // why: required past a soft limit
+	// ConfirmLargeChange is the prescriber's second, explicit confirmation of
+	// a change of the daily dose beyond the drug's threshold
+	// (therapy.CheckDoseChange): without it such a change is refused.
+	ConfirmLargeChange bool `json:"confirm_large_change,omitempty"`
 	// Set by the service.
 	Findings       []LibraryFinding `json:"findings,omitempty"`
 	LibraryVersion string           `json:"library_version"`
@@ -52,56 +58,118 @@ type Prescription struct {
 	Supersedes     int64            `json:"supersedes,omitempty"`
 }
 
-var dosingFields = map[string]string{"dose": "dose_per_day", "rate": "rate", "concentration": "concentration"}
-
-// pumpRx is the prescription as the pump would run it.
-func pumpRx(rx *Prescription) pump.Prescription {
-	p := pump.Prescription{Rate: unit.Rate(rx.Rate), Max24h: unit.Volume(rx.Max24h), LowReservoir: unit.Volume(rx.LowReservoir),
-		Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration)}
-	switch rx.Mode {
-	case "continuous":
-		p.Mode = pump.ModeContinuous
-	case "minimum":
-		p.Mode, p.Rate = pump.ModeMinimum, 0
-	case "stopped":
-		p.Mode = pump.ModeStopped
-	}
-	if b := rx.PatientBolus; b != nil {
-		p.PatientBolus = pump.PatientBolus{Volume: unit.Volume(b.Volume), Duration: unit.Duration(b.Duration),
-			Lockout: unit.Duration(b.Lockout), MaxPer24h: b.MaxPer24h}
-	}
-	return p
+// basalRate is the rate a prescription runs at on average (for flex, over a
+// week): what refill accounting and the battery model take.
+func basalRate(rx *Prescription) unit.Rate {
+	return unit.Rate(therapy.DailyOf(&rx.Program).Avg)
 }
 
-// basalRate is the rate a prescription runs at.
-func basalRate(rx *Prescription) unit.Rate {
-	switch rx.Mode {
-	case "continuous":
-		return unit.Rate(rx.Rate)
-	case "minimum":
-		return pump.MinRate
+// peakRate is the most basal a prescription delivers in any one day: what the
+// worst-case next refill date takes.
+func peakRate(rx *Prescription) unit.Rate {
+	return unit.Rate(therapy.DailyOf(&rx.Program).Max)
+}
+
+// stopped reports whether the prescription delivers nothing.
+func (rx *Prescription) stopped() bool { return rx.Program.Mode == pump.ModeStopped }
+
+// PrescriptionReview is a proposed prescription as the service checked it,
+// before anything is written: the prescription in force it would replace,
+// the proposal completed by the service (rates, daily dose, drug name), every
+// finding, and the change of daily dose against the drug's threshold. The
+// pages show it for review; Prescribe refuses on it.
+type PrescriptionReview struct {
+	Current  *Prescription // nil when there is none
+	Proposed *Prescription
+	Findings []drug.Finding
+	Change   therapy.DoseChange
+	Unit     unit.MassUnit // the drug's dose unit
+	Library  *drug.Library
+	// Invalid is the pump's refusal of the program (pump.Prescription.Validate),
+	// naming its field: shown at review beside the findings, refused by Prescribe.
+	Invalid *Error
+}
+
+// Refused reports whether a finding refuses the proposal (a hard limit).
+func (r *PrescriptionReview) Refused() bool { return drug.Worst(r.Findings) == drug.Refused }
+
+// NeedsReason reports whether a finding needs a stated reason.
+func (r *PrescriptionReview) NeedsReason() bool { return drug.Worst(r.Findings) == drug.NeedsReason }
+
+// ReviewPrescription checks a proposed prescription exactly as Prescribe does
+// and returns the review, writing nothing. An error is an input the checks
+// cannot take (an unknown drug, a dose the pump cannot run, no implanted
+// pump…); what the pump's validation refuses, a hard limit, a missing reason
+// and an unconfirmed large change are in the review, for the prescriber to
+// see at once before confirming.
+func (s *Service) ReviewPrescription(ctx context.Context, patientID int64, rx *Prescription) (*PrescriptionReview, error) {
+	if err := s.allow(ctx, Prescribe); err != nil {
+		return nil, err
 	}
-	return 0
+	now := s.now()
+	if err := s.completeRx(rx, now); err != nil {
+		return nil, err
+	}
+	var rev *PrescriptionReview
+	err := s.view(ctx, Prescribe, func(tx Tx) error {
+		var err error
+		rev, err = s.reviewRx(tx, patientID, rx)
+		return err
+	})
+	return rev, err
 }
 
 // Prescribe records a new prescription for the patient's implanted pump, after
-// the pump's own checks and the drug library's: a hard limit refuses it, a soft
-// limit needs a stated reason. The library version is recorded with it.
+// the pump's own checks and the drug library's: a hard limit refuses it, a
+// change of the daily dose beyond the drug's threshold needs
+// ConfirmLargeChange, a soft limit needs a stated reason. The library version
+// is recorded with it.
 func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescription) error {
 	if err := s.allow(ctx, Prescribe); err != nil {
 		return err
 	}
-	now := s.now()
-	if err := oneOf("mode", rx.Mode, []string{"continuous", "minimum", "stopped"}); err != nil {
+	if err := s.completeRx(rx, s.now()); err != nil {
 		return err
 	}
-	d, err := s.lookupDrug("drug", rx.Drug)
+	return s.write(ctx, Prescribe, func(o *op) error {
+		rev, err := s.reviewRx(o.tx, patientID, rx)
+		if err != nil {
+			return err
+		}
+		if err := decideRx(rev); err != nil {
+			return err
+		}
+		if rev.Change.Large {
+			rx.Findings = append(rx.Findings, LibraryFinding{Kind: KindLargeChange, Severity: "confirmed",
+				Message: rev.Change.Text(rev.Unit) + fmt.Sprintf(", more than %s: confirmed by the prescriber", rev.Change.Threshold),
+				Source:  rev.Change.Source})
+		}
+		rx.LibraryVersion, rx.LibraryDigest = rev.Library.Version, rev.Library.Digest
+		rx.Supersedes = 0
+		if rev.Current != nil {
+			rx.Supersedes = rev.Current.ID
+		}
+		rx.Meta = Meta{PatientID: patientID}
+		_, err = o.create(rx)
+		return err
+	})
+}
+
+// completeRx checks what can be checked without the records and completes the
+// program: the drug's library name, the rate of a continuous program given by
+// its dose, the daily dose of every mode.
+func (s *Service) completeRx(rx *Prescription, now time.Time) error {
+	p := &rx.Program
+	if p.Mode == 0 {
+		return Errorf(EINVALID, "program.mode", "is required: %s", modeList())
+	}
+	d, err := s.lookupDrug("program.drug", p.Drug)
 	if err != nil {
 		return err
 	}
-	rx.Drug = d.Name
-	if rx.Concentration <= 0 {
-		return Errorf(EINVALID, "concentration", "must be more than 0, e.g. \"2000 mcg/mL\"")
+	p.Drug = d.Name
+	if p.Concentration <= 0 {
+		return Errorf(EINVALID, "program.concentration", "must be more than 0, e.g. \"2000 mcg/mL\"")
 	}
 	if rx.StartAt.IsZero() {
 		rx.StartAt = now
@@ -112,116 +180,157 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 	if rx.StartAt.Before(now.Add(-24 * time.Hour)) {
 		return Errorf(EINVALID, "start_at", "a prescription cannot start more than a day in the past")
 	}
-	switch rx.Mode {
-	case "continuous":
+	switch p.Mode {
+	case pump.ModeContinuous:
 		var dz therapy.Dosing
 		var err error
 		switch {
-		case rx.Rate != 0 && rx.DosePerDay != 0:
-			return Errorf(EINVALID, "rate", "give the rate or the dose_per_day, not both")
-		case rx.Rate != 0:
-			dz, err = therapy.DosingForRate(unit.Rate(rx.Rate), unit.Concentration(rx.Concentration))
+		case p.Rate != 0 && rx.DosePerDay != 0:
+			return Errorf(EINVALID, "program.rate", "give the rate or the dose_per_day, not both")
+		case p.Rate != 0:
+			dz, err = therapy.DosingForRate(p.Rate, p.Concentration)
 		case rx.DosePerDay != 0:
-			dz, err = therapy.DosingForDose(unit.DoseRate(rx.DosePerDay), unit.Concentration(rx.Concentration))
+			dz, err = therapy.DosingForDose(rx.DosePerDay, p.Concentration)
 		default:
-			return Errorf(EINVALID, "dose_per_day", "a continuous prescription needs a dose_per_day or a rate")
+			return Errorf(EINVALID, "dose_per_day", "a continuous prescription needs a dose_per_day or a program.rate")
 		}
 		if err != nil {
 			return therapyErr(err, dosingFields)
 		}
-		rx.Rate, rx.DosePerDay = Rate(dz.Rate), DoseRate(dz.Dose)
-	case "minimum":
-		rx.Rate, rx.DosePerDay = 0, DoseRate(unit.Concentration(rx.Concentration).Dose(pump.MinRate))
-	case "stopped":
-		rx.Rate, rx.DosePerDay = 0, 0
+		p.Rate = dz.Rate
+	case pump.ModeFlex:
+		if rx.DosePerDay != 0 {
+			return Errorf(EINVALID, "dose_per_day", "a flex program is given by its steps' rates: the daily dose follows from them")
+		}
 	}
-	if err := textField("reason", rx.Reason, 10_000); err != nil {
+	rx.DosePerDay = therapy.DailyDose(p)
+	return textField("reason", rx.Reason, 10_000)
+}
+
+var dosingFields = map[string]string{"dose": "dose_per_day", "rate": "program.rate", "concentration": "program.concentration"}
+
+// reviewRx runs every check of a completed prescription in tx: the patient's
+// implanted pump, the pump's own validation, the drug library against the
+// patient's history, and the change of daily dose against the prescription
+// in force.
+func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*PrescriptionReview, error) {
+	if _, err := tx.Patient(patientID); ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "patient_id", "no patient %d", patientID)
+	} else if err != nil {
+		return nil, err
+	}
+	im, err := activeImplant(tx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	if im == nil || rx.ImplantID != 0 && rx.ImplantID != im.ID {
+		return nil, Errorf(EINVALID, "implant_id", "the patient has no implanted pump to prescribe for")
+	}
+	rx.ImplantID = im.ID
+	rev := &PrescriptionReview{Proposed: rx}
+	if err := rx.Program.Validate(im.Model); err != nil {
+		var ve *pump.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, err
+		}
+		rev.Invalid = Errorf(EINVALID, "program."+ve.Field, "%s", ve.Reason)
+	}
+	history, err := list[Prescription](tx, RecordFilter{PatientID: patientID})
+	if err != nil {
+		return nil, err
+	}
+	var past []drug.Prescribed
+	for _, h := range history {
+		if !h.StartAt.After(rx.StartAt) {
+			past = append(past, drug.Prescribed{At: ustd(h.StartAt), Drug: h.Program.Drug, Dose: h.DosePerDay})
+			rev.Current = h
+		}
+	}
+	// The library in force is read in this transaction: another server
+	// sharing the database may have published a newer version.
+	lib, err := s.currentLibrary(tx)
+	if err != nil {
+		return nil, err
+	}
+	rev.Library = lib
+	findings, err := drug.Check(lib, drug.Proposal{Drug: rx.Program.Drug, Concentration: rx.Program.Concentration,
+		Dose: rx.DosePerDay, At: ustd(rx.StartAt), Population: rx.Population}, past)
+	if err != nil {
+		var pe *drug.ProposalError
+		if errors.As(err, &pe) {
+			return nil, Errorf(EINVALID, proposalFields[strings.SplitN(pe.Field, "[", 2)[0]], "%s", pe.Reason)
+		}
+		return nil, err
+	}
+	rev.Findings = findings
+	rx.Findings = nil
+	for _, f := range findings {
+		rx.Findings = append(rx.Findings, LibraryFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Message: f.Message, Source: f.Source})
+	}
+	d, known := lib.Lookup(rx.Program.Drug)
+	rev.Unit = unit.Milligram
+	if known {
+		rev.Unit = d.DoseUnit
+	}
+	var old unit.DoseRate
+	same := false
+	if cur := rev.Current; cur != nil {
+		old = cur.DosePerDay
+		if cd, ok := lib.Lookup(cur.Program.Drug); ok && known {
+			same = cd == d
+		}
+	}
+	rev.Change = therapy.CheckDoseChange(d, same, old, rx.DosePerDay, s.Settings.Therapy)
+	return rev, nil
+}
+
+// proposalFields maps a drug.ProposalError's input to the field the
+// prescriber gave; the history is the patient's earlier prescriptions, which
+// must come before this one's start.
+var proposalFields = map[string]string{"concentration": "program.concentration", "dose": "dose_per_day",
+	"population": "population", "history": "start_at"}
+
+// decideRx applies the verdict of a review: what the pump refuses is
+// refused, a hard limit refuses, a large change needs its confirmation, a
+// soft limit a reason.
+func decideRx(rev *PrescriptionReview) error {
+	rx := rev.Proposed
+	if rev.Invalid != nil {
+		return rev.Invalid
+	}
+	if rev.Refused() {
+		for _, f := range rev.Findings {
+			if f.Severity == drug.Refused {
+				return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", rev.Library.Version, f.Message)
+			}
+		}
+	}
+	if err := rev.Change.Confirm(rx.ConfirmLargeChange, rev.Unit); err != nil {
+		var le *therapy.LargeChangeError
+		if errors.As(err, &le) {
+			return Errorf(EINVALID, "confirm_large_change", "%s: send confirm_large_change: true to record it", le.Error())
+		}
 		return err
 	}
-	return s.write(ctx, Prescribe, func(o *op) error {
-		if _, err := o.mustPatient(patientID); err != nil {
-			return err
-		}
-		im, err := activeImplant(o.tx, patientID)
-		if err != nil {
-			return err
-		}
-		if im == nil || rx.ImplantID != 0 && rx.ImplantID != im.ID {
-			return Errorf(EINVALID, "implant_id", "the patient has no implanted pump to prescribe for")
-		}
-		rx.ImplantID = im.ID
-		model, _ := pump.ParseModel(im.Model)
-		p := pumpRx(rx)
-		if err := p.Validate(model); err != nil {
-			var ve *pump.ValidationError
-			if errors.As(err, &ve) {
-				return Errorf(EINVALID, ve.Field, "%s", ve.Reason)
-			}
-			return err
-		}
-		history, err := list[Prescription](o.tx, RecordFilter{PatientID: patientID})
-		if err != nil {
-			return err
-		}
-		var past []drug.Prescribed
-		for _, h := range history {
-			if !h.StartAt.After(rx.StartAt) {
-				past = append(past, drug.Prescribed{At: ustd(h.StartAt), Drug: h.Drug, Dose: unit.DoseRate(h.DosePerDay)})
+	if err := drug.Decide(rev.Findings, rx.Reason); errors.Is(err, drug.ErrReasonRequired) {
+		var msgs []string
+		for _, f := range rev.Findings {
+			if f.Severity == drug.NeedsReason {
+				msgs = append(msgs, f.Message)
 			}
 		}
-		// The library in force is read in this transaction: another server
-		// sharing the database may have published a newer version.
-		lib, err := s.currentLibrary(o.tx)
-		if err != nil {
-			return err
-		}
-		findings, err := drug.Check(lib, drug.Proposal{Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration),
-			Dose: unit.DoseRate(rx.DosePerDay), At: ustd(rx.StartAt), Population: rx.Population}, past)
-		if err != nil {
-			field := "start_at"
-			if strings.Contains(err.Error(), "population") {
-				field = "population"
-			}
-			return Errorf(EINVALID, field, "%s", strings.TrimPrefix(err.Error(), "drug: invalid proposal: "))
-		}
-		rx.Findings = nil
-		for _, f := range findings {
-			rx.Findings = append(rx.Findings, LibraryFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Message: f.Message, Source: f.Source})
-		}
-		switch err := drug.Decide(findings, rx.Reason); {
-		case errors.Is(err, drug.ErrRefused):
-			for _, f := range findings {
-				if f.Severity == drug.Refused {
-					return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", lib.Version, f.Message)
-				}
-			}
-		case errors.Is(err, drug.ErrReasonRequired):
-			var msgs []string
-			for _, f := range findings {
-				if f.Severity == drug.NeedsReason {
-					msgs = append(msgs, f.Message)
-				}
-			}
-			return Errorf(EINVALID, "reason", "a stated reason is required: %s", strings.Join(msgs, "; "))
-		}
-		rx.LibraryVersion, rx.LibraryDigest = lib.Version, lib.Digest
-		rx.Supersedes = 0
-		if len(history) > 0 {
-			rx.Supersedes = history[len(history)-1].ID
-		}
-		rx.Meta = Meta{PatientID: patientID}
-		_, err = o.create(rx)
-		return err
-	})
+		return Errorf(EINVALID, "reason", "a stated reason is required: %s", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 // findingField is the prescription field a library finding is about.
 func findingField(f drug.Finding) string {
 	switch {
 	case f.Kind == drug.UnknownDrug || f.Kind == drug.NotLabelled:
-		return "drug"
-	case f.Kind == drug.ConcentrationNotAllowed || f.Kind == drug.Dilution || strings.Contains(f.Field, "concentration"):
-		return "concentration"
+		return "program.drug"
+	case f.Kind == drug.ConcentrationNotAllowed || f.Kind == drug.Dilution || strings.HasPrefix(f.Field, "concentration"):
+		return "program.concentration"
 	}
 	return "dose_per_day"
 }

@@ -15,31 +15,31 @@ import (
 // Refill is a reservoir refill: what came out, what went in, and the accounting.
 type Refill struct {
 	Meta
-	ImplantID     int64         `json:"implant_id"`
-	At            time.Time     `json:"at"`
-	Drug          string        `json:"drug"`
-	Concentration Concentration `json:"concentration"`
-	Diluted       bool          `json:"diluted,omitempty"`
-	Lot           string        `json:"lot"`
-	Withdrawn     Volume        `json:"withdrawn"`
-	Added         Volume        `json:"added"`
-	Boluses       Volume        `json:"boluses,omitempty"` // bolus volume the pump reports given since the last refill
-	Observation   string        `json:"observation,omitempty"`
-	ObservedFor   Duration      `json:"observed_for,omitempty"`
+	ImplantID     int64              `json:"implant_id"`
+	At            time.Time          `json:"at"`
+	Drug          string             `json:"drug"`
+	Concentration unit.Concentration `json:"concentration"`
+	Diluted       bool               `json:"diluted,omitempty"`
+	Lot           string             `json:"lot"`
+	Withdrawn     unit.Volume        `json:"withdrawn"`
+	Added         unit.Volume        `json:"added"`
+	Boluses       unit.Volume        `json:"boluses,omitempty"` // bolus volume the pump reports given since the last refill
+	Observation   string             `json:"observation,omitempty"`
+	ObservedFor   unit.Duration      `json:"observed_for,omitempty"`
 	// Computed by therapy.CheckRefill and therapy.NextRefill.
-	Programmed   Volume     `json:"programmed"`
-	Expected     Volume     `json:"expected"`
-	Discrepancy  Volume     `json:"discrepancy"`
-	Limit        Volume     `json:"limit"`
-	Flag         string     `json:"flag"` // within_limit, less_than_expected, more_than_expected, not_checked
-	Flagged      bool       `json:"flagged"`
-	FlagReason   string     `json:"flag_reason,omitempty"`
-	DrugMismatch string     `json:"drug_mismatch,omitempty"` // set when drug or concentration differ from the prescription (hazard H2)
-	NextDue      *time.Time `json:"next_due,omitempty"`
-	NextDueBasis string     `json:"next_due_basis,omitempty"`
-	ReviewedBy   string     `json:"reviewed_by,omitempty"`
-	ReviewedAt   *time.Time `json:"reviewed_at,omitempty"`
-	ReviewNote   string     `json:"review_note,omitempty"`
+	Programmed   unit.Volume `json:"programmed"`
+	Expected     unit.Volume `json:"expected"`
+	Discrepancy  unit.Volume `json:"discrepancy"`
+	Limit        unit.Volume `json:"limit"`
+	Flag         string      `json:"flag"` // within_limit, less_than_expected, more_than_expected, not_checked
+	Flagged      bool        `json:"flagged"`
+	FlagReason   string      `json:"flag_reason,omitempty"`
+	DrugMismatch string      `json:"drug_mismatch,omitempty"` // set when drug or concentration differ from the prescription (hazard H2)
+	NextDue      *time.Time  `json:"next_due,omitempty"`
+	NextDueBasis string      `json:"next_due_basis,omitempty"`
+	ReviewedBy   string      `json:"reviewed_by,omitempty"`
+	ReviewedAt   *time.Time  `json:"reviewed_at,omitempty"`
+	ReviewNote   string      `json:"review_note,omitempty"`
 }
 
 // lastFill is the fill a refill follows: the last refill of the pump before at,
@@ -54,12 +54,12 @@ type lastFill struct {
 }
 
 func fillBefore(im *Implant, refills []*Refill, at time.Time) lastFill {
-	f := lastFill{At: im.ImplantedAt, Volume: unit.Volume(im.InitialFill), Drug: im.Drug,
-		Concentration: unit.Concentration(im.Concentration), First: true}
+	f := lastFill{At: im.ImplantedAt, Volume: im.InitialFill, Drug: im.Drug,
+		Concentration: im.Concentration, First: true}
 	for _, r := range refills {
 		if r.ImplantID == im.ID && r.At.Before(at) && !r.At.Before(f.At) {
-			f = lastFill{At: r.At, Volume: unit.Volume(r.Added), Drug: r.Drug,
-				Concentration: unit.Concentration(r.Concentration), Diluted: r.Diluted}
+			f = lastFill{At: r.At, Volume: r.Added, Drug: r.Drug,
+				Concentration: r.Concentration, Diluted: r.Diluted}
 		}
 	}
 	return f
@@ -170,8 +170,8 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 		if rf.At.Before(im.ImplantedAt) {
 			return Errorf(EINVALID, "at", "before the pump was implanted")
 		}
-		model, _ := pump.ParseModel(im.Model)
-		if rf.Added <= 0 || unit.Volume(rf.Added) > model.Reservoir() {
+		model := im.Model
+		if rf.Added <= 0 || rf.Added > model.Reservoir() {
 			return Errorf(EINVALID, "added", "must be more than 0 and at most the %s reservoir (%s)", model, model.Reservoir())
 		}
 		refills, err := list[Refill](o.tx, RecordFilter{PatientID: patientID})
@@ -186,11 +186,11 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 		if rf.Flag == "invalid" {
 			return Errorf(EINVALID, rf.NextDueBasis, "%s", rf.FlagReason)
 		}
-		if rx := currentRx(im, rxs, rf.At); rx != nil && (rx.Drug != rf.Drug || rx.Concentration != rf.Concentration) {
+		if rx := currentRx(im, rxs, rf.At); rx != nil && (rx.Program.Drug != rf.Drug || rx.Program.Concentration != rf.Concentration) {
 			rf.DrugMismatch = fmt.Sprintf("the reservoir now holds %s at %s but the pump is programmed for %s at %s: reprogram, with a bridge bolus (hazard H2)",
-				rf.Drug, unit.Concentration(rf.Concentration), rx.Drug, unit.Concentration(rx.Concentration))
+				rf.Drug, rf.Concentration, rx.Program.Drug, rx.Program.Concentration)
 		}
-		if next, basis, ok := s.nextRefill(im, model, rf.At, unit.Volume(rf.Added), rf.Drug, rf.Diluted, false, currentRx(im, rxs, rf.At)); ok {
+		if next, basis, ok := s.nextRefill(im, model, rf.At, rf.Added, rf.Drug, rf.Diluted, false, currentRx(im, rxs, rf.At)); ok {
 			rf.NextDue, rf.NextDueBasis = &next, basis
 		}
 		rf.Meta = Meta{PatientID: patientID}
@@ -212,7 +212,7 @@ func (s *Service) account(rf *Refill, im *Implant, model pump.Model, refills []*
 		return
 	}
 	c, err := therapy.CheckRefill(therapy.RefillInput{Model: model, LastFill: last.Volume, Rate: rate, Since: since,
-		Boluses: unit.Volume(rf.Boluses), Withdrawn: unit.Volume(rf.Withdrawn)})
+		Boluses: rf.Boluses, Withdrawn: rf.Withdrawn})
 	if err != nil {
 		var ie *therapy.InputError
 		if errors.As(err, &ie) && (ie.Input == "withdrawn" || ie.Input == "boluses") {
@@ -225,7 +225,7 @@ func (s *Service) account(rf *Refill, im *Implant, model pump.Model, refills []*
 		rf.FlagReason = "the discrepancy could not be computed (" + err.Error() + "): check the residual by hand"
 		return
 	}
-	rf.Programmed, rf.Expected, rf.Discrepancy, rf.Limit = Volume(c.Programmed), Volume(c.Expected), Volume(c.Discrepancy), Volume(c.Limit)
+	rf.Programmed, rf.Expected, rf.Discrepancy, rf.Limit = unit.Volume(c.Programmed), unit.Volume(c.Expected), unit.Volume(c.Discrepancy), unit.Volume(c.Limit)
 	switch c.Flag {
 	case therapy.WithinLimit:
 		rf.Flag, rf.Flagged = "within_limit", false
@@ -248,16 +248,16 @@ func (s *Service) account(rf *Refill, im *Implant, model pump.Model, refills []*
 // and a sentence saying how it was reached.
 func (s *Service) nextRefill(im *Implant, model pump.Model, filled time.Time, vol unit.Volume, drugName string,
 	diluted, first bool, rx *Prescription) (time.Time, string, bool) {
-	if rx == nil || rx.Mode == "stopped" {
+	if rx == nil || rx.stopped() {
 		return time.Time{}, "", false
 	}
-	in := therapy.RefillDateInput{Model: model, Filled: ustd(filled), Volume: vol, Rate: basalRate(rx),
-		Max24h: unit.Volume(rx.Max24h), LowThreshold: unit.Volume(rx.LowReservoir), Margin: s.Settings.Therapy.RefillMargin}
+	in := therapy.RefillDateInput{Model: model, Filled: ustd(filled), Volume: vol, Rate: peakRate(rx),
+		Max24h: rx.Program.Max24h, LowThreshold: rx.Program.LowReservoir, Margin: s.Settings.Therapy.RefillMargin}
 	if in.LowThreshold == 0 {
 		in.LowThreshold = pump.LowReservoirDefault
 	}
-	if b := rx.PatientBolus; b != nil && b.Volume > 0 {
-		in.Bolus = &therapy.PatientBolus{Volume: unit.Volume(b.Volume), Lockout: unit.Duration(b.Lockout), MaxPer24h: int64(b.MaxPer24h)}
+	if b := rx.Program.PatientBolus; b.Volume > 0 {
+		in.Bolus = &therapy.PatientBolus{Volume: b.Volume, Lockout: b.Lockout, MaxPer24h: int64(b.MaxPer24h)}
 	}
 	if d, ok := s.Library().Lookup(drugName); ok {
 		if lim, _, ok := therapy.StabilityLimit(d, diluted, first); ok {
@@ -269,7 +269,7 @@ func (s *Service) nextRefill(im *Implant, model pump.Model, filled time.Time, vo
 		// At or under the low-reservoir threshold already: refill now.
 		return filled, "the fill is at or under the low-reservoir threshold: " + err.Error(), true
 	}
-	basis := fmt.Sprintf("low-reservoir alarm expected %s at %s/day worst case (every allowed bolus)", r.LowAt.Format(time.DateOnly), unit.Volume(r.DailyUse))
+	basis := fmt.Sprintf("low-reservoir alarm expected %s at %s/day worst case (every allowed bolus)", r.LowAt.Format(time.DateOnly), r.DailyUse)
 	if r.ByStability {
 		basis = fmt.Sprintf("%s stability limit reached %s", drugName, r.StableUntil.Format(time.DateOnly))
 	}

@@ -23,7 +23,7 @@ const ReportFormat = "thecal-report/1"
 type Report struct {
 	Format         string        `json:"format"`
 	Serial         string        `json:"serial"`
-	Model          string        `json:"model"`
+	Model          pump.Model    `json:"model"`
 	InterrogatedAt time.Time     `json:"interrogated_at"`
 	Source         string        `json:"source"` // home_monitor or programmer
 	Status         ReportStatus  `json:"status"`
@@ -33,15 +33,15 @@ type Report struct {
 
 // ReportStatus is what the interrogation read.
 type ReportStatus struct {
-	Running       bool          `json:"running"`
-	Mode          string        `json:"mode"` // continuous, flex, minimum, stopped
-	Drug          string        `json:"drug"`
-	Concentration Concentration `json:"concentration"`
-	Basal         Rate          `json:"basal"`
-	Reservoir     Volume        `json:"reservoir"`
-	Delivered     Volume        `json:"delivered"`
-	Battery       Charge        `json:"battery"`
-	ActiveAlarms  []string      `json:"active_alarms,omitempty"`
+	Running       bool               `json:"running"`
+	Mode          string             `json:"mode"` // continuous, flex, minimum, stopped
+	Drug          string             `json:"drug"`
+	Concentration unit.Concentration `json:"concentration"`
+	Basal         unit.Rate          `json:"basal"`
+	Reservoir     unit.Volume        `json:"reservoir"`
+	Delivered     unit.Volume        `json:"delivered"`
+	Battery       unit.Charge        `json:"battery"`
+	ActiveAlarms  []string           `json:"active_alarms,omitempty"`
 }
 
 // ReportAlarm is an alarm the pump raised, with when.
@@ -104,7 +104,7 @@ func (r *Report) check(now time.Time) error {
 	if err := checkText("serial", r.Serial, false); err != nil {
 		return err
 	}
-	if _, ok := pump.ParseModel(r.Model); !ok {
+	if !r.Model.Valid() {
 		return Errorf(EINVALID, "model", "must be TP-20 or TP-40")
 	}
 	if err := notFuture("interrogated_at", r.InterrogatedAt, now); err != nil {
@@ -117,11 +117,11 @@ func (r *Report) check(now time.Time) error {
 	if err := oneOf("status.mode", r.Status.Mode, []string{"continuous", "flex", "minimum", "stopped"}); err != nil {
 		return err
 	}
-	if r.Status.Reservoir < 0 || unit.Volume(r.Status.Reservoir) > pump.TP40.Reservoir()+pump.TP40.DiscrepancyLimit() {
-		return Errorf(EINVALID, "status.reservoir", "%s is not a possible reservoir volume", unit.Volume(r.Status.Reservoir))
+	if r.Status.Reservoir < 0 || r.Status.Reservoir > pump.TP40.Reservoir()+pump.TP40.DiscrepancyLimit() {
+		return Errorf(EINVALID, "status.reservoir", "%s is not a possible reservoir volume", r.Status.Reservoir)
 	}
-	if r.Status.Battery < 0 || unit.Charge(r.Status.Battery) > pump.BatteryCapacity {
-		return Errorf(EINVALID, "status.battery", "%s is outside 0 to %s", unit.Charge(r.Status.Battery), pump.BatteryCapacity)
+	if r.Status.Battery < 0 || r.Status.Battery > pump.BatteryCapacity {
+		return Errorf(EINVALID, "status.battery", "%s is outside 0 to %s", r.Status.Battery, pump.BatteryCapacity)
 	}
 	if len(r.Status.Drug) > maxDrugName {
 		return Errorf(EINVALID, "status.drug", "at most %d bytes", maxDrugName)

@@ -13,21 +13,21 @@ import (
 // scores and function before and during it, and the decision it leads to.
 type Trial struct {
 	Meta
-	Method           string     `json:"method"` // single_bolus or continuous
-	Drug             string     `json:"drug"`
-	Doses            []Mass     `json:"doses,omitempty"`        // boluses given
-	DosePerDay       DoseRate   `json:"dose_per_day,omitempty"` // a continuous trial
-	StartedAt        time.Time  `json:"started_at"`
-	BaselinePain     *Score     `json:"baseline_pain,omitempty"`
-	TrialPain        *Score     `json:"trial_pain,omitempty"`
-	BaselineFunction string     `json:"baseline_function,omitempty"`
-	TrialFunction    string     `json:"trial_function,omitempty"`
-	Functional       string     `json:"functional,omitempty"` // improved, not_improved, or not recorded
-	SideEffects      []string   `json:"side_effects,omitempty"`
-	Decision         string     `json:"decision,omitempty"` // implant or no_implant; empty while pending
-	DecisionNote     string     `json:"decision_note,omitempty"`
-	DecidedBy        string     `json:"decided_by,omitempty"`
-	DecidedAt        *time.Time `json:"decided_at,omitempty"`
+	Method           string        `json:"method"` // single_bolus or continuous
+	Drug             string        `json:"drug"`
+	Doses            []unit.Mass   `json:"doses,omitempty"`        // boluses given
+	DosePerDay       unit.DoseRate `json:"dose_per_day,omitempty"` // a continuous trial
+	StartedAt        time.Time     `json:"started_at"`
+	BaselinePain     *Score        `json:"baseline_pain,omitempty"`
+	TrialPain        *Score        `json:"trial_pain,omitempty"`
+	BaselineFunction string        `json:"baseline_function,omitempty"`
+	TrialFunction    string        `json:"trial_function,omitempty"`
+	Functional       string        `json:"functional,omitempty"` // improved, not_improved, or not recorded
+	SideEffects      []string      `json:"side_effects,omitempty"`
+	Decision         string        `json:"decision,omitempty"` // implant or no_implant; empty while pending
+	DecisionNote     string        `json:"decision_note,omitempty"`
+	DecidedBy        string        `json:"decided_by,omitempty"`
+	DecidedAt        *time.Time    `json:"decided_at,omitempty"`
 	// Computed by therapy.EvaluateTrial against the clinic's threshold.
 	Reduction string `json:"reduction,omitempty"` // e.g. "62.5%"
 	Threshold string `json:"threshold,omitempty"`

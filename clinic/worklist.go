@@ -143,7 +143,7 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 		return rep != nil && slices.Contains(rep.Status.ActiveAlarms, code)
 	}
 	if im != nil {
-		model, _ := pump.ParseModel(im.Model)
+		model := im.Model
 		rx := currentRx(im, snap.Prescriptions, now)
 		s.refillItem(add, im, model, rx, snap.LastRefill, rep, reported, now)
 		s.replacementItem(add, im, rx, rep, reported, now)
@@ -208,7 +208,7 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 
 func (s *Service) refillItem(add func(WorkItem), im *Implant, model pump.Model, rx *Prescription, last *Refill,
 	rep *StoredReport, reported func(string) bool, now time.Time) {
-	if rx == nil || rx.Mode == "stopped" {
+	if rx == nil || rx.stopped() {
 		return
 	}
 	var refills []*Refill
@@ -225,9 +225,9 @@ func (s *Service) refillItem(add func(WorkItem), im *Implant, model pump.Model, 
 	if rep != nil && rep.InterrogatedAt.After(fill.At) {
 		if reported(pump.LowReservoir.String()) || reported(pump.EmptyReservoir.String()) {
 			due, pr = rep.InterrogatedAt, Urgent
-			basis = fmt.Sprintf("pump %s reported a low reservoir (%s) on %s", im.Serial, unit.Volume(rep.Status.Reservoir), rep.InterrogatedAt.Format(time.DateOnly))
-		} else if d, b, ok := s.nextRefill(im, model, rep.InterrogatedAt, unit.Volume(rep.Status.Reservoir), "", false, false, rx); ok && d.Before(due) {
-			due, basis = d, fmt.Sprintf("reservoir read %s on %s: %s", unit.Volume(rep.Status.Reservoir), rep.InterrogatedAt.Format(time.DateOnly), b)
+			basis = fmt.Sprintf("pump %s reported a low reservoir (%s) on %s", im.Serial, rep.Status.Reservoir, rep.InterrogatedAt.Format(time.DateOnly))
+		} else if d, b, ok := s.nextRefill(im, model, rep.InterrogatedAt, rep.Status.Reservoir, "", false, false, rx); ok && d.Before(due) {
+			due, basis = d, fmt.Sprintf("reservoir read %s on %s: %s", rep.Status.Reservoir, rep.InterrogatedAt.Format(time.DateOnly), b)
 		}
 	}
 	high := false
@@ -244,8 +244,8 @@ func (s *Service) replacementItem(add func(WorkItem), im *Implant, rx *Prescript
 	in := therapy.BatteryInput{At: ustd(im.ImplantedAt), Remaining: pump.BatteryCapacity}
 	source := "a new battery at the implant on " + im.ImplantedAt.Format(time.DateOnly)
 	if rep != nil && rep.Status.Battery > 0 {
-		in.At, in.Remaining = ustd(rep.InterrogatedAt), unit.Charge(rep.Status.Battery)
-		source = fmt.Sprintf("battery read %s on %s", unit.Charge(rep.Status.Battery), rep.InterrogatedAt.Format(time.DateOnly))
+		in.At, in.Remaining = ustd(rep.InterrogatedAt), rep.Status.Battery
+		source = fmt.Sprintf("battery read %s on %s", rep.Status.Battery, rep.InterrogatedAt.Format(time.DateOnly))
 	}
 	if rx != nil {
 		in.Rate = basalRate(rx)
@@ -277,7 +277,7 @@ func trendItem(add func(WorkItem), st Settings, im *Implant, rxs []*Prescription
 		if rx.ImplantID != im.ID {
 			continue
 		}
-		if len(run) > 0 && run[len(run)-1].Drug != rx.Drug {
+		if len(run) > 0 && run[len(run)-1].Program.Drug != rx.Program.Drug {
 			run = run[:0]
 		}
 		run = append(run, rx)
@@ -309,8 +309,8 @@ func trendItem(add func(WorkItem), st Settings, im *Implant, rxs []*Prescription
 	}
 	add(WorkItem{Kind: WorkDoseTrend, RecordID: last.ID, Priority: High, ShowFrom: last.StartAt, Due: last.StartAt,
 		Reason: fmt.Sprintf("%s dose raised %d times in %s: %s on %s → %s on %s%s: a rising need can signal a catheter-tip granuloma or a catheter problem (hazard H9)",
-			last.Drug, n, unit.Duration(st.TrendWindow.Milliseconds()), unit.DoseRate(first.DosePerDay), first.StartAt.Format(time.DateOnly),
-			unit.DoseRate(last.DosePerDay), last.StartAt.Format(time.DateOnly), pct)})
+			last.Program.Drug, n, unit.Duration(st.TrendWindow.Milliseconds()), first.DosePerDay, first.StartAt.Format(time.DateOnly),
+			last.DosePerDay, last.StartAt.Format(time.DateOnly), pct)})
 }
 
 func typeText(s string) string {

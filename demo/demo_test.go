@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thecal/thecal/unit"
-
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/clinic/clinictest"
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/store/sqlite"
 )
 
@@ -75,9 +75,64 @@ func TestRefillReachesThePump(t *testing.T) {
 	}
 	for _, vp := range c.Pumps {
 		if vp.PatientID == p.ID {
-			if got := vp.Dev.Core.Reservoir(); got < unit.Volume(vol("19 mL")) {
+			if got := vp.Dev.Core.Reservoir(); got < vol("19 mL") {
 				t.Errorf("pump reservoir after the refill: %s", got)
 			}
 		}
+	}
+}
+
+// TestPrescriptionReachesThePumpAsItIs: every virtual pump runs its patient's
+// prescription as the clinic recorded it, and a new one — a weekly flex
+// program with a patient bolus and its own low-reservoir threshold — reaches
+// the pump whole at the next report: nothing converted by hand, nothing dropped.
+func TestPrescriptionReachesThePumpAsItIs(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, err := New(ctx, db, drug.Default(), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := clinic.NewContext(ctx, clinic.System)
+	running := func(patientID int64) pump.Prescription {
+		for _, vp := range c.Pumps {
+			if vp.PatientID == patientID {
+				st := vp.Dev.Core.Status()
+				if !st.HasRx {
+					t.Fatalf("patient %d: the pump has no prescription", patientID)
+				}
+				return st.Rx
+			}
+		}
+		t.Fatalf("patient %d has no virtual pump", patientID)
+		return pump.Prescription{}
+	}
+	for _, vp := range c.Pumps {
+		rec, err := c.Svc.PatientRecord(sys, vp.PatientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := rec.Prescriptions[len(rec.Prescriptions)-1].Program; running(vp.PatientID) != want {
+			t.Errorf("%s runs %+v, the clinic recorded %+v", vp.Serial, running(vp.PatientID), want)
+		}
+	}
+	p := c.PatientByStage(StageOverdue) // morphine 10 mg/mL in a TP-20
+	c.Clock.Set(c.Start.Add(time.Hour))
+	rx := &clinic.Prescription{Program: clinictest.FlexProgram(), Population: "opioid-tolerant",
+		Reason: "pain worse by day: a flex program", ConfirmLargeChange: true}
+	if err := c.Svc.Prescribe(sys, p.ID, rx); err != nil {
+		t.Fatal(err)
+	}
+	c.Clock.Set(c.Start.Add(2 * time.Hour))
+	if err := c.Step(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	got := running(p.ID)
+	if got != rx.Program || got.PatientBolus.Volume == 0 || got.LowReservoir != vol("3 mL") || got.Mode != pump.ModeFlex {
+		t.Errorf("the pump runs\n%+v\nthe clinic recorded\n%+v", got, rx.Program)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -50,8 +51,7 @@ func (c *Clinic) StartPumps(ctx context.Context) error {
 			continue
 		}
 		rx := rec.Prescriptions[len(rec.Prescriptions)-1]
-		model, _ := pump.ParseModel(im.Model)
-		cfg := pump.Config{Model: model, CatheterLength: unit.Length(im.CatheterLength), CatheterPerCm: unit.Volume(im.CatheterPerCm),
+		cfg := pump.Config{Model: im.Model, CatheterLength: im.CatheterLength, CatheterPerCm: im.CatheterPerCm,
 			PressureSensor: true, Battery: pump.BatteryCapacity}
 		from := now.Add(-12 * time.Hour)
 		if im.ImplantedAt.After(from) {
@@ -62,20 +62,20 @@ func (c *Clinic) StartPumps(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("demo: pump %s: %w", im.Serial, err)
 		}
-		prx := pump.Prescription{Mode: pump.ModeContinuous, Rate: unit.Rate(rx.Rate), Max24h: unit.Volume(rx.Max24h),
-			Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration)}
 		// What the reservoir holds: the last fill less the programmed use since.
-		fillAt, fill := im.ImplantedAt, unit.Volume(im.InitialFill)
+		fillAt, fill := im.ImplantedAt, im.InitialFill
 		if n := len(rec.Refills); n > 0 {
-			fillAt, fill = rec.Refills[n-1].At, unit.Volume(rec.Refills[n-1].Added)
+			fillAt, fill = rec.Refills[n-1].At, rec.Refills[n-1].Added
 		}
-		left := fill - unit.Rate(rx.Rate).Over(unit.Duration(from.Sub(fillAt).Milliseconds()))
+		avg := unit.Rate(therapy.DailyOf(&rx.Program).Avg)
+		left := fill - avg.Over(unit.Duration(from.Sub(fillAt).Milliseconds()))
 		left = max(left, pump.EmptyVolume+unit.Millilitres(0.3))
 		err = dev.Do(t0, func(p *pump.Pump) error {
-			if err := p.Refill(t0, pump.Refill{Added: left, Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration)}); err != nil {
+			if err := p.Refill(t0, pump.Refill{Added: left, Drug: rx.Program.Drug, Concentration: rx.Program.Concentration}); err != nil {
 				return err
 			}
-			if err := p.Program(t0, pump.NewProgram(prx, p.Status().RxHash)); err != nil {
+			// The clinic's prescription as it is: every field of its program.
+			if err := p.Program(t0, pump.NewProgram(rx.Program, p.Status().RxHash)); err != nil {
 				return err
 			}
 			switch pt.Stage {
@@ -93,7 +93,7 @@ func (c *Clinic) StartPumps(ctx context.Context) error {
 		if pt.Stage == StageCritical {
 			dev.HW.Occlude(t0+unit.Time(time.Hour.Milliseconds()), t0+unit.Time(10*365*24*time.Hour.Milliseconds()))
 		}
-		vp := &Pump{PatientID: pt.ID, Serial: im.Serial, Model: model, Dev: dev, raised: map[pump.Alarm]time.Time{}, rxID: rx.ID}
+		vp := &Pump{PatientID: pt.ID, Serial: im.Serial, Model: im.Model, Dev: dev, raised: map[pump.Alarm]time.Time{}, rxID: rx.ID}
 		if n := len(rec.Refills); n > 0 {
 			vp.refillID = rec.Refills[n-1].ID
 		}
@@ -142,10 +142,10 @@ func (c *Clinic) Step(ctx context.Context, force bool) error {
 const ReportEvery = 6 * time.Hour
 
 func (p *Pump) report(now time.Time, st pump.Status) *clinic.Report {
-	r := &clinic.Report{Format: clinic.ReportFormat, Serial: p.Serial, Model: p.Model.String(), InterrogatedAt: now,
+	r := &clinic.Report{Format: clinic.ReportFormat, Serial: p.Serial, Model: p.Model, InterrogatedAt: now,
 		Source: "home_monitor", Status: clinic.ReportStatus{Running: st.Running, Mode: st.Rx.Mode.String(), Drug: st.FillDrug,
-			Concentration: clinic.Concentration(st.FillConcentration), Basal: clinic.Rate(st.Basal),
-			Reservoir: clinic.Volume(max(st.Reservoir, 0)), Delivered: clinic.Volume(st.Delivered), Battery: clinic.Charge(max(st.Battery, 0))}}
+			Concentration: st.FillConcentration, Basal: st.Basal,
+			Reservoir: max(st.Reservoir, 0), Delivered: st.Delivered, Battery: max(st.Battery, 0)}}
 	if !st.HasRx {
 		r.Status.Mode = "stopped"
 	}
@@ -185,8 +185,7 @@ func (c *Clinic) sync(ctx context.Context, p *Pump, now time.Time) error {
 		rf := rec.Refills[n-1]
 		p.refillID = rf.ID
 		err := p.Dev.Do(t, func(core *pump.Pump) error {
-			return core.Refill(t, pump.Refill{Withdrawn: unit.Volume(rf.Withdrawn), Added: unit.Volume(rf.Added), Drug: rf.Drug,
-				Concentration: unit.Concentration(rf.Concentration)})
+			return core.Refill(t, pump.Refill{Withdrawn: rf.Withdrawn, Added: rf.Added, Drug: rf.Drug, Concentration: rf.Concentration})
 		})
 		if err != nil {
 			return fmt.Errorf("demo: refill of %s: %w", p.Serial, err)
@@ -195,9 +194,7 @@ func (c *Clinic) sync(ctx context.Context, p *Pump, now time.Time) error {
 	if n := len(rec.Prescriptions); n > 0 && rec.Prescriptions[n-1].ID > p.rxID {
 		rx := rec.Prescriptions[n-1]
 		p.rxID = rx.ID
-		prx := pump.Prescription{Mode: pump.ModeContinuous, Rate: unit.Rate(rx.Rate), Max24h: unit.Volume(rx.Max24h),
-			Drug: rx.Drug, Concentration: unit.Concentration(rx.Concentration)}
-		err := p.Dev.Do(t, func(core *pump.Pump) error { return core.Program(t, pump.NewProgram(prx, core.Status().RxHash)) })
+		err := p.Dev.Do(t, func(core *pump.Pump) error { return core.Program(t, pump.NewProgram(rx.Program, core.Status().RxHash)) })
 		if err != nil {
 			return fmt.Errorf("demo: program %s: %w", p.Serial, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -20,45 +21,25 @@ type Options struct {
 	Passwords map[string]string
 }
 
-func vol(s string) clinic.Volume {
-	v, err := unit.ParseVolume(s)
-	if err != nil {
+// parse reads a demonstration figure written with its unit; the figures
+// are the program's own, so a bad one is a bug.
+func parse[T any, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](s string) T {
+	var v T
+	if err := P(&v).UnmarshalText([]byte(s)); err != nil {
 		panic(err)
 	}
-	return clinic.Volume(v)
+	return v
 }
 
-func conc(s string) clinic.Concentration {
-	c, _, err := unit.ParseConcentration(s)
-	if err != nil {
-		panic(err)
-	}
-	return clinic.Concentration(c)
-}
-
-func dose(s string) clinic.DoseRate {
-	d, _, err := unit.ParseDoseRate(s)
-	if err != nil {
-		panic(err)
-	}
-	return clinic.DoseRate(d)
-}
-
-func mass(s string) clinic.Mass {
-	m, _, err := unit.ParseMass(s)
-	if err != nil {
-		panic(err)
-	}
-	return clinic.Mass(m)
-}
-
-func length(s string) clinic.Length {
-	l, err := unit.ParseLength(s)
-	if err != nil {
-		panic(err)
-	}
-	return clinic.Length(l)
-}
+func vol(s string) unit.Volume         { return parse[unit.Volume](s) }
+func conc(s string) unit.Concentration { return parse[unit.Concentration](s) }
+func dose(s string) unit.DoseRate      { return parse[unit.DoseRate](s) }
+func mass(s string) unit.Mass          { return parse[unit.Mass](s) }
+func length(s string) unit.Length      { return parse[unit.Length](s) }
+func model(s string) pump.Model        { return parse[pump.Model](s) }
 
 func score(n int64) *clinic.Score { s := clinic.Score(n * 100); return &s }
 
@@ -185,7 +166,7 @@ type course struct {
 
 func (s *seeder) implant(p *clinic.Patient, k course) (*clinic.Implant, *clinic.Prescription, error) {
 	t0 := s.at(-k.implanted - 20*day)
-	tr := &clinic.Trial{Method: "single_bolus", Drug: k.drug, Doses: []clinic.Mass{mass(k.trialDose)}, StartedAt: t0,
+	tr := &clinic.Trial{Method: "single_bolus", Drug: k.drug, Doses: []unit.Mass{mass(k.trialDose)}, StartedAt: t0,
 		BaselinePain: score(8), TrialPain: score(3), BaselineFunction: "walks 50 m with a frame",
 		TrialFunction: "walks 200 m with a stick", Functional: "improved", Decision: "implant",
 		DecisionNote: "clear response to the trial bolus; implant agreed with the patient"}
@@ -197,7 +178,7 @@ func (s *seeder) implant(p *clinic.Patient, k course) (*clinic.Implant, *clinic.
 		return nil, nil, must("trial for "+p.MRN, err)
 	}
 	ti := s.at(-k.implanted)
-	im := &clinic.Implant{Model: k.model, Serial: k.serial, ImplantedAt: ti, Surgeon: "Dr Iris Stone",
+	im := &clinic.Implant{Model: model(k.model), Serial: k.serial, ImplantedAt: ti, Surgeon: "Dr Iris Stone",
 		CatheterLength: length(k.catheter), TipLevel: "T10", Site: "right lower abdomen", Drug: k.drug,
 		Concentration: conc(k.concentration), InitialFill: vol(k.fill)}
 	if p.Indication == "spasticity" {
@@ -207,40 +188,39 @@ func (s *seeder) implant(p *clinic.Patient, k course) (*clinic.Implant, *clinic.
 		return nil, nil, must("implant for "+p.MRN, err)
 	}
 	s.at(-k.implanted + time.Hour)
-	rx := &clinic.Prescription{Drug: k.drug, Concentration: conc(k.concentration), Mode: "continuous",
-		DosePerDay: dose(k.first), Max24h: vol(k.max24h), Population: "",
-		Reason: "starting dose after a successful trial"}
+	rx := &clinic.Prescription{Program: pump.Prescription{Drug: k.drug, Concentration: conc(k.concentration), Mode: pump.ModeContinuous,
+		Max24h: vol(k.max24h)}, DosePerDay: dose(k.first), Reason: "starting dose after a successful trial"}
 	if k.drug == "morphine" {
 		rx.Population = "opioid-tolerant"
 	}
 	if err := s.svc.Prescribe(s.ctx, p.ID, rx); err != nil {
 		return nil, nil, must("prescription for "+p.MRN, err)
 	}
-	s.rates = []rateFrom{{rx.StartAt, unit.Rate(rx.Rate)}}
+	s.rates = []rateFrom{{rx.StartAt, rx.Program.Rate}}
 	return im, rx, nil
 }
 
 // prescribe changes the dose at start+at.
 func (s *seeder) prescribe(p *clinic.Patient, prev *clinic.Prescription, at time.Duration, d, why string) (*clinic.Prescription, error) {
 	s.at(at)
-	rx := &clinic.Prescription{Drug: prev.Drug, Concentration: prev.Concentration, Mode: "continuous", DosePerDay: dose(d),
-		Max24h: prev.Max24h, Population: prev.Population, Reason: why}
+	rx := &clinic.Prescription{Program: prev.Program, DosePerDay: dose(d), Population: prev.Population, Reason: why}
+	rx.Program.Rate = 0 // follows from the dose
 	if err := s.svc.Prescribe(s.ctx, p.ID, rx); err != nil {
 		return nil, must("prescription change for "+p.MRN, err)
 	}
-	s.rates = append(s.rates, rateFrom{rx.StartAt, unit.Rate(rx.Rate)})
+	s.rates = append(s.rates, rateFrom{rx.StartAt, rx.Program.Rate})
 	return rx, nil
 }
 
 // refill records a refill at start+at that withdraws what the pump should
 // hold (plus off), using the rate in force since the last fill.
-func (s *seeder) refill(p *clinic.Patient, rx *clinic.Prescription, at time.Duration, lastAt time.Time, last clinic.Volume,
-	add, lot string, off clinic.Volume) (time.Time, clinic.Volume, error) {
+func (s *seeder) refill(p *clinic.Patient, rx *clinic.Prescription, at time.Duration, lastAt time.Time, last unit.Volume,
+	add, lot string, off unit.Volume) (time.Time, unit.Volume, error) {
 	t := s.at(at)
 	used := s.used(lastAt, t)
-	left := max(clinic.Volume(0), last-clinic.Volume(used)+off)
-	rf := &clinic.Refill{Drug: rx.Drug, Concentration: rx.Concentration, Lot: lot, Withdrawn: left, Added: vol(add),
-		Observation: "no sedation, no respiratory depression; wound and pocket unremarkable", ObservedFor: clinic.Duration(30 * unit.Minute)}
+	left := max(0, last-used+off)
+	rf := &clinic.Refill{Drug: rx.Program.Drug, Concentration: rx.Program.Concentration, Lot: lot, Withdrawn: left, Added: vol(add),
+		Observation: "no sedation, no respiratory depression; wound and pocket unremarkable", ObservedFor: 30 * unit.Minute}
 	if err := s.svc.RecordRefill(s.ctx, p.ID, rf); err != nil {
 		return t, 0, must("refill for "+p.MRN, err)
 	}
@@ -369,7 +349,7 @@ func (s *seeder) trial() error {
 		return err
 	}
 	s.at(-2 * day)
-	tr := &clinic.Trial{Method: "single_bolus", Drug: "morphine", Doses: []clinic.Mass{mass("0.5 mg")}, StartedAt: s.start.Add(-2 * day),
+	tr := &clinic.Trial{Method: "single_bolus", Drug: "morphine", Doses: []unit.Mass{mass("0.5 mg")}, StartedAt: s.start.Add(-2 * day),
 		BaselinePain: score(8), BaselineFunction: "walks 100 m, then must rest"}
 	return must("trial for "+p.MRN, s.svc.CreateTrial(s.ctx, p.ID, tr))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -88,11 +89,11 @@ func Bundle(rec *clinic.PatientRecord, now time.Time) ([]byte, error) {
 			"identifier":   []obj{{"system": SerialSystem, "value": im.Serial}},
 			"status":       status,
 			"serialNumber": im.Serial,
-			"deviceName":   []obj{{"name": "Thecal " + im.Model + " implantable intrathecal drug pump", "type": "model-name"}},
-			"modelNumber":  im.Model,
+			"deviceName":   []obj{{"name": "Thecal " + im.Model.String() + " implantable intrathecal drug pump", "type": "model-name"}},
+			"modelNumber":  im.Model.String(),
 			"patient":      subject,
 			"note": []obj{{"text": fmt.Sprintf("catheter %s, tip at %s, %s per cm; priming volume %s",
-				unit.Length(im.CatheterLength), im.TipLevel, unit.Volume(im.CatheterPerCm), unit.Volume(im.PrimingVolume))}},
+				im.CatheterLength, im.TipLevel, im.CatheterPerCm, im.PrimingVolume)}},
 		})
 		add("Procedure", im.ID, obj{
 			"status":            "completed",
@@ -128,7 +129,7 @@ func Bundle(rec *clinic.PatientRecord, now time.Time) ([]byte, error) {
 				"medicationCodeableConcept": text(t.Drug),
 				"subject":                   subject,
 				"effectiveDateTime":         dt(t.StartedAt),
-				"dosage":                    obj{"route": text("Intrathecal"), "dose": massQty(unit.Mass(d)), "text": "screening bolus"},
+				"dosage":                    obj{"route": text("Intrathecal"), "dose": massQty(d), "text": "screening bolus"},
 			})
 		}
 		for _, sc := range []struct {
@@ -147,19 +148,14 @@ func Bundle(rec *clinic.PatientRecord, now time.Time) ([]byte, error) {
 		if i == len(rec.Prescriptions)-1 {
 			status = "active"
 		}
-		dosage := obj{"text": fmt.Sprintf("%s %s at %s: %s/day (%s)", rx.Mode, rx.Drug, unit.Concentration(rx.Concentration),
-			unit.DoseRate(rx.DosePerDay), unit.Rate(rx.Rate)), "route": text("Intrathecal")}
-		if rx.DosePerDay > 0 {
-			dosage["doseAndRate"] = []obj{{"rateRatio": doseRatio(unit.DoseRate(rx.DosePerDay))}}
-		}
 		mr := obj{
 			"status":                    status,
 			"intent":                    "order",
-			"medicationCodeableConcept": text(rx.Drug),
+			"medicationCodeableConcept": text(rx.Program.Drug),
 			"subject":                   subject,
 			"authoredOn":                dt(rx.CreatedAt),
 			"requester":                 obj{"display": rx.CreatedBy},
-			"dosageInstruction":         []obj{dosage},
+			"dosageInstruction":         dosages(rx),
 			"note":                      []obj{{"text": "checked against drug library " + rx.LibraryVersion + orEmpty("; reason: ", rx.Reason)}},
 		}
 		if last != 0 {
@@ -171,12 +167,12 @@ func Bundle(rec *clinic.PatientRecord, now time.Time) ([]byte, error) {
 	for _, rf := range rec.Refills {
 		ma := obj{
 			"status":                    "completed",
-			"medicationCodeableConcept": text(fmt.Sprintf("%s %s (lot %s)", rf.Drug, unit.Concentration(rf.Concentration), rf.Lot)),
+			"medicationCodeableConcept": text(fmt.Sprintf("%s %s (lot %s)", rf.Drug, rf.Concentration, rf.Lot)),
 			"subject":                   subject,
 			"effectiveDateTime":         dt(rf.At),
 			"device":                    []obj{reference("Device", rf.ImplantID)},
 			"dosage": obj{"text": fmt.Sprintf("pump reservoir refill: withdrew %s, added %s; discrepancy %s (%s)",
-				unit.Volume(rf.Withdrawn), unit.Volume(rf.Added), unit.Volume(rf.Discrepancy), rf.Flag),
+				rf.Withdrawn, rf.Added, rf.Discrepancy, rf.Flag),
 				"route": text("Intrathecal (via implanted pump)"), "dose": qty(num(int64(rf.Added), 6), "mL", "mL")},
 		}
 		if rx := inForce(rec.Prescriptions, rf.At); rx != nil {
@@ -221,6 +217,61 @@ func painObs(subject obj, s clinic.Score, at time.Time, context string) obj {
 		"valueQuantity":     qty(num(int64(s), 2), "{score}", "{score}"),
 		"note":              []obj{{"text": context}},
 	}
+}
+
+// dosages writes a prescription's pump program as FHIR Dosage instructions:
+// the basal program (one per flex step, with its time of day and days), each
+// with its daily dose as a rate and max_24h as the most per day; then the
+// patient bolus as an as-needed dose with its most per day.
+func dosages(rx *clinic.Prescription) []obj {
+	p := &rx.Program
+	c := p.Concentration
+	route := text("Intrathecal")
+	perDay := func(v unit.Volume) obj { return obj{"numerator": massQty(c.Of(v)), "denominator": qty("1", "d", "d")} }
+	basal := func(txt string, r unit.Rate) obj {
+		d := obj{"text": txt, "route": route, "doseAndRate": []obj{{"rateRatio": doseRatio(c.Dose(r))}}}
+		if p.Max24h > 0 {
+			d["maxDosePerPeriod"] = perDay(p.Max24h)
+		}
+		return d
+	}
+	head := fmt.Sprintf("%s %s at %s", p.Mode, p.Drug, c)
+	var out []obj
+	switch p.Mode {
+	case pump.ModeContinuous:
+		out = append(out, basal(fmt.Sprintf("%s: %s (%s)", head, rx.DosePerDay, p.Rate), p.Rate))
+	case pump.ModeMinimum:
+		out = append(out, basal(fmt.Sprintf("%s: the minimum rate %s (%s)", head, pump.MinRate, c.Dose(pump.MinRate)), pump.MinRate))
+	case pump.ModeFlex:
+		for i, s := range p.Flex[:p.FlexSteps] {
+			at := fmt.Sprintf("%02d:%02d", s.At/unit.Hour, s.At%unit.Hour/unit.Minute)
+			d := basal(fmt.Sprintf("%s, step %d: from %s, %s (%s)", head, i+1, at, c.Dose(s.Rate), s.Rate), s.Rate)
+			rep := obj{"timeOfDay": []string{at + ":00"}}
+			if p.Weekly {
+				var days []string
+				for j, n := range clinic.DayNames {
+					if s.Days&(1<<j) != 0 {
+						days = append(days, n)
+					}
+				}
+				rep["dayOfWeek"] = days
+			}
+			d["timing"] = obj{"repeat": rep}
+			out = append(out, d)
+		}
+	default:
+		out = append(out, obj{"text": head + ": stopped, nothing delivered", "route": route})
+	}
+	if b := p.PatientBolus; b.Volume > 0 {
+		out = append(out, obj{
+			"text":             fmt.Sprintf("patient bolus %s (%s) over %s, lockout %s, at most %d in 24 h", b.Volume, c.Of(b.Volume), b.Duration, b.Lockout, b.MaxPer24h),
+			"asNeededBoolean":  true,
+			"route":            route,
+			"doseAndRate":      []obj{{"doseQuantity": massQty(c.Of(b.Volume))}},
+			"maxDosePerPeriod": perDay(unit.Volume(b.MaxPer24h) * b.Volume),
+		})
+	}
+	return out
 }
 
 func inForce(rxs []*clinic.Prescription, t time.Time) *clinic.Prescription {

@@ -16,6 +16,7 @@ import (
 	"github.com/thecal/thecal/clinic/clinictest"
 	"github.com/thecal/thecal/fhir"
 	"github.com/thecal/thecal/store/sqlite"
+	"github.com/thecal/thecal/unit"
 )
 
 // record builds a patient's record through the service: trial, implant,
@@ -31,9 +32,9 @@ func record(t *testing.T) *clinic.PatientRecord {
 	})
 	p := e.Patient("MRN-F", "spasticity")
 	b, tp := clinic.Score(800), clinic.Score(250)
-	var dose clinic.Mass
+	var dose unit.Mass
 	_ = dose.UnmarshalText([]byte("50 mcg"))
-	tr := &clinic.Trial{Method: "single_bolus", Drug: "baclofen", Doses: []clinic.Mass{dose}, StartedAt: e.Now(),
+	tr := &clinic.Trial{Method: "single_bolus", Drug: "baclofen", Doses: []unit.Mass{dose}, StartedAt: e.Now(),
 		BaselinePain: &b, TrialPain: &tp, Functional: "improved", Decision: "implant"}
 	if err := e.Svc.CreateTrial(e.Physician, p.ID, tr); err != nil {
 		t.Fatal(err)
@@ -48,10 +49,10 @@ func record(t *testing.T) *clinic.PatientRecord {
 		t.Fatal(err)
 	}
 	e.Advance(60 * 24 * time.Hour)
-	var w, a clinic.Volume
+	var w, a unit.Volume
 	_ = w.UnmarshalText([]byte("17 mL"))
 	_ = a.UnmarshalText([]byte("20 mL"))
-	var c clinic.Concentration
+	var c unit.Concentration
 	_ = c.UnmarshalText([]byte("2000 mcg/mL"))
 	if err := e.Svc.RecordRefill(e.Nurse, p.ID, &clinic.Refill{Drug: "baclofen", Concentration: c, Lot: "L9", Withdrawn: w, Added: a}); err != nil {
 		t.Fatal(err)
@@ -154,5 +155,68 @@ func TestBundleParsesWithGoogleFHIR(t *testing.T) {
 	bad := strings.Replace(string(data), `"gender":"female"`, `"gender":"sometimes"`, 1)
 	if _, err := u.Unmarshal([]byte(bad)); err == nil {
 		t.Error("google/fhir accepted an invalid gender: the validation is not running")
+	}
+}
+
+// TestFlexProgramExport: a weekly flex program with a patient bolus is
+// exported whole — a Dosage per step with its time of day and days, the
+// most per day from max_24h, the patient bolus as an as-needed dose — and
+// google/fhir reads it.
+func TestFlexProgramExport(t *testing.T) {
+	e := clinictest.NewEnv(t, func(t *testing.T) clinic.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+	p := e.Patient("MRN-X", "pain")
+	e.Implant(p, "SN-X", "TP-20", "morphine", "10 mg/mL", "20 mL")
+	if err := e.Svc.Prescribe(e.Physician, p.ID, &clinic.Prescription{Program: clinictest.FlexProgram(), Reason: "day and night pattern"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.Svc.ExportRecord(e.Physician, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := fhir.Bundle(rec, clinictest.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := u.Unmarshal(data)
+	if err != nil {
+		t.Fatalf("google/fhir refused the bundle: %v\n%s", err, data)
+	}
+	var mr bool
+	for _, e := range m.(*r4pb.ContainedResource).GetBundle().GetEntry() {
+		r := e.GetResource().GetMedicationRequest()
+		if r == nil {
+			continue
+		}
+		mr = true
+		ds := r.GetDosageInstruction()
+		if len(ds) != 4 {
+			t.Fatalf("%d dosage instructions, want 3 flex steps and the patient bolus", len(ds))
+		}
+		rep := ds[0].GetTiming().GetRepeat()
+		if len(rep.GetTimeOfDay()) != 1 || len(rep.GetDayOfWeek()) != 5 || ds[0].GetMaxDosePerPeriod() == nil {
+			t.Errorf("first step: %v", ds[0])
+		}
+		if !ds[3].GetAsNeeded().GetBoolean().GetValue() || !strings.Contains(ds[3].GetText().GetValue(), "lockout 4h, at most 4 in 24 h") {
+			t.Errorf("patient bolus: %v", ds[3])
+		}
+	}
+	if !mr {
+		t.Fatal("no MedicationRequest")
+	}
+	for _, want := range []string{`"timeOfDay":["07:00:00"]`, `"dayOfWeek":["mon","tue","wed","thu","fri"]`, `"timeOfDay":["22:00:00"]`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("bundle lacks %s", want)
+		}
 	}
 }

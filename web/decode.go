@@ -2,22 +2,25 @@ package web
 
 import (
 	"bytes"
-	"encoding"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/thecal/thecal/clinic"
 )
 
-// decode reads one JSON object from the request body into v, strictly: no
-// unknown fields, no trailing data, at most limit bytes. A bad body is refused
-// with the field at fault.
+// decode reads one JSON object from the request body into v, strictly, with
+// json/v2 (github.com/go-json-experiment/json): field names match exactly,
+// a field given twice or unknown is refused, no trailing data, at most limit
+// bytes. A bad body is refused naming the field at fault, read from the
+// error's JSON pointer (/status/active_alarms/0 → status.active_alarms[0]).
 func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
@@ -29,38 +32,80 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return clinic.Errorf(clinic.EINVALID, "", "a JSON object is required")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(body, reflect.TypeOf(v), err)
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := json.UnmarshalDecode(dec, v, json.RejectUnknownMembers(true)); err != nil {
+		return jsonError(err)
 	}
-	if dec.More() {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return clinic.Errorf(clinic.EINVALID, "", "one JSON object only")
 	}
 	return nil
 }
 
-func jsonError(body []byte, t reflect.Type, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
+// jsonError turns a json/v2 error into a clinic error naming the field, by
+// the error's type and JSON pointer.
+func jsonError(err error) error {
+	var ce *clinic.Error
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
 	switch {
-	case errors.As(err, &se):
-		return clinic.Errorf(clinic.EINVALID, "", "malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &ce):
+		// A rule of the value itself (a prescription's program), with its field.
+		return ce
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return clinic.Errorf(clinic.EINVALID, "", "the JSON ends early")
-	case errors.As(err, &te):
-		return clinic.Errorf(clinic.EINVALID, te.Field, "must be %s, not %s", jsonKind(te.Type), te.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return clinic.Errorf(clinic.EINVALID, name, "unknown field")
+	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
+		return clinic.Errorf(clinic.EINVALID, fieldOf(syn.JSONPointer), "given twice: each field once")
+	case errors.As(err, &syn):
+		return clinic.Errorf(clinic.EINVALID, fieldOf(syn.JSONPointer), "malformed JSON at byte %d", syn.ByteOffset)
+	case errors.As(err, &se):
+		field := fieldOf(se.JSONPointer)
+		var te *time.ParseError
+		switch {
+		case errors.Is(se.Err, json.ErrUnknownName):
+			return clinic.Errorf(clinic.EINVALID, field, "unknown field")
+		case errors.As(se.Err, &te):
+			return clinic.Errorf(clinic.EINVALID, field, "a time in RFC 3339, e.g. 2026-01-05T08:00:00Z")
+		case se.GoType != nil && se.JSONKind != 0 && se.JSONKind != '"' && jsonKind(se.GoType) == "a string":
+			// A quantity, a time or a name written as something else than text.
+			return clinic.Errorf(clinic.EINVALID, field, "must be a string, not %s", kindText(se.JSONKind))
+		case se.Err != nil:
+			// The value's own reader refused it (a quantity without its unit,
+			// an unknown model or mode…): its message says what is allowed.
+			return clinic.Errorf(clinic.EINVALID, field, "%v", se.Err)
+		case se.GoType != nil:
+			return clinic.Errorf(clinic.EINVALID, field, "must be %s, not %s", jsonKind(se.GoType), kindText(se.JSONKind))
+		}
+		return clinic.Errorf(clinic.EINVALID, field, "cannot be read")
 	}
-	if field, msg := locate(body, t, ""); field != "" {
-		return clinic.Errorf(clinic.EINVALID, field, "%s", msg)
+	return clinic.Errorf(clinic.EINVALID, "", "the body is not a JSON object this route takes")
+}
+
+// fieldOf writes a JSON pointer as the API names fields: "status.reservoir",
+// "doses[1]".
+func fieldOf(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
 	}
-	return clinic.Errorf(clinic.EINVALID, "", "%s", strings.TrimPrefix(err.Error(), "json: "))
+	return b.String()
 }
 
 func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()) {
+		return "a string"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
@@ -68,7 +113,7 @@ func jsonKind(t reflect.Type) string {
 		return "true or false"
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint64, reflect.Uint8, reflect.Uint32:
 		return "a whole number"
-	case reflect.Slice:
+	case reflect.Slice, reflect.Array:
 		return "an array"
 	case reflect.Struct, reflect.Map:
 		return "an object"
@@ -76,85 +121,21 @@ func jsonKind(t reflect.Type) string {
 	return "a " + t.String()
 }
 
-var (
-	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-	timeType            = reflect.TypeFor[time.Time]()
-)
-
-// locate finds the field whose value failed to decode (a quantity without a
-// unit, a bad time…) by decoding each field of the object on its own.
-func locate(raw []byte, t reflect.Type, path string) (string, string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// kindText names a JSON kind as a person would.
+func kindText(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "true or false"
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
 	}
-	join := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
-	}
-	switch {
-	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return "", ""
-		}
-		for i, it := range items {
-			if f, m := locate(it, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); f != "" {
-				return f, m
-			}
-		}
-		return "", ""
-	case t.Kind() == reflect.Struct && t != timeType && !reflect.PointerTo(t).Implements(unmarshalerType) && !reflect.PointerTo(t).Implements(textUnmarshalerType):
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil {
-			return "", ""
-		}
-		return locateFields(obj, t, join)
-	}
-	if err := json.Unmarshal(raw, reflect.New(t).Interface()); err != nil {
-		msg := err.Error()
-		if errors.Is(err, err) && strings.Contains(msg, "parsing time") {
-			msg = "a time in RFC 3339, e.g. 2026-01-05T08:00:00Z"
-		}
-		return path, strings.TrimPrefix(msg, "unit: ")
-	}
-	return "", ""
-}
-
-func locateFields(obj map[string]json.RawMessage, t reflect.Type, join func(string) string) (string, string) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				if p, m := locateFields(obj, ft, join); p != "" {
-					return p, m
-				}
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		raw, ok := obj[name]
-		if !ok {
-			continue
-		}
-		if p, m := locate(raw, f.Type, join(name)); p != "" {
-			return p, m
-		}
-	}
-	return "", ""
+	return "something else"
 }

@@ -179,7 +179,7 @@ func modelOf(e *env, i int) string {
 	m := "TP-40"
 	if err == nil && len(ps) == 1 {
 		if rec, err := e.svc.PatientRecord(sys, ps[0].ID); err == nil && len(rec.Implants) > 0 {
-			m = rec.Implants[0].Model
+			m = rec.Implants[0].Model.String()
 		}
 	}
 	models.Store(i, m)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -104,7 +105,7 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 	if c.Implant == nil || len(rec.Prescriptions) == 0 {
 		return "", "", nil
 	}
-	u := s.drugUnit(c.Rx.Drug)
+	u := s.drugUnit(c.Rx.Program.Drug)
 	from := c.Implant.ImplantedAt
 	if now.Sub(from) > 400*24*time.Hour {
 		from = now.Add(-400 * 24 * time.Hour)
@@ -115,11 +116,11 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 	if c.Refill != nil {
 		fillAt, fill = c.Refill.At, c.Refill.Added
 	}
-	low := clinic.Volume(pump.LowReservoirDefault)
-	if c.Rx.LowReservoir > 0 {
-		low = c.Rx.LowReservoir
+	low := pump.LowReservoirDefault
+	if c.Rx.Program.LowReservoir > 0 {
+		low = c.Rx.Program.LowReservoir
 	}
-	perDay := unit.Rate(c.Rx.Rate).Over(unit.Day)
+	perDay := therapy.DailyOf(&c.Rx.Program).Avg // basal, averaged over a week for a flex program
 	if perDay > 0 && fill > low {
 		t := fillAt.Add(time.Duration(float64(fill-low) / float64(perDay) * float64(24*time.Hour)))
 		lowAt = &t
@@ -130,11 +131,11 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 	if c.NextDue != nil && c.NextDue.After(to) {
 		to = c.NextDue.Add(10 * 24 * time.Hour)
 	}
-	var maxDose clinic.DoseRate
+	var maxDose unit.DoseRate
 	for _, rx := range rec.Prescriptions {
 		maxDose = max(maxDose, rx.DosePerDay)
 	}
-	dp := newPlot("Daily dose", fmt.Sprintf("Daily dose of %s over time; now %s", c.Rx.Drug, c.RxDose), from, to, float64(maxDose), unit.DoseRate(maxDose).Format(u))
+	dp := newPlot("Daily dose", fmt.Sprintf("Daily dose of %s over time; now %s", c.Rx.Program.Drug, c.RxDose), from, to, float64(maxDose), maxDose.Format(u))
 	var pts [][2]float64
 	for i, rx := range rec.Prescriptions {
 		t := rx.StartAt
@@ -159,12 +160,12 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 		dp.marker(*c.NextDue, "due", "next refill "+c.NextDue.Format("2 Jan"))
 	}
 
-	model, _ := pump.ParseModel(c.Implant.Model)
+	model := c.Implant.Model
 	rp := newPlot("Reservoir volume", fmt.Sprintf("Reservoir volume of pump %s over time", c.Implant.Serial), from, to, model.Reservoir().Millilitres(), model.Reservoir().String())
-	mlOf := func(v clinic.Volume) float64 { return unit.Volume(v).Millilitres() }
+	mlOf := func(v unit.Volume) float64 { return v.Millilitres() }
 	pts = nil
 	prevAt, prev := c.Implant.ImplantedAt, c.Implant.InitialFill
-	add := func(t time.Time, v clinic.Volume) {
+	add := func(t time.Time, v unit.Volume) {
 		if !t.Before(from) {
 			pts = append(pts, [2]float64{rp.x(t), rp.y(mlOf(v))})
 		}

@@ -20,14 +20,10 @@ type docView struct {
 type UIConfig struct {
 	// ClinicName and ClinicPhone appear on patient documents and calendars.
 	ClinicName, ClinicPhone string
-	// ConfirmChangeOver is the relative change of daily dose over which the
-	// prescription page asks for a second confirmation (0.5 is 50 %).
-	ConfirmChangeOver float64
 }
 
 // DefaultUIConfig is the demonstration clinic's.
-var DefaultUIConfig = UIConfig{ClinicName: "Thecal Pain and Spasticity Clinic", ClinicPhone: "+44 20 7946 0000 (24 hours)",
-	ConfirmChangeOver: 0.5}
+var DefaultUIConfig = UIConfig{ClinicName: "Thecal Pain and Spasticity Clinic", ClinicPhone: "+44 20 7946 0000 (24 hours)"}
 
 func (s *Server) pageDocument(w http.ResponseWriter, r *http.Request, p *page) error {
 	c, err := s.loadChart(r)
@@ -36,7 +32,7 @@ func (s *Server) pageDocument(w http.ResponseWriter, r *http.Request, p *page) e
 	}
 	v := &docView{chart: c, Clinic: s.UI.ClinicName, Phone: s.UI.ClinicPhone}
 	if c.Rx != nil {
-		if d, ok := s.Svc.Library().Lookup(c.Rx.Drug); ok {
+		if d, ok := s.Svc.Library().Lookup(c.Rx.Program.Drug); ok {
 			v.Baclofen = d.Name == "baclofen"
 			v.Opioid = d.Name == "morphine" || d.Name == "hydromorphone" || d.Name == "fentanyl" || d.Name == "sufentanil"
 		}

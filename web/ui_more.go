@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -107,22 +108,23 @@ func (s *Server) postImplant(w http.ResponseWriter, r *http.Request, p *page) er
 		return err
 	}
 	f := p.Form
-	im := &clinic.Implant{Model: f.Get("model"), Serial: f.Get("serial"), Surgeon: f.Get("surgeon"), TipLevel: f.Get("tip_level"),
+	im := &clinic.Implant{Serial: f.Get("serial"), Surgeon: f.Get("surgeon"), TipLevel: f.Get("tip_level"),
 		Site: f.Get("site"), Drug: f.Get("im_drug")}
 	if im.ImplantedAt, err = parseDate("implanted_at", f.Get("implanted_at"), s.Svc.Now()); err != nil {
 		return s.chartAgain(w, r, p, id, err)
 	}
-	if err := parseFields(map[string]parser{
-		"concentration": func(v string) error { return im.Concentration.UnmarshalText([]byte(v)) },
-		"added":         func(v string) error { return im.InitialFill.UnmarshalText([]byte(withUnit(v, "mL"))) },
-		"max_24h":       func(v string) error { return im.CatheterLength.UnmarshalText([]byte(withUnit(v, "cm"))) },
-	}, map[string][]string{"concentration": {f.Get("im_concentration")}, "added": {f.Get("initial_fill")}, "max_24h": {f.Get("catheter_length")}}); err != nil {
-		e := err.(*clinic.Error)
-		e.Field = map[string]string{"concentration": "im_concentration", "added": "initial_fill", "max_24h": "catheter_length"}[e.Field]
-		return s.chartAgain(w, r, p, id, e)
+	if err := readForm(f,
+		formField{"model", quantity(&im.Model, "")},
+		formField{"catheter_length", quantity(&im.CatheterLength, "cm")},
+		formField{"im_concentration", quantity(&im.Concentration, "")},
+		formField{"initial_fill", quantity(&im.InitialFill, "mL")},
+	); err != nil {
+		return s.chartAgain(w, r, p, id, err)
 	}
 	if err := s.Svc.CreateImplant(r.Context(), id, im); err != nil {
-		if e, ok := err.(*clinic.Error); ok && (e.Field == "drug" || e.Field == "concentration") {
+		// The chart has several forms: the implant's drug fields are im_….
+		var e *clinic.Error
+		if errors.As(err, &e) && (e.Field == "drug" || e.Field == "concentration") {
 			e.Field = "im_" + e.Field
 		}
 		return s.chartAgain(w, r, p, id, err)
@@ -142,7 +144,8 @@ func (s *Server) postComplication(w http.ResponseWriter, r *http.Request, p *pag
 		return s.chartAgain(w, r, p, id, err)
 	}
 	if err := s.Svc.RecordComplication(r.Context(), id, c); err != nil {
-		if e, ok := err.(*clinic.Error); ok && e.Field != "" {
+		var e *clinic.Error
+		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "comp_" + e.Field
 		}
 		return s.chartAgain(w, r, p, id, err)
@@ -159,7 +162,8 @@ func (s *Server) postSideEffect(w http.ResponseWriter, r *http.Request, p *page)
 	f := p.Form
 	e := &clinic.SideEffect{Type: f.Get("se_type"), Severity: f.Get("se_severity"), Notes: f.Get("se_notes"), ReportedAt: s.Svc.Now()}
 	if err := s.Svc.RecordSideEffect(r.Context(), id, e); err != nil {
-		if ce, ok := err.(*clinic.Error); ok && ce.Field != "" {
+		var ce *clinic.Error
+		if errors.As(err, &ce) && ce.Field != "" {
 			ce.Field = "se_" + ce.Field
 		}
 		return s.chartAgain(w, r, p, id, err)

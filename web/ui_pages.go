@@ -1,11 +1,13 @@
 package web
 
 import (
+	"encoding"
 	"fmt"
 	"html/template"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +36,8 @@ var funcs = template.FuncMap{
 	},
 	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") + " UTC" },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-	"vol":      func(v clinic.Volume) string { return unit.Volume(v).String() },
-	"rate":     func(r clinic.Rate) string { return unit.Rate(r).String() },
+	"vol":      func(v unit.Volume) string { return v.String() },
+	"rate":     func(r unit.Rate) string { return r.String() },
 	"score": func(s *clinic.Score) string {
 		if s == nil {
 			return "—"
@@ -47,6 +49,7 @@ var funcs = template.FuncMap{
 	"sideEffectTypes":   func() []string { return sideEffectTypes },
 	"slice3":            func() []string { return []string{"mild", "moderate", "severe"} },
 	"trimDash":          func(s string) string { return strings.TrimPrefix(s, "—") },
+	"has":               slices.Contains[[]string],
 	"kindClass": func(k clinic.WorkKind) string {
 		return strings.ReplaceAll(string(k), "_", "-")
 	},
@@ -61,12 +64,12 @@ func (s *Server) drugUnit(name string) unit.MassUnit {
 }
 
 // doseText prints a daily dose in the drug's own unit.
-func (s *Server) doseText(drugName string, d clinic.DoseRate) string {
-	return unit.DoseRate(d).Format(s.drugUnit(drugName))
+func (s *Server) doseText(drugName string, d unit.DoseRate) string {
+	return d.Format(s.drugUnit(drugName))
 }
 
-func (s *Server) concText(drugName string, c clinic.Concentration) string {
-	return unit.Concentration(c).Format(s.drugUnit(drugName))
+func (s *Server) concText(drugName string, c unit.Concentration) string {
+	return c.Format(s.drugUnit(drugName))
 }
 
 // ---- worklist ----
@@ -96,6 +99,7 @@ type chart struct {
 	Rx       *clinic.Prescription
 	RxDose   string
 	RxConc   string
+	RxProg   string // the program: mode and rates
 	Unit     string
 	Refill   *clinic.Refill
 	NextDue  *time.Time
@@ -131,9 +135,11 @@ func (s *Server) loadChart(r *http.Request) (*chart, error) {
 	}
 	if n := len(rec.Prescriptions); n > 0 {
 		c.Rx = rec.Prescriptions[n-1]
-		c.RxDose = s.doseText(c.Rx.Drug, c.Rx.DosePerDay)
-		c.RxConc = s.concText(c.Rx.Drug, c.Rx.Concentration)
-		c.Unit = s.drugUnit(c.Rx.Drug).String()
+		u := s.drugUnit(c.Rx.Program.Drug)
+		c.RxDose = c.Rx.DosePerDay.Format(u)
+		c.RxConc = c.Rx.Program.Concentration.Format(u)
+		c.RxProg = programText(&c.Rx.Program, u)
+		c.Unit = u.String()
 	}
 	if n := len(rec.Refills); n > 0 {
 		c.Refill = rec.Refills[n-1]
@@ -172,22 +178,23 @@ func (s *Server) timeline(rec *clinic.PatientRecord) []event {
 	}
 	for _, im := range rec.Implants {
 		ev = append(ev, event{im.ImplantedAt, "Implant", fmt.Sprintf("Pump %s %s implanted by %s; catheter %s, tip %s; first fill %s of %s %s; priming volume %s",
-			im.Model, im.Serial, im.Surgeon, unit.Length(im.CatheterLength), im.TipLevel, unit.Volume(im.InitialFill), im.Drug,
-			s.concText(im.Drug, im.Concentration), unit.Volume(im.PrimingVolume)), false})
+			im.Model, im.Serial, im.Surgeon, im.CatheterLength, im.TipLevel, im.InitialFill, im.Drug,
+			s.concText(im.Drug, im.Concentration), im.PrimingVolume), false})
 		if im.ExplantedAt != nil {
 			ev = append(ev, event{*im.ExplantedAt, "Explant", "Pump " + im.Serial + " removed: " + im.ExplantReason, false})
 		}
 	}
 	for _, rx := range rec.Prescriptions {
-		txt := fmt.Sprintf("%s %s at %s: %s (%s)", rx.Mode, rx.Drug, s.concText(rx.Drug, rx.Concentration), s.doseText(rx.Drug, rx.DosePerDay), unit.Rate(rx.Rate))
+		u := s.drugUnit(rx.Program.Drug)
+		txt := fmt.Sprintf("%s at %s: %s — %s", rx.Program.Drug, rx.Program.Concentration.Format(u), rx.DosePerDay.Format(u), programText(&rx.Program, u))
 		if rx.Reason != "" {
 			txt += " — reason: " + rx.Reason
 		}
 		ev = append(ev, event{rx.StartAt, "Prescription", txt, false})
 	}
 	for _, rf := range rec.Refills {
-		txt := fmt.Sprintf("withdrew %s, added %s of %s %s (lot %s); discrepancy %s: %s", unit.Volume(rf.Withdrawn), unit.Volume(rf.Added),
-			rf.Drug, s.concText(rf.Drug, rf.Concentration), rf.Lot, unit.Volume(rf.Discrepancy), strings.ReplaceAll(rf.Flag, "_", " "))
+		txt := fmt.Sprintf("withdrew %s, added %s of %s %s (lot %s); discrepancy %s: %s", rf.Withdrawn, rf.Added,
+			rf.Drug, s.concText(rf.Drug, rf.Concentration), rf.Lot, rf.Discrepancy, strings.ReplaceAll(rf.Flag, "_", " "))
 		ev = append(ev, event{rf.At, "Refill", txt, rf.Flagged || rf.DrugMismatch != ""})
 	}
 	for _, f := range rec.FollowUps {
@@ -282,21 +289,17 @@ func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, cod
 		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to refill")
 	}
 	v := &refillView{chart: c, Result: res, Checks: observation}
-	if d, ok := s.Svc.Library().Lookup(c.Implant.Drug); ok && d.Concentrations != nil {
-		for _, x := range d.Concentrations.List {
-			v.Concs = append(v.Concs, x.Format(d.DoseUnit))
-		}
-	}
+	v.Concs = s.strengths(c.Implant.Drug)
 	if c.Refill != nil {
-		v.LastFill = fmt.Sprintf("%s on %s", unit.Volume(c.Refill.Added), c.Refill.At.Format("2 Jan 2006"))
+		v.LastFill = fmt.Sprintf("%s on %s", c.Refill.Added, c.Refill.At.Format("2 Jan 2006"))
 	} else {
-		v.LastFill = fmt.Sprintf("%s on %s (first fill)", unit.Volume(c.Implant.InitialFill), c.Implant.ImplantedAt.Format("2 Jan 2006"))
+		v.LastFill = fmt.Sprintf("%s on %s (first fill)", c.Implant.InitialFill, c.Implant.ImplantedAt.Format("2 Jan 2006"))
 	}
 	if res != nil && res.DrugMismatch != "" && c.Rx != nil {
 		v.Bridge = s.bridgeText(c, res)
 	}
 	if len(p.Form) == 0 && c.Rx != nil {
-		p.Form.Set("drug", c.Rx.Drug)
+		p.Form.Set("drug", c.Rx.Program.Drug)
 		p.Form.Set("concentration", c.RxConc)
 	}
 	p.Title, p.Data = "Refill — "+c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, v
@@ -310,21 +313,22 @@ func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, cod
 // prescribed dose at the new concentration.
 func (s *Server) bridgeText(c *chart, rf *clinic.Refill) string {
 	u := s.drugUnit(rf.Drug)
-	old, nw := unit.Concentration(c.Rx.Concentration), unit.Concentration(rf.Concentration)
-	dz, err := therapy.DosingForDose(unit.DoseRate(c.Rx.DosePerDay), nw)
+	old, nw := c.Rx.Program.Concentration, rf.Concentration
+	dz, err := therapy.DosingForDose(c.Rx.DosePerDay, nw)
 	if err != nil {
 		return ""
 	}
-	b, err := therapy.BridgeFor(unit.Rate(c.Rx.Rate), therapy.Catheter{Length: unit.Length(c.Implant.CatheterLength),
-		PerCm: unit.Volume(c.Implant.CatheterPerCm)}, unit.FromStd(rf.At), old)
+	rate := unit.Rate(therapy.DailyOf(&c.Rx.Program).Avg)
+	b, err := therapy.BridgeFor(rate, therapy.Catheter{Length: c.Implant.CatheterLength,
+		PerCm: c.Implant.CatheterPerCm}, unit.FromStd(rf.At), old)
 	if err != nil {
 		return ""
 	}
 	return fmt.Sprintf("Bridge: tubing and catheter hold %s of %s at %s; at the old rate %s it reaches the patient in %s "+
 		"(%s of drug), the new drug is at the catheter tip at %s. Then the program is %s (%s at %s), "+
 		"so the dose stays %s (hazard H2).",
-		b.Volume, rf.Drug, old.Format(u), unit.Rate(c.Rx.Rate), b.Duration, b.OldDrug.Format(u), b.NewDrugAtTip.Std().Format("2 Jan 2006 15:04 UTC"),
-		dz.Rate, dz.Dose.Format(u), nw.Format(u), unit.DoseRate(c.Rx.DosePerDay).Format(u))
+		b.Volume, rf.Drug, old.Format(u), rate, b.Duration, b.OldDrug.Format(u), b.NewDrugAtTip.Std().Format("2 Jan 2006 15:04 UTC"),
+		dz.Rate, dz.Dose.Format(u), nw.Format(u), c.Rx.DosePerDay.Format(u))
 }
 
 func (s *Server) pageRefill(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -352,14 +356,12 @@ func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) err
 	if note := strings.TrimSpace(f.Get("observation")); note != "" {
 		rf.Observation = strings.TrimPrefix(rf.Observation+"; "+note, "; ")
 	}
-	if err := parseFields(map[string]parser{
-		"concentration": func(v string) error { return rf.Concentration.UnmarshalText([]byte(v)) },
-		"withdrawn":     func(v string) error { return rf.Withdrawn.UnmarshalText([]byte(withUnit(v, "mL"))) },
-		"added":         func(v string) error { return rf.Added.UnmarshalText([]byte(withUnit(v, "mL"))) },
-		"boluses": func(v string) error {
-			return optional(v, func() error { return rf.Boluses.UnmarshalText([]byte(withUnit(v, "mL"))) })
-		},
-	}, f); err != nil {
+	if err := readForm(f,
+		formField{"concentration", quantity(&rf.Concentration, "")},
+		formField{"withdrawn", quantity(&rf.Withdrawn, "mL")},
+		formField{"added", quantity(&rf.Added, "mL")},
+		formField{"boluses", optional(quantity(&rf.Boluses, "mL"))},
+	); err != nil {
 		formErr(p, err)
 		return s.refillPage(w, r, p, http.StatusBadRequest, nil)
 	}
@@ -372,32 +374,43 @@ func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) err
 	return s.refillPage(w, r, p, http.StatusOK, rf)
 }
 
-// parser reads one form field.
-type parser func(v string) error
+// formField reads one form field.
+type formField struct {
+	name string
+	read func(v string) error
+}
 
-// parseFields reads form fields, naming the first one that does not read.
-func parseFields(ps map[string]parser, f map[string][]string) error {
-	for _, name := range []string{"concentration", "dose_per_day", "max_24h", "withdrawn", "added", "boluses"} {
-		pf, ok := ps[name]
-		if !ok {
-			continue
-		}
-		v := ""
-		if vs := f[name]; len(vs) > 0 {
-			v = strings.TrimSpace(vs[0])
-		}
-		if err := pf(v); err != nil {
-			return clinic.Errorf(clinic.EINVALID, name, "%v", strings.TrimPrefix(err.Error(), "unit: "))
+// readForm reads form fields in order, refusing the first that does not read
+// with its name and the reader's own message (a quantity's says what it
+// expected and which units are allowed).
+func readForm(f url.Values, fields ...formField) error {
+	for _, fd := range fields {
+		if err := fd.read(strings.TrimSpace(f.Get(fd.name))); err != nil {
+			return clinic.Errorf(clinic.EINVALID, fd.name, "%v", err)
 		}
 	}
 	return nil
 }
 
-func optional(v string, f func() error) error {
-	if v == "" {
-		return nil
+// quantity reads a value that reads itself from text (a unit quantity): a
+// bare number typed in a field labelled with defaultUnit gets that unit.
+func quantity(dst encoding.TextUnmarshaler, defaultUnit string) func(string) error {
+	return func(v string) error {
+		if defaultUnit != "" {
+			v = withUnit(v, defaultUnit)
+		}
+		return dst.UnmarshalText([]byte(v))
 	}
-	return f()
+}
+
+// optional reads a field only when something was typed in it.
+func optional(read func(string) error) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return read(v)
+	}
 }
 
 // withUnit adds the unit to a bare number typed in a field labelled with it.
@@ -410,120 +423,6 @@ func withUnit(v, u string) string {
 		return v + " " + u
 	}
 	return v
-}
-
-// ---- prescription ----
-
-type rxView struct {
-	*chart
-	Unit      string
-	Old, New  *side
-	Confirm   bool // the change is over the clinic's threshold: a second confirmation
-	ChangePct string
-	Result    *clinic.Prescription
-	Concs     []string
-}
-
-type side struct {
-	Conc, Dose, Rate, PerHour string
-}
-
-func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code int, res *clinic.Prescription) error {
-	c, err := s.loadChart(r)
-	if err != nil {
-		return err
-	}
-	if c.Implant == nil {
-		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to prescribe for")
-	}
-	drugName := c.Implant.Drug
-	if c.Rx != nil {
-		drugName = c.Rx.Drug
-	}
-	u := s.drugUnit(drugName)
-	v := &rxView{chart: c, Unit: u.String(), Result: res}
-	if d, ok := s.Svc.Library().Lookup(drugName); ok && d.Concentrations != nil {
-		for _, x := range d.Concentrations.List {
-			v.Concs = append(v.Concs, x.Format(u))
-		}
-	}
-	if c.Rx != nil {
-		v.Old = &side{Conc: c.RxConc, Dose: c.RxDose, Rate: unit.Rate(c.Rx.Rate).String(), PerHour: unit.DoseRate(c.Rx.DosePerDay).FormatPerHour(u)}
-		if len(p.Form) == 0 {
-			p.Form.Set("concentration", c.RxConc)
-			p.Form.Set("dose_per_day", unit.DoseRate(c.Rx.DosePerDay).Format(u))
-			p.Form.Set("max_24h", unit.Volume(c.Rx.Max24h).String())
-		}
-	}
-	// The proposed side, computed by therapy from what was typed.
-	var cc clinic.Concentration
-	var dd clinic.DoseRate
-	if cc.UnmarshalText([]byte(p.Form.Get("concentration"))) == nil && dd.UnmarshalText([]byte(p.Form.Get("dose_per_day"))) == nil && p.Form.Get("dose_per_day") != "" {
-		if dz, err := therapy.DosingForDose(unit.DoseRate(dd), unit.Concentration(cc)); err == nil {
-			v.New = &side{Conc: unit.Concentration(cc).Format(u), Dose: dz.Dose.Format(u), Rate: dz.Rate.String(), PerHour: dz.Dose.FormatPerHour(u)}
-			if c.Rx != nil && c.Rx.DosePerDay > 0 {
-				ch := float64(dz.Dose-unit.DoseRate(c.Rx.DosePerDay)) / float64(c.Rx.DosePerDay)
-				v.ChangePct = fmt.Sprintf("%+.0f %%", ch*100)
-				v.Confirm = ch > s.UI.ConfirmChangeOver || ch < -s.UI.ConfirmChangeOver
-			}
-		}
-	}
-	p.Title, p.Data = "Prescription — "+c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, v
-	s.render(w, code, "prescribe", p)
-	return nil
-}
-
-func (s *Server) pagePrescribe(w http.ResponseWriter, r *http.Request, p *page) error {
-	return s.rxPage(w, r, p, http.StatusOK, nil)
-}
-
-func (s *Server) postPrescribe(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	f := p.Form
-	c, err := s.loadChart(r)
-	if err != nil {
-		return err
-	}
-	if c.Implant == nil {
-		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to prescribe for")
-	}
-	rx := &clinic.Prescription{Drug: c.Implant.Drug, Mode: "continuous", Reason: strings.TrimSpace(f.Get("reason"))}
-	if c.Rx != nil {
-		rx.Drug, rx.Population, rx.PatientBolus, rx.LowReservoir = c.Rx.Drug, c.Rx.Population, c.Rx.PatientBolus, c.Rx.LowReservoir
-	}
-	if err := parseFields(map[string]parser{
-		"concentration": func(v string) error { return rx.Concentration.UnmarshalText([]byte(v)) },
-		"dose_per_day":  func(v string) error { return rx.DosePerDay.UnmarshalText([]byte(v)) },
-		"max_24h":       func(v string) error { return rx.Max24h.UnmarshalText([]byte(withUnit(v, "mL"))) },
-	}, f); err != nil {
-		formErr(p, err)
-		return s.rxPage(w, r, p, http.StatusBadRequest, nil)
-	}
-	if f.Get("step") != "confirm" || f.Get("review") != "" {
-		// The first press reviews: old and new side by side, nothing written.
-		p.Flash = "review"
-		return s.rxPage(w, r, p, http.StatusOK, nil)
-	}
-	if c.Rx != nil && c.Rx.DosePerDay > 0 {
-		ch := float64(rx.DosePerDay-c.Rx.DosePerDay) / float64(c.Rx.DosePerDay)
-		if (ch > s.UI.ConfirmChangeOver || ch < -s.UI.ConfirmChangeOver) && f.Get("confirm_large") != "yes" {
-			p.Flash = "review"
-			p.Err, p.Field = fmt.Sprintf("this changes the daily dose by %+.0f %%, more than the clinic's %.0f %%: tick the second confirmation", ch*100, s.UI.ConfirmChangeOver*100), "confirm_large"
-			return s.rxPage(w, r, p, http.StatusBadRequest, nil)
-		}
-	}
-	if err := s.Svc.Prescribe(r.Context(), id, rx); err != nil {
-		if formErr(p, err) {
-			p.Flash = "review"
-			return s.rxPage(w, r, p, http.StatusBadRequest, nil)
-		}
-		return err
-	}
-	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=prescription+recorded", id), http.StatusSeeOther)
-	return nil
 }
 
 // ---- administration ----

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
 )
 
 // GenOptions shape a generated clinic.
@@ -83,9 +85,9 @@ func genPatient(tx clinic.Tx, svc *clinic.Service, rng *rand.Rand, i, years int,
 	}
 	span := time.Duration(years) * 365 * 24 * time.Hour
 	implanted := now.Add(-span + time.Duration(rng.IntN(180*24))*time.Hour)
-	model, res := "TP-40", "40 mL"
+	model, res := pump.TP40, "40 mL"
 	if rng.IntN(3) == 0 {
-		model, res = "TP-20", "20 mL"
+		model, res = pump.TP20, "20 mL"
 	}
 	snap := &clinic.Snapshot{Patient: p}
 	im := &clinic.Implant{Meta: clinic.Meta{PatientID: p.ID, CreatedAt: now, UpdatedAt: now, CreatedBy: "generator"}, Model: model,
@@ -102,10 +104,10 @@ func genPatient(tx clinic.Tx, svc *clinic.Service, rng *rand.Rand, i, years int,
 	var rxs []*clinic.Prescription
 	for k, at := 0, implanted.Add(time.Hour); at.Before(now) && k < 8; k, at = k+1, at.Add(time.Duration(200+rng.IntN(160))*24*time.Hour) {
 		dose := mustDose(d.doses[min(k, len(d.doses)-1)])
-		rate := clinic.Rate(int64(dose) / int64(mustConc(d.conc)))
+		rate := unit.Rate(int64(dose) / int64(mustConc(d.conc)))
 		rx := &clinic.Prescription{Meta: clinic.Meta{PatientID: p.ID, CreatedAt: now, UpdatedAt: now, CreatedBy: "generator"}, ImplantID: im.ID,
-			StartAt: at, Drug: d.name, Concentration: mustConc(d.conc), Mode: "continuous", Rate: rate, DosePerDay: dose,
-			Max24h: mustVol("2 mL"), LibraryVersion: "thecal-default-1", Reason: "generated"}
+			StartAt: at, Program: pump.Prescription{Drug: d.name, Concentration: mustConc(d.conc), Mode: pump.ModeContinuous, Rate: rate,
+				Max24h: mustVol("2 mL")}, DosePerDay: dose, LibraryVersion: "thecal-default-1", Reason: "generated"}
 		if rx.ID, err = put(tx, rx, clinic.KindPrescription, p.ID, at, "", false, now); err != nil {
 			return err
 		}
@@ -152,7 +154,7 @@ func genPatient(tx clinic.Tx, svc *clinic.Service, rng *rand.Rand, i, years int,
 		r := &clinic.StoredReport{Meta: clinic.Meta{PatientID: p.ID, CreatedAt: now, UpdatedAt: now, CreatedBy: "generator"}, ImplantID: im.ID,
 			Report: clinic.Report{Format: clinic.ReportFormat, Serial: im.Serial, Model: model, InterrogatedAt: at, Source: "home_monitor",
 				Status: clinic.ReportStatus{Running: true, Mode: "continuous", Drug: d.name, Concentration: mustConc(d.conc),
-					Reservoir: mustVol("15 mL"), Battery: clinic.Charge(int64(900_000-rng.IntN(200_000)) * 3_600_000_000)}},
+					Reservoir: mustVol("15 mL"), Battery: unit.Charge(int64(900_000-rng.IntN(200_000)) * 3_600_000_000)}},
 			Key: clinic.ReportKey(im.Serial, at), ReceivedBy: "generator"}
 		if r.ID, err = put(tx, r, clinic.KindReport, p.ID, at, r.Key, false, now); err != nil {
 			return err

@@ -15,6 +15,8 @@ import (
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/unit"
 )
 
 // Opener returns a new, empty, migrated store for one test.
@@ -99,7 +101,7 @@ func (e *Env) Patient(mrn, indication string) *clinic.Patient {
 // Implant implants a pump filled with drug at conc.
 func (e *Env) Implant(p *clinic.Patient, serial, model, drugName, conc string, fill string) *clinic.Implant {
 	e.T.Helper()
-	im := &clinic.Implant{Model: model, Serial: serial, ImplantedAt: e.Now(), Surgeon: "Dr Cushing",
+	im := &clinic.Implant{Model: mustModel(model), Serial: serial, ImplantedAt: e.Now(), Surgeon: "Dr Cushing",
 		CatheterLength: mustLen("50 cm"), TipLevel: "T10", Drug: drugName, Concentration: mustConc(conc), InitialFill: mustVol(fill)}
 	e.must(e.Svc.CreateImplant(e.Physician, p.ID, im))
 	return im
@@ -107,39 +109,41 @@ func (e *Env) Implant(p *clinic.Patient, serial, model, drugName, conc string, f
 
 // Prescribe prescribes a continuous dose.
 func (e *Env) Prescribe(p *clinic.Patient, drugName, conc, dose, reason string) (*clinic.Prescription, error) {
-	rx := &clinic.Prescription{Drug: drugName, Concentration: mustConc(conc), Mode: "continuous", DosePerDay: mustDose(dose),
-		Max24h: mustVol("5 mL"), Reason: reason}
+	rx := ContinuousRx(drugName, conc, dose, reason)
 	return rx, e.Svc.Prescribe(e.Physician, p.ID, rx)
 }
 
-func mustVol(s string) clinic.Volume {
-	var v clinic.Volume
-	if err := v.UnmarshalText([]byte(s)); err != nil {
+// PrescribeConfirmed prescribes a continuous dose with the second
+// confirmation of a large change of the daily dose.
+func (e *Env) PrescribeConfirmed(p *clinic.Patient, drugName, conc, dose, reason string) (*clinic.Prescription, error) {
+	rx := ContinuousRx(drugName, conc, dose, reason)
+	rx.ConfirmLargeChange = true
+	return rx, e.Svc.Prescribe(e.Physician, p.ID, rx)
+}
+
+// ContinuousRx is a continuous prescription by its daily dose, capped at 5 mL in 24 h.
+func ContinuousRx(drugName, conc, dose, reason string) *clinic.Prescription {
+	return &clinic.Prescription{Program: pump.Prescription{Drug: drugName, Concentration: mustConc(conc), Mode: pump.ModeContinuous,
+		Max24h: mustVol("5 mL")}, DosePerDay: mustDose(dose), Reason: reason}
+}
+
+// must parses a quantity written with its unit.
+func must[T any, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](s string) T {
+	var v T
+	if err := P(&v).UnmarshalText([]byte(s)); err != nil {
 		panic(err)
 	}
 	return v
 }
-func mustConc(s string) clinic.Concentration {
-	var v clinic.Concentration
-	if err := v.UnmarshalText([]byte(s)); err != nil {
-		panic(err)
-	}
-	return v
-}
-func mustDose(s string) clinic.DoseRate {
-	var v clinic.DoseRate
-	if err := v.UnmarshalText([]byte(s)); err != nil {
-		panic(err)
-	}
-	return v
-}
-func mustLen(s string) clinic.Length {
-	var v clinic.Length
-	if err := v.UnmarshalText([]byte(s)); err != nil {
-		panic(err)
-	}
-	return v
-}
+
+func mustVol(s string) unit.Volume         { return must[unit.Volume](s) }
+func mustConc(s string) unit.Concentration { return must[unit.Concentration](s) }
+func mustDose(s string) unit.DoseRate      { return must[unit.DoseRate](s) }
+func mustLen(s string) unit.Length         { return must[unit.Length](s) }
+func mustModel(s string) pump.Model        { return must[pump.Model](s) }
 
 // Work returns the whole worklist now.
 func (e *Env) Work(kind clinic.WorkKind, patientID int64) []clinic.WorkItem {
@@ -151,7 +155,7 @@ func (e *Env) Work(kind clinic.WorkKind, patientID int64) []clinic.WorkItem {
 
 // Report returns an interrogation report for a pump.
 func Report(serial, model string, at time.Time, reservoir string, alarms ...string) *clinic.Report {
-	r := &clinic.Report{Format: clinic.ReportFormat, Serial: serial, Model: model, InterrogatedAt: at, Source: "home_monitor",
+	r := &clinic.Report{Format: clinic.ReportFormat, Serial: serial, Model: mustModel(model), InterrogatedAt: at, Source: "home_monitor",
 		Status: clinic.ReportStatus{Running: true, Mode: "continuous", Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"),
 			Basal: 0, Reservoir: mustVol(reservoir), Battery: 0, ActiveAlarms: alarms}}
 	for _, a := range alarms {
@@ -174,6 +178,8 @@ func Run(t *testing.T, open Opener) {
 		{"LostUpdateRefused", testLostUpdate},
 		{"ImplantSchedulesWoundChecksAndReplacement", testImplant},
 		{"PrescriptionLibraryCheckAndHistory", testPrescriptions},
+		{"PrescriptionFlexProgramEveryField", testFlexProgram},
+		{"PrescriptionLargeChangeNeedsConfirmation", testLargeChange},
 		{"RefillDiscrepancyAndMismatch", testRefills},
 		{"WorklistRefillDueOverdueBaclofenHighRisk", testWorklistRefill},
 		{"WorklistReplacementPlanning", testWorklistReplacement},
@@ -229,11 +235,11 @@ func testInvalid(t *testing.T, e *Env) {
 		{"mrn", e.Svc.CreatePatient(e.Nurse, &clinic.Patient{FamilyName: "A", BirthDate: bd, Sex: "male", Indication: "pain"})},
 		{"birth_date", e.Svc.CreatePatient(e.Nurse, &clinic.Patient{MRN: "X", FamilyName: "A", BirthDate: clinic.Date{Time: Start.Add(day(400))}, Sex: "male", Indication: "pain"})},
 		{"indication", e.Svc.CreatePatient(e.Nurse, &clinic.Patient{MRN: "X", FamilyName: "A", BirthDate: bd, Sex: "male", Indication: "itch"})},
-		{"model", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: "TP-99", Serial: "S", ImplantedAt: Start, Surgeon: "x"})},
-		{"catheter_length", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: "TP-20", Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("500 cm")})},
-		{"implanted_at", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: "TP-20", Serial: "S", ImplantedAt: Start.Add(day(3)), Surgeon: "x"})},
-		{"drug", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: "TP-20", Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10", Drug: "aspirin"})},
-		{"initial_fill", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: "TP-20", Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10", Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), InitialFill: mustVol("40 mL")})},
+		{"model", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: 99, Serial: "S", ImplantedAt: Start, Surgeon: "x"})},
+		{"catheter_length", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: mustModel("TP-20"), Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("500 cm")})},
+		{"implanted_at", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: mustModel("TP-20"), Serial: "S", ImplantedAt: Start.Add(day(3)), Surgeon: "x"})},
+		{"drug", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: mustModel("TP-20"), Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10", Drug: "aspirin"})},
+		{"initial_fill", e.Svc.CreateImplant(e.Physician, p.ID, &clinic.Implant{Model: mustModel("TP-20"), Serial: "S", ImplantedAt: Start, Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10", Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), InitialFill: mustVol("40 mL")})},
 		{"implant_id", func() error {
 			_, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "200 mcg/day", "titration")
 			return err
@@ -407,7 +413,7 @@ func testImplant(t *testing.T, e *Env) {
 		t.Fatalf("wound checks not scheduled: %+v", rec.FollowUps)
 	}
 	// A second pump without saying it replaces the first is refused.
-	im2 := &clinic.Implant{Model: "TP-40", Serial: "SN-6", ImplantedAt: e.Now(), Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10",
+	im2 := &clinic.Implant{Model: mustModel("TP-40"), Serial: "SN-6", ImplantedAt: e.Now(), Surgeon: "x", CatheterLength: mustLen("50 cm"), TipLevel: "T10",
 		Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), InitialFill: mustVol("20 mL")}
 	wantErr(t, e.Svc.CreateImplant(e.Physician, p.ID, im2), clinic.EINVALID, "replaces")
 	e.Advance(day(10))
@@ -438,11 +444,11 @@ func testPrescriptions(t *testing.T, e *Env) {
 	wantErr(t, err, clinic.EINVALID, "reason")
 	rx, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "start")
 	e.must(err)
-	if rx.LibraryVersion != "thecal-default-1" || rx.LibraryDigest == "" || rx.Rate == 0 || rx.CreatedBy != "dr.house" {
+	if rx.LibraryVersion != "thecal-default-1" || rx.LibraryDigest == "" || rx.Program.Rate == 0 || rx.CreatedBy != "dr.house" {
 		t.Fatalf("prescription: %+v", rx)
 	}
 	e.Advance(day(7))
-	rx2, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "4.8 mcg/day", "titration")
+	rx2, err := e.PrescribeConfirmed(p, "ziconotide", "25 mcg/mL", "4.8 mcg/day", "titration")
 	e.must(err)
 	if rx2.Supersedes != rx.ID {
 		t.Fatalf("supersedes %d, want %d", rx2.Supersedes, rx.ID)
@@ -454,7 +460,7 @@ func testPrescriptions(t *testing.T, e *Env) {
 	}
 	// Nurses may not prescribe.
 	_, err = func() (*clinic.Prescription, error) {
-		rx := &clinic.Prescription{Drug: "ziconotide", Concentration: mustConc("25 mcg/mL"), Mode: "minimum", Max24h: mustVol("1 mL")}
+		rx := &clinic.Prescription{Program: pump.Prescription{Drug: "ziconotide", Concentration: mustConc("25 mcg/mL"), Mode: pump.ModeMinimum, Max24h: mustVol("1 mL")}}
 		return rx, e.Svc.Prescribe(e.Nurse, p.ID, rx)
 	}()
 	wantErr(t, err, clinic.EFORBIDDEN, "")
@@ -584,7 +590,7 @@ func testWorklistReplacement(t *testing.T, e *Env) {
 	}
 	// A report at ERI makes it urgent.
 	r := Report("SN-11", "TP-40", e.Now(), "30 mL", "ERI")
-	r.Status.Battery = clinic.Charge(60_000 * 3_600_000_000) // 60 000 µAh
+	r.Status.Battery = unit.Charge(60_000 * 3_600_000_000) // 60 000 µAh
 	_, err = e.Svc.Ingest(e.MonitorOf(r.Serial), r)
 	e.must(err)
 	items := e.Work(clinic.WorkReplacement, p.ID)
@@ -872,7 +878,7 @@ func testLibrary(t *testing.T, e *Env) {
 		t.Fatalf("audit: %+v before %s after %s", last, last.Before, last.After)
 	}
 	e.Advance(day(2))
-	rx2, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "titration")
+	rx2, err := e.PrescribeConfirmed(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "titration")
 	e.must(err)
 	if rx2.LibraryVersion != "clinic-1" || rx2.LibraryDigest != v.Digest {
 		t.Fatalf("after publishing the prescription records %s %s", rx2.LibraryVersion, rx2.LibraryDigest)

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/thecal/thecal/clinic"
@@ -46,6 +49,44 @@ func openSchema(t testing.TB) (clinic.Store, string) {
 
 func TestService(t *testing.T) {
 	clinictest.Run(t, func(t *testing.T) clinic.Store { s, _ := openSchema(t); return s })
+}
+
+// TestPrescriptionMigration: prescriptions stored before the pump program
+// moved into "program" come out of the migration whole.
+func TestPrescriptionMigration(t *testing.T) {
+	base := testURL(t)
+	ctx := context.Background()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "thecal_test_" + hex.EncodeToString(b)
+	url, err := postgres.CreateSchema(ctx, base, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = postgres.DropSchema(context.Background(), base, schema) })
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, clinictest.PrescriptionMigration) })
+	if i < 0 {
+		t.Fatalf("no migration named *%s", clinictest.PrescriptionMigration)
+	}
+	old, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx, old, &postgres.Dialect, ms[:i], ""); err != nil {
+		t.Fatal(err)
+	}
+	pid := clinictest.InsertLegacy(t, old, func(q string) string { return store.Rebind(&postgres.Dialect, q) })
+	old.Close()
+	db, err := postgres.Open(ctx, url, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clinictest.CheckLegacy(t, db, pid)
 }
 
 func TestAuditAppendOnly(t *testing.T) {

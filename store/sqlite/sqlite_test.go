@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/thecal/thecal/clinic"
@@ -65,4 +68,34 @@ func TestMigrationsIdempotent(t *testing.T) {
 		first = v
 		db.Close()
 	}
+}
+
+// TestPrescriptionMigration: prescriptions stored before the pump program
+// moved into "program" come out of the migration whole.
+func TestPrescriptionMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := sqlite.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, clinictest.PrescriptionMigration) })
+	if i < 0 {
+		t.Fatalf("no migration named *%s", clinictest.PrescriptionMigration)
+	}
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx, old, &sqlite.Dialect, ms[:i], ""); err != nil {
+		t.Fatal(err)
+	}
+	pid := clinictest.InsertLegacy(t, old, func(q string) string { return q })
+	old.Close()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clinictest.CheckLegacy(t, db, pid)
 }
