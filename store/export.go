@@ -144,6 +144,17 @@ func (db *DB) Import(ctx context.Context, r io.Reader, afterImport []string) (ro
 	if err := dec.Decode(&head); err != nil || head.Format != ExportFormat {
 		return 0, fmt.Errorf("store: not a %s file", ExportFormat)
 	}
+	// Rows are loaded as they were exported: a migration that converts stored
+	// data (0004 moved a prescription's pump fields into "program") has not
+	// run on them, so an export of another schema is refused, not half read.
+	var schema int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&schema); err != nil {
+		return 0, err
+	}
+	if head.Schema != schema {
+		return 0, fmt.Errorf("store: the export is of schema %d and this database is at schema %d: restore it into a database "+
+			"of schema %d (the thecal version that wrote it); the server migrates it when it next starts", head.Schema, schema, head.Schema)
+	}
 	known := map[string]map[string]bool{}
 	for _, t := range tables {
 		known[t.name] = t.bools
