@@ -71,7 +71,7 @@ func programOf(p *pump.Prescription) *programJSON {
 		}
 		j.Flex = append(j.Flex, st)
 	}
-	if b := p.PatientBolus; b.Volume != 0 {
+	if b := p.PatientBolus; b != (pump.PatientBolus{}) {
 		j.PatientBolus = &bolusJSON{Volume: b.Volume, Duration: b.Duration, Lockout: b.Lockout, MaxPer24h: b.MaxPer24h}
 	}
 	return j

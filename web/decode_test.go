@@ -1,0 +1,50 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/thecal/thecal/clinic"
+)
+
+// FuzzDecode: no body makes the API's decoder panic, and every refusal is a
+// clinic error (invalid or too large) with a message; bodies are read into
+// the prescription, the largest of the API's inputs, and the report.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"400 mcg/day"}`,
+		`{"program":{"mode":"flex","weekly":true,"flex":[{"at":"07:00","rate":"0.6 mL/day","days":["mon"]}]}}`,
+		`{"program":{"drug":"a","drug":"b"}}`, `{"Program":{}}`, `{"program":{"flex":[{"at":7}]}}`, `{} {}`, `{"a"`, `[]`, ``, `null`,
+		`{"format":"thecal-report/1","serial":"S1","model":"TP-20","status":{"reservoir":"eighteen","active_alarms":["OCCLUSION",1]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, v := range []any{new(clinic.Prescription), new(clinic.Report)} {
+			r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+			err := decode(httptest.NewRecorder(), r, v, 1<<20)
+			if err == nil {
+				continue
+			}
+			var ce *clinic.Error
+			if !errors.As(err, &ce) || ce.Code != clinic.EINVALID && ce.Code != clinic.ETOOLARGE || ce.Message == "" {
+				t.Fatalf("%q: %v is not an invalid-input error with a message", body, err)
+			}
+		}
+	})
+}
+
+func TestFieldOf(t *testing.T) {
+	for ptr, want := range map[string]string{"": "", "/mrn": "mrn", "/status/active_alarms/0": "status.active_alarms[0]",
+		"/program/flex/12/days": "program.flex[12].days", "/doses/1": "doses[1]"} {
+		if got := fieldOf(jsontextPointer(ptr)); got != want {
+			t.Errorf("%q → %q, want %q", ptr, got, want)
+		}
+	}
+}
+
+func jsontextPointer(s string) jsontext.Pointer { return jsontext.Pointer(s) }
