@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -88,6 +89,42 @@ type PrescriptionReview struct {
 	// Invalid is the pump's refusal of the program (pump.Prescription.Validate),
 	// naming its field: shown at review beside the findings, refused by Prescribe.
 	Invalid *Error
+}
+
+// MarshalJSON writes the review as the API answers it: the prescription in
+// force and the proposal (with its findings), the change of daily dose with
+// its threshold, and the verdict a recording would meet.
+func (r PrescriptionReview) MarshalJSON() ([]byte, error) {
+	type change struct {
+		Comparable bool          `json:"comparable"`
+		Old        unit.DoseRate `json:"old"`
+		New        unit.DoseRate `json:"new"`
+		Percent    *unit.Percent `json:"percent,omitempty"`
+		Threshold  unit.Percent  `json:"threshold"`
+		Source     string        `json:"source"`
+		Large      bool          `json:"large"`
+	}
+	type invalid struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	}
+	c := r.Change
+	out := struct {
+		Current     *Prescription `json:"current"`
+		Proposed    *Prescription `json:"proposed"`
+		Change      change        `json:"change"`
+		Invalid     *invalid      `json:"invalid,omitempty"`
+		Refused     bool          `json:"refused"`
+		NeedsReason bool          `json:"needs_reason"`
+	}{Current: r.Current, Proposed: r.Proposed, Refused: r.Refused(), NeedsReason: r.NeedsReason(),
+		Change: change{Comparable: c.Comparable, Old: c.Old, New: c.New, Threshold: c.Threshold, Source: c.Source, Large: c.Large}}
+	if c.Comparable {
+		out.Change.Percent = &c.Change
+	}
+	if r.Invalid != nil {
+		out.Invalid = &invalid{r.Invalid.Field, r.Invalid.Message}
+	}
+	return json.Marshal(out)
 }
 
 // Refused reports whether a finding refuses the proposal (a hard limit).

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -39,6 +40,7 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/patients/{id}/implants", action: clinic.WriteImplants, h: createFor(s, s.Svc.CreateImplant)},
 		{pattern: "POST /api/v1/implants/{id}/explant", action: clinic.WriteImplants, h: updateOf(s, s.Svc.Explant)},
 		{pattern: "POST /api/v1/patients/{id}/prescriptions", action: clinic.Prescribe, h: createFor(s, s.Svc.Prescribe)},
+		{pattern: "POST /api/v1/patients/{id}/prescriptions/review", action: clinic.Prescribe, h: updateOf(s, s.Svc.ReviewPrescription)},
 		{pattern: "POST /api/v1/patients/{id}/refills", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordRefill)},
 		{pattern: "POST /api/v1/refills/{id}/review", action: clinic.WriteCare, h: updateOf(s, s.Svc.ReviewRefill)},
 		{pattern: "POST /api/v1/patients/{id}/follow-ups", action: clinic.WriteCare, h: createFor(s, s.Svc.ScheduleFollowUp)},
@@ -117,12 +119,10 @@ func updateOf[In, Out any](s *Server, fn func(ctx context.Context, id int64, in 
 // decodeInto decodes into *In, allocating when In is itself a pointer.
 func decodeInto[In any](w http.ResponseWriter, r *http.Request, in *In, limit int64) error {
 	var target any = in
-	if p, ok := any(in).(**clinic.Trial); ok {
-		*p = new(clinic.Trial)
-		target = *p
-	} else if p, ok := any(in).(**clinic.Complication); ok {
-		*p = new(clinic.Complication)
-		target = *p
+	if t := reflect.TypeFor[In](); t.Kind() == reflect.Pointer {
+		v := reflect.New(t.Elem())
+		reflect.ValueOf(in).Elem().Set(v)
+		target = v.Interface()
 	}
 	return decode(w, r, target, limit)
 }

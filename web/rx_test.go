@@ -54,6 +54,27 @@ func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 		t.Fatalf("first prescription: %d %v", code, out)
 	}
 	audit0, rxs0 := written(t, e.svc, pid)
+	// The review says it all before anything is written.
+	code, rev := doc.do("POST", path+"/review", rx("500 mcg/day", false))
+	if code != 200 {
+		t.Fatalf("review: %d %v", code, rev)
+	}
+	ch := rev["change"].(map[string]any)
+	if ch["large"] != true || ch["percent"] != "150%" || ch["threshold"] != "50%" || ch["old"] != "200 mcg/day" ||
+		rev["current"].(map[string]any)["dose_per_day"] != "200 mcg/day" || rev["proposed"].(map[string]any)["program"].(map[string]any)["rate"] != "0.25 mL/day" ||
+		rev["needs_reason"] != true || rev["refused"] != false {
+		t.Fatalf("review: %v", rev)
+	}
+	code, rev = doc.do("POST", path+"/review", `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"0.1 mL"},"dose_per_day":"500 mcg/day"}`)
+	if inv, _ := rev["invalid"].(map[string]any); code != 200 || inv["field"] != "program.max_24h" {
+		t.Fatalf("review of a program the pump refuses: %d %v", code, rev)
+	}
+	if code, out := e.clients["nurse"].do("POST", path+"/review", rx("500 mcg/day", false)); code != 403 {
+		t.Fatalf("a nurse reviews a prescription: %d %v", code, out)
+	}
+	if a, n := written(t, e.svc, pid); a != audit0 || n != rxs0 {
+		t.Fatalf("a review wrote: audit %d → %d, prescriptions %d → %d", audit0, a, rxs0, n)
+	}
 	code, out := doc.do("POST", path, rx("500 mcg/day", false))
 	if c, f := errField(out); code != 400 || c != "invalid" || f != "confirm_large_change" {
 		t.Fatalf("+150%% without the confirmation: %d %v", code, out)
