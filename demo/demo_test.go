@@ -13,19 +13,26 @@ import (
 	"github.com/thecal/thecal/store/sqlite"
 )
 
+// seeded is a demonstration clinic on a fresh SQLite file, its pumps started.
+func seeded(t *testing.T) *Clinic {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := New(context.Background(), db, drug.Default(), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestSeed seeds the demonstration clinic, starts its pumps, and checks that
 // the worklist shows the stages the demonstration promises.
 func TestSeed(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c, err := New(ctx, db, drug.Default(), Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seeded(t)
 	items, err := c.Svc.Worklist(clinic.NewContext(ctx, clinic.System), clinic.WorkQuery{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,15 +60,7 @@ func TestSeed(t *testing.T) {
 // virtual pump is refilled at its next report.
 func TestRefillReachesThePump(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c, err := New(ctx, db, drug.Default(), Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seeded(t)
 	p := c.PatientByStage(StageOverdue)
 	sys := clinic.NewContext(ctx, clinic.System)
 	c.Clock.Set(c.Start.Add(time.Hour))
@@ -88,15 +87,7 @@ func TestRefillReachesThePump(t *testing.T) {
 // the pump whole at the next report: nothing converted by hand, nothing dropped.
 func TestPrescriptionReachesThePumpAsItIs(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	c, err := New(ctx, db, drug.Default(), Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := seeded(t)
 	sys := clinic.NewContext(ctx, clinic.System)
 	running := func(patientID int64) pump.Prescription {
 		for _, vp := range c.Pumps {

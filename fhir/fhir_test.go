@@ -19,17 +19,20 @@ import (
 	"github.com/thecal/thecal/unit"
 )
 
+// openSQLite is a fresh SQLite store for one test.
+func openSQLite(t *testing.T) clinic.Store {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // record builds a patient's record through the service: trial, implant,
 // prescriptions, refills, a follow-up with a pain score, a complication.
 func record(t *testing.T) *clinic.PatientRecord {
-	e := clinictest.NewEnv(t, func(t *testing.T) clinic.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+	e := clinictest.NewEnv(t, openSQLite)
 	p := e.Patient("MRN-F", "spasticity")
 	b, tp := clinic.Score(800), clinic.Score(250)
 	var dose unit.Mass
@@ -73,10 +76,10 @@ func record(t *testing.T) *clinic.PatientRecord {
 	return rec
 }
 
-// TestBundleParsesWithGoogleFHIR parses the export with Google's FHIR R4
+// parse exports a record and parses the bundle with Google's FHIR R4
 // implementation, which validates the resources as it reads them.
-func TestBundleParsesWithGoogleFHIR(t *testing.T) {
-	rec := record(t)
+func parse(t *testing.T, rec *clinic.PatientRecord) ([]byte, *r4pb.Bundle, *jsonformat.Unmarshaller) {
+	t.Helper()
 	data, err := fhir.Bundle(rec, clinictest.Start)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +96,13 @@ func TestBundleParsesWithGoogleFHIR(t *testing.T) {
 	if bundle == nil {
 		t.Fatal("not a Bundle")
 	}
+	return data, bundle, u
+}
+
+// TestBundleParsesWithGoogleFHIR parses the export with Google's FHIR R4
+// implementation, which validates the resources as it reads them.
+func TestBundleParsesWithGoogleFHIR(t *testing.T) {
+	data, bundle, u := parse(t, record(t))
 	counts := map[string]int{}
 	urls := map[string]bool{}
 	for _, e := range bundle.GetEntry() {
@@ -163,14 +173,7 @@ func TestBundleParsesWithGoogleFHIR(t *testing.T) {
 // most per day from max_24h, the patient bolus as an as-needed dose — and
 // google/fhir reads it.
 func TestFlexProgramExport(t *testing.T) {
-	e := clinictest.NewEnv(t, func(t *testing.T) clinic.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+	e := clinictest.NewEnv(t, openSQLite)
 	p := e.Patient("MRN-X", "pain")
 	e.Implant(p, "SN-X", "TP-20", "morphine", "10 mg/mL", "20 mL")
 	if err := e.Svc.Prescribe(e.Physician, p.ID, &clinic.Prescription{Program: clinictest.FlexProgram(), Reason: "day and night pattern"}); err != nil {
@@ -180,20 +183,9 @@ func TestFlexProgramExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := fhir.Bundle(rec, clinictest.Start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := u.Unmarshal(data)
-	if err != nil {
-		t.Fatalf("google/fhir refused the bundle: %v\n%s", err, data)
-	}
+	data, bundle, _ := parse(t, rec)
 	var mr bool
-	for _, e := range m.(*r4pb.ContainedResource).GetBundle().GetEntry() {
+	for _, e := range bundle.GetEntry() {
 		r := e.GetResource().GetMedicationRequest()
 		if r == nil {
 			continue

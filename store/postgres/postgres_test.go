@@ -27,19 +27,27 @@ func testURL(t testing.TB) string {
 	return u
 }
 
-// openSchema opens the store in a fresh schema, dropped at the end of the test.
-func openSchema(t testing.TB) (clinic.Store, string) {
+// newSchema makes a fresh, empty schema, dropped at the end of the test, and
+// returns the URL whose connections use it.
+func newSchema(t testing.TB) string {
 	t.Helper()
 	base := testURL(t)
-	ctx := context.Background()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "thecal_test_" + hex.EncodeToString(b)
-	url, err := postgres.CreateSchema(ctx, base, schema)
+	url, err := postgres.CreateSchema(context.Background(), base, schema)
 	if err != nil {
 		t.Fatalf("PostgreSQL at THECAL_TEST_POSTGRES is not reachable: %v", err)
 	}
 	t.Cleanup(func() { _ = postgres.DropSchema(context.Background(), base, schema) })
+	return url
+}
+
+// openSchema opens the store in a fresh schema, dropped at the end of the test.
+func openSchema(t testing.TB) (clinic.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	url := newSchema(t)
 	db, err := postgres.Open(ctx, url, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -55,16 +63,8 @@ func TestService(t *testing.T) {
 // TestPrescriptionMigration: prescriptions stored before the pump program
 // moved into "program" come out of the migration whole.
 func TestPrescriptionMigration(t *testing.T) {
-	base := testURL(t)
 	ctx := context.Background()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "thecal_test_" + hex.EncodeToString(b)
-	url, err := postgres.CreateSchema(ctx, base, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = postgres.DropSchema(context.Background(), base, schema) })
+	url := newSchema(t)
 	ms, err := postgres.Migrations()
 	if err != nil {
 		t.Fatal(err)
