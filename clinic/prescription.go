@@ -345,7 +345,9 @@ func decideRx(rev *PrescriptionReview) error {
 	if err := rev.Change.Confirm(rx.ConfirmLargeChange, rev.Unit); err != nil {
 		var le *therapy.LargeChangeError
 		if errors.As(err, &le) {
-			return Errorf(EINVALID, "confirm_large_change", "%s: send confirm_large_change: true to record it", le.Error())
+			c := le.Change
+			return Errorf(EINVALID, "confirm_large_change", "%s is more than %s (%s): a second, explicit confirmation is required (confirm_large_change)",
+				c.Text(le.Unit), c.Threshold, c.Source)
 		}
 		return err
 	}

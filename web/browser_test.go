@@ -294,6 +294,58 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a large change needs the second confirmation; a flex program from the step editor", func(t *testing.T) {
+		okafor := c.PatientByStage(demo.StagePriming) // baclofen 500 mcg/mL, 100 mcg/day
+		page := fmt.Sprintf("%s/patients/%d/prescribe", base, okafor.ID)
+		count := func() int {
+			rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), okafor.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rec.Prescriptions)
+		}
+		n0 := count()
+		if err := chromedp.Run(ctx, setDoseOn(page, "200 mcg/day"), chromedp.SendKeys("#reason", "spasticity worse after the implant", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#change"); !strings.Contains(s, "100 mcg/day → 200 mcg/day (+100%)") {
+			t.Errorf("review: change %q", s)
+		}
+		// Confirmed without ticking the second confirmation: refused, nothing written.
+		if err := chromedp.Run(ctx, chromedp.Click("#rx-confirm", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#error"); !strings.Contains(s, "a second, explicit confirmation is required") || !strings.Contains(s, "more than 50%") {
+			t.Errorf("a large change without the confirmation: %q", s)
+		}
+		if n := count(); n != n0 {
+			t.Fatalf("the refused change was recorded: %d → %d prescriptions", n0, n)
+		}
+		shot(t, ctx, "prescribe-large-change")
+		// A daily flex program of the same dose: 0.3 mL/day from 08:00, 0.1 mL/day from 20:00.
+		if err := chromedp.Run(ctx, chromedp.Navigate(page), chromedp.WaitVisible("#mode", chromedp.ByQuery),
+			chromedp.SetValue("#mode", "flex", chromedp.ByQuery),
+			chromedp.SendKeys("#flex-0-at", "08:00", chromedp.ByQuery), chromedp.SendKeys("#flex-0-rate", "0.3", chromedp.ByQuery),
+			chromedp.SendKeys("#flex-1-at", "20:00", chromedp.ByQuery), chromedp.SendKeys("#flex-1-rate", "0.1 mL/day", chromedp.ByQuery),
+			chromedp.SendKeys("#reason", "more by day", chromedp.ByQuery),
+			chromedp.Click("#rx-review", chromedp.ByQuery), chromedp.WaitVisible("#rx-confirm", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#new-mode"); !strings.Contains(s, "from 08:00 0.3 mL/day (150 mcg/day)") || !strings.Contains(s, "from 20:00 0.1 mL/day (50 mcg/day)") {
+			t.Errorf("review of the flex program: %q", s)
+		}
+		shot(t, ctx, "prescribe-flex")
+		if err := chromedp.Run(ctx, chromedp.Click("#rx-confirm", chromedp.ByQuery), chromedp.WaitVisible("#rx-program", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#rx-program"); !strings.Contains(s, "flex (daily): from 08:00 0.3 mL/day") {
+			t.Errorf("chart: program %q", s)
+		}
+		if s := text(ctx, t, "#rx-dose"); s != "100 mcg/day" {
+			t.Errorf("chart: daily dose %q, want 100 mcg/day", s)
+		}
+	})
+
 	t.Run("patient document", func(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/document", base, critical.ID)),
 			chromedp.WaitVisible("#emergency-card", chromedp.ByQuery)); err != nil {

@@ -149,7 +149,7 @@ func TestPageLargeChangeNeedsConfirmation(t *testing.T) {
 	audit0, rxs0 := written(t, c.Svc, p.ID)
 	form.Set("step", "confirm")
 	code, body = post(u, form)
-	if code != http.StatusBadRequest || !strings.Contains(body, "Second confirmation required") || !strings.Contains(body, `id="confirm_large"`) {
+	if code != http.StatusBadRequest || !strings.Contains(body, "a second, explicit confirmation is required") || !strings.Contains(body, `id="confirm_large"`) {
 		t.Fatalf("confirmed without the second confirmation: %d %.3000s", code, body)
 	}
 	if a, n := written(t, c.Svc, p.ID); a != audit0 || n != rxs0 {
