@@ -330,8 +330,8 @@ func TestFinding5RecordEditDetectedAndReadsAudited(t *testing.T) {
 	_, p := nurse.do("POST", "/api/v1/patients", patientJSON("M5"))
 	pid := int64(p["id"].(float64))
 	implant(t, doc, pid, "S5")
-	code, rx := doc.do("POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), map[string]any{"drug": "baclofen",
-		"concentration": "2000 mcg/mL", "mode": "continuous", "dose_per_day": "100 mcg/day", "max_24h": "0.1 mL", "reason": "titration"})
+	code, rx := doc.do("POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), map[string]any{"program": map[string]any{"drug": "baclofen",
+		"concentration": "2000 mcg/mL", "mode": "continuous", "max_24h": "0.1 mL"}, "dose_per_day": "100 mcg/day", "reason": "titration"})
 	if code != 201 {
 		t.Fatalf("prescribe: %d %v", code, rx)
 	}
