@@ -116,11 +116,17 @@ func (rx Prescription) MarshalJSON() ([]byte, error) {
 	return json.Marshal(prescriptionJSON{rxFields: rxFields(rx), Program: programOf(&rx.Program)})
 }
 
-// UnmarshalJSON reads what MarshalJSON wrote (the store, the audit).
+// UnmarshalJSON reads what MarshalJSON wrote (the store, the audit). A
+// prescription without its program is of the form before it (converted by
+// the store's migration prescription_program): refused, never read as an
+// empty program.
 func (rx *Prescription) UnmarshalJSON(b []byte) error {
 	var j prescriptionJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
+	}
+	if j.Program == nil {
+		return Errorf(EINTERNAL, "program", "a prescription without its program: stored in the form before it, which the migration prescription_program converts")
 	}
 	return rx.from(&j)
 }

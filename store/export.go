@@ -144,9 +144,10 @@ func (db *DB) Import(ctx context.Context, r io.Reader, afterImport []string) (ro
 	if err := dec.Decode(&head); err != nil || head.Format != ExportFormat {
 		return 0, fmt.Errorf("store: not a %s file", ExportFormat)
 	}
-	// Rows are loaded as they were exported: a migration that converts stored
-	// data (0004 moved a prescription's pump fields into "program") has not
-	// run on them, so an export of another schema is refused, not half read.
+	// Rows are loaded as they were exported: the conversions of the migrations
+	// this database has (prescription_program moved a prescription's pump
+	// fields into "program") have not run on them, so an export of another
+	// schema is refused, not half read.
 	var schema int
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&schema); err != nil {
 		return 0, err

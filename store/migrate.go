@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thecal/thecal/clinic"
 )
 
 // Migration is one numbered schema change.
@@ -16,6 +18,15 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+}
+
+// conversions are the Go steps of migrations that convert stored records
+// into a new form, by the migration's name without its number (the numbers
+// may change when branches merge). A step runs once, after the migration's
+// SQL, in its transaction: records change through the clinic's audit chain
+// (clinic.ConvertPrescriptions), not by SQL behind it.
+var conversions = map[string]func(clinic.Tx, time.Time) (int, error){
+	"prescription_program.sql": clinic.ConvertPrescriptions,
 }
 
 // Migrations reads NNNN_name.sql files from fsys, in order of their number.
@@ -64,31 +75,39 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, ms []Migration, lock s
 }
 
 func applyOne(ctx context.Context, db *sql.DB, d *Dialect, m Migration, lock string) error {
-	tx, err := db.BeginTx(ctx, nil)
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() { _ = sqlTx.Rollback() }()
 	if lock != "" {
-		if _, err := tx.ExecContext(ctx, lock); err != nil {
+		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
 			return fmt.Errorf("store: migration lock: %w", err)
 		}
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, Rebind(d, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.Version).Scan(&n); err != nil {
+	if err := sqlTx.QueryRowContext(ctx, Rebind(d, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return fmt.Errorf("store: migration %s: %w", m.Name, err)
+	if hasStatements(m.SQL) {
+		if _, err := sqlTx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.Name, err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, Rebind(d, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+	_, name, _ := strings.Cut(m.Name, "_")
+	if convert := conversions[name]; convert != nil {
+		if _, err := convert(&tx{ctx: ctx, tx: sqlTx, d: d, write: true}, time.Now()); err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.Name, err)
+		}
+	}
+	if _, err := sqlTx.ExecContext(ctx, Rebind(d, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 		m.Version, m.Name, time.Now().UnixMilli()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return sqlTx.Commit()
 }
 
 // SchemaVersion returns the newest migration applied.
@@ -96,4 +115,14 @@ func SchemaVersion(ctx context.Context, db *sql.DB) (int, error) {
 	var v sql.NullInt64
 	err := db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v)
 	return int(v.Int64), err
+}
+
+// hasStatements reports whether a migration's SQL holds more than comments.
+func hasStatements(sql string) bool {
+	for _, line := range strings.Split(sql, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
+			return true
+		}
+	}
+	return false
 }

@@ -70,8 +70,9 @@ func InsertLegacy(t *testing.T, db *sql.DB, rebind func(string) string) int64 {
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // CheckLegacy reads the patient InsertLegacy wrote, after the migration, and
-// checks that every field of both prescriptions came across: the pump's in
-// Program, the clinic's beside it.
+// checks that every field of both prescriptions came across (the pump's in
+// Program, the clinic's beside it) and that each conversion is in the audit
+// chain with the converted record's digest.
 func CheckLegacy(t *testing.T, st clinic.Store, patientID int64) {
 	t.Helper()
 	svc := clinic.NewService(st, nil, nil)
@@ -114,6 +115,32 @@ func CheckLegacy(t *testing.T, st clinic.Store, patientID int64) {
 	}
 	if !strings.Contains(string(m["program"]), `"patient_bolus":{"volume":"0.05 mL","duration":"10m","lockout":"4h","max_per_24h":4}`) {
 		t.Errorf("program: %s", m["program"])
+	}
+	// Each conversion went through the audit chain: an entry by the system
+	// with the record's old and new form, whose digest is the record's now.
+	sys := clinic.NewContext(t.Context(), clinic.System)
+	es, err := svc.Audit(sys, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := clinic.VerifyChain(es); !r.OK {
+		t.Fatalf("the audit chain after the conversion: %+v", r)
+	}
+	for _, p := range rec.Prescriptions {
+		var e *clinic.AuditEntry
+		for _, x := range es {
+			if x.Entity == "prescription" && x.EntityID == p.ID {
+				e = x
+			}
+		}
+		var stored *clinic.Record
+		if err := st.View(t.Context(), func(tx clinic.Tx) (err error) { stored, err = tx.Record(p.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if e == nil || e.Action != "prescription.convert" || e.Actor != "system" || e.RecordHash != clinic.RecordDigest(stored) ||
+			!strings.Contains(string(e.Before), `"mode":"`) || !strings.Contains(string(e.After), `"program":{`) {
+			t.Errorf("prescription %d: audit entry %+v, digest now %s", p.ID, e, clinic.RecordDigest(stored))
+		}
 	}
 }
 
