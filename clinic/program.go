@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -77,21 +78,45 @@ func programOf(p *pump.Prescription) *programJSON {
 	return j
 }
 
+// programError refuses a program that reads as JSON but is not one: the
+// member by its path from the prescription and the reason.
+type programError struct {
+	path   []string // e.g. program, flex, 3, days
+	reason string
+}
+
+// field is the path as the API names fields: program.flex[3].days.
+func (e *programError) field() string {
+	var b strings.Builder
+	for _, tok := range e.path {
+		if tok != "" && strings.Trim(tok, "0123456789") == "" {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
 // prescription returns the pump program j describes. A daily flex step runs
 // every day (its day mask is pump.AllDays, as the programmer writes it), so
 // the same program has the same bytes and hash wherever it was entered.
-func (j *programJSON) prescription() (pump.Prescription, error) {
+func (j *programJSON) prescription() (pump.Prescription, *programError) {
 	p := pump.Prescription{Drug: j.Drug, Concentration: j.Concentration, Mode: j.Mode, Rate: j.Rate,
 		Weekly: j.Weekly, Max24h: j.Max24h, LowReservoir: j.LowReservoir}
 	if len(j.Flex) > pump.MaxFlexSteps {
-		return p, Errorf(EINVALID, "program.flex", "%d steps: a flex program has at most %d", len(j.Flex), pump.MaxFlexSteps)
+		return p, &programError{[]string{"program", "flex"}, fmt.Sprintf("%d steps: a flex program has at most %d", len(j.Flex), pump.MaxFlexSteps)}
 	}
 	p.FlexSteps = len(j.Flex)
 	for i, s := range j.Flex {
 		days := uint8(s.Days)
 		switch {
 		case !j.Weekly && days != 0:
-			return p, Errorf(EINVALID, fmt.Sprintf("program.flex[%d].days", i), "days are for a program that repeats weekly (\"weekly\": true); a daily step runs every day")
+			return p, &programError{[]string{"program", "flex", strconv.Itoa(i), "days"},
+				"days are for a program that repeats weekly (\"weekly\": true); a daily step runs every day"}
 		case !j.Weekly:
 			days = pump.AllDays
 		}
@@ -128,21 +153,31 @@ func (rx *Prescription) UnmarshalJSON(b []byte) error {
 	if j.Program == nil {
 		return Errorf(EINTERNAL, "program", "a prescription without its program: stored in the form before it, which the migration prescription_program converts")
 	}
-	return rx.from(&j)
+	if pe := rx.from(&j); pe != nil {
+		return Errorf(EINVALID, pe.field(), "%s", pe.reason)
+	}
+	return nil
 }
 
 // UnmarshalJSONFrom reads a prescription with json/v2 in the decoder's
-// options (the API: strict), so an error carries the JSON pointer of the
-// member at fault within the whole body.
+// options (the API: strict), so that every error carries the JSON pointer of
+// the member at fault within the whole body, a program's included.
 func (rx *Prescription) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	var j prescriptionJSON
 	if err := jsonv2.UnmarshalDecode(d, &j); err != nil {
 		return err
 	}
-	return rx.from(&j)
+	if pe := rx.from(&j); pe != nil {
+		ptr := d.StackPointer() // this prescription, just read
+		for _, tok := range pe.path {
+			ptr = ptr.AppendToken(tok)
+		}
+		return &jsonv2.SemanticError{JSONPointer: ptr, Err: errors.New(pe.reason)}
+	}
+	return nil
 }
 
-func (rx *Prescription) from(j *prescriptionJSON) error {
+func (rx *Prescription) from(j *prescriptionJSON) *programError {
 	*rx = Prescription(j.rxFields)
 	if j.Program == nil {
 		return nil

@@ -122,15 +122,27 @@ func TestProgramJSON(t *testing.T) {
 	if err != nil || got.Program != want {
 		t.Fatalf("read back: %+v %v", got.Program, err)
 	}
-	// A daily step given days, and more than 16 steps, are refused with their field.
-	for body, field := range map[string]string{
-		`{"program":{"mode":"flex","flex":[{"at":"08:00","rate":"1 mL/day","days":["mon"]}]}}`:                                                 "program.flex[0].days",
-		`{"program":{"mode":"flex","flex":[` + strings.Repeat(`{"at":"08:00","rate":"1 mL/day"},`, 16) + `{"at":"09:00","rate":"1 mL/day"}]}}`: "program.flex",
+	// A daily step given days, and more than 16 steps, are refused with their
+	// member: by its JSON pointer in the whole body (the API), by its field
+	// path from the store's reader.
+	for body, want := range map[string][2]string{
+		`{"program":{"mode":"flex","flex":[{"at":"08:00","rate":"1 mL/day","days":["mon"]}]}}`:                                                 {"/program/flex/0/days", "program.flex[0].days"},
+		`{"program":{"mode":"flex","flex":[` + strings.Repeat(`{"at":"08:00","rate":"1 mL/day"},`, 16) + `{"at":"09:00","rate":"1 mL/day"}]}}`: {"/program/flex", "program.flex"},
 	} {
-		_, err := apiDecode([]byte(body))
+		var se *jsonv2.SemanticError
+		if _, err := apiDecode([]byte(body)); !errors.As(err, &se) || string(se.JSONPointer) != want[0] {
+			t.Errorf("%s: %v, want a refusal at %s", body, err, want[0])
+		}
+		var nested struct {
+			Rx clinic.Prescription `json:"rx"`
+		}
+		if err := jsonv2.Unmarshal([]byte(`{"rx":`+body+`}`), &nested); !errors.As(err, &se) || string(se.JSONPointer) != "/rx"+want[0] {
+			t.Errorf("%s nested: %v, want a refusal at /rx%s", body, err, want[0])
+		}
 		var ce *clinic.Error
-		if !errors.As(err, &ce) || ce.Field != field {
-			t.Errorf("%s: %v, want a refusal on %s", body, err, field)
+		var rx clinic.Prescription
+		if err := json.Unmarshal([]byte(body), &rx); !errors.As(err, &ce) || ce.Field != want[1] {
+			t.Errorf("%s: %v, want a refusal on %s", body, err, want[1])
 		}
 	}
 }

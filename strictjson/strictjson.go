@@ -16,12 +16,14 @@ package strictjson
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -111,6 +113,10 @@ func refusal(data []byte, err error) *Error {
 		return &Error{path, fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, syn.Err)}
 	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
 		return &Error{pathOf(sem.JSONPointer, true), unknownReason(sem.GoType)}
+	case errors.As(err, &sem) && sem.GoType != nil && sem.JSONKind != 0 && sem.JSONKind != '"' && readsText(sem.GoType):
+		// A value that reads itself from text (a quantity with its unit, a
+		// time, a name) given as another kind of JSON value.
+		return &Error{pathOf(sem.JSONPointer, false), "must be a string, not " + Describe(valueAt(data, sem.ByteOffset))}
 	case errors.As(err, &sem) && sem.Err == nil && sem.GoType != nil:
 		// A value of the wrong kind. json/v2 gives the value only for some
 		// kinds; the offset always points at its start.
@@ -120,6 +126,10 @@ func refusal(data []byte, err error) *Error {
 		}
 		return &Error{pathOf(sem.JSONPointer, false), "must be " + expected(sem.GoType) + ", not " + found}
 	case errors.As(err, &sem) && sem.Err != nil:
+		var te *time.ParseError
+		if errors.As(sem.Err, &te) {
+			return &Error{pathOf(sem.JSONPointer, false), fmt.Sprintf("%s is not a time in RFC 3339, e.g. 2026-01-05T08:00:00Z", Quote(te.Value))}
+		}
 		return &Error{pathOf(sem.JSONPointer, false), sem.Err.Error()}
 	}
 	return &Error{File, err.Error()}
@@ -267,6 +277,13 @@ func Unknowns(v any) []*Error {
 
 func unknownReason(t reflect.Type) string {
 	return "unknown field (allowed here: " + strings.Join(names(t), ", ") + ")"
+}
+
+// readsText reports whether a Go value of type t reads itself from a JSON
+// string (encoding.TextUnmarshaler).
+func readsText(t reflect.Type) bool {
+	text := reflect.TypeFor[encoding.TextUnmarshaler]()
+	return t.Implements(text) || t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(text)
 }
 
 // expected says what kind of JSON value a Go value of type t is read from.

@@ -5,8 +5,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/thecal/thecal/unit"
 )
 
 // doc is a small document shape with each kind of member the readers use.
@@ -88,6 +91,29 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("reason of %d bytes", len(e.Reason))
 			}
 		})
+	}
+}
+
+// TestTextValues: a value that reads itself from text (a quantity, a time)
+// is refused as a string when given as another kind, and a time's refusal
+// says the form it takes.
+func TestTextValues(t *testing.T) {
+	var d struct {
+		Volume unit.Volume `json:"volume"`
+		At     time.Time   `json:"at"`
+	}
+	for in, want := range map[string][2]string{
+		`{"volume": 5}`:          {"volume", "must be a string, not the number 5"},
+		`{"volume": [1]}`:        {"volume", "must be a string, not a list"},
+		`{"volume": "5"}`:        {"volume", `unit: volume "5" has no unit (allowed: mL, ml, nL, uL, ul, µL)`},
+		`{"at": "yesterday"}`:    {"at", `"yesterday" is not a time in RFC 3339, e.g. 2026-01-05T08:00:00Z`},
+		`{"at": 1767600000}`:     {"at", "must be a string, not the number 1767600000"},
+		`{"volume": "2.5 mL"} x`: {File, "invalid JSON at line 1, column 22: invalid character 'x' after top-level value"},
+	} {
+		var e *Error
+		if err := Unmarshal([]byte(in), &d, NullRefused); !errors.As(err, &e) || e.Path != want[0] || e.Reason != want[1] {
+			t.Errorf("%s: %v, want %s: %s", in, err, want[0], want[1])
+		}
 	}
 }
 

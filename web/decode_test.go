@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/thecal/thecal/clinic"
 )
 
@@ -37,14 +35,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-
-func TestFieldOf(t *testing.T) {
-	for ptr, want := range map[string]string{"": "", "/mrn": "mrn", "/status/active_alarms/0": "status.active_alarms[0]",
-		"/program/flex/12/days": "program.flex[12].days", "/doses/1": "doses[1]"} {
-		if got := fieldOf(jsontextPointer(ptr)); got != want {
-			t.Errorf("%q → %q, want %q", ptr, got, want)
-		}
-	}
-}
-
-func jsontextPointer(s string) jsontext.Pointer { return jsontext.Pointer(s) }
