@@ -113,8 +113,9 @@ func AutoCap(rx *pump.Prescription) unit.Volume {
 }
 
 // strokesUp rounds v up to whole pump strokes: the cap the pump's executor
-// counts in. It is a copy of the pump's own rounding until package pump exports
-// it (the "wire" change); then this calls that one.
+// counts in. It is a copy of the pump's own rounding until the wire change
+// lands on main, which exports it as pump.CapFor (with the one-stroke floor
+// AutoCap applies): AutoCap then returns pump.CapFor(d.Max + d.Boluses).
 func strokesUp(v unit.Volume) unit.Volume {
 	return (v + pump.StrokeVolume - 1) / pump.StrokeVolume * pump.StrokeVolume
 }
