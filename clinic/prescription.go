@@ -153,7 +153,11 @@ func (s *Service) ReviewPrescription(ctx context.Context, patientID int64, rx *P
 		rev, err = s.reviewRx(tx, patientID, rx)
 		return err
 	})
-	return rev, err
+	if err != nil {
+		return nil, err
+	}
+	// The review shows the prescription in force: a read of the record.
+	return rev, s.auditRead(ctx, "patient.read", patientID)
 }
 
 // Prescribe records a new prescription for the patient's implanted pump, after
