@@ -89,6 +89,9 @@ type PrescriptionReview struct {
 	// Invalid is the pump's refusal of the program (pump.Prescription.Validate),
 	// naming its field: shown at review beside the findings, refused by Prescribe.
 	Invalid *Error
+	// latest is the newest prescription recorded (whatever its start): the
+	// one a new prescription supersedes.
+	latest int64
 }
 
 // MarshalJSON writes the review as the API answers it: the prescription in
@@ -186,10 +189,7 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 				Source:  rev.Change.Source})
 		}
 		rx.LibraryVersion, rx.LibraryDigest = rev.Library.Version, rev.Library.Digest
-		rx.Supersedes = 0
-		if rev.Current != nil {
-			rx.Supersedes = rev.Current.ID
-		}
+		rx.Supersedes = rev.latest
 		rx.Meta = Meta{PatientID: patientID}
 		_, err = o.create(rx)
 		return err
@@ -279,6 +279,9 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 	history, err := list[Prescription](tx, RecordFilter{PatientID: patientID})
 	if err != nil {
 		return nil, err
+	}
+	if n := len(history); n > 0 {
+		rev.latest = history[n-1].ID
 	}
 	var past []drug.Prescribed
 	for _, h := range history {
