@@ -1,6 +1,7 @@
 package therapy
 
 import (
+	"fmt"
 	"math/big"
 
 	"github.com/thecal/thecal/unit"
@@ -61,4 +62,20 @@ func EvaluateTrial(baseline, trial, scale Score, threshold unit.Percent, f Funct
 	r.MeetsPain = lhs.Cmp(rhs) >= 0
 	r.Success = r.MeetsPain && f == FunctionalImproved
 	return r, nil
+}
+
+// String prints s as a plain number: "8", "6.5".
+func (s Score) String() string { return unit.FormatFixed(int64(s), 2) }
+
+// MarshalText writes s as String does.
+func (s Score) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a score: a plain number with at most two decimals.
+func (s *Score) UnmarshalText(b []byte) error {
+	n, err := unit.ParseFixed(string(b), 2)
+	if err != nil {
+		return fmt.Errorf("%q is not a score: write a number such as 8 or 6.5", b)
+	}
+	*s = Score(n)
+	return nil
 }

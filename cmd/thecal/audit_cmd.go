@@ -5,93 +5,85 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
 )
 
-const auditUsage = `usage: thecal audit checkpoint --db DB --key FILE [--out FILE]
-       thecal audit verify --db DB [--key FILE --checkpoint FILE]
-
-checkpoint verifies the whole audit trail (the chain, and every stored
-patient, user and record against the digest of the entry that wrote it) and,
-if it is intact, signs its head with the server's Ed25519 key: the anchor
-outside the database. The key file (PEM, mode 0600) is made on first use;
-keep it, and the checkpoints, off the database's machine. The checkpoint is
-printed and written to --out (default audit-checkpoint-SEQ.json).
-
-verify checks the trail the same way, and with --checkpoint that it passes
+func auditCommand() *cobra.Command {
+	return group("audit", "sign a checkpoint of the audit trail, or verify the trail against one", "", "subcommand",
+		auditLeaf("checkpoint", "--db DB --key FILE [--out FILE]", "sign a checkpoint of the verified audit trail",
+			`Verifies the whole audit trail (the chain, and every stored patient, user and
+record against the digest of the entry that wrote it) and, if it is intact,
+signs its head with the server's Ed25519 key: the anchor outside the database.
+The key file (PEM, mode 0600) is made on first use; keep it, and the
+checkpoints, off the database's machine. The checkpoint is printed and written
+to --out (default audit-checkpoint-SEQ.json).`),
+		auditLeaf("verify", "--db DB [--key FILE --checkpoint FILE]", "verify the audit trail, against a signed checkpoint",
+			`Checks the trail as checkpoint does, and with --checkpoint that it passes
 through a checkpoint signed with --key: a trail changed and re-hashed, or cut
-short, since the checkpoint does not. Exit status 1 when it does not verify.
-`
+short, since the checkpoint does not. Exit status 1 when it does not verify.`))
+}
 
-func runAudit(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "checkpoint" && args[0] != "verify") {
-		fmt.Fprint(stderr, auditUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return 0
-		}
-		return exitUsage
+// auditFlags are the flags of thecal audit checkpoint and verify.
+type auditFlags struct{ dbURL, keyFile, out, cpFile string }
+
+func auditLeaf(cmd, usage, short, long string) *cobra.Command {
+	c := command(cmd+" "+usage, short, long, noArgs)
+	var o auditFlags
+	fs := c.Flags()
+	fs.StringVar(&o.dbURL, "db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
+	if cmd == "checkpoint" {
+		fs.StringVar(&o.keyFile, "key", "", "the server's audit signing key (PEM, 0600; made if missing)")
+		fs.StringVar(&o.out, "out", "", "the file to write (default audit-checkpoint-SEQ.json)")
+	} else {
+		fs.StringVar(&o.keyFile, "key", "", "the server's audit signing key (PEM, 0600), with --checkpoint")
+		fs.StringVar(&o.cpFile, "checkpoint", "", "a checkpoint the trail must pass through (needs --key)")
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("thecal audit "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
-	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
-	keyFile := fs.String("key", "", "the server's audit signing key (PEM, 0600; checkpoint makes it if missing)")
-	out := fs.String("out", "", "checkpoint: the file to write (default audit-checkpoint-SEQ.json)")
-	cpFile := fs.String("checkpoint", "", "verify: a checkpoint the trail must pass through (needs --key)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "thecal audit %s: unexpected argument %q\n", cmd, fs.Arg(0))
-		return exitUsage
-	}
+	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int { return audit(cmd, o, stdout, stderr) })
+	return c
+}
+
+// audit signs a checkpoint of the trail, or verifies the trail.
+func audit(cmd string, o auditFlags, stdout, stderr io.Writer) int {
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "thecal audit %s: "+format+"\n", append([]any{cmd}, a...)...)
 		return code
 	}
 	switch {
-	case cmd == "checkpoint" && *keyFile == "":
+	case cmd == "checkpoint" && o.keyFile == "":
 		return fail(exitUsage, "--key FILE is required")
-	case cmd == "verify" && (*cpFile == "") != (*keyFile == ""):
+	case cmd == "verify" && (o.cpFile == "") != (o.keyFile == ""):
 		return fail(exitUsage, "--checkpoint and --key go together")
-	case cmd == "verify" && *out != "":
-		return fail(exitUsage, "--out is for checkpoint")
-	case cmd == "checkpoint" && *cpFile != "":
-		return fail(exitUsage, "--checkpoint is for verify")
 	}
 	var key ed25519.PrivateKey
-	if *keyFile != "" {
+	if o.keyFile != "" {
 		var err error
-		if key, err = loadAuditKey(*keyFile, cmd == "checkpoint"); err != nil {
+		if key, err = loadAuditKey(o.keyFile, cmd == "checkpoint"); err != nil {
 			return fail(1, "%v", err)
 		}
 	}
 	var cp *clinic.Checkpoint
-	if *cpFile != "" {
-		b, err := os.ReadFile(*cpFile)
+	if o.cpFile != "" {
+		b, err := os.ReadFile(o.cpFile)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
 		if cp, err = clinic.ParseCheckpoint(b); err != nil {
-			return fail(1, "%s: %v", *cpFile, err)
+			return fail(1, "%s: %v", o.cpFile, err)
 		}
 		if err := cp.Verify(key.Public().(ed25519.PublicKey)); err != nil {
-			return fail(1, "%s: %v", *cpFile, err)
+			return fail(1, "%s: %v", o.cpFile, err)
 		}
 	}
 	ctx := clinic.NewContext(context.Background(), clinic.System)
-	st, err := openStore(ctx, *dbURL)
+	st, err := openStore(ctx, o.dbURL)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -115,14 +107,14 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	b = append(b, '\n')
-	if *out == "" {
-		*out = fmt.Sprintf("audit-checkpoint-%d.json", c.Seq)
+	if o.out == "" {
+		o.out = fmt.Sprintf("audit-checkpoint-%d.json", c.Seq)
 	}
-	if err := writeNew(*out, b, 0o644); err != nil {
+	if err := writeNew(o.out, b, 0o644); err != nil {
 		return fail(1, "%v", err)
 	}
 	fmt.Fprintf(stdout, "%s", b)
-	fmt.Fprintf(stderr, "audit trail verified (%d entries, %d records); checkpoint written to %s\n", rep.Entries, rep.Records, *out)
+	fmt.Fprintf(stderr, "audit trail verified (%d entries, %d records); checkpoint written to %s\n", rep.Entries, rep.Records, o.out)
 	return 0
 }
 

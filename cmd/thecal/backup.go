@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
@@ -15,10 +16,7 @@ import (
 	"github.com/thecal/thecal/store/sqlite"
 )
 
-const backupUsage = `usage: thecal backup --db DB FILE
-       thecal restore --db DB FILE
-
-backup writes a consistent copy of the database while the server runs:
+const backupAbout = `backup writes a consistent copy of the database while the server runs:
 SQLite: a SQLite file (VACUUM INTO); PostgreSQL: a logical export (JSON
 lines, one snapshot). The copy's audit chain is verified.
 
@@ -26,38 +24,37 @@ restore puts a backup back. SQLite: the file is integrity-checked, then copied
 into the live database with SQLite's online backup API (a running server sees
 the restored records from its next request). PostgreSQL: the export is loaded
 into an empty, freshly migrated database (or use pg_dump/pg_restore: see
-docs/clinic.md). The restored audit chain is verified.
-`
+docs/clinic.md). The restored audit chain is verified.`
 
-func runBackup(args []string, stdout, stderr io.Writer) int {
-	return backupOrRestore("backup", args, stdout, stderr)
-}
-func runRestore(args []string, stdout, stderr io.Writer) int {
-	return backupOrRestore("restore", args, stdout, stderr)
+func backupCommand() *cobra.Command {
+	return backupOrRestore("backup", "copy the clinic database while the server runs")
 }
 
-func backupOrRestore(cmd string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("thecal "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, backupUsage); fs.PrintDefaults() }
-	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+func restoreCommand() *cobra.Command {
+	return backupOrRestore("restore", "restore the clinic database from a backup")
+}
+
+func backupOrRestore(cmd, short string) *cobra.Command {
+	c := command(cmd+" --db DB FILE", short, backupAbout, func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return badInput("give exactly one FILE")
 		}
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "thecal %s: give exactly one FILE\n\n%s", cmd, backupUsage)
-		return exitUsage
-	}
-	file := fs.Arg(0)
+		return nil
+	})
+	dbURL := c.Flags().String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
+	c.RunE = runs(func(args []string, stdout, stderr io.Writer) int {
+		return backupRun(cmd, *dbURL, args[0], stdout, stderr)
+	})
+	return c
+}
+
+func backupRun(cmd, dbURL, file string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	var err error
 	var rows int
 	switch {
-	case strings.HasPrefix(*dbURL, "sqlite:"):
-		path := strings.TrimPrefix(*dbURL, "sqlite:")
+	case strings.HasPrefix(dbURL, "sqlite:"):
+		path := strings.TrimPrefix(dbURL, "sqlite:")
 		if cmd == "backup" {
 			err = sqlite.Backup(ctx, path, file)
 		} else {
@@ -66,8 +63,8 @@ func backupOrRestore(cmd string, args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			err = verifyCopy(ctx, "sqlite:"+map[bool]string{true: file, false: path}[cmd == "backup"], stdout)
 		}
-	case strings.HasPrefix(*dbURL, "postgres://"), strings.HasPrefix(*dbURL, "postgresql://"):
-		db, oerr := postgres.Open(ctx, *dbURL, 4)
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		db, oerr := postgres.Open(ctx, dbURL, 4)
 		if oerr != nil {
 			err = oerr
 			break
@@ -93,14 +90,14 @@ func backupOrRestore(cmd string, args []string, stdout, stderr io.Writer) int {
 			defer f.Close()
 			rows, err = postgres.Import(ctx, db, f)
 			if err == nil {
-				err = verifyCopy(ctx, *dbURL, stdout)
+				err = verifyCopy(ctx, dbURL, stdout)
 			}
 		}
 		if err == nil {
 			fmt.Fprintf(stdout, "%d rows\n", rows)
 		}
 	default:
-		err = fmt.Errorf("--db %q: write sqlite:PATH or postgres://…", *dbURL)
+		err = fmt.Errorf("--db %q: write sqlite:PATH or postgres://…", dbURL)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "thecal %s: %v\n", cmd, err)

@@ -3,13 +3,15 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/pump"
@@ -30,7 +32,7 @@ type calcCmd struct {
 	example       string
 	refuses       bool // exit status 1 when the library refuses
 	// setup declares the subcommand's flags and returns the computation.
-	setup func(fs *flag.FlagSet, in *inputs) func() (*report, error)
+	setup func(in *inputs) func() (*report, error)
 }
 
 func calcCmds() []calcCmd {
@@ -40,101 +42,76 @@ func calcCmds() []calcCmd {
 	}
 }
 
-func runCalc(args []string, stdout, stderr io.Writer) int {
-	var cmds []command
+func calcCommand() *cobra.Command {
+	var subs []*cobra.Command
 	for _, c := range calcCmds() {
-		cmds = append(cmds, command{c.name, c.summary, c.run})
+		subs = append(subs, c.command())
 	}
-	return dispatch("thecal calc", "calculation", cmds, args, stdout, stderr, calcUsage)
+	return group("calc", "clinical calculators: dose, priming, bridge, refill, dates, titration",
+		"Every amount is written with its unit: 20mL, 0.5mL/day, 10mg/mL, 400mcg/day, 30d.\nRun 'thecal calc CALCULATION --help' for its inputs and an example.",
+		"calculation", subs...)
 }
 
-func calcUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: thecal calc CALCULATION [INPUTS] [--json]\n\ncalculations:")
-	for _, c := range calcCmds() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nEvery amount is written with its unit: 20mL, 0.5mL/day, 10mg/mL, 400mcg/day, 30d.\nRun 'thecal calc CALCULATION --help' for its inputs and an example.")
-}
-
-func (c calcCmd) run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("thecal calc "+c.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	in := &inputs{fs: fs}
-	compute := c.setup(fs, in)
+func (c calcCmd) command() *cobra.Command {
+	cmd := command(c.name, c.summary, c.about, calcArgs)
+	cmd.Annotations = map[string]string{flagNoun: "input"}
+	in := &inputs{fs: cmd.Flags()}
+	compute := c.setup(in)
 	asJSON := in.boolean("json", "print the result as JSON")
-	prog := "thecal calc " + c.name
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			c.help(stdout, in)
-			return 0
+	cmd.SetHelpFunc(func(*cobra.Command, []string) { c.help(cmd.OutOrStdout(), in) })
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		prog := cmd.CommandPath()
+		var rep *report
+		err := in.required(in.needed...)
+		if err == nil {
+			rep, err = compute()
 		}
-		fmt.Fprintf(stderr, "%s: %s\nRun '%s --help' for the inputs.\n", prog, flagError(err), prog)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected %q: every input is a flag, e.g. --rate 0.5mL/day\nRun '%s --help' for the inputs.\n", prog, fs.Arg(0), prog)
-		return exitUsage
-	}
-	var rep *report
-	err := required(fs, in.needed...)
-	if err == nil {
-		rep, err = compute()
-	}
-	if err != nil {
-		var ie *therapy.InputError
-		var le *drug.LoadError
-		switch {
-		case errors.As(err, &ie):
-			name := ie.Input
-			if fs.Lookup(name) != nil {
-				name = "--" + name
+		if err != nil {
+			var ie *therapy.InputError
+			var le *drug.LoadError
+			switch {
+			case errors.As(err, &ie):
+				name := ie.Input
+				if in.fs.Lookup(name) != nil {
+					name = "--" + name
+				}
+				return badInput("%s: %s", name, ie.Reason)
+			case errors.As(err, &le):
+				fmt.Fprintf(stderr, "%s: the drug library %s is refused:\n", prog, in.libraryName())
+				for _, p := range le.Problems {
+					fmt.Fprintf(stderr, "  %s\n", p)
+				}
+			default:
+				fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+				if errors.Is(err, therapy.ErrMethodsDisagree) {
+					return exitCode(1)
+				}
 			}
-			fmt.Fprintf(stderr, "%s: %s: %s\nRun '%s --help' for the inputs.\n", prog, name, ie.Reason, prog)
-		case errors.As(err, &le):
-			fmt.Fprintf(stderr, "%s: the drug library %s is refused:\n", prog, in.libraryName())
-			for _, p := range le.Problems {
-				fmt.Fprintf(stderr, "  %s\n", p)
-			}
-		default:
-			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-			if errors.Is(err, therapy.ErrMethodsDisagree) {
-				return 1
-			}
+			return exitCode(exitUsage)
 		}
-		return exitUsage
-	}
-	rep.calc = c.name
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(rep.jsonForm()); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-			return 1
+		rep.calc = c.name
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(rep.jsonForm()); err != nil {
+				return err
+			}
+		} else {
+			rep.writeText(stdout)
 		}
-	} else {
-		rep.writeText(stdout)
+		return status(rep.status)
 	}
-	return rep.status
+	return cmd
 }
 
-// flagError rewrites the flag package's error in the calculators' words.
-func flagError(err error) string {
-	s := err.Error()
-	if rest, ok := strings.CutPrefix(s, "invalid value "); ok {
-		// invalid value "20" for flag -reservoir: volume "20" has no unit …
-		if _, after, ok := strings.Cut(rest, " for flag -"); ok {
-			name, reason, _ := strings.Cut(after, ": ")
-			return "--" + name + ": " + reason
-		}
+// calcArgs refuses an argument: every input of a calculation is a flag.
+func calcArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput("unexpected %q: every input is a flag, e.g. --rate 0.5mL/day", args[0])
 	}
-	if name, ok := strings.CutPrefix(s, "flag provided but not defined: -"); ok {
-		return "--" + strings.TrimPrefix(name, "-") + " is not an input of this calculation"
-	}
-	if name, ok := strings.CutPrefix(s, "flag needs an argument: -"); ok {
-		return "--" + strings.TrimPrefix(name, "-") + " needs a value"
-	}
-	return s
+	return nil
 }
 
 func (c calcCmd) help(w io.Writer, in *inputs) {
@@ -166,7 +143,7 @@ func (c calcCmd) help(w io.Writer, in *inputs) {
 
 // inputs declares typed flags that read amounts with their units, in order.
 type inputs struct {
-	fs      *flag.FlagSet
+	fs      *pflag.FlagSet
 	order   []string // flags in the order declared, for --help
 	needed  []string // flags that must be given
 	libFile string
@@ -181,74 +158,59 @@ func (in *inputs) boolean(name, what string) *bool {
 }
 
 // list declares a repeatable flag.
-func (in *inputs) list(v flag.Value, name, example, what string) {
+func (in *inputs) list(v pflag.Value, name, example, what string) {
 	in.order = append(in.order, name)
 	in.fs.Var(v, name, example+"\t"+what)
 }
 
-// value is a flag read by a unit parser; set records whether it was given.
-type value[T any] struct {
-	v     T
-	set   bool
-	def   string
-	parse func(string) (T, error)
-}
-
-func (f *value[T]) String() string { return f.def }
-
-func (f *value[T]) Set(s string) error {
-	v, err := f.parse(s)
-	if err != nil {
-		return errors.New(strings.ReplaceAll(err.Error(), unit.ErrUnit.Error()+": ", ""))
-	}
-	f.v, f.set = v, true
-	return nil
-}
-
-func declare[T any](in *inputs, name, example, what, def string, parse func(string) (T, error)) *value[T] {
-	f := &value[T]{parse: parse, def: def}
-	if def != "" {
-		if err := f.Set(def); err != nil {
-			panic(name + ": bad default: " + err.Error())
-		}
-		f.set = false
-	}
-	in.fs.Var(f, name, example+"\t"+what)
+// declare declares an input of type T: its example and what it is, for the help.
+func declare[T any](in *inputs, name, example, what, def string) *value[T] {
 	in.order = append(in.order, name)
-	return f
+	return flagOf[T](in.fs, name, def, example+"\t"+what)
 }
 
 func (in *inputs) volume(name, example, what, def string) *value[unit.Volume] {
-	return declare(in, name, example, what, def, unit.ParseVolume)
+	return declare[unit.Volume](in, name, example, what, def)
 }
 
 func (in *inputs) rate(name, example, what, def string) *value[unit.Rate] {
-	return declare(in, name, example, what, def, unit.ParseRate)
+	return declare[unit.Rate](in, name, example, what, def)
 }
 
 func (in *inputs) duration(name, example, what, def string) *value[unit.Duration] {
-	return declare(in, name, example, what, def, unit.ParseDuration)
+	return declare[unit.Duration](in, name, example, what, def)
 }
 
 func (in *inputs) time(name, what string) *value[unit.Time] {
-	return declare(in, name, "2026-01-05T08:00:00Z", what, "", unit.ParseTime)
+	return declare[unit.Time](in, name, "2026-01-05T08:00:00Z", what, "")
 }
 
-// withUnit is an amount and the mass unit it was written in.
+// withUnit is an amount and the mass unit it was written in, so that the
+// answer is given in the unit the nurse typed.
 type withUnit[T any] struct {
 	v T
 	u unit.MassUnit
 }
 
+func (w *withUnit[T]) UnmarshalText(b []byte) error {
+	var err error
+	switch p := any(&w.v).(type) {
+	case *unit.Concentration:
+		*p, w.u, err = unit.ParseConcentration(string(b))
+	case *unit.DoseRate:
+		var d withUnit[unit.DoseRate]
+		d, err = parseDose(string(b))
+		*p, w.u = d.v, d.u
+	}
+	return err
+}
+
 func (in *inputs) concentration(name, example, what string) *value[withUnit[unit.Concentration]] {
-	return declare(in, name, example, what, "", func(s string) (withUnit[unit.Concentration], error) {
-		c, u, err := unit.ParseConcentration(s)
-		return withUnit[unit.Concentration]{c, u}, err
-	})
+	return declare[withUnit[unit.Concentration]](in, name, example, what, "")
 }
 
 func (in *inputs) dose(name, example, what string) *value[withUnit[unit.DoseRate]] {
-	return declare(in, name, example, what, "", parseDose)
+	return declare[withUnit[unit.DoseRate]](in, name, example, what, "")
 }
 
 // parseDose reads a dose per day or per hour; a bare mass is refused here, where
@@ -262,7 +224,7 @@ func parseDose(s string) (withUnit[unit.DoseRate], error) {
 }
 
 func (in *inputs) text(name, example, what, def string) *value[string] {
-	return declare(in, name, example, what, def, func(s string) (string, error) { return s, nil })
+	return declare[string](in, name, example, what, def)
 }
 
 // library declares --library, read by load.
@@ -314,18 +276,15 @@ func lookup(lib *drug.Library, name string) (*drug.Drug, error) {
 }
 
 // required refuses the first of the given flags that was not set.
-func required(fs *flag.FlagSet, names ...string) error {
+func (in *inputs) required(names ...string) error {
 	for _, name := range names {
-		f := fs.Lookup(name)
-		if v, ok := f.Value.(interface{ given() bool }); ok && !v.given() {
+		if f := in.fs.Lookup(name); !f.Changed {
 			example, what, _ := strings.Cut(f.Usage, "\t")
 			return &therapy.InputError{Input: name, Reason: fmt.Sprintf("required: %s, e.g. --%s %s", what, name, example)}
 		}
 	}
 	return nil
 }
-
-func (f *value[T]) given() bool { return f.set }
 
 // report is a calculation's result, for people and for machines.
 type report struct {

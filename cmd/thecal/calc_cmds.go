@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"slices"
 	"strconv"
@@ -16,17 +15,23 @@ import (
 // The calculators, one per subcommand of thecal calc.
 
 func (in *inputs) length(name, example, what, def string) *value[unit.Length] {
-	return declare(in, name, example, what, def, unit.ParseLength)
+	return declare[unit.Length](in, name, example, what, def)
 }
 
-func (in *inputs) count(name, example, what string) *value[int64] {
-	return declare(in, name, example, what, "", func(s string) (int64, error) {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, fmt.Errorf("%q is not a whole number from 1 to 1000", s)
-		}
-		return n, nil
-	})
+// count is a whole number from 1 to 1000.
+type count int64
+
+func (n *count) UnmarshalText(b []byte) error {
+	x, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || x < 1 || x > 1000 {
+		return fmt.Errorf("%q is not a whole number from 1 to 1000", b)
+	}
+	*n = count(x)
+	return nil
+}
+
+func (in *inputs) count(name, example, what string) *value[count] {
+	return declare[count](in, name, example, what, "")
 }
 
 func (in *inputs) catheter() (length *value[unit.Length], perCm *value[unit.Volume]) {
@@ -44,7 +49,7 @@ var doseCmd = calcCmd{
 Give the concentration and either the rate or the dose. The result is shown per
 day and per hour, in mL and in both mg and mcg, with the drug in one pump stroke.`,
 	example: "thecal calc dose --concentration 10mg/mL --rate 0.5mL/day",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		conc := in.concentration("concentration", "10mg/mL", "the drug's concentration in the reservoir")
 		rate := in.rate("rate", "0.5mL/day", "the pump rate (give the rate or the dose)", "")
 		dose := in.dose("dose", "5mg/day", "the daily dose (give the rate or the dose)")
@@ -110,7 +115,7 @@ The priming bolus fills the pump tubing (0.25 mL) and the catheter, at the pump'
 maximum rate. The catheter is bounded (at most 200 cm and 0.01 mL per cm), so no
 priming bolus is larger than 2.25 mL.`,
 	example: "thecal calc priming --catheter-length 50cm",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		length, perCm := in.catheter()
 		in.need("catheter-length")
 		return func() (*report, error) {
@@ -146,7 +151,7 @@ After a refill with another concentration, the old drug still fills the tubing
 and catheter. The bridge delivers it at the old program's rate; when it is out,
 the new drug is at the catheter tip and the new program starts.`,
 	example: "thecal calc bridge --old-rate 0.5mL/day --catheter-length 50cm --start 2026-01-05T08:00:00Z",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		old := in.rate("old-rate", "0.5mL/day", "the old program's rate", "")
 		length, perCm := in.catheter()
 		start := in.time("start", "when the bridge starts (the end of the refill)")
@@ -196,7 +201,7 @@ delivering too much; more than expected suggests a catheter problem (occlusion)
 or a pump delivering too little. The expected residual never goes below 0.5 mL,
 where the pump stops: if the program would have gone there, the pump ran empty.`,
 	example: "thecal calc refill --reservoir 20mL --last-fill 20mL --rate 0.5mL/day --since 30d --withdrawn 4.1mL",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		pumpModel := in.model()
 		last := in.volume("last-fill", "20mL", "the volume in the reservoir after the last refill", "")
 		rate := in.rate("rate", "0.5mL/day", "the programmed rate since (the average, for a flex program)", "")
@@ -267,7 +272,7 @@ var nextRefillCmd = calcCmd{
 
 The drug's stability limit comes from the drug library (--drug), or --stability.`,
 	example: "thecal calc next-refill --reservoir 20mL --volume 20mL --rate 0.5mL/day --bolus-volume 0.02mL --lockout 4h --max-per-24h 4 --drug morphine --filled 2026-01-05T08:00:00Z",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		pumpModel := in.model()
 		volume := in.volume("volume", "20mL", "the volume in the reservoir after the refill", "")
 		rate := in.rate("rate", "0.5mL/day", "the basal rate (the average, for a flex program)", "")
@@ -295,10 +300,10 @@ The drug's stability limit comes from the drug library (--drug), or --stability.
 			rep.in("volume", "volume after the refill", volume.v)
 			rep.in("rate", "basal rate", rate.v, rateText(rate.v))
 			if bolusVol.set || lockout.set || perDay.set {
-				if err := required(fs, "bolus-volume", "lockout", "max-per-24h"); err != nil {
+				if err := in.required("bolus-volume", "lockout", "max-per-24h"); err != nil {
 					return nil, err
 				}
-				rin.Bolus = &therapy.PatientBolus{Volume: bolusVol.v, Lockout: lockout.v, MaxPer24h: perDay.v}
+				rin.Bolus = &therapy.PatientBolus{Volume: bolusVol.v, Lockout: lockout.v, MaxPer24h: int64(perDay.v)}
 				rep.in("bolus", "patient bolus", fmt.Sprintf("%v, lockout %v, at most %d in 24 h", bolusVol.v, lockout.v, perDay.v))
 			}
 			if max24h.set {
@@ -382,8 +387,8 @@ var batteryCmd = calcCmd{
 Both dates are computed twice, by a closed form and by stepping through the days;
 the result is shown only when the two agree within a minute (hazard H6).`,
 	example: "thecal calc battery --battery 1000000uAh --rate 0.5mL/day --at 2026-01-05T08:00:00Z",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
-		charge := declare(in, "battery", "950000uAh", "the remaining battery charge", pump.BatteryCapacity.String(), unit.ParseCharge)
+	setup: func(in *inputs) func() (*report, error) {
+		charge := declare[unit.Charge](in, "battery", "950000uAh", "the remaining battery charge", pump.BatteryCapacity.String())
 		rate := in.rate("rate", "0.5mL/day", "the average volume delivered per day, boluses included", "")
 		radio := in.duration("radio", "2m", "the average telemetry session time per day", "0s")
 		at := in.time("at", "when the battery had this charge (from an interrogation)")
@@ -427,6 +432,8 @@ the result is shown only when the two agree within a minute (hazard H6).`,
 type resultsFlag []therapy.ScreeningResult
 
 func (r *resultsFlag) String() string { return "" }
+func (r *resultsFlag) Type() string   { return "DOSE:OUTCOME" }
+func (r *resultsFlag) repeatable()    {}
 
 func (r *resultsFlag) Set(s string) error {
 	doseText, outcome, ok := strings.Cut(s, ":")
@@ -449,11 +456,6 @@ func (r *resultsFlag) Set(s string) error {
 	return nil
 }
 
-// clean drops the unit package's "unit: " prefixes from a parse error.
-func clean(err error) error {
-	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), unit.ErrUnit.Error()+": ", ""))
-}
-
 var screeningCmd = calcCmd{
 	name:    "screening",
 	summary: "baclofen screening protocol and starting dose",
@@ -467,7 +469,7 @@ candidate.
 
 Without --result it shows the protocol; give each bolus's result in order.`,
 	example: "thecal calc screening --start 2026-01-05T08:00:00Z --result 50mcg:none --result 75mcg:10h",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		drugName := in.text("drug", "baclofen", "the drug whose screening protocol is used", "baclofen")
 		start := in.time("start", "when the first bolus is given")
 		var results resultsFlag
@@ -546,7 +548,7 @@ Ziconotide (from the library): start at most 2.4 mcg/day, steps of at most
 (US label), to 19.2 mcg/day (0.8 mcg/h) by day 21.`,
 	refuses: true,
 	example: "thecal calc titration --drug ziconotide --start 2.4mcg/day --target 19.2mcg/day --concentration 25mcg/mL --from 2026-01-05T08:00:00Z",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		drugName := in.text("drug", "ziconotide", "the drug", "")
 		start := in.dose("start", "2.4mcg/day", "the starting daily dose")
 		target := in.dose("target", "19.2mcg/day", "the target daily dose")
@@ -650,7 +652,7 @@ func titrationRule(d *drug.Drug, population string) (therapy.TitrationRule, []st
 
 // tighten applies --step, --interval and --per-week: each may only make the rule
 // stricter, and must be given where the library has no bound.
-func tighten(r therapy.TitrationRule, missing []string, u unit.MassUnit, step *value[string], interval *value[unit.Duration], perWeek *value[int64]) (therapy.TitrationRule, error) {
+func tighten(r therapy.TitrationRule, missing []string, u unit.MassUnit, step *value[string], interval *value[unit.Duration], perWeek *value[count]) (therapy.TitrationRule, error) {
 	lacks := func(part string) bool { return slices.Contains(missing, part) }
 	looser := func(input, lib string) error {
 		return &therapy.InputError{Input: input, Reason: fmt.Sprintf("looser than the library's %s: a plan may only be stricter", lib)}
@@ -685,10 +687,10 @@ func tighten(r therapy.TitrationRule, missing []string, u unit.MassUnit, step *v
 		r.Sources = append(r.Sources, "interval given with --interval")
 	}
 	if perWeek.set {
-		if !lacks("per-week") && perWeek.v > r.MaxPerWeek {
+		if !lacks("per-week") && int64(perWeek.v) > r.MaxPerWeek {
 			return r, looser("per-week", r.Describe(u))
 		}
-		r.MaxPerWeek = perWeek.v
+		r.MaxPerWeek = int64(perWeek.v)
 		r.Sources = append(r.Sources, "increases per week given with --per-week")
 	}
 	for _, part := range missing {
@@ -709,7 +711,7 @@ var opioidCmd = calcCmd{
 A SUGGESTION ONLY, never a limit: the published ratios differ thirty-fold. The
 prescription is checked against the drug library like any other.`,
 	example: "thecal calc opioid --oral 60mg/day",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		oral := in.dose("oral", "60mg/day", "the daily oral morphine dose")
 		drugName := in.text("drug", "morphine", "the intrathecal drug whose conversion is used", "morphine")
 		in.library()
@@ -744,13 +746,7 @@ prescription is checked against the drug library like any other.`,
 
 // score reads a pain score: a plain number with up to two decimals.
 func (in *inputs) score(name, example, what, def string) *value[therapy.Score] {
-	return declare(in, name, example, what, def, func(s string) (therapy.Score, error) {
-		n, err := unit.ParseFixed(s, 2)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a score: write a number such as 8 or 6.5", s)
-		}
-		return therapy.Score(n), nil
-	})
+	return declare[therapy.Score](in, name, example, what, def)
 }
 
 func scoreText(s therapy.Score) string { return unit.FormatFixed(int64(s), 2) }
@@ -764,11 +760,11 @@ A trial succeeds when the reduction reaches the clinic's threshold (default 50%,
 as in payer policies for implantable infusion pumps) and functional improvement
 is recorded. Scores are numbers on the scale given (default 0 to 10).`,
 	example: "thecal calc trial --baseline 8 --trial 3 --functional yes",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		baseline := in.score("baseline", "8", "the pain score before the trial", "")
 		trial := in.score("trial", "3", "the pain score during the trial", "")
 		scale := in.score("scale", "10", "the top of the score's scale", "10")
-		threshold := declare(in, "threshold", "50%", "the clinic's success threshold", therapy.DefaultSettings.TrialSuccess.String(), unit.ParsePercent)
+		threshold := declare[unit.Percent](in, "threshold", "50%", "the clinic's success threshold", therapy.DefaultSettings.TrialSuccess.String())
 		functional := in.text("functional", "yes", "functional improvement recorded: yes or no", "")
 		in.need("baseline", "trial")
 		return func() (*report, error) {
@@ -812,6 +808,8 @@ type prevFlag []struct {
 }
 
 func (p *prevFlag) String() string { return "" }
+func (p *prevFlag) Type() string   { return "TIME=DOSE" }
+func (p *prevFlag) repeatable()    {}
 
 func (p *prevFlag) Set(s string) error {
 	at, doseText, ok := strings.Cut(s, "=")
@@ -840,7 +838,7 @@ intrathecal pump use, a concentration the library does not allow, and a limit th
 library leaves empty (treated as a soft limit until the clinic sets it).`,
 	refuses: true,
 	example: "thecal calc check --drug ziconotide --concentration 25mcg/mL --dose 4.8mcg/day --at 2026-01-07T08:00:00Z --prev 2d=2.4mcg/day",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		drugName := in.text("drug", "ziconotide", "the drug", "")
 		conc := in.concentration("concentration", "25mcg/mL", "the concentration in the reservoir")
 		dose := in.dose("dose", "4.8mcg/day", "the proposed daily dose (0mcg/day stops the drug)")
@@ -928,7 +926,7 @@ var libraryCmd = calcCmd{
 and its field if anything is wrong, and otherwise shows its version and each
 drug's units, limits and rules, every number with its source.`,
 	example: "thecal calc library --drug ziconotide",
-	setup: func(fs *flag.FlagSet, in *inputs) func() (*report, error) {
+	setup: func(in *inputs) func() (*report, error) {
 		drugName := in.text("drug", "ziconotide", "show only this drug", "")
 		in.library()
 		return func() (*report, error) {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/demo"
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/fhir"
@@ -22,51 +22,42 @@ import (
 	"github.com/thecal/thecal/web"
 )
 
-const demoUsage = `usage: thecal demo [--listen ADDR] [--db PATH] [--speed N] [--exit-after D]
-
-Starts the clinic server with its web interface on a fresh SQLite file (in a
+func demoCommand() *cobra.Command {
+	c := command("demo [--listen ADDR] [--db PATH] [--speed N] [--exit-after D]",
+		"a demonstration clinic with virtual pumps, in the browser",
+		`Starts the clinic server with its web interface on a fresh SQLite file (in a
 temporary directory unless --db names a file that does not exist yet), seeds
 a demonstration clinic (six patients at different stages, with physician,
 nurse and administrator sign-ins printed once), and runs the patients'
 virtual pumps in-process on a clock --speed times faster than real time;
 they report to the clinic so alarms and the worklist change as you watch.
-Ctrl-C stops it.
-
-flags:
-`
-
-func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("thecal demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
+Ctrl-C stops it.`, noArgs)
+	fs := c.Flags()
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 3600, "simulated seconds per real second (3600: one simulated hour a second)")
 	exitAfter := fs.Duration("exit-after", 0, "stop after this long (for tests); 0 runs until Ctrl-C")
-	verbose := fs.Bool("v", false, "log every request")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "thecal demo: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
+	verbose := fs.BoolP("verbose", "v", false, "log every request")
+	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
+		return demoRun(*listen, *dbPath, *speed, *exitAfter, *verbose, stdout, stderr)
+	})
+	return c
+}
+
+func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verbose bool, stdout, stderr io.Writer) int {
 	level := slog.LevelWarn
-	if *verbose {
+	if verbose {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *exitAfter > 0 {
+	if exitAfter > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *exitAfter)
+		ctx, cancel = context.WithTimeout(ctx, exitAfter)
 		defer cancel()
 	}
-	path := *dbPath
+	path := dbPath
 	if path == "" {
 		dir, err := os.MkdirTemp("", "thecal-demo-")
 		if err != nil {
@@ -92,7 +83,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	srv := web.NewServer(c.Svc, logger)
 	srv.Export = fhir.Bundle
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "thecal demo: cannot listen:", err)
 		return 1
@@ -100,7 +91,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	c.Clock.Run(*speed)
+	c.Clock.Run(speed)
 	pumps := make(chan struct{})
 	go func() { defer close(pumps); c.Run(ctx, 250*time.Millisecond, logger) }()
 
@@ -113,7 +104,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Thecal demonstration clinic: %s\n", url)
 	fmt.Fprintf(stdout, "database: %s (library %s)\n", path, c.Svc.Library().Version)
 	fmt.Fprintf(stdout, "clock: starts %s, runs %g× real time; %d virtual pumps report every %s of simulated time\n",
-		c.Start.Format(time.DateTime), *speed, len(c.Pumps), demo.ReportEvery)
+		c.Start.Format(time.DateTime), speed, len(c.Pumps), demo.ReportEvery)
 	fmt.Fprintln(stdout, "sign-ins (passwords shown once):")
 	for _, l := range c.Logins {
 		fmt.Fprintf(stdout, "  %-14s %-10s %s  (%s)\n", l.Role, l.Username, l.Password, l.Name)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
@@ -20,61 +22,38 @@ import (
 // Wiring only: the formats, checks and file rules are package telemetry's.
 // Nothing secret is ever printed: keys are named by their public key ids.
 
-func runKeys(args []string, stdout, stderr io.Writer) int {
-	return runVerbs("thecal keys", keysUsage, []verb{
-		{"authority", keysAuthority},
-		{"issue", keysIssue},
-		{"enrol", keysEnrol},
-		{"revoke", keysRevoke},
-		{"show", keysShow},
-	}, args, stdout, stderr)
+func keysCommand() *cobra.Command {
+	return group("keys", "clinic authorities, credentials, pump enrolment and revocation",
+		`Private keys are files with mode 0600; nothing secret is printed or logged.`, "subcommand",
+		keysAuthority(), keysIssue(), keysEnrol(), keysRevoke(), keysShow())
 }
 
-const keysUsage = `usage: thecal keys authority|issue|enrol|revoke|show [FLAGS]
-
-  authority  create a clinic authority: an Ed25519 signing key (private file,
-             0600, never overwritten) and its public trust file
-  issue      issue a credential to a clinician, patient (PTM), home monitor or
-             emergency programmer: a new static key and the signed credential,
-             in one private identity file
-  enrol      enrol a pump at implant: its key and credential, and the
-             authorities it trusts (the clinic's, and for instance a regional
-             emergency authority's)
-  revoke     add a credential serial to a trust file's revocation list (a
-             pump's, in its state directory: a running pump applies it at once)
-  show       print what a key, credential, identity, enrolment or trust file
-             holds (public parts only)
-
-Private keys are files with mode 0600; nothing secret is printed or logged.
-Run 'thecal keys COMMAND --help' for its flags.
-`
-
-func keysAuthority(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal keys authority", "--out FILE [--public FILE]",
-		"Creates a clinic authority. The private key file (--out) signs credentials:\nkeep it offline; it is never overwritten. The public file (--public, default\nFILE.pub) is the trust file programmers, PTMs and pumps are given.", stdout, stderr)
+func keysAuthority() *cobra.Command {
+	c, f := devCommand("authority", "--out FILE [--public FILE]", "create a clinic authority: an Ed25519 signing key (private file, 0600, never overwritten) and its public trust file",
+		"Creates a clinic authority. The private key file (--out) signs credentials:\nkeep it offline; it is never overwritten. The public file (--public, default\nFILE.pub) is the trust file programmers, PTMs and pumps are given.", noArgs)
 	out := f.String("out", "", "the authority's private key file (created, 0600)")
 	pub := f.String("public", "", "its public trust file (default: --out with .pub)")
-	if st := f.parse(args); st >= 0 {
-		return st
-	}
-	if *out == "" {
-		return f.fail("--out is required")
-	}
-	if *pub == "" {
-		*pub = strings.TrimSuffix(*out, ".key") + ".pub"
-	}
-	a, err := telemetry.NewAuthority(nil)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	if err := telemetry.WriteAuthority(*out, a); err != nil {
-		return f.fail("%v", err)
-	}
-	if err := telemetry.WriteTrust(*pub, telemetry.Trust{Authorities: []ed25519.PublicKey{a.Public}}); err != nil {
-		return f.fail("%v", err)
-	}
-	fmt.Fprintf(stdout, "authority %s\n  private key  %s (0600: keep it offline)\n  trust file   %s (public: give it to programmers, PTMs and pumps)\n", a.ID, *out, *pub)
-	return 0
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		if *out == "" {
+			return f.fail("--out is required")
+		}
+		if *pub == "" {
+			*pub = strings.TrimSuffix(*out, ".key") + ".pub"
+		}
+		a, err := telemetry.NewAuthority(nil)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		if err := telemetry.WriteAuthority(*out, a); err != nil {
+			return f.fail("%v", err)
+		}
+		if err := telemetry.WriteTrust(*pub, telemetry.Trust{Authorities: []ed25519.PublicKey{a.Public}}); err != nil {
+			return f.fail("%v", err)
+		}
+		fmt.Fprintf(stdout, "authority %s\n  private key  %s (0600: keep it offline)\n  trust file   %s (public: give it to programmers, PTMs and pumps)\n", a.ID, *out, *pub)
+		return 0
+	})
+	return c
 }
 
 // validity reads --days and --from into a validity period.
@@ -93,9 +72,9 @@ func validity(days int, from string) (unit.Time, unit.Time, error) {
 	return nb, nb.Add(unit.Duration(days) * unit.Day), nil
 }
 
-func keysIssue(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal keys issue", "--authority FILE --role ROLE --serial N --name NAME --out FILE [--days 365]",
-		"Issues a credential: a new static key for the holder and a credential binding\nit to a role, serial and name, signed by the authority. The identity file\n(--out: key and credential, 0600, never overwritten) goes to the holder's device.\n\nRoles: clinician (everything), patient (a PTM: patient bolus, status),\nmonitor (status and event log), emergency (stop or minimum rate, status; only\nunder a contact wake).", stdout, stderr)
+func keysIssue() *cobra.Command {
+	c, f := devCommand("issue", "--authority FILE --role ROLE --serial N --name NAME --out FILE [--days 365]", "issue a credential to a clinician, patient (PTM), home monitor or emergency programmer",
+		"Issues a credential: a new static key for the holder and a credential binding\nit to a role, serial and name, signed by the authority. The identity file\n(--out: key and credential, 0600, never overwritten) goes to the holder's device.\n\nRoles: clinician (everything), patient (a PTM: patient bolus, status),\nmonitor (status and event log), emergency (stop or minimum rate, status; only\nunder a contact wake).", noArgs)
 	auth := f.String("authority", "", "the authority's private key file")
 	role := f.String("role", "", "clinician, patient, monitor or emergency")
 	serial := f.Uint64("serial", 0, "the credential's serial number (unique per authority; revocation is by serial)")
@@ -103,34 +82,34 @@ func keysIssue(args []string, stdout, stderr io.Writer) int {
 	days := f.Int("days", 365, "validity in days")
 	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the identity file to create")
-	if st := f.parse(args); st >= 0 {
-		return st
-	}
-	r, ok := telemetry.ParseRole(*role)
-	if !ok || r == telemetry.RolePump {
-		return f.fail("--role %q: clinician, patient, monitor or emergency (a pump is enrolled with 'thecal keys enrol')", *role)
-	}
-	if *auth == "" || *out == "" || *serial == 0 || *name == "" {
-		return f.fail("--authority, --serial, --name and --out are required")
-	}
-	nb, na, err := validity(*days, *from)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	a, err := telemetry.ReadAuthority(*auth)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	id, err := telemetry.NewIdentity(nil, a, r, *serial, *name, nb, na)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	if err := telemetry.WriteIdentity(*out, id); err != nil {
-		return f.fail("%v", err)
-	}
-	fmt.Fprintf(stdout, "identity %s (0600)\n", *out)
-	writeCredential(stdout, id.Credential)
-	return 0
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		r, ok := telemetry.ParseRole(*role)
+		if !ok || r == telemetry.RolePump {
+			return f.fail("--role %q: clinician, patient, monitor or emergency (a pump is enrolled with 'thecal keys enrol')", *role)
+		}
+		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
+			return f.fail("--authority, --serial, --name and --out are required")
+		}
+		nb, na, err := validity(*days, *from)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		a, err := telemetry.ReadAuthority(*auth)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		id, err := telemetry.NewIdentity(nil, a, r, *serial, *name, nb, na)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		if err := telemetry.WriteIdentity(*out, id); err != nil {
+			return f.fail("%v", err)
+		}
+		fmt.Fprintf(stdout, "identity %s (0600)\n", *out)
+		writeCredential(stdout, id.Credential)
+		return 0
+	})
+	return c
 }
 
 func writeCredential(w io.Writer, c telemetry.Credential) {
@@ -144,10 +123,12 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+func (l *listFlag) Type() string       { return "FILE" }
+func (l *listFlag) repeatable()        {}
 
-func keysEnrol(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal keys enrol", "--authority FILE --serial N --name NAME --out FILE [--also-trust PUB]...",
-		"Enrols a pump at implant: a new static key, a pump credential signed by the\nclinic authority, and the authorities the pump trusts — the clinic's, and every\n--also-trust file (for instance a regional emergency authority). The enrolment\nfile (0600, never overwritten) is what 'thecal pump init --enrolment' reads.", stdout, stderr)
+func keysEnrol() *cobra.Command {
+	c, f := devCommand("enrol", "--authority FILE --serial N --name NAME --out FILE [--also-trust PUB]...", "enrol a pump at implant: its key and credential, and the authorities it trusts",
+		"Enrols a pump at implant: a new static key, a pump credential signed by the\nclinic authority, and the authorities the pump trusts — the clinic's, and every\n--also-trust file (for instance a regional emergency authority). The enrolment\nfile (0600, never overwritten) is what 'thecal pump init --enrolment' reads.", noArgs)
 	auth := f.String("authority", "", "the implanting clinic's authority private key file")
 	serial := f.Uint64("serial", 0, "the pump's serial number")
 	name := f.String("name", "", "the pump's name in credentials, e.g. \"TP-20 #4001\"")
@@ -156,44 +137,44 @@ func keysEnrol(args []string, stdout, stderr io.Writer) int {
 	out := f.String("out", "", "the enrolment file to create")
 	var also listFlag
 	f.Var(&also, "also-trust", "a further authority's trust file the pump accepts credentials from (repeat)")
-	if st := f.parse(args); st >= 0 {
-		return st
-	}
-	if *auth == "" || *out == "" || *serial == 0 || *name == "" {
-		return f.fail("--authority, --serial, --name and --out are required")
-	}
-	nb, na, err := validity(*days, *from)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	a, err := telemetry.ReadAuthority(*auth)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	var extra []ed25519.PublicKey
-	var revoked []uint64
-	for _, p := range also {
-		t, err := telemetry.ReadTrust(p)
-		if err != nil {
-			return f.fail("--also-trust %s: %v", p, err)
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
+			return f.fail("--authority, --serial, --name and --out are required")
 		}
-		extra = append(extra, t.Authorities...)
-		revoked = append(revoked, t.Revoked...)
-	}
-	e, err := telemetry.Enrol(nil, a, *serial, *name, nb, na, extra...)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	for _, s := range revoked {
-		e.Trust.Revoke(s)
-	}
-	if err := telemetry.WriteEnrolment(*out, e); err != nil {
-		return f.fail("%v", err)
-	}
-	fmt.Fprintf(stdout, "enrolment %s (0600)\n", *out)
-	writeCredential(stdout, e.Identity.Credential)
-	writeTrust(stdout, e.Trust)
-	return 0
+		nb, na, err := validity(*days, *from)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		a, err := telemetry.ReadAuthority(*auth)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		var extra []ed25519.PublicKey
+		var revoked []uint64
+		for _, p := range also {
+			t, err := telemetry.ReadTrust(p)
+			if err != nil {
+				return f.fail("--also-trust %s: %v", p, err)
+			}
+			extra = append(extra, t.Authorities...)
+			revoked = append(revoked, t.Revoked...)
+		}
+		e, err := telemetry.Enrol(nil, a, *serial, *name, nb, na, extra...)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		for _, s := range revoked {
+			e.Trust.Revoke(s)
+		}
+		if err := telemetry.WriteEnrolment(*out, e); err != nil {
+			return f.fail("%v", err)
+		}
+		fmt.Fprintf(stdout, "enrolment %s (0600)\n", *out)
+		writeCredential(stdout, e.Identity.Credential)
+		writeTrust(stdout, e.Trust)
+		return 0
+	})
+	return c
 }
 
 func writeTrust(w io.Writer, t telemetry.Trust) {
@@ -205,105 +186,106 @@ func writeTrust(w io.Writer, t telemetry.Trust) {
 	}
 }
 
-func keysRevoke(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal keys revoke", "--serial N (--state DIR | --trust FILE)",
-		"Revokes a credential by serial: adds it to the revocation list of a pump (its\ntrust file in its state directory; a running pump applies it before the next\nhandshake) or of any trust file (a programmer's, to stop trusting a pump).", stdout, stderr)
+func keysRevoke() *cobra.Command {
+	c, f := devCommand("revoke", "--serial N (--state DIR | --trust FILE)", "add a credential serial to a trust file's revocation list (a running pump applies it at once)",
+		"Revokes a credential by serial: adds it to the revocation list of a pump (its\ntrust file in its state directory; a running pump applies it before the next\nhandshake) or of any trust file (a programmer's, to stop trusting a pump).", noArgs)
 	serial := f.Uint64("serial", 0, "the serial to revoke")
 	state := f.String("state", "", "a pump's state directory")
 	trustPath := f.String("trust", "", "a trust file")
-	if st := f.parse(args); st >= 0 {
-		return st
-	}
-	if *serial == 0 || (*state == "") == (*trustPath == "") {
-		return f.fail("--serial and one of --state or --trust are required")
-	}
-	path := *trustPath
-	if *state != "" {
-		path = implant.TrustPath(*state)
-	}
-	t, err := telemetry.ReadTrust(path)
-	if err != nil {
-		return f.fail("%v", err)
-	}
-	if slices.Contains(t.Revoked, *serial) {
-		fmt.Fprintf(stdout, "serial %d is already revoked in %s\n", *serial, path)
-		return 0
-	}
-	t.Revoke(*serial)
-	if err := telemetry.WriteTrust(path, t); err != nil {
-		return f.fail("%v", err)
-	}
-	fmt.Fprintf(stdout, "serial %d revoked in %s\n", *serial, path)
-	if *state != "" {
-		if msg, err := implant.Control(context.Background(), *state, "trust"); err == nil {
-			fmt.Fprintf(stdout, "the running pump applied it: %s\n", msg)
-		} else {
-			fmt.Fprintln(stdout, "the pump is not running: it applies it when it starts")
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		if *serial == 0 || (*state == "") == (*trustPath == "") {
+			return f.fail("--serial and one of --state or --trust are required")
 		}
-	}
-	return 0
+		path := *trustPath
+		if *state != "" {
+			path = implant.TrustPath(*state)
+		}
+		t, err := telemetry.ReadTrust(path)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		if slices.Contains(t.Revoked, *serial) {
+			fmt.Fprintf(stdout, "serial %d is already revoked in %s\n", *serial, path)
+			return 0
+		}
+		t.Revoke(*serial)
+		if err := telemetry.WriteTrust(path, t); err != nil {
+			return f.fail("%v", err)
+		}
+		fmt.Fprintf(stdout, "serial %d revoked in %s\n", *serial, path)
+		if *state != "" {
+			if msg, err := implant.Control(context.Background(), *state, "trust"); err == nil {
+				fmt.Fprintf(stdout, "the running pump applied it: %s\n", msg)
+			} else {
+				fmt.Fprintln(stdout, "the pump is not running: it applies it when it starts")
+			}
+		}
+		return 0
+	})
+	return c
 }
 
-func keysShow(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal keys show", "FILE...", "Prints what each file holds: public parts only.", stdout, stderr)
-	if st := f.parse(args); st >= 0 {
-		return st
-	}
-	if f.NArg() == 0 {
-		return f.fail("give at least one file")
-	}
-	status := 0
-	for _, p := range f.Args() {
-		fmt.Fprintf(stdout, "%s:\n", p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "  %v\n", err)
-			status = 1
-			continue
+func keysShow() *cobra.Command {
+	c, f := devCommand("show", "FILE...", "print what a key, credential, identity, enrolment or trust file holds (public parts only)",
+		"Prints what each file holds: public parts only.", cobra.ArbitraryArgs)
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		if f.NArg() == 0 {
+			return f.fail("give at least one file")
 		}
-		switch {
-		case strings.Contains(string(data), "AUTHORITY PRIVATE KEY"):
-			a, err := telemetry.ReadAuthority(p)
+		status := 0
+		for _, p := range f.Args() {
+			fmt.Fprintf(stdout, "%s:\n", p)
+			data, err := os.ReadFile(p)
 			if err != nil {
 				fmt.Fprintf(stderr, "  %v\n", err)
 				status = 1
 				continue
 			}
-			fmt.Fprintf(stdout, "  authority  %v (private key present)\n", a.ID)
-		case strings.Contains(string(data), "STATIC PRIVATE KEY"):
-			if e, err := telemetry.ReadEnrolment(p); err == nil {
-				fmt.Fprintln(stdout, "  pump enrolment (private key present)")
-				writeCredential(stdout, e.Identity.Credential)
-				writeTrust(stdout, e.Trust)
-				continue
+			switch {
+			case strings.Contains(string(data), "AUTHORITY PRIVATE KEY"):
+				a, err := telemetry.ReadAuthority(p)
+				if err != nil {
+					fmt.Fprintf(stderr, "  %v\n", err)
+					status = 1
+					continue
+				}
+				fmt.Fprintf(stdout, "  authority  %v (private key present)\n", a.ID)
+			case strings.Contains(string(data), "STATIC PRIVATE KEY"):
+				if e, err := telemetry.ReadEnrolment(p); err == nil {
+					fmt.Fprintln(stdout, "  pump enrolment (private key present)")
+					writeCredential(stdout, e.Identity.Credential)
+					writeTrust(stdout, e.Trust)
+					continue
+				}
+				id, err := telemetry.ReadIdentity(p)
+				if err != nil {
+					fmt.Fprintf(stderr, "  %v\n", err)
+					status = 1
+					continue
+				}
+				fmt.Fprintln(stdout, "  identity (private key present)")
+				writeCredential(stdout, id.Credential)
+			case strings.Contains(string(data), "THECAL CREDENTIAL"):
+				c, err := telemetry.ReadCredential(p)
+				if err != nil {
+					fmt.Fprintf(stderr, "  %v\n", err)
+					status = 1
+					continue
+				}
+				fmt.Fprintln(stdout, "  credential")
+				writeCredential(stdout, c)
+			default:
+				t, err := telemetry.ReadTrust(p)
+				if err != nil {
+					fmt.Fprintf(stderr, "  %v\n", err)
+					status = 1
+					continue
+				}
+				fmt.Fprintln(stdout, "  trust file")
+				writeTrust(stdout, t)
 			}
-			id, err := telemetry.ReadIdentity(p)
-			if err != nil {
-				fmt.Fprintf(stderr, "  %v\n", err)
-				status = 1
-				continue
-			}
-			fmt.Fprintln(stdout, "  identity (private key present)")
-			writeCredential(stdout, id.Credential)
-		case strings.Contains(string(data), "THECAL CREDENTIAL"):
-			c, err := telemetry.ReadCredential(p)
-			if err != nil {
-				fmt.Fprintf(stderr, "  %v\n", err)
-				status = 1
-				continue
-			}
-			fmt.Fprintln(stdout, "  credential")
-			writeCredential(stdout, c)
-		default:
-			t, err := telemetry.ReadTrust(p)
-			if err != nil {
-				fmt.Fprintf(stderr, "  %v\n", err)
-				status = 1
-				continue
-			}
-			fmt.Fprintln(stdout, "  trust file")
-			writeTrust(stdout, t)
 		}
-	}
-	return status
+		return status
+	})
+	return c
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/peer"
@@ -25,40 +27,20 @@ import (
 // stopped without --leave-stopped (hazard H7).
 const exitLeftStopped = 3
 
-const programUsage = `usage: thecal program COMMAND [FLAGS]
-
-The clinician programmer: a secure session with a pump (docs/programmer.md).
-
-  status      interrogate: therapy, reservoir, battery, alarms (--log N: and the
-              last N event-log records)
-  log         the event log from a sequence number (--from N)
-  set         change the prescription: shown old beside new in volume and mass
-              per day, checked against the drug library, confirmed
-  bolus       a clinician bolus on top of the running program
-  prime       the priming bolus (tubing + catheter volume)
-  refill      record a refill: discrepancy check, new drug and concentration,
-              bridge and new prescription when they change
-  stop        stop delivery (needs --leave-stopped: the session ends stopped)
-  resume      resume delivery (no catch-up)
-  minimum     switch to the minimum rate that keeps the catheter patent
-  ack         acknowledge alarms (all, or those named)
-  clock       set the pump's UTC offset (--tz ZONE warns of a daylight-saving change)
-  mri-check   the post-MRI check: motor stall and recovery, acknowledgement
+func programCommand() *cobra.Command {
+	var verbs []*cobra.Command
+	for _, v := range programVerbs() {
+		verbs = append(verbs, v.command())
+	}
+	return group("program", "the clinician programmer: interrogate, program, refill, bolus, stop",
+		`The clinician programmer: a secure session with a pump (docs/programmer.md).
 
 Every command takes the link flags (--pump, --id, --trust, --serial, --wake; or
 the environment THECAL_PUMP, THECAL_ID, THECAL_TRUST, THECAL_SERIAL,
 THECAL_WAKE) and --yes, --reason, --leave-stopped, --library, --population.
 Exit status: 0 done; 1 refused (by the pump, the drug library, or not
 confirmed; the reason is printed); 2 bad input; 3 the session ended with the
-pump stopped without --leave-stopped.
-`
-
-func runProgram(args []string, stdout, stderr io.Writer) int {
-	var verbs []verb
-	for _, v := range programVerbs() {
-		verbs = append(verbs, verb{v.name, v.run})
-	}
-	return runVerbs("thecal program", programUsage, verbs, args, stdout, stderr)
+pump stopped without --leave-stopped.`, "subcommand", verbs...)
 }
 
 // linkFlags say which pump to reach and as whom.
@@ -107,7 +89,7 @@ func (l *linkFlags) config(wakeKind string, stdout io.Writer) (peer.Config, erro
 // programVerb is one programmer command: its flags, and what it does in the
 // session.
 type programVerb struct {
-	name, usage, about string
+	name, usage, short, about string
 	// setup declares the command's flags and returns its action; check, if
 	// set, validates the flags before any connection.
 	setup func(f *devFlags) (act func(ctx context.Context, pr *programmer.Programmer) error, check func() error)
@@ -115,35 +97,50 @@ type programVerb struct {
 
 func programVerbs() []programVerb {
 	return []programVerb{
-		{"status", "[--log N]", "Interrogates the pump: therapy, reservoir, battery, alarms, and with --log N\nthe last N event-log records.", setupStatus},
-		{"log", "[--from N]", "Reads the event log from sequence number N (default: the last 50 records).", setupLog},
+		{"status", "[--log N]", "interrogate: therapy, reservoir, battery, alarms", "Interrogates the pump: therapy, reservoir, battery, alarms, and with --log N\nthe last N event-log records.", setupStatus},
+		{"log", "[--from N]", "the event log from a sequence number (--from N)", "Reads the event log from sequence number N (default: the last 50 records).", setupLog},
 		{"set", "[--dose D | --rate R | --flex HH:MM=R,... | --minimum | --stopped] [--drug D --concentration C] [--max-24h V] [--bolus V --bolus-duration D --lockout D --max-per-day N | --no-bolus]",
+			"change the prescription: shown old beside new, checked against the drug library, confirmed",
 			"Changes the prescription. Only what is given changes; a new concentration keeps\nthe daily dose. The change is shown old beside new in volume and mass per day,\nchecked against the drug library (a hard limit refuses; a soft limit needs\n--reason) and against the pump's own rules, and sent once confirmed.", setupSet},
-		{"bolus", "--volume V --duration D", "Gives a clinician bolus on top of the running program.", setupBolus},
-		{"prime", "", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", setupPrime},
+		{"bolus", "--volume V --duration D", "a clinician bolus on top of the running program", "Gives a clinician bolus on top of the running program.", setupBolus},
+		{"prime", "", "the priming bolus (tubing + catheter volume)", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", setupPrime},
 		{"refill", "--withdrawn V --added V [--drug D --concentration C] [--dose D]",
+			"record a refill: discrepancy check, new drug and concentration, bridge and new prescription",
 			"Records a refill: the volume withdrawn is checked against what the pump's count\nleaves (a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason);\na new drug or concentration reprograms the prescription for it (same daily\ndose unless --dose) after a bridge.", setupRefill},
-		{"stop", "--leave-stopped", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", setupStop},
-		{"resume", "", "Resumes delivery from now (what was missed is not made up).", setupResume},
-		{"minimum", "", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", setupMinimum},
-		{"ack", "[ALARM...]", "Acknowledges the named alarms, or all. A recovered MOTOR_STALL, a volume\ndiscrepancy, a catheter warning and a cap fault clear; alarms whose condition\npersists stay.", setupAck},
-		{"clock", "(--tz ZONE | --utc-offset ±HH:MM)", "Sets the pump's UTC offset, which places flex doses in the patient's day. With\n--tz (an IANA zone, e.g. Europe/Paris) the offset is the zone's now, and a\ndaylight-saving change in the next 14 days is warned of.", setupClock},
-		{"mri-check", "", "The post-MRI check: finds motor stalls and recoveries in the recent log, says\nhow long delivery stopped, and offers to acknowledge a recovered MOTOR_STALL.", setupMRI},
+		{"stop", "--leave-stopped", "stop delivery (needs --leave-stopped: the session ends stopped)", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", setupStop},
+		{"resume", "", "resume delivery (no catch-up)", "Resumes delivery from now (what was missed is not made up).", setupResume},
+		{"minimum", "", "switch to the minimum rate that keeps the catheter patent", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", setupMinimum},
+		{"ack", "[ALARM...]", "acknowledge alarms (all, or those named)", "Acknowledges the named alarms, or all. A recovered MOTOR_STALL, a volume\ndiscrepancy, a catheter warning and a cap fault clear; alarms whose condition\npersists stay.", setupAck},
+		{"clock", "(--tz ZONE | --utc-offset ±HH:MM)", "set the pump's UTC offset (--tz ZONE warns of a daylight-saving change)", "Sets the pump's UTC offset, which places flex doses in the patient's day. With\n--tz (an IANA zone, e.g. Europe/Paris) the offset is the zone's now, and a\ndaylight-saving change in the next 14 days is warned of.", setupClock},
+		{"mri-check", "", "the post-MRI check: motor stall and recovery, acknowledgement", "The post-MRI check: finds motor stalls and recoveries in the recent log, says\nhow long delivery stopped, and offers to acknowledge a recovered MOTOR_STALL.", setupMRI},
 	}
 }
 
-func (v programVerb) run(args []string, stdout, stderr io.Writer) int {
-	f := newDevFlags("thecal program "+v.name, v.usage, v.about, stdout, stderr)
-	link := addLinkFlags(f, "contact")
-	yes := f.Bool("yes", false, "answer yes to every confirmation (non-interactive use)")
-	reason := f.String("reason", "", "the reason for findings that need one (a soft limit, a refill discrepancy)")
-	leave := f.Bool("leave-stopped", false, "end the session even though the pump is stopped")
-	library := f.String("library", "", "the clinic's drug library file (default: the built-in library)")
-	population := f.String("population", "", "the patient's population, where the library's rules differ")
-	act, check := v.setup(f)
-	if st := f.parse(args); st >= 0 {
-		return st
+// sessionFlags are the flags every programmer command takes.
+type sessionFlags struct {
+	link                        *linkFlags
+	yes, leave                  *bool
+	reason, library, population *string
+}
+
+func (v programVerb) command() *cobra.Command {
+	c, f := devCommand(v.name, v.usage, v.short, v.about, cobra.ArbitraryArgs)
+	sf := sessionFlags{
+		link:       addLinkFlags(f, "contact"),
+		yes:        f.Bool("yes", false, "answer yes to every confirmation (non-interactive use)"),
+		reason:     f.String("reason", "", "the reason for findings that need one (a soft limit, a refill discrepancy)"),
+		leave:      f.Bool("leave-stopped", false, "end the session even though the pump is stopped"),
+		library:    f.String("library", "", "the clinic's drug library file (default: the built-in library)"),
+		population: f.String("population", "", "the patient's population, where the library's rules differ"),
 	}
+	act, check := v.setup(f)
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int { return v.run(f, sf, act, check, stdout, stderr) })
+	return c
+}
+
+// run opens the session, runs the command's action in it and ends it.
+func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context, *programmer.Programmer) error, check func() error, stdout, stderr io.Writer) int {
+	link, yes, reason, leave, library, population := sf.link, sf.yes, sf.reason, sf.leave, sf.library, sf.population
 	if f.NArg() > 0 && v.name != "ack" {
 		return f.fail("unexpected arguments %q", f.Args())
 	}
@@ -280,17 +277,17 @@ func setupLog(f *devFlags) (func(context.Context, *programmer.Programmer) error,
 
 func setupSet(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
 	drugName := f.String("drug", "", "the drug (a new drug needs --concentration)")
-	conc := devQty(f, "concentration", "the concentration in the reservoir, e.g. 10mg/mL", parseConcentration)
-	dose := devQty(f, "dose", "continuous basal as a daily dose, e.g. 5mg/day", parseDoseRate)
-	rate := devQty(f, "rate", "continuous basal rate, e.g. 0.5mL/day", unit.ParseRate)
+	conc := devQty[unit.Concentration](f, "concentration", "the concentration in the reservoir, e.g. 10mg/mL")
+	dose := devQty[unit.DoseRate](f, "dose", "continuous basal as a daily dose, e.g. 5mg/day")
+	rate := devQty[unit.Rate](f, "rate", "continuous basal rate, e.g. 0.5mL/day")
 	flex := f.String("flex", "", "daily flex steps, local time: 00:00=0.4mL/day,08:00=0.6mL/day")
 	minimum := f.Bool("minimum", false, "the minimum rate")
 	stopped := f.Bool("stopped", false, "a stopped prescription (no delivery: needs --leave-stopped to end the session)")
-	cap24 := devQty(f, "max-24h", "the 24-hour cap (default: basal + every allowed bolus)", unit.ParseVolume)
-	low := devQty(f, "low-reservoir", "the low-reservoir alarm threshold, 1mL to 5mL (default 2mL)", unit.ParseVolume)
-	bolus := devQty(f, "bolus", "patient bolus volume, e.g. 0.025mL", unit.ParseVolume)
-	bolusDur := devQty(f, "bolus-duration", "patient bolus duration, e.g. 10m", unit.ParseDuration)
-	lockout := devQty(f, "lockout", "patient bolus lockout, start to start, e.g. 2h", unit.ParseDuration)
+	cap24 := devQty[unit.Volume](f, "max-24h", "the 24-hour cap (default: basal + every allowed bolus)")
+	low := devQty[unit.Volume](f, "low-reservoir", "the low-reservoir alarm threshold, 1mL to 5mL (default 2mL)")
+	bolus := devQty[unit.Volume](f, "bolus", "patient bolus volume, e.g. 0.025mL")
+	bolusDur := devQty[unit.Duration](f, "bolus-duration", "patient bolus duration, e.g. 10m")
+	lockout := devQty[unit.Duration](f, "lockout", "patient bolus lockout, start to start, e.g. 2h")
 	perDay := f.Int("max-per-day", 0, "patient boluses at most per rolling 24 h")
 	noBolus := f.Bool("no-bolus", false, "remove the patient bolus")
 	var steps []pump.FlexStep
@@ -373,8 +370,8 @@ func parseFlex(s string) ([]pump.FlexStep, error) {
 }
 
 func setupBolus(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	v := devQty(f, "volume", "bolus volume, e.g. 0.1mL", unit.ParseVolume)
-	d := devQty(f, "duration", "over how long, e.g. 1h", unit.ParseDuration)
+	v := devQty[unit.Volume](f, "volume", "bolus volume, e.g. 0.1mL")
+	d := devQty[unit.Duration](f, "duration", "over how long, e.g. 1h")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
 			return pr.ClinicianBolus(ctx, v.v, d.v)
 		}, func() error {
@@ -390,11 +387,11 @@ func setupPrime(*devFlags) (func(context.Context, *programmer.Programmer) error,
 }
 
 func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	w := devQty(f, "withdrawn", "the volume withdrawn from the reservoir (0mL at a first fill)", unit.ParseVolume)
-	a := devQty(f, "added", "the volume now in the reservoir", unit.ParseVolume)
+	w := devQty[unit.Volume](f, "withdrawn", "the volume withdrawn from the reservoir (0mL at a first fill)")
+	a := devQty[unit.Volume](f, "added", "the volume now in the reservoir")
 	drugName := f.String("drug", "", "the drug filled (default: the programmed one)")
-	conc := devQty(f, "concentration", "its concentration (default: the programmed one)", parseConcentration)
-	dose := devQty(f, "dose", "the new daily dose, when the drug or concentration changes (default: the same dose)", parseDoseRate)
+	conc := devQty[unit.Concentration](f, "concentration", "its concentration (default: the programmed one)")
+	dose := devQty[unit.DoseRate](f, "dose", "the new daily dose, when the drug or concentration changes (default: the same dose)")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
 			_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v, Dose: dose.v})
 			return err
@@ -431,11 +428,11 @@ func setupAck(f *devFlags) (func(context.Context, *programmer.Programmer) error,
 
 func setupClock(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
 	tz := f.String("tz", "", "the patient's time zone (IANA name, e.g. Europe/Paris)")
-	off := devQty(f, "utc-offset", "the UTC offset, e.g. +01:00 (no daylight-saving warning)", unit.ParseUTCOffset)
-	warn := devQty(f, "warn", "how far ahead to look for a daylight-saving change (default 14d)", unit.ParseDuration)
+	off := devQty[utcOffset](f, "utc-offset", "the UTC offset, e.g. +01:00 (no daylight-saving warning)")
+	warn := devQty[unit.Duration](f, "warn", "how far ahead to look for a daylight-saving change (default 14d)")
 	var loc *time.Location
 	return func(ctx context.Context, pr *programmer.Programmer) error {
-			offset, name := off.v, ""
+			offset, name := unit.Duration(off.v), ""
 			if loc != nil {
 				var change *programmer.ZoneChange
 				within := programmer.DSTWarning

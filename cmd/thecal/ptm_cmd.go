@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/peer"
 	"github.com/thecal/thecal/ptm"
@@ -14,69 +16,61 @@ import (
 // thecal ptm: the patient's therapy manager. Wiring only: package ptm asks and
 // explains.
 
-const ptmUsage = `usage: thecal ptm bolus|status [FLAGS]
-
-The patient's therapy manager, paired with one pump.
-
-  bolus   ask for a patient bolus: says plainly whether it was given, or why
-          not and when the next one is possible
-  status  is the pump delivering, how much medicine is left, alarms, and when
-          the next bolus is possible
+func ptmCommand() *cobra.Command {
+	return group("ptm", "the patient's therapy manager: patient bolus and status",
+		`The patient's therapy manager, paired with one pump.
 
 Link flags as for 'thecal program' (--pump, --id, --trust, --serial, --wake, or
 THECAL_PUMP, THECAL_ID, THECAL_TRUST, THECAL_SERIAL, THECAL_WAKE); --wake here
 is a radio wake. Exit status: 0 given (or status read); 1 not given, or
-refused (the reason is printed); 2 bad input.
-`
-
-func runPTM(args []string, stdout, stderr io.Writer) int {
-	return runVerbs("thecal ptm", ptmUsage, []verb{{"bolus", ptmBolus}, {"status", ptmStatus}}, args, stdout, stderr)
+refused (the reason is printed); 2 bad input.`, "subcommand",
+		ptmBolus(), ptmStatus())
 }
 
-func ptmSetup(name, about string, args []string, stdout, stderr io.Writer) (peer.Config, int) {
-	f := newDevFlags("thecal ptm "+name, "[--pump ADDR --id FILE --trust FILE]", about, stdout, stderr)
+// ptmVerb returns a PTM command with the link flags; body runs with the
+// link's configuration.
+func ptmVerb(name, short, about string, body func(cfg peer.Config, stdout, stderr io.Writer) int) *cobra.Command {
+	c, f := devCommand(name, "[--pump ADDR --id FILE --trust FILE]", short, about, noArgs)
 	link := addLinkFlags(f, "radio")
-	if st := f.parse(args); st >= 0 {
-		return peer.Config{}, st
-	}
-	cfg, err := link.config("radio", stdout)
-	if err != nil {
-		return peer.Config{}, f.fail("%v", err)
-	}
-	return cfg, -1
+	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
+		cfg, err := link.config("radio", stdout)
+		if err != nil {
+			return f.fail("%v", err)
+		}
+		return body(cfg, stdout, stderr)
+	})
+	return c
 }
 
-func ptmBolus(args []string, stdout, stderr io.Writer) int {
-	cfg, st := ptmSetup("bolus", "Asks the pump for one patient bolus.", args, stdout, stderr)
-	if st >= 0 {
-		return st
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	r, err := ptm.Bolus(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "No bolus given: %s.\n", peer.Explain(err))
-		return 1
-	}
-	fmt.Fprintln(stdout, r.Message(drug.Default()))
-	if !r.Given {
-		return 1
-	}
-	return 0
+func ptmBolus() *cobra.Command {
+	return ptmVerb("bolus", "ask for a patient bolus: says plainly whether it was given, or why not and when the next one is possible",
+		"Asks the pump for one patient bolus.", func(cfg peer.Config, stdout, stderr io.Writer) int {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			r, err := ptm.Bolus(ctx, cfg)
+			if err != nil {
+				fmt.Fprintf(stderr, "No bolus given: %s.\n", peer.Explain(err))
+				return 1
+			}
+			fmt.Fprintln(stdout, r.Message(drug.Default()))
+			if !r.Given {
+				return 1
+			}
+			return 0
+		})
 }
 
-func ptmStatus(args []string, stdout, stderr io.Writer) int {
-	cfg, st := ptmSetup("status", "Reads the pump's status.", args, stdout, stderr)
-	if st >= 0 {
-		return st
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := ptm.Status(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "Could not read the pump: %s.\n", peer.Explain(err))
-		return 1
-	}
-	ptm.WriteStatus(stdout, drug.Default(), s)
-	return 0
+func ptmStatus() *cobra.Command {
+	return ptmVerb("status", "is the pump delivering, how much medicine is left, alarms, and when the next bolus is possible",
+		"Reads the pump's status.", func(cfg peer.Config, stdout, stderr io.Writer) int {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := ptm.Status(ctx, cfg)
+			if err != nil {
+				fmt.Fprintf(stderr, "Could not read the pump: %s.\n", peer.Explain(err))
+				return 1
+			}
+			ptm.WriteStatus(stdout, drug.Default(), s)
+			return 0
+		})
 }

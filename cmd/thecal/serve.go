@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/fhir"
@@ -23,16 +23,6 @@ import (
 	"github.com/thecal/thecal/store/sqlite"
 	"github.com/thecal/thecal/web"
 )
-
-const serveUsage = `usage: thecal serve [--db sqlite:PATH | --db postgres://…] [--listen ADDR] [--init-admin NAME]
-
-Runs the clinic server: the JSON API of docs/openapi.yaml, /healthz and
-/metrics. The database is migrated at start. With --init-admin and no user
-yet, the first administrator is created and its generated password printed
-once on standard output. SIGINT or SIGTERM shuts down gracefully.
-
-flags:
-`
 
 // openStore opens the store a --db value names.
 func openStore(ctx context.Context, db string) (*store.DB, error) {
@@ -52,34 +42,41 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("thecal serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
-	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
-	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
-	initAdmin := fs.String("init-admin", "", "create this first administrator if there is no user, printing its password once")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate file (with --tls-key); otherwise plain HTTP behind a TLS proxy")
-	tlsKey := fs.String("tls-key", "", "TLS key file")
-	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on shutdown")
-	metricsListen := fs.String("metrics-listen", "", "serve /metrics on this address of its own (e.g. 127.0.0.1:9090), not on --listen")
-	metricsTokenFile := fs.String("metrics-token-file", "", "serve /metrics on --listen to requests bearing the token in this file")
-	maxHashes := fs.Int("max-password-hashes", clinic.DefaultMaxHashes, "password hashes (64 MiB each) computed at once")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "thecal serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	logger := newLogger(stderr, *logFormat)
+func serveCommand() *cobra.Command {
+	c := command("serve [--db sqlite:PATH | --db postgres://…] [--listen ADDR] [--init-admin NAME]",
+		"run the clinic server (JSON API, /healthz, /metrics)",
+		`Runs the clinic server: the JSON API of docs/openapi.yaml, /healthz and
+/metrics. The database is migrated at start. With --init-admin and no user
+yet, the first administrator is created and its generated password printed
+once on standard output. SIGINT or SIGTERM shuts down gracefully.`, noArgs)
+	var o serveFlags
+	fs := c.Flags()
+	fs.StringVar(&o.db, "db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.initAdmin, "init-admin", "", "create this first administrator if there is no user, printing its password once")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key); otherwise plain HTTP behind a TLS proxy")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS key file")
+	fs.DurationVar(&o.grace, "shutdown-timeout", 30*time.Second, "how long to let requests finish on shutdown")
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", "serve /metrics on this address of its own (e.g. 127.0.0.1:9090), not on --listen")
+	fs.StringVar(&o.metricsTokenFile, "metrics-token-file", "", "serve /metrics on --listen to requests bearing the token in this file")
+	fs.IntVar(&o.maxHashes, "max-password-hashes", clinic.DefaultMaxHashes, "password hashes (64 MiB each) computed at once")
+	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int { return serve(o, stdout, stderr) })
+	return c
+}
+
+// serveFlags are thecal serve's flags.
+type serveFlags struct {
+	db, listen, initAdmin, logFormat, tlsCert, tlsKey, metricsListen, metricsTokenFile string
+	grace                                                                              time.Duration
+	maxHashes                                                                          int
+}
+
+func serve(o serveFlags, stdout, stderr io.Writer) int {
+	logger := newLogger(stderr, o.logFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := openStore(ctx, *dbURL)
+	db, err := openStore(ctx, o.db)
 	if err != nil {
 		logger.Error("cannot open the database", "err", err)
 		return 1
@@ -93,8 +90,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot load the published drug library", "err", err)
 		return 1
 	}
-	if *initAdmin != "" {
-		pw, err := svc.Bootstrap(ctx, *initAdmin)
+	if o.initAdmin != "" {
+		pw, err := svc.Bootstrap(ctx, o.initAdmin)
 		switch {
 		case clinic.ErrorCode(err) == clinic.ECONFLICT:
 			logger.Info("users exist already: --init-admin ignored")
@@ -103,34 +100,34 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		default:
 			// The password goes to standard output once, never to the log.
-			fmt.Fprintf(stdout, "administrator %q created; password (shown once): %s\n", *initAdmin, pw)
+			fmt.Fprintf(stdout, "administrator %q created; password (shown once): %s\n", o.initAdmin, pw)
 		}
 	}
-	svc.MaxHashes = *maxHashes
+	svc.MaxHashes = o.maxHashes
 	srv := web.NewServer(svc, logger)
 	srv.Export = fhir.Bundle
-	stopMetrics, err := serveMetrics(srv, *metricsListen, *metricsTokenFile, logger)
+	stopMetrics, err := serveMetrics(srv, o.metricsListen, o.metricsTokenFile, logger)
 	if err != nil {
 		logger.Error("metrics", "err", err)
 		return 1
 	}
 	defer stopMetrics()
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		logger.Error("cannot listen", "addr", *listen, "err", err)
+		logger.Error("cannot listen", "addr", o.listen, "err", err)
 		return 1
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() {
-		if *tlsCert != "" {
-			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+		if o.tlsCert != "" {
+			errc <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
 		} else {
 			errc <- hs.Serve(ln)
 		}
 	}()
-	logger.Info("thecal serve: listening", "addr", ln.Addr().String(), "db", strings.SplitN(*dbURL, ":", 2)[0],
+	logger.Info("thecal serve: listening", "addr", ln.Addr().String(), "db", strings.SplitN(o.db, ":", 2)[0],
 		"library", svc.Library().Version, "library_digest", svc.Library().Digest)
 	select {
 	case err := <-errc:
@@ -139,7 +136,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	sctx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Error("shutdown", "err", err)
@@ -149,30 +146,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-const usersUsage = `usage: thecal users add --db DB --username NAME --name "FULL NAME" --role ROLE
-
-Adds a user (physician, nurse, administrator or read-only) directly in the
+func usersCommand() *cobra.Command {
+	c := command("add --db DB --username NAME --name \"FULL NAME\" --role ROLE", "add a clinic user",
+		`Adds a user (physician, nurse, administrator or read-only) directly in the
 database, printing a generated password once. An administrator adds users
-through the API otherwise (POST /api/v1/users).
-`
-
-func runUsers(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprint(stderr, usersUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return 0
-		}
-		return exitUsage
-	}
-	fs := flag.NewFlagSet("thecal users add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+through the API otherwise (POST /api/v1/users).`, noArgs)
+	fs := c.Flags()
 	dbURL := fs.String("db", "sqlite:thecal.db", "database: sqlite:PATH or postgres://…")
 	username := fs.String("username", "", "username")
 	name := fs.String("name", "", "full name")
 	role := fs.String("role", "", "physician, nurse, administrator or read-only")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitUsage
-	}
+	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
+		return addUser(dbURL, username, name, role, stdout, stderr)
+	})
+	return group("users", "add a clinic user from the command line", "", "subcommand", c)
+}
+
+func addUser(dbURL, username, name, role *string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	db, err := openStore(ctx, *dbURL)
 	if err != nil {

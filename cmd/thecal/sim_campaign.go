@@ -6,84 +6,70 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/thecal/thecal/sim"
 )
 
-const campaignUsage = `usage: thecal sim campaign [flags]
-       thecal sim campaign --replay FILE
-
-Generates random scenarios (reproducibly, from the seed) with every fault kind at
+func simCampaignCommand() *cobra.Command {
+	const cmd = "thecal sim campaign"
+	c := command("campaign [flags]", "fault campaigns",
+		`Generates random scenarios (reproducibly, from the seed) with every fault kind at
 random times, runs each against the pump core and checks the safety invariants
 of spec/pump.md on every stroke and event. A failing case is shrunk (duration
 cut, events removed) and written as a scenario file that reproduces it; the
-command then exits with status 1. --replay checks one scenario file the same way.
-
-flags:
-  --cases N     number of cases (default 1000)
-  --seed S      campaign seed (default 1)
-  --workers W   parallel workers (default: every CPU; the result does not depend on it)
-  --out DIR     where failing cases are written (default campaign-failures)
-  --replay FILE check one scenario file and print its violations
-  --json        print the result as JSON
-`
-
-func simCampaign(args []string, stdout, stderr io.Writer) int {
-	const cmd = "thecal sim campaign"
-	fs := newFlags(cmd, campaignUsage, stderr)
-	cases := fs.Int("cases", 1000, "")
-	seed := fs.Int64("seed", 1, "")
-	workers := fs.Int("workers", 0, "")
-	out := fs.String("out", "campaign-failures", "")
-	replay := fs.String("replay", "", "")
-	asJSON := fs.Bool("json", false, "")
-	if st := parseFlags(fs, args); st >= 0 {
-		return st
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n\n%s", cmd, fs.Arg(0), campaignUsage)
-		return exitUsage
-	}
-	switch {
-	case *cases < 1 || *cases > 10_000_000:
-		fmt.Fprintf(stderr, "%s: --cases %d is outside 1 to 10000000\n", cmd, *cases)
-		return exitUsage
-	case *workers < 0 || *workers > 1024:
-		fmt.Fprintf(stderr, "%s: --workers %d is outside 0 to 1024\n", cmd, *workers)
-		return exitUsage
-	}
-	if *replay != "" {
-		return campaignReplay(*replay, *asJSON, stdout, stderr)
-	}
-	bar := newProgress(stderr, "campaign")
-	res, err := sim.RunCampaign(sim.CampaignOptions{Seed: *seed, Cases: *cases, Workers: *workers, Progress: bar.update})
-	bar.finish()
-	if err != nil {
-		return failed(cmd, stderr, err)
-	}
-	if len(res.Failures) > 0 {
-		if err := os.MkdirAll(*out, 0o755); err != nil {
+command then exits with status 1. --replay checks one scenario file the same way.`, noArgs)
+	fs := c.Flags()
+	cases := fs.Int("cases", 1000, "number of cases")
+	seed := fs.Int64("seed", 1, "campaign seed")
+	workers := fs.Int("workers", 0, "parallel workers (default: every CPU; the result does not depend on it)")
+	out := fs.String("out", "campaign-failures", "where failing cases are written")
+	replay := fs.String("replay", "", "check one scenario `FILE` and print its violations")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
+		switch {
+		case *cases < 1 || *cases > 10_000_000:
+			fmt.Fprintf(stderr, "%s: --cases %d is outside 1 to 10000000\n", cmd, *cases)
+			return exitUsage
+		case *workers < 0 || *workers > 1024:
+			fmt.Fprintf(stderr, "%s: --workers %d is outside 0 to 1024\n", cmd, *workers)
+			return exitUsage
+		}
+		if *replay != "" {
+			return campaignReplay(*replay, *asJSON, stdout, stderr)
+		}
+		bar := newProgress(stderr, "campaign")
+		res, err := sim.RunCampaign(sim.CampaignOptions{Seed: *seed, Cases: *cases, Workers: *workers, Progress: bar.update})
+		bar.finish()
+		if err != nil {
 			return failed(cmd, stderr, err)
 		}
-		for i := range res.Failures {
-			f := &res.Failures[i]
-			f.File = filepath.Join(*out, fmt.Sprintf("seed-%d-case-%d.json", *seed, f.Case))
-			if err := os.WriteFile(f.File, f.Shrunk, 0o644); err != nil {
+		if len(res.Failures) > 0 {
+			if err := os.MkdirAll(*out, 0o755); err != nil {
 				return failed(cmd, stderr, err)
 			}
+			for i := range res.Failures {
+				f := &res.Failures[i]
+				f.File = filepath.Join(*out, fmt.Sprintf("seed-%d-case-%d.json", *seed, f.Case))
+				if err := os.WriteFile(f.File, f.Shrunk, 0o644); err != nil {
+					return failed(cmd, stderr, err)
+				}
+			}
 		}
-	}
-	status := 0
-	if res.Failed > 0 {
-		status = 1
-	}
-	if *asJSON {
-		if st := writeJSON(cmd, stdout, stderr, res); st != 0 {
-			return st
+		status := 0
+		if res.Failed > 0 {
+			status = 1
 		}
+		if *asJSON {
+			if st := writeJSON(cmd, stdout, stderr, res); st != 0 {
+				return st
+			}
+			return status
+		}
+		res.WriteText(stdout)
 		return status
-	}
-	res.WriteText(stdout)
-	return status
+	})
+	return c
 }
 
 // campaignReplay checks one scenario file against the invariants.

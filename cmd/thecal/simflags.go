@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/thecal/thecal/scenario"
@@ -15,21 +13,12 @@ import (
 	"github.com/thecal/thecal/unit"
 )
 
-// Flag values with units, for the simulator's subcommands. Each refuses a bad
-// value with a message that names the flag (flag prints it, and the command
-// exits with status 2).
+// mlPerDay is a rate in mL/day, written "0.5" or "0.5 mL/day" (the scenario
+// format writes rates as plain numbers of mL/day).
+type mlPerDay unit.Rate
 
-// rateFlag is a rate in mL/day: "0.5" or "0.5 mL/day".
-type rateFlag struct{ r unit.Rate }
-
-func (f *rateFlag) String() string {
-	if f.r == 0 {
-		return ""
-	}
-	return f.r.String()
-}
-
-func (f *rateFlag) Set(s string) error {
+func (r *mlPerDay) UnmarshalText(b []byte) error {
+	s := string(b)
 	n, err := unit.ParseFixed(strings.TrimSpace(s), 6)
 	if err != nil {
 		r, err2 := unit.ParseRate(s)
@@ -41,72 +30,16 @@ func (f *rateFlag) Set(s string) error {
 	if n <= 0 {
 		return fmt.Errorf("%q: a rate must be more than 0", s)
 	}
-	f.r = unit.Rate(n)
+	*r = mlPerDay(n)
 	return nil
 }
 
-// durationFlag is a scenario-format duration: "1h", "3d4h".
-type durationFlag struct {
-	d   unit.Duration
-	set bool
-}
-
-func (f *durationFlag) String() string {
-	if !f.set {
-		return ""
+// percentWithin refuses a percentage outside lo to hi, naming the flag.
+func percentWithin(name string, v, lo, hi float64) error {
+	if v < lo || v > hi {
+		return badInput("--%s: %g is not a percentage from %g to %g", name, v, lo, hi)
 	}
-	return f.d.String()
-}
-
-func (f *durationFlag) Set(s string) error {
-	d, err := unit.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration: write e.g. 1h, 90m, 2d", s)
-	}
-	f.d, f.set = d, true
 	return nil
-}
-
-// pctFlag is a percentage within ±limit.
-type pctFlag struct {
-	v     float64
-	set   bool
-	limit float64
-	neg   bool
-}
-
-func (f *pctFlag) String() string { return strconv.FormatFloat(f.v, 'g', -1, 64) }
-
-func (f *pctFlag) Set(s string) error {
-	v, err := strconv.ParseFloat(s, 64)
-	lo := 0.0
-	if f.neg {
-		lo = -f.limit
-	}
-	if err != nil || v < lo || v > f.limit {
-		return fmt.Errorf("%q is not a percentage from %g to %g", s, lo, f.limit)
-	}
-	f.v, f.set = v, true
-	return nil
-}
-
-// newFlags returns a flag set that reports to stderr and prints usage on -h.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	return fs
-}
-
-// parseFlags parses args; it returns the exit status to stop with, or -1 to go on.
-func parseFlags(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return exitUsage
-	}
-	return -1
 }
 
 // readScenario reads and parses a scenario file; on failure it reports and

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/thecal/thecal/unit"
+)
+
+// The command line: one tree of github.com/spf13/cobra commands, flags by
+// github.com/spf13/pflag (flags anywhere on the line, generated help, shell
+// completion). Each command is built by a function returning its
+// *cobra.Command; its RunE parses nothing itself and returns nil, an
+// *inputError (status 2) or an exitCode (the command has said why).
+
+// exitUsage is the exit status for bad input: a malformed or unsafe file, flag or value.
+const exitUsage = 2
+
+// inputError refuses the command line: printed as "PROG: MSG" with a pointer to
+// the help, exit status 2.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+
+func badInput(format string, args ...any) error {
+	return &inputError{fmt.Sprintf(format, args...)}
+}
+
+// exitCode ends a command that has said all it has to say with a status.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// status turns a command's exit status into RunE's error.
+func status(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return exitCode(code)
+}
+
+// runs adapts a body that prints its own messages and returns an exit status.
+func runs(body func(args []string, stdout, stderr io.Writer) int) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		return status(body(args, c.OutOrStdout(), c.ErrOrStderr()))
+	}
+}
+
+// run builds the command tree, runs the command args name and returns its exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := rootCommand()
+	if args == nil {
+		args = []string{} // cobra reads os.Args when given nil
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	c, err := root.ExecuteC()
+	var code exitCode
+	var bad *inputError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	case errors.As(err, &bad):
+		fmt.Fprintf(stderr, "%s: %s\n", c.CommandPath(), bad.msg)
+		if c.HasAvailableSubCommands() {
+			fmt.Fprint(stderr, "\n"+c.UsageString())
+		} else {
+			fmt.Fprintf(stderr, "Run '%s --help' for %s.\n", c.CommandPath(), helpNoun(c))
+		}
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", c.CommandPath(), err)
+	return 1
+}
+
+// annotation keys on commands.
+const (
+	// flagNoun is what a command calls its flags in messages ("input" for a calculator).
+	flagNoun = "thecal-flag-noun"
+	// subNoun is what a group calls its subcommands ("calculation"), subWord
+	// how its usage line shows one ("CALCULATION").
+	subNoun = "thecal-sub-noun"
+	subWord = "thecal-sub-word"
+)
+
+func helpNoun(c *cobra.Command) string {
+	if n := c.Annotations[flagNoun]; n != "" {
+		return "the " + n + "s"
+	}
+	return "its flags"
+}
+
+const usageBody = `{{if .HasAvailableSubCommands}}
+
+commands:{{range .Commands}}{{if .IsAvailableCommand}}
+  {{rpad .Name .NamePadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+
+flags of every command here:
+{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasExample}}
+
+example:
+  {{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Run '{{.CommandPath}} {{index .Annotations "thecal-sub-word"}} --help' for its own help.{{end}}
+`
+
+const (
+	usageTemplate = "usage: {{.UseLine}}" + usageBody
+	helpTemplate  = "usage: {{.UseLine}}{{with .Long}}\n\n{{. | trimTrailingWhitespaces}}{{end}}" + usageBody
+)
+
+// rootCommand is the whole tree. A command is added by writing a function
+// that returns it, in a file of its own, and listing it here or in its group.
+func rootCommand() *cobra.Command {
+	cobra.EnableCommandSorting = false // help lists commands in the order given
+	root := group("thecal", "Thecal: an open intrathecal drug pump system",
+		"Thecal's one binary: the simulator, the clinical calculators, the pump process,\nthe programmer, the patient's device and the clinic server.", "command",
+		simCommand(), calcCommand(), serveCommand(), demoCommand(), usersCommand(),
+		backupCommand(), restoreCommand(), auditCommand(), pumpCommand(), keysCommand(), programCommand(), ptmCommand(),
+	)
+	root.SilenceErrors, root.SilenceUsage = true, true
+	root.SetUsageTemplate(usageTemplate)
+	root.SetHelpTemplate(helpTemplate)
+	root.SetFlagErrorFunc(flagError)
+	refuseRepeats(root)
+	return root
+}
+
+// group is a command that only chooses among its subcommands, each called a
+// noun ("command", "calculation").
+func group(name, short, long, noun string, subs ...*cobra.Command) *cobra.Command {
+	word := strings.ToUpper(noun)
+	g := &cobra.Command{Use: name + " " + word, Short: short, Long: long, Args: cobra.ArbitraryArgs,
+		DisableFlagsInUseLine: true, Annotations: map[string]string{subNoun: noun, subWord: word}}
+	g.RunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			fmt.Fprint(c.ErrOrStderr(), c.UsageString())
+			return exitCode(exitUsage)
+		case args[0] == "help":
+			return c.Help()
+		}
+		return badInput("unknown %s %q", noun, args[0])
+	}
+	g.AddCommand(subs...)
+	return g
+}
+
+// command is a leaf command; args checks its arguments (noArgs, oneFile, …).
+func command(use, short, long string, args cobra.PositionalArgs) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Long: long, Args: args, DisableFlagsInUseLine: true}
+	c.Flags().SortFlags = false
+	return c
+}
+
+// noArgs refuses any argument: every input is a flag.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// oneFile takes exactly one scenario file.
+func oneFile(c *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return badInput("give exactly one scenario file")
+	}
+	return nil
+}
+
+// flagError says what pflag refused, naming the flag.
+func flagError(c *cobra.Command, err error) error {
+	var invalid *pflag.InvalidValueError
+	var unknown *pflag.NotExistError
+	var missing *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &invalid):
+		return badInput("--%s: %s", invalid.GetFlag().Name, valueError(invalid.GetValue(), invalid.Unwrap()))
+	case errors.As(err, &unknown):
+		noun := "flag of this command"
+		if n := c.Annotations[flagNoun]; n != "" {
+			noun = n + " of this calculation"
+		}
+		return badInput("--%s is not a%s %s", unknown.GetSpecifiedName(), article(noun), noun)
+	case errors.As(err, &missing):
+		return badInput("--%s needs a value", missing.GetSpecifiedName())
+	}
+	return badInput("%v", err)
+}
+
+func article(noun string) string {
+	if strings.IndexByte("aeiou", noun[0]) >= 0 {
+		return "n"
+	}
+	return ""
+}
+
+// valueError says why a flag's value was refused, in words: the unit
+// package's own message, or what kind of number was expected.
+func valueError(value string, err error) string {
+	var num *strconv.NumError
+	if errors.As(err, &num) {
+		switch {
+		case errors.Is(num.Err, strconv.ErrRange):
+			return fmt.Sprintf("%q is out of range", value)
+		case num.Func == "ParseFloat":
+			return fmt.Sprintf("%q is not a number", value)
+		case num.Func == "ParseBool":
+			return fmt.Sprintf("%q is not true or false", value)
+		}
+		return fmt.Sprintf("%q is not a whole number", value)
+	}
+	return clean(err).Error()
+}
+
+// clean drops the unit package's "unit: " prefixes from a parse error.
+func clean(err error) error {
+	return errors.New(strings.ReplaceAll(err.Error(), unit.ErrUnit.Error()+": ", ""))
+}
+
+// repeatable marks a flag value that may be given more than once (a list).
+type repeatable interface{ repeatable() }
+
+// once refuses a second value for a flag that takes one: pflag alone would
+// keep the last silently, so a typo corrected by retyping the flag would
+// still run — with whichever value came last.
+type once struct {
+	pflag.Value
+	first string
+	given bool
+}
+
+func (o *once) Set(s string) error {
+	if o.given {
+		if o.Type() == "bool" {
+			return errors.New("given twice: give it once")
+		}
+		return fmt.Errorf("given twice (%s, then %s): give it once", o.first, s)
+	}
+	if err := o.Value.Set(s); err != nil {
+		return err
+	}
+	o.first, o.given = s, true
+	return nil
+}
+
+// refuseRepeats wraps every single-value flag of the tree in once.
+func refuseRepeats(c *cobra.Command) {
+	wrap := func(f *pflag.Flag) {
+		switch f.Value.(type) {
+		case *once, repeatable:
+			return
+		}
+		f.Value = &once{Value: f.Value}
+	}
+	c.Flags().VisitAll(wrap)
+	c.PersistentFlags().VisitAll(wrap)
+	for _, sub := range c.Commands() {
+		refuseRepeats(sub)
+	}
+}
+
+// value is the one adapter between pflag and Thecal's types: a flag holding
+// a T that reads itself from text — a string, or a type whose pointer is an
+// encoding.TextUnmarshaler (every unit quantity). v is the value, set whether
+// the flag was given.
+type value[T any] struct {
+	v   T
+	set bool
+	def string
+}
+
+func (f *value[T]) Set(s string) error {
+	var x T
+	switch p := any(&x).(type) {
+	case *string:
+		*p = s
+	case encoding.TextUnmarshaler:
+		if err := p.UnmarshalText([]byte(s)); err != nil {
+			return err
+		}
+	}
+	f.v, f.set = x, true
+	return nil
+}
+
+func (f *value[T]) String() string { return f.def }
+
+// Type names the value in help: "volume", "rate", "string".
+func (f *value[T]) Type() string { return strings.ToLower(reflect.TypeFor[T]().Name()) }
+
+// flagOf declares a flag of type T on fs, with a default read from def ("" for
+// none). T must be a string or read itself from text: a programming error
+// otherwise, caught by every test, since each run builds the whole tree.
+func flagOf[T any](fs *pflag.FlagSet, name, def, usage string) *value[T] {
+	var zero T
+	switch any(&zero).(type) {
+	case *string, encoding.TextUnmarshaler:
+	default:
+		panic(fmt.Sprintf("flag --%s: %T does not read itself from text", name, zero))
+	}
+	f := &value[T]{def: def}
+	if def != "" {
+		if err := f.Set(def); err != nil {
+			panic("flag --" + name + ": bad default: " + err.Error())
+		}
+		f.set = false
+	}
+	fs.Var(f, name, usage)
+	return f
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestRepeatedFlagRefused: a flag that takes one value, given twice, is
+// refused with status 2 naming it, whatever its type; nothing is computed.
+func TestRepeatedFlagRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"calc", "dose", "--concentration", "10mg/mL", "--rate", "0.5mL/day", "--rate", "0.6mL/day"}, "--rate: given twice (0.5mL/day, then 0.6mL/day)"},
+		{[]string{"calc", "dose", "--concentration", "10mg/mL", "--rate", "0.5mL/day", "--json", "--json"}, "--json: given twice"},
+		{[]string{"calc", "check", "--drug", "morphine", "--drug", "baclofen", "--concentration", "10mg/mL", "--dose", "1mg/day"}, "--drug: given twice (morphine, then baclofen)"},
+		{[]string{"sim", "population", "--patients", "3", "--patients", "4"}, "--patients: given twice"},
+		{[]string{"sim", "run", "--json", "--json=false", toolsExample}, "--json: given twice"},
+		{[]string{"program", "status", "--serial", "4001", "--serial", "4002"}, "--serial: given twice"},
+		{[]string{"pump", "init", "--state", "a", "--state", "b"}, "--state: given twice"},
+	} {
+		status, out, stderr := runCLI(c.args...)
+		if status != exitUsage || out != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: status %d, stdout %q, stderr %q; want status 2, nothing printed, and %q", c.args, status, out, stderr, c.want)
+		}
+	}
+}
+
+// TestRepeatableFlagsSayTheyRepeat: the flags that may be given more than
+// once (lists) say so in their help, and are the only ones left unwrapped.
+func TestRepeatableFlagsSayTheyRepeat(t *testing.T) {
+	var lists []string
+	walk(rootCommand(), func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if _, ok := f.Value.(repeatable); ok {
+				lists = append(lists, c.CommandPath()+" --"+f.Name)
+				if !strings.Contains(f.Usage, "(repeat)") {
+					t.Errorf("%s --%s may be repeated but its help does not say so: %q", c.CommandPath(), f.Name, f.Usage)
+				}
+			} else if _, ok := f.Value.(*once); !ok {
+				t.Errorf("%s --%s is not refused when repeated", c.CommandPath(), f.Name)
+			}
+		})
+	})
+	if len(lists) != 3 { // calc check --prev, calc screening --result, keys enrol --also-trust
+		t.Errorf("repeatable flags: %v", lists)
+	}
+}
+
+func walk(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, sub := range c.Commands() {
+		walk(sub, fn)
+	}
+}
+
+// TestEveryCommandHasHelp: --help on every command prints its help on stdout, status 0.
+func TestEveryCommandHasHelp(t *testing.T) {
+	walk(rootCommand(), func(c *cobra.Command) {
+		path := strings.Fields(c.CommandPath())[1:]
+		status, out, stderr := runCLI(append(path, "--help")...)
+		if status != 0 || out == "" || stderr != "" {
+			t.Errorf("%s --help: status %d, stderr %q", c.CommandPath(), status, stderr)
+		}
+		if c.Short == "" {
+			t.Errorf("%s has no summary", c.CommandPath())
+		}
+	})
+}
+
+// TestFlagsAnywhere: flags after the positional arguments, as before them.
+func TestFlagsAnywhere(t *testing.T) {
+	f := writeFile(t, goodScenario)
+	for _, args := range [][]string{{"sim", "run", f, "--json"}, {"sim", "run", "--json", f}} {
+		status, out, stderr := runCLI(args...)
+		if status != 0 || !strings.HasPrefix(out, "{") {
+			t.Errorf("%v: status %d, %q %.100q", args, status, stderr, out)
+		}
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		status, out, stderr := runCLI("completion", sh)
+		if status != 0 || !strings.Contains(out, "thecal") {
+			t.Errorf("completion %s: status %d, %q", sh, status, stderr)
+		}
+	}
+	// The shell asks the binary: flags of a calculation complete.
+	status, out, _ := runCLI("__complete", "calc", "refill", "--with")
+	if status != 0 || !strings.Contains(out, "--withdrawn") {
+		t.Errorf("__complete: status %d, %q", status, out)
+	}
+}
+
+func TestUnknownAndBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope"}, `thecal: unknown command "nope"`},
+		{[]string{"sim", "population", "--patients", "x"}, `--patients: "x" is not a whole number`},
+		{[]string{"pump", "init", "--model"}, "--model needs a value"},
+		{[]string{"keys", "issue", "--bogus", "1"}, "--bogus is not a flag of this command"},
+		{[]string{"pump"}, "usage: thecal pump SUBCOMMAND"},
+	} {
+		status, out, stderr := runCLI(c.args...)
+		if status != exitUsage || out != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: status %d, stdout %q, stderr %q; want 2 and %q", c.args, status, out, stderr, c.want)
+		}
+	}
+}
