@@ -1,6 +1,9 @@
 package therapy
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/unit"
 )
@@ -34,6 +37,38 @@ type ScreeningResult struct {
 	Dose      unit.Mass
 	Responded bool
 	Lasted    unit.Duration // how long the effect lasted, when Responded
+}
+
+// MarshalText writes r as DOSE:none, or DOSE:DURATION for how long the
+// response lasted: "50 mcg:none", "75 mcg:10h".
+func (r ScreeningResult) MarshalText() ([]byte, error) {
+	if !r.Responded {
+		return []byte(r.Dose.String() + ":none"), nil
+	}
+	return []byte(r.Dose.String() + ":" + r.Lasted.String()), nil
+}
+
+// UnmarshalText reads a result as MarshalText writes it ("50mcg:none", "75mcg:10h").
+func (r *ScreeningResult) UnmarshalText(b []byte) error {
+	s := string(b)
+	doseText, outcome, ok := strings.Cut(s, ":")
+	if !ok {
+		return fmt.Errorf("%q: write DOSE:none for no response, or DOSE:DURATION for how long the response lasted, e.g. 50mcg:none, 75mcg:10h", s)
+	}
+	m, _, err := unit.ParseMass(doseText)
+	if err != nil {
+		return err
+	}
+	res := ScreeningResult{Dose: m}
+	if outcome != "none" {
+		d, err := unit.ParseDuration(outcome)
+		if err != nil {
+			return fmt.Errorf("%q: after the dose write none, or how long the response lasted: %w", s, err)
+		}
+		res.Responded, res.Lasted = true, d
+	}
+	*r = res
+	return nil
 }
 
 // ScreeningOutcome is where a screening stands.

@@ -2,6 +2,8 @@ package therapy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/unit"
@@ -52,6 +54,118 @@ func RuleFrom(t drug.Titration) (r TitrationRule, missing []string) {
 		missing = append(missing, "per-week")
 	}
 	return r, missing
+}
+
+// Tightening is what a clinician adds to the library's titration rule for one
+// patient: each part may only make the rule stricter, and must be given where
+// the library has no bound. A zero part is not given; Step and StepPercent
+// are alternatives.
+type Tightening struct {
+	Step        unit.DoseRate // largest increase a day
+	StepPercent unit.Percent  // largest increase, as a percentage of the current dose
+	Interval    unit.Duration // shortest time between increases
+	PerWeek     int64         // most increases in any 7 days
+}
+
+// TitrationRuleFor is the titration rule for drug d in the population (""
+// when the patient's population is not known): the population's own rule in
+// the library over the rule for everyone, each part at its strictest side
+// (RuleFrom), then tightened by t. It is the one choice of rule: a plan, the
+// clinic and the programmer all take it from here. A part the library leaves
+// empty must come from t; a part of t looser than the library's is refused.
+// Errors are *InputError naming "population", "step", "interval" or "per-week".
+func TitrationRuleFor(d *drug.Drug, population string, t Tightening) (TitrationRule, error) {
+	if population != "" && !slices.Contains(d.Populations, population) {
+		return TitrationRule{}, inputErr("population", "%q is not one of %s's populations (%s)", population, d.Name, strings.Join(d.Populations, ", "))
+	}
+	var candidates []drug.Titration
+	for _, t := range d.Titration {
+		if t.Population == population || t.Population == "" {
+			candidates = append(candidates, t)
+		}
+	}
+	var r TitrationRule
+	missing := []string{"step", "interval", "per-week"}
+	switch {
+	case len(candidates) == 0 && population == "" && len(d.Titration) > 0:
+		return TitrationRule{}, inputErr("population", "%s's titration depends on the population: give one of %s", d.Name, strings.Join(d.Populations, ", "))
+	case len(candidates) > 0:
+		// A population's own rule wins over the rule for everyone.
+		slices.SortFunc(candidates, func(a, b drug.Titration) int { return -strings.Compare(a.Population, b.Population) })
+		r, missing = RuleFrom(candidates[0])
+	}
+	return r.tighten(missing, d.DoseUnit, t)
+}
+
+// tighten applies t to r: each part only stricter, each part in missing required.
+func (r TitrationRule) tighten(missing []string, u unit.MassUnit, t Tightening) (TitrationRule, error) {
+	lacks := func(part string) bool { return slices.Contains(missing, part) }
+	looser := func(input string) error {
+		return inputErr(input, "looser than the library's %s: a plan may only be stricter", r.Describe(u))
+	}
+	switch {
+	case t.StepPercent != 0:
+		if t.StepPercent < 0 {
+			return r, inputErr("step", "%v is not a percentage more than 0", t.StepPercent)
+		}
+		if !lacks("step") && (r.MaxStepPercent == 0 || t.StepPercent > r.MaxStepPercent) {
+			return r, looser("step")
+		}
+		r.MaxStep, r.MaxStepPercent = 0, t.StepPercent
+	case t.Step != 0:
+		if t.Step < 0 {
+			return r, inputErr("step", "%v is not a dose per day more than 0", t.Step)
+		}
+		if !lacks("step") && (r.MaxStep == 0 || t.Step > r.MaxStep) {
+			return r, looser("step")
+		}
+		r.MaxStep, r.MaxStepPercent = t.Step, 0
+	}
+	if t.Step != 0 || t.StepPercent != 0 {
+		r.Sources = append(r.Sources, "step given with --step")
+	}
+	if t.Interval != 0 {
+		if !lacks("interval") && t.Interval < r.MinInterval {
+			return r, looser("interval")
+		}
+		r.MinInterval = t.Interval
+		r.Sources = append(r.Sources, "interval given with --interval")
+	}
+	if t.PerWeek != 0 {
+		if !lacks("per-week") && t.PerWeek > r.MaxPerWeek {
+			return r, looser("per-week")
+		}
+		r.MaxPerWeek = t.PerWeek
+		r.Sources = append(r.Sources, "increases per week given with --per-week")
+	}
+	given := map[string]bool{"step": t.Step != 0 || t.StepPercent != 0, "interval": t.Interval != 0, "per-week": t.PerWeek != 0}
+	for _, part := range missing {
+		if !given[part] {
+			return r, inputErr(part, "the library has no bound for this part of the titration rule: give one")
+		}
+	}
+	return r, nil
+}
+
+// PlanFindings checks every step of plan with the library (drug.Check), each
+// against the steps before it, at concentration c in the population, and
+// returns each distinct finding once, in the order first found.
+func PlanFindings(lib *drug.Library, d *drug.Drug, c unit.Concentration, population string, plan []PlanStep) ([]drug.Finding, error) {
+	var history []drug.Prescribed
+	var findings []drug.Finding
+	for _, s := range plan {
+		fs, err := drug.Check(lib, drug.Proposal{Drug: d.Name, Concentration: c, Dose: s.Dose, At: s.At, Population: population}, history)
+		if err != nil {
+			return nil, inputErr("population", "%v", err)
+		}
+		for _, f := range fs {
+			if !slices.ContainsFunc(findings, func(g drug.Finding) bool { return g.Kind == f.Kind && g.Field == f.Field && g.Severity == f.Severity }) {
+				findings = append(findings, f)
+			}
+		}
+		history = append(history, drug.Prescribed{At: s.At, Drug: d.Name, Dose: s.Dose})
+	}
+	return findings, nil
 }
 
 // strictest returns the smaller (upper) or larger (lower bound) of two optional sides.

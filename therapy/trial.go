@@ -30,6 +30,26 @@ func (f Functional) String() string {
 	return "not recorded"
 }
 
+// MarshalText writes f as yes, no, or nothing when not recorded.
+func (f Functional) MarshalText() ([]byte, error) {
+	return []byte(map[Functional]string{FunctionalImproved: "yes", FunctionalNotImproved: "no"}[f]), nil
+}
+
+// UnmarshalText reads yes (improved), no (not improved) or nothing (not recorded).
+func (f *Functional) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "":
+		*f = FunctionalNotRecorded
+	case "yes":
+		*f = FunctionalImproved
+	case "no":
+		*f = FunctionalNotImproved
+	default:
+		return fmt.Errorf("%q: write yes or no", b)
+	}
+	return nil
+}
+
 // TrialResult is the evaluation of a screening trial.
 type TrialResult struct {
 	Reduction  unit.Percent // (baseline − trial) ÷ baseline, rounded down to 0.01%

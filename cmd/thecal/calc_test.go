@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thecal/thecal/calc"
 	"github.com/thecal/thecal/drug"
 )
 
-// calc runs "thecal calc ARGS…" in process.
-func calc(t *testing.T, args ...string) (stdout, stderr string, status int) {
+// calcCLI runs "thecal calc ARGS…" in process.
+func calcCLI(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	status = run(append([]string{"calc"}, args...), &out, &errOut)
@@ -73,7 +74,7 @@ func TestCalcOutputs(t *testing.T) {
 			[]string{"ziconotide (doses in mcg)", "daily dose limit, soft maximum: 19.2 mcg/day (0.8 mcg/h) [US label", "daily dose limit, hard maximum: 21.6 mcg/day (0.9 mcg/h) [EU SmPC"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out, errOut, status := calc(t, c.args...)
+			out, errOut, status := calcCLI(t, c.args...)
 			if status != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", status, errOut)
 			}
@@ -90,7 +91,7 @@ func TestCalcOutputs(t *testing.T) {
 }
 
 func TestCalcJSON(t *testing.T) {
-	out, errOut, status := calc(t, "refill", "--reservoir", "20mL", "--last-fill", "20mL", "--rate", "0.5mL/day", "--since", "30d", "--withdrawn", "4.1mL", "--json")
+	out, errOut, status := calcCLI(t, "refill", "--reservoir", "20mL", "--last-fill", "20mL", "--rate", "0.5mL/day", "--since", "30d", "--withdrawn", "4.1mL", "--json")
 	if status != 0 {
 		t.Fatal(errOut)
 	}
@@ -108,11 +109,11 @@ func TestCalcJSON(t *testing.T) {
 		t.Errorf("JSON = %s", out)
 	}
 
-	out, _, _ = calc(t, "battery", "--rate", "0.5mL/day", "--at", "2026-01-05T08:00:00Z", "--json")
+	out, _, _ = calcCLI(t, "battery", "--rate", "0.5mL/day", "--at", "2026-01-05T08:00:00Z", "--json")
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Result["eri"] != "2032-09-04T01:04:19.794Z" || r.Result["eos"] != "2032-12-03T01:04:19.794Z" {
 		t.Errorf("battery JSON = %s (%v)", out, err)
 	}
-	out, _, _ = calc(t, "titration", "--drug", "ziconotide", "--start", "2.4mcg/day", "--target", "19.2mcg/day", "--concentration", "25mcg/mL", "--json")
+	out, _, _ = calcCLI(t, "titration", "--drug", "ziconotide", "--start", "2.4mcg/day", "--target", "19.2mcg/day", "--concentration", "25mcg/mL", "--json")
 	var tr struct {
 		Result struct{ Steps []map[string]any }
 	}
@@ -191,7 +192,7 @@ func TestCalcBadInput(t *testing.T) {
 		{"library file missing", []string{"library", "--library", "/nonexistent/library.json"}, "--library: open /nonexistent/library.json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out, errOut, status := calc(t, c.args...)
+			out, errOut, status := calcCLI(t, c.args...)
 			if status != exitUsage {
 				t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", status, exitUsage, out, errOut)
 			}
@@ -204,32 +205,35 @@ func TestCalcBadInput(t *testing.T) {
 
 func TestCalcCheckRefuses(t *testing.T) {
 	// 24 mcg/day of ziconotide, 4.8 above 19.2: over the hard limit and the step.
-	out, _, status := calc(t, "check", "--drug", "ziconotide", "--concentration", "25mcg/mL", "--dose", "24mcg/day",
+	out, _, status := calcCLI(t, "check", "--drug", "ziconotide", "--concentration", "25mcg/mL", "--dose", "24mcg/day",
 		"--at", "2026-01-07T08:00:00Z", "--prev", "2d=19.2mcg/day", "--reason", "any")
 	if status != exitRefused || !strings.Contains(out, "refused: daily dose 24 mcg/day (1 mcg/h) is above the hard maximum 21.6 mcg/day") ||
 		!strings.Contains(out, "REFUSED by the library") {
 		t.Fatalf("exit %d:\n%s", status, out)
 	}
 	// A soft finding without a reason.
-	_, _, status = calc(t, "check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "1mg/day")
+	_, _, status = calcCLI(t, "check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "1mg/day")
 	if status != exitRefused {
 		t.Fatalf("a finding needing a reason, none given: exit %d", status)
 	}
 }
 
 func TestCalcHelp(t *testing.T) {
-	for _, c := range calcCmds() {
-		out, _, status := calc(t, c.name, "--help")
-		if status != 0 || !strings.Contains(out, "Example:\n  thecal calc "+c.name) || !strings.Contains(out, "Inputs (every amount with its unit") {
-			t.Errorf("%s --help: exit %d\n%s", c.name, status, out)
+	if len(calcFlags) != len(calc.Docs) {
+		t.Errorf("%d calculations have flags, %d are documented", len(calcFlags), len(calc.Docs))
+	}
+	for _, c := range calc.Docs {
+		out, _, status := calcCLI(t, c.Name, "--help")
+		if status != 0 || !strings.Contains(out, "Example:\n  thecal calc "+c.Name) || !strings.Contains(out, "Inputs (every amount with its unit") {
+			t.Errorf("%s --help: exit %d\n%s", c.Name, status, out)
 		}
 		// The example in the help runs.
-		args := strings.Fields(strings.TrimPrefix(c.example, "thecal calc "))
-		if _, errOut, status := calc(t, args...); status != 0 && !(c.refuses && status == exitRefused) {
-			t.Errorf("%s: the help's example exits %d: %s", c.name, status, errOut)
+		args := strings.Fields(strings.TrimPrefix(calcFlags[c.Name].example, "thecal calc "))
+		if _, errOut, status := calcCLI(t, args...); status != 0 && !(c.Refuses && status == exitRefused) {
+			t.Errorf("%s: the help's example exits %d: %s", c.Name, status, errOut)
 		}
 	}
-	out, _, status := calc(t, "--help")
+	out, _, status := calcCLI(t, "--help")
 	if status != 0 || !strings.Contains(out, "next-refill") {
 		t.Errorf("calc --help: exit %d\n%s", status, out)
 	}
@@ -247,7 +251,7 @@ func TestCalcLibraryFile(t *testing.T) {
 	if err := os.WriteFile(good, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, _, status := calc(t, "check", "--library", good, "--drug", "morphine", "--concentration", "25mg/mL", "--dose", "40mg/day", "--population", "opioid-tolerant")
+	out, _, status := calcCLI(t, "check", "--library", good, "--drug", "morphine", "--concentration", "25mg/mL", "--dose", "40mg/day", "--population", "opioid-tolerant")
 	if status != exitRefused || !strings.Contains(out, "example-clinic-3") || !strings.Contains(out, "above the hard maximum 30 mg/day (1.25 mg/h) (Example Clinic pain committee") {
 		t.Fatalf("exit %d:\n%s", status, out)
 	}
@@ -259,7 +263,7 @@ func TestCalcLibraryFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, status := calc(t, "library", "--library", bad)
+	_, errOut, status := calcCLI(t, "library", "--library", bad)
 	if status != exitUsage || !strings.Contains(errOut, "drugs[1].daily_dose_limit.soft_max: soft_max 20 mg/day is above hard_max 10 mg/day") ||
 		!strings.Contains(errOut, "drugs[0].daily_dose_limit.hard_max.source: required") {
 		t.Fatalf("exit %d:\n%s", status, errOut)

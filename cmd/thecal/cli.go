@@ -304,6 +304,23 @@ func (f *value[T]) String() string { return f.def }
 // Type names the value in help: "volume", "rate", "string".
 func (f *value[T]) Type() string { return strings.ToLower(reflect.TypeFor[T]().Name()) }
 
+// list is a flag that may be given more than once, each value a T read as
+// value reads one; its help must say "(repeat)".
+type list[T any] struct{ v []T }
+
+func (l *list[T]) Set(s string) error {
+	var x value[T]
+	if err := x.Set(s); err != nil {
+		return err
+	}
+	l.v = append(l.v, x.v)
+	return nil
+}
+
+func (l *list[T]) String() string { return "" }
+func (l *list[T]) Type() string   { return strings.ToLower(reflect.TypeFor[T]().Name()) }
+func (l *list[T]) repeatable()    {}
+
 // flagOf declares a flag of type T on fs, with a default read from def ("" for
 // none). T must be a string or read itself from text: a programming error
 // otherwise, caught by every test, since each run builds the whole tree.

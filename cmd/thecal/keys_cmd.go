@@ -118,14 +118,6 @@ func writeCredential(w io.Writer, c telemetry.Credential) {
 		c.Authority, hex.EncodeToString(c.StaticKey[:8]))
 }
 
-// listFlag collects a repeated flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-func (l *listFlag) Type() string       { return "FILE" }
-func (l *listFlag) repeatable()        {}
-
 func keysEnrol() *cobra.Command {
 	c, f := devCommand("enrol", "--authority FILE --serial N --name NAME --out FILE [--also-trust PUB]...", "enrol a pump at implant: its key and credential, and the authorities it trusts",
 		"Enrols a pump at implant: a new static key, a pump credential signed by the\nclinic authority, and the authorities the pump trusts — the clinic's, and every\n--also-trust file (for instance a regional emergency authority). The enrolment\nfile (0600, never overwritten) is what 'thecal pump init --enrolment' reads.", noArgs)
@@ -135,8 +127,8 @@ func keysEnrol() *cobra.Command {
 	days := f.Int("days", 3650, "validity in days (the pump's service life)")
 	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the enrolment file to create")
-	var also listFlag
-	f.Var(&also, "also-trust", "a further authority's trust file the pump accepts credentials from (repeat)")
+	also := &list[string]{}
+	f.Var(also, "also-trust", "a further authority's trust file the pump accepts credentials from (repeat)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
 		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
 			return f.fail("--authority, --serial, --name and --out are required")
@@ -151,7 +143,7 @@ func keysEnrol() *cobra.Command {
 		}
 		var extra []ed25519.PublicKey
 		var revoked []uint64
-		for _, p := range also {
+		for _, p := range also.v {
 			t, err := telemetry.ReadTrust(p)
 			if err != nil {
 				return f.fail("--also-trust %s: %v", p, err)

@@ -1,0 +1,88 @@
+package calc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/therapy"
+	"github.com/thecal/thecal/unit"
+)
+
+func parse[T any, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](t *testing.T, s string) T {
+	t.Helper()
+	var x T
+	if err := P(&x).UnmarshalText([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// TestCheckReport: a proposal over the hard limit is Refused; the same with
+// a reason for the soft finding alone may go ahead; the JSON carries the
+// findings as a list and amounts as the strings unit reads back.
+func TestCheckReport(t *testing.T) {
+	lib := drug.Default()
+	at := parse[unit.Time](t, "2026-01-07T08:00:00Z")
+	in := CheckInput{Drug: "Prialt", Concentration: parse[Concentration](t, "25mcg/mL"), Dose: parse[Dose](t, "24mcg/day"),
+		At: &at, Prev: []Prev{parse[Prev](t, "2d=19.2mcg/day")}, Reason: "agreed with the patient"}
+	rep, err := CheckReport(lib, in)
+	if err != nil || !rep.Refused {
+		t.Fatalf("24 mcg/day: refused %v, %v", rep != nil && rep.Refused, err)
+	}
+	in.Dose, in.Prev = parse[Dose](t, "4.8mcg/day"), []Prev{parse[Prev](t, "2026-01-05T08:00:00Z=2.4mcg/day")}
+	rep, err = CheckReport(lib, in)
+	if err != nil || rep.Refused {
+		t.Fatalf("4.8 mcg/day with a reason: refused %v, %v", rep.Refused, err)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Inputs map[string]any
+		Result struct {
+			Findings []map[string]string
+			Verdict  string
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Inputs["dose"] != "4.8 mcg/day" || j.Inputs["prev_1"] != "2.4 mcg/day from 2026-01-05T08:00:00Z" ||
+		len(j.Result.Findings) != 1 || !strings.HasPrefix(j.Result.Verdict, "may go ahead with the stated reason") {
+		t.Errorf("JSON %s", b.String())
+	}
+}
+
+// TestInputsNamed: every refusal names the input as the command line spells it.
+func TestInputsNamed(t *testing.T) {
+	lib := drug.Default()
+	for _, c := range []struct {
+		err   error
+		input string
+	}{
+		{second(DoseReport(lib, DoseInput{Concentration: parse[Concentration](t, "10mg/mL")})), "rate"},
+		{second(DoseReport(lib, DoseInput{Concentration: parse[Concentration](t, "10mg/mL"), Dose: &Dose{Value: 1}, Drug: "ketamine"})), "drug"},
+		{second(PumpModel("TP-30", nil)), "model"},
+		{second(PumpModel("", nil)), "reservoir"},
+		{second(TitrationReport(lib, TitrationInput{Drug: "baclofen", Start: parse[Dose](t, "200mcg/day"), Target: parse[Dose](t, "300mcg/day"),
+			Concentration: parse[Concentration](t, "500mcg/mL")})), "population"},
+		{second(OpioidReport(lib, OpioidInput{Oral: parse[Dose](t, "60mg/day"), Drug: "baclofen"})), "drug"},
+		{second(CheckReport(lib, CheckInput{Drug: "morphine", Prev: []Prev{{}}})), "at"},
+		{second(TrialReport(TrialInput{Baseline: 800, Trial: 1200, Scale: 1000, Threshold: 50 * unit.OnePercent})), "trial"},
+	} {
+		var ie *therapy.InputError
+		if !errors.As(c.err, &ie) || ie.Input != c.input {
+			t.Errorf("%v: want an error naming %q", c.err, c.input)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
