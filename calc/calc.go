@@ -13,16 +13,18 @@ import (
 	"strings"
 
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
-// Doc describes a calculation for its help page.
+// Doc describes a calculation: its help, whether it reads the drug library,
+// and New, which returns its inputs ready to be read.
 type Doc struct {
 	Name, Summary string
 	About         string // what it computes and how, for a nurse
 	Refuses       bool   // its report may be Refused by the drug library
+	Library       bool   // it reads the drug library (a clinic's, or the built-in one)
+	New           func() Calculation
 }
 
 // Concentration is a concentration with the mass unit it was written in, so
@@ -62,25 +64,6 @@ func (n *Count) UnmarshalText(b []byte) error {
 	}
 	*n = Count(x)
 	return nil
-}
-
-// PumpModel reads the pump model from --model (TP-20 or TP-40) or
-// --reservoir (20 mL or 40 mL), refusing the two when they disagree.
-func PumpModel(model string, reservoir *unit.Volume) (pump.Model, error) {
-	if model != "" {
-		m, ok := pump.ParseModel(model)
-		if !ok {
-			return 0, inputErr("model", "%q is not a model: TP-20 or TP-40", model)
-		}
-		if reservoir != nil && *reservoir != m.Reservoir() {
-			return 0, inputErr("reservoir", "%v does not match %v, whose reservoir is %v", *reservoir, m, m.Reservoir())
-		}
-		return m, nil
-	}
-	if reservoir == nil {
-		return 0, inputErr("reservoir", "required: the pump's reservoir, 20mL (TP-20) or 40mL (TP-40), or give --model")
-	}
-	return therapy.ModelFor(*reservoir)
 }
 
 func inputErr(input, format string, args ...any) error {

@@ -28,16 +28,16 @@ func parse[T any, P interface {
 // a reason for the soft finding alone may go ahead; the JSON carries the
 // findings as a list and amounts as the strings unit reads back.
 func TestCheckReport(t *testing.T) {
-	lib := drug.Default()
+	lib := Library{Library: drug.Default()}
 	at := parse[unit.Time](t, "2026-01-07T08:00:00Z")
-	in := CheckInput{Drug: "Prialt", Concentration: parse[Concentration](t, "25mcg/mL"), Dose: parse[Dose](t, "24mcg/day"),
+	in := &CheckInput{Drug: "Prialt", Concentration: parse[Concentration](t, "25mcg/mL"), Dose: parse[Dose](t, "24mcg/day"),
 		At: &at, Prev: []Prev{parse[Prev](t, "2d=19.2mcg/day")}, Reason: "agreed with the patient"}
-	rep, err := CheckReport(lib, in)
+	rep, err := in.Report(lib)
 	if err != nil || !rep.Refused {
 		t.Fatalf("24 mcg/day: refused %v, %v", rep != nil && rep.Refused, err)
 	}
 	in.Dose, in.Prev = parse[Dose](t, "4.8mcg/day"), []Prev{parse[Prev](t, "2026-01-05T08:00:00Z=2.4mcg/day")}
-	rep, err = CheckReport(lib, in)
+	rep, err = in.Report(lib)
 	if err != nil || rep.Refused {
 		t.Fatalf("4.8 mcg/day with a reason: refused %v, %v", rep.Refused, err)
 	}
@@ -63,20 +63,20 @@ func TestCheckReport(t *testing.T) {
 
 // TestInputsNamed: every refusal names the input as the command line spells it.
 func TestInputsNamed(t *testing.T) {
-	lib := drug.Default()
+	lib := Library{Library: drug.Default()}
 	for _, c := range []struct {
 		err   error
 		input string
 	}{
-		{second(DoseReport(lib, DoseInput{Concentration: parse[Concentration](t, "10mg/mL")})), "rate"},
-		{second(DoseReport(lib, DoseInput{Concentration: parse[Concentration](t, "10mg/mL"), Dose: &Dose{Value: 1}, Drug: "ketamine"})), "drug"},
-		{second(PumpModel("TP-30", nil)), "model"},
-		{second(PumpModel("", nil)), "reservoir"},
-		{second(TitrationReport(lib, TitrationInput{Drug: "baclofen", Start: parse[Dose](t, "200mcg/day"), Target: parse[Dose](t, "300mcg/day"),
-			Concentration: parse[Concentration](t, "500mcg/mL")})), "population"},
-		{second(OpioidReport(lib, OpioidInput{Oral: parse[Dose](t, "60mg/day"), Drug: "baclofen"})), "drug"},
-		{second(CheckReport(lib, CheckInput{Drug: "morphine", Prev: []Prev{{}}})), "at"},
-		{second(TrialReport(TrialInput{Baseline: 800, Trial: 1200, Scale: 1000, Threshold: 50 * unit.OnePercent})), "trial"},
+		{second((&DoseInput{Concentration: parse[Concentration](t, "10mg/mL")}).Report(lib)), "rate"},
+		{second((&DoseInput{Concentration: parse[Concentration](t, "10mg/mL"), Dose: &Dose{Value: 1}, Drug: "ketamine"}).Report(lib)), "drug"},
+		{second((&RefillInput{Pump: Pump{Model: "TP-30"}}).Report(lib)), "model"},
+		{second((&RefillInput{}).Report(lib)), "reservoir"},
+		{second((&TitrationInput{Drug: "baclofen", Start: parse[Dose](t, "200mcg/day"), Target: parse[Dose](t, "300mcg/day"),
+			Concentration: parse[Concentration](t, "500mcg/mL")}).Report(lib)), "population"},
+		{second((&OpioidInput{Oral: parse[Dose](t, "60mg/day"), Drug: "baclofen"}).Report(lib)), "drug"},
+		{second((&CheckInput{Drug: "morphine", Prev: []Prev{{}}}).Report(lib)), "at"},
+		{second((&TrialInput{Baseline: 800, Trial: 1200, Scale: 1000, Threshold: 50 * unit.OnePercent}).Report(lib)), "trial"},
 	} {
 		var ie *therapy.InputError
 		if !errors.As(c.err, &ie) || ie.Input != c.input {
@@ -86,3 +86,34 @@ func TestInputsNamed(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestDocs: every calculation's inputs are named once, each example reads,
+// each default reads, and the partial patient bolus names what is missing.
+func TestDocs(t *testing.T) {
+	for _, d := range Docs {
+		seen := map[string]bool{}
+		for _, in := range d.New().Inputs() {
+			if seen[in.Name] {
+				t.Errorf("%s: --%s twice", d.Name, in.Name)
+			}
+			seen[in.Name] = true
+			if in.Switch != nil {
+				continue
+			}
+			for _, s := range []string{in.Example, in.Default} {
+				if s == "" {
+					continue
+				}
+				if err := in.Text.UnmarshalText([]byte(s)); err != nil {
+					t.Errorf("%s --%s %q: %v", d.Name, in.Name, s, err)
+				}
+			}
+		}
+	}
+	v := parse[unit.Volume](t, "20mL")
+	lockout := parse[unit.Duration](t, "4h")
+	_, err := (&NextRefillInput{Pump: Pump{Reservoir: &v}, Volume: v, Rate: 500000, Lockout: &lockout}).Report(Library{Library: drug.Default()})
+	if err == nil || err.Error() != "bolus-volume: required: the patient bolus volume, e.g. --bolus-volume 0.02mL" {
+		t.Errorf("a partial patient bolus: %v", err)
+	}
+}

@@ -15,9 +15,16 @@ type OpioidInput struct {
 	Drug string
 }
 
-// OpioidReport converts an oral dose to the intrathecal drug's, as a suggestion.
-func OpioidReport(lib *drug.Library, in OpioidInput) (*Report, error) {
-	d, err := Lookup(lib, in.Drug)
+func (in *OpioidInput) Inputs() []Input {
+	return []Input{
+		{Name: "oral", Example: "60mg/day", What: "the daily oral morphine dose", Required: true, Text: &in.Oral},
+		{Name: "drug", Example: "morphine", What: "the intrathecal drug whose conversion is used", Default: "morphine", Text: text(&in.Drug)},
+	}
+}
+
+// Report converts an oral dose to the intrathecal drug's, as a suggestion.
+func (in *OpioidInput) Report(lib Library) (*Report, error) {
+	d, err := Lookup(lib.Library, in.Drug)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +57,18 @@ type TrialInput struct {
 	Functional             therapy.Functional
 }
 
-// TrialReport evaluates a trial against the clinic's success threshold.
-func TrialReport(in TrialInput) (*Report, error) {
+func (in *TrialInput) Inputs() []Input {
+	return []Input{
+		{Name: "baseline", Example: "8", What: "the pain score before the trial", Required: true, Text: &in.Baseline},
+		{Name: "trial", Example: "3", What: "the pain score during the trial", Required: true, Text: &in.Trial},
+		{Name: "scale", Example: "10", What: "the top of the score's scale", Default: "10", Text: &in.Scale},
+		{Name: "threshold", Example: "50%", What: "the clinic's success threshold", Default: therapy.DefaultSettings.TrialSuccess.String(), Text: &in.Threshold},
+		{Name: "functional", Example: "yes", What: "functional improvement recorded: yes or no", Text: &in.Functional},
+	}
+}
+
+// Report evaluates a trial against the clinic's success threshold.
+func (in *TrialInput) Report(Library) (*Report, error) {
 	r, err := therapy.EvaluateTrial(in.Baseline, in.Trial, in.Scale, in.Threshold, in.Functional)
 	if err != nil {
 		return nil, err
@@ -115,13 +132,25 @@ type CheckInput struct {
 	Reason        string
 }
 
-// CheckReport lists every finding of the drug library on the proposal. It is
+func (in *CheckInput) Inputs() []Input {
+	return []Input{
+		{Name: "drug", Example: "ziconotide", What: "the drug", Required: true, Text: text(&in.Drug)},
+		{Name: "concentration", Example: "25mcg/mL", What: "the concentration in the reservoir", Required: true, Text: &in.Concentration},
+		{Name: "dose", Example: "4.8mcg/day", What: "the proposed daily dose (0mcg/day stops the drug)", Required: true, Text: &in.Dose},
+		{Name: "at", Example: "2026-01-05T08:00:00Z", What: "when the proposal takes effect (needed with --prev)", Text: optional(&in.At)},
+		{Name: "prev", Example: "2d=2.4mcg/day", What: "a past prescription of the drug, oldest first: TIME=DOSE, TIME a date or how long before --at (repeat)", Repeat: true, Text: each(&in.Prev)},
+		{Name: "population", Example: "cerebral", What: "the patient's population, where the library's rules differ", Text: text(&in.Population)},
+		{Name: "reason", Example: "palliative care", What: "the reason stated for findings that need one", Text: text(&in.Reason)},
+	}
+}
+
+// Report lists every finding of the drug library on the proposal. It is
 // Refused when the library refuses it, or a finding needs a reason not given.
-func CheckReport(lib *drug.Library, in CheckInput) (*Report, error) {
+func (in *CheckInput) Report(lib Library) (*Report, error) {
 	if len(in.Prev) > 0 && in.At == nil {
 		return nil, inputErr("at", "required with --prev: when the proposal takes effect, e.g. --at 2026-01-07T08:00:00Z")
 	}
-	d, err := Lookup(lib, in.Drug)
+	d, err := Lookup(lib.Library, in.Drug)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +176,7 @@ func CheckReport(lib *drug.Library, in CheckInput) (*Report, error) {
 	if in.Population != "" {
 		rep.in("population", "population", in.Population)
 	}
-	fsd, err := drug.Check(lib, drug.Proposal{Drug: d.Name, Concentration: in.Concentration.Value, Dose: dose, At: or(in.At), Population: in.Population}, history)
+	fsd, err := drug.Check(lib.Library, drug.Proposal{Drug: d.Name, Concentration: in.Concentration.Value, Dose: dose, At: or(in.At), Population: in.Population}, history)
 	if err != nil {
 		return nil, inputErr("prev", "%s", strings.TrimPrefix(err.Error(), drug.ErrProposal.Error()+": "))
 	}
@@ -174,11 +203,18 @@ func CheckReport(lib *drug.Library, in CheckInput) (*Report, error) {
 	return rep, nil
 }
 
-// LibraryReport shows a library (file names where it was read from), every
-// drug's entry or only the one named.
-func LibraryReport(lib *drug.Library, file, only string) (*Report, error) {
+// LibraryInput is the drug to show, or none for all.
+type LibraryInput struct{ Drug string }
+
+func (in *LibraryInput) Inputs() []Input {
+	return []Input{{Name: "drug", Example: "ziconotide", What: "show only this drug", Text: text(&in.Drug)}}
+}
+
+// Report shows the library and where it was read from: every drug's entry,
+// or only the one named.
+func (in *LibraryInput) Report(lib Library) (*Report, error) {
 	rep := &Report{Calc: "library", Title: "Drug library " + lib.Version, WorkTitle: "Entries"}
-	rep.in("file", "file", file)
+	rep.in("file", "file", lib.name())
 	rep.out("version", "version", lib.Version)
 	rep.out("published", "published", lib.Published.Format("2006-01-02"))
 	rep.out("sha256", "sha256", lib.Digest)
@@ -186,8 +222,8 @@ func LibraryReport(lib *drug.Library, file, only string) (*Report, error) {
 		rep.out("publisher", "publisher", lib.Publisher)
 	}
 	show := lib.Drugs
-	if only != "" {
-		d, err := Lookup(lib, only)
+	if in.Drug != "" {
+		d, err := Lookup(lib.Library, in.Drug)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package calc
 import (
 	"fmt"
 
-	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
@@ -17,15 +16,24 @@ type DoseInput struct {
 	Drug          string // optional: its dose unit is used
 }
 
-// DoseReport converts a rate to a daily dose or a daily dose to a rate.
-func DoseReport(lib *drug.Library, in DoseInput) (*Report, error) {
+func (in *DoseInput) Inputs() []Input {
+	return []Input{
+		{Name: "concentration", Example: "10mg/mL", What: "the drug's concentration in the reservoir", Required: true, Text: &in.Concentration},
+		{Name: "rate", Example: "0.5mL/day", What: "the pump rate (give the rate or the dose)", Text: optional(&in.Rate)},
+		{Name: "dose", Example: "5mg/day", What: "the daily dose (give the rate or the dose)", Text: optional(&in.Dose)},
+		{Name: "drug", Example: "morphine", What: "the drug: its dose unit is used", Text: text(&in.Drug)},
+	}
+}
+
+// Report converts a rate to a daily dose or a daily dose to a rate.
+func (in *DoseInput) Report(lib Library) (*Report, error) {
 	if (in.Rate == nil) == (in.Dose == nil) {
 		return nil, inputErr("rate", "give exactly one of --rate and --dose")
 	}
 	u := in.Concentration.Unit
 	rep := &Report{Calc: "dose", Title: "Dose and rate"}
 	if in.Drug != "" {
-		d, err := Lookup(lib, in.Drug)
+		d, err := Lookup(lib.Library, in.Drug)
 		if err != nil {
 			return nil, err
 		}
@@ -66,14 +74,14 @@ func DoseReport(lib *drug.Library, in DoseInput) (*Report, error) {
 	return rep, nil
 }
 
-// Catheter is the implanted catheter: its length and volume per centimetre.
-type Catheter struct {
-	Length unit.Length
-	PerCm  unit.Volume
-}
+// PrimingInput is the catheter to prime.
+type PrimingInput struct{ Catheter Catheter }
 
-// PrimingReport is the priming bolus after implant or catheter revision.
-func PrimingReport(c Catheter) (*Report, error) {
+func (in *PrimingInput) Inputs() []Input { return in.Catheter.inputs() }
+
+// Report is the priming bolus after implant or catheter revision.
+func (in *PrimingInput) Report(Library) (*Report, error) {
+	c := in.Catheter
 	p, err := therapy.Priming(therapy.Catheter{Length: c.Length, PerCm: c.PerCm})
 	if err != nil {
 		return nil, err
@@ -101,8 +109,16 @@ type BridgeInput struct {
 	OldConcentration *Concentration // optional: the old drug delivered
 }
 
-// BridgeReport is the bridge after a refill that changes concentration.
-func BridgeReport(in BridgeInput) (*Report, error) {
+func (in *BridgeInput) Inputs() []Input {
+	return append(append([]Input{
+		{Name: "old-rate", Example: "0.5mL/day", What: "the old program's rate", Required: true, Text: &in.OldRate}},
+		in.Catheter.inputs()...),
+		Input{Name: "start", Example: "2026-01-05T08:00:00Z", What: "when the bridge starts (the end of the refill)", Text: optional(&in.Start)},
+		Input{Name: "old-concentration", Example: "10mg/mL", What: "the old drug's concentration, to show the dose it carries", Text: optional(&in.OldConcentration)})
+}
+
+// Report is the bridge after a refill that changes concentration.
+func (in *BridgeInput) Report(Library) (*Report, error) {
 	var oldConc unit.Concentration
 	if in.OldConcentration != nil {
 		oldConc = in.OldConcentration.Value

@@ -17,10 +17,18 @@ type ScreeningInput struct {
 	Results []therapy.ScreeningResult
 }
 
-// ScreeningReport lays out the drug's screening protocol and, from the
-// results given in order, where it stands and the starting dose.
-func ScreeningReport(lib *drug.Library, in ScreeningInput) (*Report, error) {
-	d, err := Lookup(lib, in.Drug)
+func (in *ScreeningInput) Inputs() []Input {
+	return []Input{
+		{Name: "drug", Example: "baclofen", What: "the drug whose screening protocol is used", Default: "baclofen", Text: text(&in.Drug)},
+		{Name: "start", Example: "2026-01-05T08:00:00Z", What: "when the first bolus is given", Text: optional(&in.Start)},
+		{Name: "result", Example: "50mcg:none", What: "one bolus's result, in order: DOSE:none, or DOSE:how long the effect lasted (repeat)", Repeat: true, Text: each(&in.Results)},
+	}
+}
+
+// Report lays out the drug's screening protocol and, from the results given
+// in order, where it stands and the starting dose.
+func (in *ScreeningInput) Report(lib Library) (*Report, error) {
+	d, err := Lookup(lib.Library, in.Drug)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +121,25 @@ type TitrationInput struct {
 	PerWeek       *Count
 }
 
-// TitrationReport plans the earliest titration from start to target that
-// obeys the library's rule, tightened as given, and checks every step with
-// the library. The report is Refused when a step is.
-func TitrationReport(lib *drug.Library, in TitrationInput) (*Report, error) {
-	d, err := Lookup(lib, in.Drug)
+func (in *TitrationInput) Inputs() []Input {
+	return []Input{
+		{Name: "drug", Example: "ziconotide", What: "the drug", Required: true, Text: text(&in.Drug)},
+		{Name: "start", Example: "2.4mcg/day", What: "the starting daily dose", Required: true, Text: &in.Start},
+		{Name: "target", Example: "19.2mcg/day", What: "the target daily dose", Required: true, Text: &in.Target},
+		{Name: "concentration", Example: "25mcg/mL", What: "the concentration, to show each rate and check each step", Required: true, Text: &in.Concentration},
+		{Name: "from", Example: "2026-01-05T08:00:00Z", What: "when the starting dose begins", Text: optional(&in.From)},
+		{Name: "population", Example: "cerebral", What: "the patient's population, where the library's rules differ", Text: text(&in.Population)},
+		{Name: "step", Example: "2.4mcg/day", What: "a smaller largest step: a dose per day, or a percentage like 10%", Text: optional(&in.Step)},
+		{Name: "interval", Example: "72h", What: "a longer shortest interval between increases", Text: optional(&in.Interval)},
+		{Name: "per-week", Example: "2", What: "fewer increases in any 7 days", Text: optional(&in.PerWeek)},
+	}
+}
+
+// Report plans the earliest titration from start to target that obeys the
+// library's rule, tightened as given, and checks every step with the
+// library. The report is Refused when a step is.
+func (in *TitrationInput) Report(lib Library) (*Report, error) {
+	d, err := Lookup(lib.Library, in.Drug)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +181,7 @@ func TitrationReport(lib *drug.Library, in TitrationInput) (*Report, error) {
 		steps = append(steps, map[string]any{"at": clk.json(s.At), "day": float64(s.At.Sub(from)) / float64(unit.Day), "dose": s.Dose.Format(u),
 			"per_hour": s.Dose.FormatPerHour(u), "step": s.Step.Format(u), "rate": r.Rate.String()})
 	}
-	findings, err := therapy.PlanFindings(lib, d, c, in.Population, plan)
+	findings, err := therapy.PlanFindings(lib.Library, d, c, in.Population, plan)
 	if err != nil {
 		return nil, err
 	}

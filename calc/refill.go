@@ -3,7 +3,6 @@ package calc
 import (
 	"fmt"
 
-	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
@@ -11,7 +10,7 @@ import (
 
 // RefillInput is what refill accounting needs.
 type RefillInput struct {
-	Model     pump.Model
+	Pump      Pump
 	LastFill  unit.Volume
 	Rate      unit.Rate
 	Since     unit.Duration
@@ -19,9 +18,21 @@ type RefillInput struct {
 	Boluses   unit.Volume
 }
 
-// RefillReport is the refill accounting: expected residual and discrepancy.
-func RefillReport(in RefillInput) (*Report, error) {
-	m := in.Model
+func (in *RefillInput) Inputs() []Input {
+	return append(in.Pump.inputs(),
+		Input{Name: "last-fill", Example: "20mL", What: "the volume in the reservoir after the last refill", Required: true, Text: &in.LastFill},
+		Input{Name: "rate", Example: "0.5mL/day", What: "the programmed rate since (the average, for a flex program)", Required: true, Text: &in.Rate},
+		Input{Name: "since", Example: "30d", What: "the time since the last refill", Required: true, Text: &in.Since},
+		Input{Name: "withdrawn", Example: "4.1mL", What: "the volume withdrawn now", Required: true, Text: &in.Withdrawn},
+		Input{Name: "boluses", Example: "0.2mL", What: "bolus volume the pump reports given since", Default: "0 mL", Text: &in.Boluses})
+}
+
+// Report is the refill accounting: expected residual and discrepancy.
+func (in *RefillInput) Report(Library) (*Report, error) {
+	m, err := in.Pump.model()
+	if err != nil {
+		return nil, err
+	}
 	c, err := therapy.CheckRefill(therapy.RefillInput{Model: m, LastFill: in.LastFill, Rate: in.Rate, Since: in.Since, Boluses: in.Boluses, Withdrawn: in.Withdrawn})
 	if err != nil {
 		return nil, err
@@ -66,12 +77,14 @@ func RefillReport(in RefillInput) (*Report, error) {
 
 // NextRefillInput is what the next refill date depends on.
 type NextRefillInput struct {
-	Model        pump.Model
+	Pump         Pump
 	Volume       unit.Volume
 	Rate         unit.Rate
-	Filled       *unit.Time            // optional: dates instead of "fill + …"
-	Bolus        *therapy.PatientBolus // optional: every allowed patient bolus is counted
-	Max24h       *unit.Volume          // optional
+	Filled       *unit.Time // optional: dates instead of "fill + …"
+	BolusVolume  *unit.Volume
+	Lockout      *unit.Duration
+	MaxPer24h    *Count       // the patient bolus: all three, or none
+	Max24h       *unit.Volume // optional
 	LowThreshold unit.Volume
 	Drug         string // optional: the library's stability limit
 	Diluted      bool
@@ -80,17 +93,47 @@ type NextRefillInput struct {
 	Margin       unit.Duration
 }
 
-// NextRefillReport is the next refill date: the low-reservoir alarm at the
-// worst-case daily use, or the drug's stability limit, less the margin.
-func NextRefillReport(lib *drug.Library, in NextRefillInput) (*Report, error) {
-	m := in.Model
+func (in *NextRefillInput) Inputs() []Input {
+	return append(in.Pump.inputs(),
+		Input{Name: "volume", Example: "20mL", What: "the volume in the reservoir after the refill", Required: true, Text: &in.Volume},
+		Input{Name: "rate", Example: "0.5mL/day", What: "the basal rate (the average, for a flex program)", Required: true, Text: &in.Rate},
+		Input{Name: "filled", Example: "2026-01-05T08:00:00Z", What: "when the reservoir was filled", Text: optional(&in.Filled)},
+		Input{Name: "bolus-volume", Example: "0.02mL", What: "the patient bolus volume", Text: optional(&in.BolusVolume)},
+		Input{Name: "lockout", Example: "4h", What: "the patient bolus lockout", Text: optional(&in.Lockout)},
+		Input{Name: "max-per-24h", Example: "4", What: "the most patient boluses in 24 h", Text: optional(&in.MaxPer24h)},
+		Input{Name: "max-24h", Example: "0.7mL", What: "the prescription's max_24h", Text: optional(&in.Max24h)},
+		Input{Name: "low-threshold", Example: "2mL", What: "the low-reservoir alarm threshold", Default: pump.LowReservoirDefault.String(), Text: &in.LowThreshold},
+		Input{Name: "drug", Example: "baclofen", What: "the drug, for its stability limit", Text: text(&in.Drug)},
+		Input{Name: "diluted", What: "the drug is diluted (ziconotide: a shorter limit)", Switch: &in.Diluted},
+		Input{Name: "first-fill", What: "the first fill of a new pump (ziconotide: first refill within 14 days)", Switch: &in.FirstFill},
+		Input{Name: "stability", Example: "84d", What: "the longest time between refills, instead of the library's", Text: optional(&in.Stability)},
+		Input{Name: "margin", Example: "7d", What: "the safety margin", Default: therapy.DefaultSettings.RefillMargin.String(), Text: &in.Margin})
+}
+
+// Report is the next refill date: the low-reservoir alarm at the worst-case
+// daily use, or the drug's stability limit, less the margin.
+func (in *NextRefillInput) Report(lib Library) (*Report, error) {
+	m, err := in.Pump.model()
+	if err != nil {
+		return nil, err
+	}
 	rin := therapy.RefillDateInput{Model: m, Filled: or(in.Filled), Volume: in.Volume, Rate: in.Rate, Max24h: or(in.Max24h),
-		LowThreshold: in.LowThreshold, Margin: in.Margin, Bolus: in.Bolus}
+		LowThreshold: in.LowThreshold, Margin: in.Margin}
 	rep := &Report{Calc: "next-refill", Title: "Next refill date"}
 	rep.in("model", "pump", m.String())
 	rep.in("volume", "volume after the refill", in.Volume)
 	rep.in("rate", "basal rate", in.Rate, rateText(in.Rate))
-	if b := in.Bolus; b != nil {
+	if in.BolusVolume != nil || in.Lockout != nil || in.MaxPer24h != nil {
+		switch {
+		case in.BolusVolume == nil:
+			return nil, missing(in, "bolus-volume")
+		case in.Lockout == nil:
+			return nil, missing(in, "lockout")
+		case in.MaxPer24h == nil:
+			return nil, missing(in, "max-per-24h")
+		}
+		b := &therapy.PatientBolus{Volume: *in.BolusVolume, Lockout: *in.Lockout, MaxPer24h: int64(*in.MaxPer24h)}
+		rin.Bolus = b
 		rep.in("bolus", "patient bolus", fmt.Sprintf("%v, lockout %v, at most %d in 24 h", b.Volume, b.Lockout, b.MaxPer24h))
 	}
 	if in.Max24h != nil {
@@ -99,7 +142,7 @@ func NextRefillReport(lib *drug.Library, in NextRefillInput) (*Report, error) {
 	rep.in("low_threshold", "low-reservoir alarm", in.LowThreshold)
 	stabilitySource := ""
 	if in.Drug != "" {
-		d, err := Lookup(lib, in.Drug)
+		d, err := Lookup(lib.Library, in.Drug)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +172,7 @@ func NextRefillReport(lib *drug.Library, in NextRefillInput) (*Report, error) {
 	if in.Filled != nil {
 		rep.in("filled", "filled", *in.Filled, clk.show(*in.Filled))
 	}
-	if b := in.Bolus; b != nil {
+	if b := rin.Bolus; b != nil {
 		rep.work("boluses a day = min(%d, ⌈24h ÷ %v⌉) × %v = %v", b.MaxPer24h, b.Lockout, b.Volume, d.BolusPerDay)
 		rep.work("daily use = %v + %v = %v", in.Rate, d.BolusPerDay, in.Rate+d.BolusPerDay)
 	}
@@ -167,8 +210,17 @@ type BatteryInput struct {
 	At      unit.Time
 }
 
-// BatteryReport is ERI, end of service and the replacement window.
-func BatteryReport(in BatteryInput) (*Report, error) {
+func (in *BatteryInput) Inputs() []Input {
+	return []Input{
+		{Name: "battery", Example: "950000uAh", What: "the remaining battery charge", Default: pump.BatteryCapacity.String(), Text: &in.Battery},
+		{Name: "rate", Example: "0.5mL/day", What: "the average volume delivered per day, boluses included", Required: true, Text: &in.Rate},
+		{Name: "radio", Example: "2m", What: "the average telemetry session time per day", Default: "0s", Text: &in.Radio},
+		{Name: "at", Example: "2026-01-05T08:00:00Z", What: "when the battery had this charge (from an interrogation)", Required: true, Text: &in.At},
+	}
+}
+
+// Report is ERI, end of service and the replacement window.
+func (in *BatteryInput) Report(Library) (*Report, error) {
 	s := therapy.DefaultSettings
 	d, err := therapy.Battery(therapy.BatteryInput{At: in.At, Remaining: in.Battery, Rate: in.Rate, Radio: in.Radio}, s)
 	if err != nil {

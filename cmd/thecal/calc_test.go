@@ -219,8 +219,8 @@ func TestCalcCheckRefuses(t *testing.T) {
 }
 
 func TestCalcHelp(t *testing.T) {
-	if len(calcFlags) != len(calc.Docs) {
-		t.Errorf("%d calculations have flags, %d are documented", len(calcFlags), len(calc.Docs))
+	if len(calcExamples) != len(calc.Docs) {
+		t.Errorf("%d calculations have examples, %d are documented", len(calcExamples), len(calc.Docs))
 	}
 	for _, c := range calc.Docs {
 		out, _, status := calcCLI(t, c.Name, "--help")
@@ -228,7 +228,7 @@ func TestCalcHelp(t *testing.T) {
 			t.Errorf("%s --help: exit %d\n%s", c.Name, status, out)
 		}
 		// The example in the help runs.
-		args := strings.Fields(strings.TrimPrefix(calcFlags[c.Name].example, "thecal calc "))
+		args := strings.Fields(strings.TrimPrefix(calcExamples[c.Name], "thecal calc "))
 		if _, errOut, status := calcCLI(t, args...); status != 0 && !(c.Refuses && status == exitRefused) {
 			t.Errorf("%s: the help's example exits %d: %s", c.Name, status, errOut)
 		}

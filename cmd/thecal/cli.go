@@ -233,9 +233,6 @@ func clean(err error) error {
 	return errors.New(strings.ReplaceAll(err.Error(), unit.ErrUnit.Error()+": ", ""))
 }
 
-// repeatable marks a flag value that may be given more than once (a list).
-type repeatable interface{ repeatable() }
-
 // once refuses a second value for a flag that takes one: pflag alone would
 // keep the last silently, so a typo corrected by retyping the flag would
 // still run — with whichever value came last.
@@ -259,14 +256,15 @@ func (o *once) Set(s string) error {
 	return nil
 }
 
-// refuseRepeats wraps every single-value flag of the tree in once.
+// refuseRepeats wraps every flag of the tree in once, but for the lists.
 func refuseRepeats(c *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
-		switch f.Value.(type) {
-		case *once, repeatable:
+		if t, ok := f.Value.(*textFlag); ok && t.repeat {
 			return
 		}
-		f.Value = &once{Value: f.Value}
+		if _, ok := f.Value.(*once); !ok {
+			f.Value = &once{Value: f.Value}
+		}
 	}
 	c.Flags().VisitAll(wrap)
 	c.PersistentFlags().VisitAll(wrap)
@@ -275,69 +273,74 @@ func refuseRepeats(c *cobra.Command) {
 	}
 }
 
-// value is the one adapter between pflag and Thecal's types: a flag holding
-// a T that reads itself from text — a string, or a type whose pointer is an
-// encoding.TextUnmarshaler (every unit quantity). v is the value, set whether
-// the flag was given.
+// textFlag is the one adapter between pflag and Thecal's values: a flag
+// whose value reads itself from text (an encoding.TextUnmarshaler: every
+// unit quantity, every calculator's input, value and list below). A repeat
+// flag may be given more than once; its help must say "(repeat)".
+type textFlag struct {
+	encoding.TextUnmarshaler
+	typ, def string
+	repeat   bool
+}
+
+func (f *textFlag) Set(s string) error { return f.UnmarshalText([]byte(s)) }
+func (f *textFlag) String() string     { return f.def }
+func (f *textFlag) Type() string       { return f.typ }
+
+// value holds one T read from text: a string, or a type whose pointer reads
+// itself (encoding.TextUnmarshaler). set says whether the flag was given.
 type value[T any] struct {
 	v   T
 	set bool
-	def string
 }
 
-func (f *value[T]) Set(s string) error {
+func (f *value[T]) UnmarshalText(b []byte) error {
 	var x T
 	switch p := any(&x).(type) {
 	case *string:
-		*p = s
+		*p = string(b)
 	case encoding.TextUnmarshaler:
-		if err := p.UnmarshalText([]byte(s)); err != nil {
+		if err := p.UnmarshalText(b); err != nil {
 			return err
 		}
+	default:
+		panic(fmt.Sprintf("%T does not read itself from text", x))
 	}
 	f.v, f.set = x, true
 	return nil
 }
 
-func (f *value[T]) String() string { return f.def }
-
-// Type names the value in help: "volume", "rate", "string".
-func (f *value[T]) Type() string { return strings.ToLower(reflect.TypeFor[T]().Name()) }
-
-// list is a flag that may be given more than once, each value a T read as
-// value reads one; its help must say "(repeat)".
+// list holds every T a repeated flag gave, in order.
 type list[T any] struct{ v []T }
 
-func (l *list[T]) Set(s string) error {
+func (l *list[T]) UnmarshalText(b []byte) error {
 	var x value[T]
-	if err := x.Set(s); err != nil {
+	if err := x.UnmarshalText(b); err != nil {
 		return err
 	}
 	l.v = append(l.v, x.v)
 	return nil
 }
 
-func (l *list[T]) String() string { return "" }
-func (l *list[T]) Type() string   { return strings.ToLower(reflect.TypeFor[T]().Name()) }
-func (l *list[T]) repeatable()    {}
+// typeName names T in help: "volume", "rate", "string".
+func typeName[T any]() string { return strings.ToLower(reflect.TypeFor[T]().Name()) }
 
-// flagOf declares a flag of type T on fs, with a default read from def ("" for
-// none). T must be a string or read itself from text: a programming error
-// otherwise, caught by every test, since each run builds the whole tree.
+// flagOf declares a flag of type T on fs, with a default read from def ("" for none).
 func flagOf[T any](fs *pflag.FlagSet, name, def, usage string) *value[T] {
-	var zero T
-	switch any(&zero).(type) {
-	case *string, encoding.TextUnmarshaler:
-	default:
-		panic(fmt.Sprintf("flag --%s: %T does not read itself from text", name, zero))
-	}
-	f := &value[T]{def: def}
+	v := &value[T]{}
 	if def != "" {
-		if err := f.Set(def); err != nil {
+		if err := v.UnmarshalText([]byte(def)); err != nil {
 			panic("flag --" + name + ": bad default: " + err.Error())
 		}
-		f.set = false
+		v.set = false
 	}
-	fs.Var(f, name, usage)
-	return f
+	fs.Var(&textFlag{TextUnmarshaler: v, typ: typeName[T](), def: def}, name, usage)
+	return v
+}
+
+// listOf declares a flag of type T that may be given more than once.
+func listOf[T any](fs *pflag.FlagSet, name, usage string) *list[T] {
+	l := &list[T]{}
+	fs.Var(&textFlag{TextUnmarshaler: l, typ: typeName[T](), repeat: true}, name, usage)
+	return l
 }

@@ -36,7 +36,7 @@ func TestRepeatableFlagsSayTheyRepeat(t *testing.T) {
 	var lists []string
 	walk(rootCommand(), func(c *cobra.Command) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if _, ok := f.Value.(repeatable); ok {
+			if tf, ok := f.Value.(*textFlag); ok && tf.repeat {
 				lists = append(lists, c.CommandPath()+" --"+f.Name)
 				if !strings.Contains(f.Usage, "(repeat)") {
 					t.Errorf("%s --%s may be repeated but its help does not say so: %q", c.CommandPath(), f.Name, f.Usage)

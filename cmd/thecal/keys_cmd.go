@@ -127,8 +127,7 @@ func keysEnrol() *cobra.Command {
 	days := f.Int("days", 3650, "validity in days (the pump's service life)")
 	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the enrolment file to create")
-	also := &list[string]{}
-	f.Var(also, "also-trust", "a further authority's trust file the pump accepts credentials from (repeat)")
+	also := listOf[string](f.FlagSet, "also-trust", "a further authority's trust `FILE` the pump accepts credentials from (repeat)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
 		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
 			return f.fail("--authority, --serial, --name and --out are required")

@@ -173,7 +173,7 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 		fmt.Fprintf(stderr, "%s: %s\n", f.prog, peer.Explain(err))
 		return 1
 	}
-	interactive := programTerminal(os.Stdin)
+	interactive := isTerminal(os.Stdin)
 	in := bufio.NewReader(os.Stdin)
 	ask := func(q string) bool {
 		fmt.Fprintf(stdout, "%s [y/N] ", q)

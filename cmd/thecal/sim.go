@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/thecal/thecal/scenario"
 	"github.com/thecal/thecal/sim"
 )
 
@@ -28,29 +25,18 @@ with --json. A malformed or unsafe scenario is refused with the field and the
 reason, exit status 2.`, oneFile)
 	asJSON := c.Flags().Bool("json", false, "print the full report as JSON")
 	c.RunE = runs(func(args []string, stdout, stderr io.Writer) int {
-		data, err := os.ReadFile(args[0])
-		if err != nil {
-			fmt.Fprintf(stderr, "thecal sim run: %v\n", err)
-			return exitUsage
-		}
-		sc, err := scenario.Parse(data)
-		if err != nil {
-			fmt.Fprintf(stderr, "thecal sim run: %s: %v\n", args[0], err)
+		const cmd = "thecal sim run"
+		sc, ok := readScenario(cmd, args[0], stderr)
+		if !ok {
 			return exitUsage
 		}
 		rep, err := sim.Run(sc)
 		if err != nil {
-			fmt.Fprintf(stderr, "thecal sim run: %s: %v\n", args[0], err)
+			fmt.Fprintf(stderr, "%s: %s: %v\n", cmd, args[0], err)
 			return exitUsage
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
-				fmt.Fprintf(stderr, "thecal sim run: %v\n", err)
-				return 1
-			}
-			return 0
+			return writeJSON(cmd, stdout, stderr, rep)
 		}
 		rep.WriteText(stdout)
 		return 0
