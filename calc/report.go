@@ -77,19 +77,21 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// WriteText prints the report for a person.
-func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%s\n", r.Title)
+// WriteText prints the report for a person, and returns the first error
+// writing to w.
+func (r *Report) WriteText(w io.Writer) error {
+	sw := &stickyWriter{w: w}
+	fmt.Fprintf(sw, "%s\n", r.Title)
 	section := func(name string, fs []Field) {
 		if len(fs) == 0 {
 			return
 		}
-		fmt.Fprintf(w, "\n%s\n", name)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(sw, "\n%s\n", name)
+		tw := tabwriter.NewWriter(sw, 0, 0, 2, ' ', 0)
 		for _, f := range fs {
 			fmt.Fprintf(tw, "  %s\t%s\n", f.Label, f.display())
 		}
-		tw.Flush()
+		_ = tw.Flush() // its error is sw's, returned below
 	}
 	section("Inputs", r.Inputs)
 	if len(r.Working) > 0 {
@@ -97,18 +99,34 @@ func (r *Report) WriteText(w io.Writer) {
 		if title == "" {
 			title = "Working"
 		}
-		fmt.Fprintf(w, "\n%s\n", title)
+		fmt.Fprintf(sw, "\n%s\n", title)
 		for _, l := range r.Working {
-			fmt.Fprintf(w, "  %s\n", l)
+			fmt.Fprintf(sw, "  %s\n", l)
 		}
 	}
 	section("Result", r.Results)
 	if len(r.Notes) > 0 {
-		fmt.Fprintf(w, "\nNotes\n")
+		fmt.Fprintf(sw, "\nNotes\n")
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "  - %s\n", n)
+			fmt.Fprintf(sw, "  - %s\n", n)
 		}
 	}
+	return sw.err
+}
+
+// stickyWriter writes to w until a write fails, and keeps that error.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	var n int
+	n, s.err = s.w.Write(p)
+	return n, s.err
 }
 
 // WriteJSON prints the report as one JSON object: calc, title, inputs and

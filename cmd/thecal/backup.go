@@ -51,7 +51,6 @@ func backupOrRestore(cmd, short string) *cobra.Command {
 func backupRun(cmd, dbURL, file string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	var err error
-	var rows int
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite:"):
 		path := strings.TrimPrefix(dbURL, "sqlite:")
@@ -64,38 +63,7 @@ func backupRun(cmd, dbURL, file string, stdout, stderr io.Writer) int {
 			err = verifyCopy(ctx, "sqlite:"+map[bool]string{true: file, false: path}[cmd == "backup"], stdout)
 		}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		db, oerr := postgres.Open(ctx, dbURL, 4)
-		if oerr != nil {
-			err = oerr
-			break
-		}
-		defer db.Close()
-		if cmd == "backup" {
-			f, ferr := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if ferr != nil {
-				err = ferr
-				break
-			}
-			rows, err = postgres.Export(ctx, db, f)
-			if err == nil {
-				err = f.Sync()
-			}
-			err = errors.Join(err, f.Close())
-		} else {
-			f, ferr := os.Open(file)
-			if ferr != nil {
-				err = ferr
-				break
-			}
-			defer f.Close()
-			rows, err = postgres.Import(ctx, db, f)
-			if err == nil {
-				err = verifyCopy(ctx, dbURL, stdout)
-			}
-		}
-		if err == nil {
-			fmt.Fprintf(stdout, "%d rows\n", rows)
-		}
+		err = pgBackupOrRestore(ctx, cmd, dbURL, file, stdout)
 	default:
 		err = fmt.Errorf("--db %q: write sqlite:PATH or postgres://…", dbURL)
 	}
@@ -107,13 +75,51 @@ func backupRun(cmd, dbURL, file string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// pgBackupOrRestore exports a PostgreSQL database to file, or imports file
+// into an empty one and verifies it.
+func pgBackupOrRestore(ctx context.Context, cmd, dbURL, file string, stdout io.Writer) (err error) {
+	db, err := postgres.Open(ctx, dbURL, 4)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	var rows int
+	if cmd == "backup" {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		rows, err = postgres.Export(ctx, db, f)
+		if err == nil {
+			err = f.Sync()
+		}
+		if err = errors.Join(err, f.Close()); err != nil {
+			return err
+		}
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		rows, err = postgres.Import(ctx, db, f)
+		if err = errors.Join(err, f.Close()); err != nil {
+			return err
+		}
+		if err := verifyCopy(ctx, dbURL, stdout); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "%d rows\n", rows)
+	return nil
+}
+
 // verifyCopy checks the audit chain of the database at db.
-func verifyCopy(ctx context.Context, db string, stdout io.Writer) error {
+func verifyCopy(ctx context.Context, db string, stdout io.Writer) (err error) {
 	st, err := openStore(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { err = errors.Join(err, st.Close()) }()
 	svc := clinic.NewService(st, drug.Default(), nil)
 	rep, err := svc.VerifyAudit(clinic.NewContext(ctx, clinic.System))
 	if err != nil {

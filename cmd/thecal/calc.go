@@ -90,12 +90,12 @@ func calcLeaf(d calc.Doc) *cobra.Command {
 		if err != nil {
 			return calcError(c, lib, err)
 		}
+		write := rep.WriteText
 		if *asJSON {
-			if err := rep.WriteJSON(c.OutOrStdout()); err != nil {
-				return err
-			}
-		} else {
-			rep.WriteText(c.OutOrStdout())
+			write = rep.WriteJSON
+		}
+		if err := write(c.OutOrStdout()); err != nil {
+			return err
 		}
 		if rep.Refused {
 			return exitCode(exitRefused)
@@ -169,7 +169,7 @@ func calcHelp(w io.Writer, d calc.Doc, inputs []calc.Input) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", line, what)
 	}
-	tw.Flush()
+	_ = tw.Flush() // w is a terminal or a pipe: nowhere to say it failed
 	fmt.Fprintf(w, "\nExample:\n  %s\n\nExit status: 0 done, 2 bad input (the message names the input and what is allowed)", calcExamples[d.Name])
 	if d.Refuses {
 		fmt.Fprint(w, ", 1 the library refuses it or a stated reason is missing")

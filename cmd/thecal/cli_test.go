@@ -114,3 +114,31 @@ func TestUnknownAndBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBadSerialRefused: a THECAL_SERIAL that is not a serial is refused
+// naming it, before any connection (read as 0 it meant "any pump" and
+// switched the pairing check off); so is --serial 0.
+func TestBadSerialRefused(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"4OO1", []string{"program", "status", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "4OO1" is not a pump serial`},
+		{"0", []string{"ptm", "bolus", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "0" is not a pump serial`},
+		{"-1", []string{"program", "stop", "--leave-stopped"}, `THECAL_SERIAL: "-1" is not a pump serial`},
+		{"", []string{"program", "status", "--serial", "0"}, `--serial: "0" is not a pump serial`},
+		{"", []string{"ptm", "status", "--serial", "40O1"}, `--serial: "40O1" is not a pump serial`},
+	} {
+		t.Setenv("THECAL_SERIAL", c.env)
+		status, out, stderr := runCLI(c.args...)
+		if status != exitUsage || out != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("THECAL_SERIAL=%q %v: status %d, stdout %q, stderr %q; want 2 and %q", c.env, c.args, status, out, stderr, c.want)
+		}
+	}
+	// A good serial from the environment passes the check (and fails later, on the identity file).
+	t.Setenv("THECAL_SERIAL", "4001")
+	if _, _, stderr := runCLI("program", "status", "--id", "x.id", "--trust", "x.pub"); strings.Contains(stderr, "THECAL_SERIAL") {
+		t.Errorf("a good serial refused: %s", stderr)
+	}
+}

@@ -64,7 +64,11 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 			fmt.Fprintln(stderr, "thecal demo:", err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if err := os.RemoveAll(dir); err != nil {
+				fmt.Fprintln(stderr, "thecal demo: the temporary database is left behind:", err)
+			}
+		}()
 		path = filepath.Join(dir, "demo.db")
 	} else if _, err := os.Stat(path); err == nil {
 		fmt.Fprintf(stderr, "thecal demo: %s exists: the demonstration seeds a fresh database\n", path)
@@ -75,7 +79,11 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 		fmt.Fprintln(stderr, "thecal demo: cannot open the database:", err)
 		return 1
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			fmt.Fprintln(stderr, "thecal demo: closing the database:", err)
+		}
+	}()
 	c, err := demo.New(ctx, db, drug.Default(), demo.Options{}, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "thecal demo:", err)
@@ -124,7 +132,10 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(sctx)
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintln(stderr, "thecal demo: shutdown:", err)
+		code = 1
+	}
 	<-pumps
 	fmt.Fprintln(stdout, "stopped")
 	return code

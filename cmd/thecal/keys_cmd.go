@@ -208,7 +208,7 @@ func keysRevoke() *cobra.Command {
 			if msg, err := implant.Control(context.Background(), *state, "trust"); err == nil {
 				fmt.Fprintf(stdout, "the running pump applied it: %s\n", msg)
 			} else {
-				fmt.Fprintln(stdout, "the pump is not running: it applies it when it starts")
+				fmt.Fprintf(stdout, "the pump did not answer (%v): it applies it when it starts\n", err)
 			}
 		}
 		return 0

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ pump stopped without --leave-stopped.`, "subcommand", verbs...)
 // linkFlags say which pump to reach and as whom.
 type linkFlags struct {
 	pump, id, trust, wake *string
-	serial                *uint64
+	serial                *value[pumpSerial]
 }
 
 func envOr(name, def string) string {
@@ -57,18 +58,37 @@ func envOr(name, def string) string {
 }
 
 func addLinkFlags(f *devFlags, wakeKind string) *linkFlags {
-	var serial uint64
-	fmt.Sscan(envOr("THECAL_SERIAL", "0"), &serial)
 	return &linkFlags{
 		pump:   f.String("pump", envOr("THECAL_PUMP", "127.0.0.1:7400"), "the pump's address (THECAL_PUMP)"),
 		id:     f.String("id", os.Getenv("THECAL_ID"), "this device's identity file, from 'thecal keys issue' (THECAL_ID)"),
 		trust:  f.String("trust", os.Getenv("THECAL_TRUST"), "the trust file of the authority that enrolled the pump (THECAL_TRUST)"),
 		wake:   f.String("wake", os.Getenv("THECAL_WAKE"), "a virtual pump's state directory to wake ("+wakeKind+") before connecting (THECAL_WAKE)"),
-		serial: f.Uint64("serial", serial, "the pump's serial, if this device must reach that pump only (THECAL_SERIAL)"),
+		serial: devQty[pumpSerial](f, "serial", "the pump's serial, if this device must reach that pump only (THECAL_SERIAL)"),
 	}
 }
 
+// pumpSerial is a pump's serial number: a whole number from 1. Reaching
+// "any pump" is leaving it out, never a 0 or a typo read as one.
+type pumpSerial uint64
+
+func (s *pumpSerial) UnmarshalText(b []byte) error {
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil || n == 0 {
+		return fmt.Errorf("%q is not a pump serial: a whole number from 1 (leave it out to reach any pump)", b)
+	}
+	*s = pumpSerial(n)
+	return nil
+}
+
+// config is the link's configuration: the flags, or the environment for
+// those not given. A THECAL_SERIAL that is not a serial is refused, naming
+// it: read as 0 it would switch the pairing check off.
 func (l *linkFlags) config(wakeKind string, stdout io.Writer) (peer.Config, error) {
+	if env := os.Getenv("THECAL_SERIAL"); env != "" && !l.serial.set {
+		if err := l.serial.UnmarshalText([]byte(env)); err != nil {
+			return peer.Config{}, fmt.Errorf("THECAL_SERIAL: %w", err)
+		}
+	}
 	if *l.id == "" || *l.trust == "" {
 		return peer.Config{}, errors.New("--id and --trust are required (or THECAL_ID and THECAL_TRUST)")
 	}
@@ -83,7 +103,7 @@ func (l *linkFlags) config(wakeKind string, stdout io.Writer) (peer.Config, erro
 		}
 		fmt.Fprintf(stdout, "(woken: %s)\n", msg)
 	}
-	return peer.Config{Addr: *l.pump, Identity: id, Trust: tr, PumpSerial: *l.serial}, nil
+	return peer.Config{Addr: *l.pump, Identity: id, Trust: tr, PumpSerial: uint64(l.serial.v)}, nil
 }
 
 // programVerb is one programmer command: its flags, and what it does in the
@@ -177,7 +197,10 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 	in := bufio.NewReader(os.Stdin)
 	ask := func(q string) bool {
 		fmt.Fprintf(stdout, "%s [y/N] ", q)
-		line, _ := in.ReadString('\n')
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return false // no answer (end of input) is no
+		}
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
 	}
 	pr := &programmer.Programmer{S: s, Lib: lib, Out: stdout, Reason: *reason, Population: *population, Clock: peer.WallClock}
@@ -231,13 +254,17 @@ func endSession(pr *programmer.Programmer, leave, interactive bool, ask func(str
 		return max(status, 1)
 	}
 	if interactive && ask("The pump is STOPPED: no drug reaches the patient. Resume delivery now?") {
-		if rerr := pr.Resume(context.Background()); rerr == nil {
-			if cerr := pr.S.Close(false); cerr == nil {
+		err := pr.Resume(context.Background())
+		if err == nil {
+			if err = pr.S.Close(false); err == nil {
 				return status
 			}
 		}
+		fmt.Fprintf(stderr, "thecal program: not resumed: %s\n", peer.Explain(err))
 	}
-	pr.S.Close(true)
+	if err := pr.S.Close(true); err != nil {
+		fmt.Fprintf(stderr, "thecal program: %s\n", peer.Explain(err))
+	}
 	fmt.Fprintln(stderr, "WARNING: the session ended with the pump STOPPED and no --leave-stopped: no drug reaches the patient.\nThe pump sounds PUMP_STOPPED until it is resumed ('thecal program resume').")
 	return exitLeftStopped
 }

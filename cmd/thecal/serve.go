@@ -81,7 +81,11 @@ func serve(o serveFlags, stdout, stderr io.Writer) int {
 		logger.Error("cannot open the database", "err", err)
 		return 1
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			logger.Error("closing the database", "err", err)
+		}
+	}()
 	svc := clinic.NewService(db, drug.Default(), logger)
 	// The newest drug library version the clinic published is in force; the
 	// embedded default only while none is. One that no longer loads stops
@@ -169,7 +173,11 @@ func addUser(dbURL, username, name, role *string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "thecal users: %v\n", err)
 		return 1
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			fmt.Fprintf(stderr, "thecal users: closing the database: %v\n", err)
+		}
+	}()
 	svc := clinic.NewService(db, drug.Default(), nil)
 	pw := clinic.NewSecret("")[:24]
 	r := clinic.Role(*role)
