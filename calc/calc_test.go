@@ -117,3 +117,27 @@ func TestDocs(t *testing.T) {
 		t.Errorf("a partial patient bolus: %v", err)
 	}
 }
+
+// FuzzInputs: every input of every calculation reads any text without
+// panicking, and then the calculation reports or refuses without panicking.
+func FuzzInputs(f *testing.F) {
+	for _, s := range []string{"10mg/mL", "0.5mL/day", "2d=2.4mcg/day", "50mcg:10h", "15%", "-1mcg/day", "9223372036854775807mg/mL", "", "1e9"} {
+		f.Add(uint8(0), uint8(0), s)
+	}
+	f.Fuzz(func(t *testing.T, calc, input uint8, text string) {
+		d := Docs[int(calc)%len(Docs)]
+		c := d.New()
+		ins := c.Inputs()
+		in := ins[int(input)%len(ins)]
+		if in.Switch != nil {
+			return
+		}
+		if in.Text.UnmarshalText([]byte(text)) != nil {
+			return
+		}
+		rep, err := c.Report(Library{Library: drug.Default()})
+		if err == nil && rep == nil {
+			t.Fatalf("%s --%s %q: no report and no error", d.Name, in.Name, text)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -177,8 +178,15 @@ func (in *CheckInput) Report(lib Library) (*Report, error) {
 		rep.in("population", "population", in.Population)
 	}
 	fsd, err := drug.Check(lib.Library, drug.Proposal{Drug: d.Name, Concentration: in.Concentration.Value, Dose: dose, At: or(in.At), Population: in.Population}, history)
-	if err != nil {
-		return nil, inputErr("prev", "%s", strings.TrimPrefix(err.Error(), drug.ErrProposal.Error()+": "))
+	var pe *drug.ProposalError
+	if errors.As(err, &pe) {
+		input := pe.Field // concentration, dose, population, or history[i]…: --prev
+		if strings.HasPrefix(input, "history") {
+			input = "prev"
+		}
+		return nil, inputErr(input, "%s", pe.Reason)
+	} else if err != nil {
+		return nil, err
 	}
 	list := []map[string]any{}
 	for _, f := range fsd {

@@ -145,7 +145,7 @@ func (in *BridgeInput) Report(Library) (*Report, error) {
 	if oc := in.OldConcentration; oc != nil {
 		u := oc.Unit
 		rep.in("old_concentration", "old concentration", oc.Value.Format(u))
-		rep.work("old drug during the bridge = %v × %s = %s (%s)", b.Volume, oc.Value.Format(u), b.OldDrug.Format(u), doseText(oc.Value.Dose(b.Rate), u))
+		rep.work("old drug during the bridge = %v × %s = %s (%s)", b.Volume, oc.Value.Format(u), b.OldDrug.Format(u), doseText(b.OldDose, u))
 		rep.out("old_drug", "old drug delivered", b.OldDrug.Format(u))
 	}
 	rep.note("until the new drug reaches the tip the patient still receives the old drug at the old dose")

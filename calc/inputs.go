@@ -137,6 +137,6 @@ type Catheter struct {
 func (c *Catheter) inputs() []Input {
 	return []Input{
 		{Name: "catheter-length", Example: "50cm", What: "the implanted catheter's length", Required: true, Text: &c.Length},
-		{Name: "catheter-per-cm", Example: "0.0022mL", What: "the catheter's internal volume per cm", Default: pump.DefaultCatheterPerCm.String(), Text: &c.PerCm},
+		{Name: "catheter-per-cm", Example: "0.0022mL/cm", What: "the catheter's internal volume per cm", Default: unit.VolumePerCm(pump.DefaultCatheterPerCm).String(), Text: (*unit.VolumePerCm)(&c.PerCm)},
 	}
 }

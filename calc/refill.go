@@ -174,9 +174,9 @@ func (in *NextRefillInput) Report(lib Library) (*Report, error) {
 	}
 	if b := rin.Bolus; b != nil {
 		rep.work("boluses a day = min(%d, ⌈24h ÷ %v⌉) × %v = %v", b.MaxPer24h, b.Lockout, b.Volume, d.BolusPerDay)
-		rep.work("daily use = %v + %v = %v", in.Rate, d.BolusPerDay, in.Rate+d.BolusPerDay)
+		rep.work("daily use = %v + %v = %v", in.Rate, d.BolusPerDay, d.Use)
 	}
-	if d.DailyUse < in.Rate+d.BolusPerDay {
+	if d.DailyUse < d.Use {
 		rep.work("daily use, capped at max_24h = %v", d.DailyUse)
 	}
 	rep.work("low alarm = fill + (%v − %v) ÷ %v = %s", in.Volume, in.LowThreshold, d.DailyUse, clk.show(d.LowAt))

@@ -63,7 +63,10 @@ func Battery(in BatteryInput, s Settings) (BatteryDates, error) {
 	if in.Radio < 0 || in.Radio > unit.Day {
 		return BatteryDates{}, inputErr("radio", "%v per day is outside 0 to 24h", in.Radio)
 	}
-	d := batteryClosedForm(in)
+	d, ok := batteryClosedForm(in)
+	if !ok {
+		return BatteryDates{}, tooLarge("at", nil, "%v and the battery's remaining life", in.At)
+	}
 	d.SteppedERI, d.SteppedEOS = batteryStepped(in)
 	if diff(d.ERI, d.SteppedERI) > BatteryTolerance || diff(d.EOS, d.SteppedEOS) > BatteryTolerance {
 		return d, fmt.Errorf("%w: ERI %v or %v, EOS %v or %v", ErrMethodsDisagree, d.ERI, d.SteppedERI, d.EOS, d.SteppedEOS)
@@ -82,27 +85,40 @@ func diff(a, b unit.Time) unit.Duration {
 
 func rat(n int64) *big.Rat { return new(big.Rat).SetInt64(n) }
 
-// ceilRat returns ⌈x⌉ for x ≥ 0.
-func ceilRat(x *big.Rat) int64 {
+// ceilRat returns ⌈x⌉ for x ≥ 0, and false when it does not fit an int64.
+func ceilRat(x *big.Rat) (int64, bool) {
 	q, m := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
 	if m.Sign() > 0 {
 		q.Add(q, big.NewInt(1))
 	}
-	return q.Int64()
+	return q.Int64(), q.IsInt64()
 }
 
 // batteryClosedForm treats every drain but the tones as continuous: a constant
 // drain per day until ERI, then the same drain plus one tone at the start of
-// each hour, solved for the hour and the instant the reserve is reached.
-func batteryClosedForm(in BatteryInput) BatteryDates {
+// each hour, solved for the hour and the instant the reserve is reached. It
+// returns false when a date does not fit (a time near the end of all times).
+func batteryClosedForm(in BatteryInput) (BatteryDates, bool) {
+	fits := true
+	ceil := func(x *big.Rat) int64 {
+		n, ok := ceilRat(x)
+		fits = fits && ok
+		return n
+	}
+	add := func(t unit.Time, d unit.Duration) unit.Time {
+		u, ok := t.AddChecked(d)
+		fits = fits && ok
+		return u
+	}
 	day := int64(unit.Day)
 	// Drain per day, exactly: quiescent + strokes (rate ÷ stroke volume ×
 	// stroke charge) + radio.
 	perDay := rat(int64(pump.QuiescentCurrent) * day)
-	perDay.Add(perDay, new(big.Rat).SetFrac64(int64(in.Rate)*int64(pump.StrokeCharge), int64(pump.StrokeVolume)))
-	perDay.Add(perDay, rat(int64(pump.RadioCurrent.Over(in.Radio))))
+	pumping := new(big.Rat).Mul(rat(int64(in.Rate)), rat(int64(pump.StrokeCharge)))
+	perDay.Add(perDay, pumping.Quo(pumping, rat(int64(pump.StrokeVolume))))
+	perDay.Add(perDay, new(big.Rat).Mul(rat(int64(pump.RadioCurrent)), rat(int64(in.Radio))))
 
-	d := BatteryDates{PerDay: unit.Charge(ceilRat(perDay))}
+	d := BatteryDates{PerDay: unit.Charge(ceil(perDay))}
 	// The pump's own need for ERILead: quiescent, whole strokes for the volume,
 	// and one non-critical tone per period.
 	need90 := pump.QuiescentCurrent.Over(pump.ERILead) +
@@ -115,7 +131,7 @@ func batteryClosedForm(in BatteryInput) BatteryDates {
 	d.ERI = in.At
 	if in.Remaining > d.ERIThreshold {
 		t := new(big.Rat).Mul(rat(int64(in.Remaining-d.ERIThreshold)), rat(day))
-		d.ERI = in.At.Add(unit.Duration(ceilRat(t.Quo(t, perDay))))
+		d.ERI = add(in.At, unit.Duration(ceil(t.Quo(t, perDay))))
 		atERI = d.ERIThreshold
 	} else {
 		d.AlreadyERI = true
@@ -127,16 +143,16 @@ func batteryClosedForm(in BatteryInput) BatteryDates {
 	a := rat(int64(atERI - pump.BatteryReserve))
 	tone := rat(int64(pump.ToneCharge))
 	perPeriod := new(big.Rat).Mul(perDay, new(big.Rat).SetFrac64(int64(pump.NonCriticalTonePeriod), day))
-	k := ceilRat(new(big.Rat).Quo(a, new(big.Rat).Add(perPeriod, tone))) - 1
+	k := ceil(new(big.Rat).Quo(a, new(big.Rat).Add(perPeriod, tone))) - 1
 	k = max(k, 0)
 	used := new(big.Rat).Add(new(big.Rat).Mul(perPeriod, rat(k)), new(big.Rat).Mul(tone, rat(k+1)))
-	eos := d.ERI.Add(unit.Duration(k) * pump.NonCriticalTonePeriod)
+	eos := add(d.ERI, unit.Duration(k)*pump.NonCriticalTonePeriod)
 	if rest := new(big.Rat).Sub(a, used); rest.Sign() > 0 {
 		rest.Mul(rest, rat(day))
-		eos = eos.Add(unit.Duration(ceilRat(rest.Quo(rest, perDay))))
+		eos = add(eos, unit.Duration(ceil(rest.Quo(rest, perDay))))
 	}
 	d.EOS = eos
-	return d
+	return d, fits
 }
 
 // batteryStepped walks the battery day by day with whole strokes and whole
@@ -185,6 +201,8 @@ func batteryStepped(in BatteryInput) (eri, eos unit.Time) {
 		e = first(0, threshold)
 	}
 	eriAt = e // from here on, the ERI alarm sounds its tones
+	// At is at most the year 9999 and the closed form found both dates: the
+	// sums below fit.
 	if charge(eriAt) <= pump.BatteryReserve {
 		return in.At.Add(eriAt), in.At.Add(eriAt)
 	}

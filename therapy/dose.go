@@ -27,8 +27,21 @@ func DosingForRate(r unit.Rate, c unit.Concentration) (Dosing, error) {
 	if err := checkRate("rate", r); err != nil {
 		return Dosing{}, err
 	}
-	d := c.Dose(r)
-	return Dosing{Concentration: c, Rate: r, Dose: d, Requested: d, StrokeDose: c.Of(pump.StrokeVolume)}, nil
+	d, ok := c.DoseChecked(r)
+	if !ok {
+		return Dosing{}, tooLarge("concentration", []string{"rate"}, "%v at %v is a daily dose over %v", c, r, maxDose)
+	}
+	return Dosing{Concentration: c, Rate: r, Dose: d, Requested: d, StrokeDose: strokeDose(c)}, nil
+}
+
+// maxDose is about the largest daily dose a DoseRate holds: 9.2 kg a day.
+var maxDose = unit.DoseRate(9_200 * 1_000 * unit.MassIn(1, unit.Milligram))
+
+// strokeDose is the drug in one stroke at c, which fits whenever the dose
+// of the pump's smallest rate at c fits.
+func strokeDose(c unit.Concentration) unit.Mass {
+	m, _ := c.OfChecked(pump.StrokeVolume)
+	return m
 }
 
 // DosingForDose returns the rate that gives daily dose d at concentration c.
@@ -39,10 +52,14 @@ func DosingForDose(d unit.DoseRate, c unit.Concentration) (Dosing, error) {
 	if d <= 0 {
 		return Dosing{}, inputErr("dose", "must be more than 0, e.g. \"5 mg/day\"")
 	}
-	r := c.RateFor(d)
+	r, _ := c.RateForChecked(d) // c > 0 and d > 0: it always rounds
 	if r < pump.MinRate || r > pump.MaxRate {
 		return Dosing{}, inputErr("dose", "%v at %v needs %v, outside what the pump delivers (%v to %v): change the concentration",
 			d, c, r, pump.MinRate, pump.MaxRate)
 	}
-	return Dosing{Concentration: c, Rate: r, Dose: c.Dose(r), Requested: d, StrokeDose: c.Of(pump.StrokeVolume)}, nil
+	got, ok := c.DoseChecked(r)
+	if !ok {
+		return Dosing{}, tooLarge("dose", []string{"concentration"}, "%v at %v, rounded to %v, is a daily dose over %v", d, c, r, maxDose)
+	}
+	return Dosing{Concentration: c, Rate: r, Dose: got, Requested: d, StrokeDose: strokeDose(c)}, nil
 }

@@ -21,6 +21,14 @@ func ConvertToIntrathecal(from unit.DoseRate, c *drug.Conversion) (OpioidSuggest
 	if from <= 0 {
 		return OpioidSuggestion{}, inputErr("oral", "must be more than 0, e.g. \"60 mg/day\"")
 	}
-	div := func(n int64) unit.DoseRate { return unit.DoseRate((int64(from) + n/2) / n) }
+	// from ÷ n to the nearest femtogram, rounding half up without forming
+	// from + n/2, which may not fit.
+	div := func(n int64) unit.DoseRate {
+		q, r := int64(from)/n, int64(from)%n
+		if r >= n-n/2 {
+			q++
+		}
+		return unit.DoseRate(q)
+	}
 	return OpioidSuggestion{From: from, Typical: div(c.Typical), Low: div(c.Max), High: div(c.Min), Ratio: *c}, nil
 }

@@ -11,7 +11,8 @@ type Catheter struct {
 	PerCm  unit.Volume // volume of one centimetre; pump.DefaultCatheterPerCm unless measured
 }
 
-// Volume is the catheter's internal volume: length × volume per cm.
+// Volume is the catheter's internal volume: length × volume per cm, for a
+// catheter within the pump's bounds (check).
 func (c Catheter) Volume() unit.Volume { return c.Length.VolumeFor(c.PerCm) }
 
 // check refuses a catheter outside the pump core's bounds, which keep a priming
@@ -60,9 +61,10 @@ type Bridge struct {
 	Duration     unit.Duration // Volume ÷ Rate
 	Start        unit.Time
 	NewDrugAtTip unit.Time // Start + Duration
-	// OldDrug is the old drug the patient receives during the bridge (0 when the
-	// old concentration is not given).
+	// OldDrug is the old drug the patient receives during the bridge, at the
+	// daily dose OldDose (both 0 when the old concentration is not given).
 	OldDrug unit.Mass
+	OldDose unit.DoseRate
 }
 
 // BridgeFor returns the bridge for catheter c after a refill at start, with the
@@ -80,7 +82,15 @@ func BridgeFor(oldRate unit.Rate, c Catheter, start unit.Time, oldConc unit.Conc
 	b := Bridge{Volume: pump.TubingVolume + c.Volume(), Rate: oldRate, Start: start}
 	b.Strokes = strokes(b.Volume)
 	b.Duration, _ = oldRate.DurationFor(b.Volume)
-	b.NewDrugAtTip = start.Add(b.Duration)
-	b.OldDrug = oldConc.Of(b.Volume)
+	var ok1, ok2, ok3 bool
+	b.NewDrugAtTip, ok1 = start.AddChecked(b.Duration)
+	b.OldDrug, ok2 = oldConc.OfChecked(b.Volume)
+	b.OldDose, ok3 = oldConc.DoseChecked(oldRate)
+	switch {
+	case !ok1:
+		return Bridge{}, tooLarge("start", nil, "%v + %v is after the last time", start, b.Duration)
+	case !ok2 || !ok3:
+		return Bridge{}, tooLarge("old-concentration", []string{"old-rate"}, "%v at %v", oldConc, oldRate)
+	}
 	return b, nil
 }

@@ -78,7 +78,8 @@ func CheckRefill(in RefillInput) (RefillCheck, error) {
 	if in.Boluses < 0 || in.Boluses > in.LastFill {
 		return RefillCheck{}, inputErr("boluses", "%v is outside 0 to the last fill %v", in.Boluses, in.LastFill)
 	}
-	c := RefillCheck{Programmed: in.Rate.Over(in.Since) + in.Boluses, Limit: in.Model.DiscrepancyLimit()}
+	basal, _ := in.Rate.OverChecked(in.Since) // within the pump's rates and 1000 days: at most 24 L
+	c := RefillCheck{Programmed: basal + in.Boluses, Limit: in.Model.DiscrepancyLimit()}
 	c.Expected = in.LastFill - c.Programmed
 	if c.Expected < pump.EmptyVolume {
 		c.Expected, c.RanEmpty = pump.EmptyVolume, true
@@ -128,7 +129,8 @@ type RefillDateInput struct {
 // RefillDate is the next refill date and how it was reached.
 type RefillDate struct {
 	BolusPerDay unit.Rate // every allowed patient bolus, as a daily volume
-	DailyUse    unit.Rate // basal + BolusPerDay, capped by max_24h: the worst case
+	Use         unit.Rate // basal + BolusPerDay
+	DailyUse    unit.Rate // Use, capped by max_24h: the worst case
 	LowAt       unit.Time // the low-reservoir alarm at DailyUse
 	EmptyAt     unit.Time // the empty-reservoir alarm at DailyUse: delivery stops
 	StableUntil unit.Time // Filled + stability; 0 when the library has none
@@ -170,9 +172,17 @@ func NextRefill(in RefillDateInput) (RefillDate, error) {
 		// the date early, never late.
 		perDay, _ := mulDivCeil(int64(unit.Day), 1, int64(b.Lockout))
 		perDay = min(perDay, b.MaxPer24h)
-		d.BolusPerDay = unit.Rate(int64(b.Volume) * perDay)
+		perDayVolume, ok := unit.Times(b.Volume, perDay)
+		if !ok {
+			return RefillDate{}, tooLarge("bolus-volume", []string{"max-per-24h", "lockout"}, "%d boluses of %v a day", perDay, b.Volume)
+		}
+		d.BolusPerDay = unit.Rate(perDayVolume) // a volume each day
 	}
-	d.DailyUse = in.Rate + d.BolusPerDay
+	var ok bool
+	if d.Use, ok = unit.Add(in.Rate, d.BolusPerDay); !ok {
+		return RefillDate{}, tooLarge("bolus-volume", []string{"rate"}, "%v a day of boluses on %v", d.BolusPerDay, in.Rate)
+	}
+	d.DailyUse = d.Use
 	if in.Max24h > 0 {
 		if unit.Rate(in.Max24h) < in.Rate {
 			return RefillDate{}, inputErr("max-24h", "%v is less than the basal %v in 24 h: the pump would refuse this prescription", in.Max24h, in.Rate.Over(unit.Day))
@@ -184,15 +194,24 @@ func NextRefill(in RefillDateInput) (RefillDate, error) {
 	if !ok1 || !ok2 {
 		return RefillDate{}, inputErr("rate", "too small to reach the alarm in any time this program can show")
 	}
-	d.LowAt, d.EmptyAt = in.Filled.Add(toLow), in.Filled.Add(toEmpty)
+	var ok3, ok4 bool
+	d.LowAt, ok1 = in.Filled.AddChecked(toLow)
+	d.EmptyAt, ok2 = in.Filled.AddChecked(toEmpty)
+	d.StableUntil, ok3 = in.Filled.AddChecked(in.Stability)
+	if !ok1 || !ok2 || !ok3 {
+		return RefillDate{}, tooLarge("filled", []string{"rate", "stability"}, "%v and the time to the next refill", in.Filled)
+	}
 	d.Earliest = d.LowAt
 	if in.Stability > 0 {
-		d.StableUntil = in.Filled.Add(in.Stability)
 		if d.StableUntil.Before(d.LowAt) {
 			d.Earliest, d.ByStability = d.StableUntil, true
 		}
+	} else {
+		d.StableUntil = 0
 	}
-	d.Due = d.Earliest.Add(-in.Margin)
+	if d.Due, ok4 = d.Earliest.AddChecked(-in.Margin); !ok4 {
+		return RefillDate{}, tooLarge("margin", nil, "%v before %v", in.Margin, d.Earliest)
+	}
 	d.NoMargin = !d.Due.After(in.Filled)
 	return d, nil
 }

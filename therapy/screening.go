@@ -118,7 +118,11 @@ func EvaluateScreening(s *drug.Screening, st *drug.ScreeningStart, start unit.Ti
 	if o.Long {
 		o.Factor = st.LongEffectMultiplier
 	}
-	o.Start = unit.Mass(int64(r.Dose) * o.Factor).PerDay()
+	daily, ok := unit.Times(r.Dose, o.Factor)
+	if !ok {
+		return ScreeningOutcome{}, tooLarge("result", nil, "%d × %v", o.Factor, r.Dose)
+	}
+	o.Start = daily.PerDay()
 	return o, nil
 }
 

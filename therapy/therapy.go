@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
@@ -23,17 +24,34 @@ import (
 var ErrInput = errors.New("therapy: invalid input")
 
 // InputError refuses one input: Input is its name as the calculators' flags
-// spell it ("rate", "last-fill"), Reason says what is wrong and what is allowed.
+// spell it ("rate", "last-fill"), Reason says what is wrong and what is
+// allowed. With names the other inputs the refusal depends on, when the
+// input is wrong only together with them (a concentration and a rate whose
+// daily dose cannot be represented).
 type InputError struct {
 	Input  string
 	Reason string
+	With   []string
 }
 
-func (e *InputError) Error() string { return e.Input + ": " + e.Reason }
+func (e *InputError) Error() string {
+	if len(e.With) > 0 {
+		return e.Input + " (with " + strings.Join(e.With, ", ") + "): " + e.Reason
+	}
+	return e.Input + ": " + e.Reason
+}
+
 func (e *InputError) Unwrap() error { return ErrInput }
 
 func inputErr(input, format string, args ...any) error {
 	return &InputError{Input: input, Reason: fmt.Sprintf(format, args...)}
+}
+
+// tooLarge refuses input, with the others it was combined with, when a
+// result computed from them does not fit its type: checked arithmetic never
+// wraps around into a wrong (negative) dose, volume or date.
+func tooLarge(input string, with []string, format string, args ...any) error {
+	return &InputError{Input: input, With: with, Reason: fmt.Sprintf(format, args...) + ": more than can be represented; check the inputs"}
 }
 
 // Settings are the clinic settings the calculations use.
@@ -108,8 +126,11 @@ func mulDivCeil(a, b, c int64) (int64, bool) {
 	return n.Int64(), n.IsInt64()
 }
 
-// strokes is the number of whole strokes that deliver at least v.
+// strokes is the number of whole strokes that deliver at least v ≥ 0: at
+// most v, so it always fits.
 func strokes(v unit.Volume) int64 {
-	n, _ := mulDivCeil(int64(v), 1, int64(pump.StrokeVolume))
-	return n
+	if v <= 0 {
+		return 0
+	}
+	return (int64(v)-1)/int64(pump.StrokeVolume) + 1
 }

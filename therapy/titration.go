@@ -1,6 +1,7 @@
 package therapy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -155,8 +156,15 @@ func PlanFindings(lib *drug.Library, d *drug.Drug, c unit.Concentration, populat
 	var findings []drug.Finding
 	for _, s := range plan {
 		fs, err := drug.Check(lib, drug.Proposal{Drug: d.Name, Concentration: c, Dose: s.Dose, At: s.At, Population: population}, history)
-		if err != nil {
-			return nil, inputErr("population", "%v", err)
+		var pe *drug.ProposalError
+		if errors.As(err, &pe) {
+			input := pe.Field // concentration or population; the doses are the plan's own
+			if input == "dose" || strings.HasPrefix(input, "history") {
+				input = "start"
+			}
+			return nil, inputErr(input, "%s", pe.Reason)
+		} else if err != nil {
+			return nil, err
 		}
 		for _, f := range fs {
 			if !slices.ContainsFunc(findings, func(g drug.Finding) bool { return g.Kind == f.Kind && g.Field == f.Field && g.Severity == f.Severity }) {
@@ -217,13 +225,19 @@ func TitrationPlan(start, target unit.DoseRate, from unit.Time, rule TitrationRu
 		}
 		step := rule.MaxStep
 		if rule.MaxStepPercent > 0 {
-			step = unit.DoseRate(rule.MaxStepPercent.Of(int64(cur)))
-			if step <= 0 {
+			n, ok := rule.MaxStepPercent.OfChecked(int64(cur))
+			if !ok {
+				return nil, tooLarge("step", nil, "%v of %v", rule.MaxStepPercent, cur)
+			}
+			if step = unit.DoseRate(n); step <= 0 {
 				return nil, inputErr("step", "%v of %v is no step at all", rule.MaxStepPercent, cur)
 			}
 		}
 		step = min(step, target-cur)
-		at := last.Add(rule.MinInterval)
+		at, ok := last.AddChecked(rule.MinInterval)
+		if !ok {
+			return nil, tooLarge("interval", []string{"from"}, "%v after %v", rule.MinInterval, last)
+		}
 		// At most MaxPerWeek increases in (at − 7d, at]: the oldest of the last
 		// MaxPerWeek must have left the window.
 		if n := int64(len(increases)); n >= rule.MaxPerWeek {

@@ -117,3 +117,22 @@ func TestTextForms(t *testing.T) {
 		t.Error("score with three decimals accepted")
 	}
 }
+
+// FuzzScreeningResult: a result that reads writes back as text that reads
+// to the same result.
+func FuzzScreeningResult(f *testing.F) {
+	for _, s := range []string{"50mcg:none", "75mcg:10h", "0.1mg:1d2h", "50mcg:", ":none", "50mcg:none:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var r ScreeningResult
+		if r.UnmarshalText([]byte(s)) != nil {
+			return
+		}
+		b, _ := r.MarshalText()
+		var back ScreeningResult
+		if err := back.UnmarshalText(b); err != nil || back != r {
+			t.Fatalf("%q read as %+v, wrote %q, read back %+v (%v)", s, r, b, back, err)
+		}
+	})
+}

@@ -19,7 +19,8 @@ const (
 func (p Percent) String() string { return FormatFixed(int64(p), 2) + "%" }
 
 // Of returns p of n, rounded down (towards minus infinity for a negative n):
-// an allowed step computed this way is never larger than the rule allows.
+// an allowed step computed this way is never larger than the rule allows. The
+// result must fit (OfChecked otherwise).
 func (p Percent) Of(n int64) int64 {
 	r := new(big.Int).Mul(big.NewInt(n), big.NewInt(int64(p)))
 	q := new(big.Int)
@@ -125,11 +126,15 @@ func (c Concentration) VolumeFor(m Mass) (Volume, bool) {
 	if c <= 0 {
 		return 0, false
 	}
-	half := int64(c) / 2
-	if m < 0 {
-		half = -half
+	q, r := int64(m)/int64(c), int64(m)%int64(c)
+	// Round half away from zero without forming m ± c/2, which may not fit.
+	switch half := int64(c) - int64(c)/2; {
+	case r >= half:
+		q++
+	case r <= -half:
+		q--
 	}
-	return Volume((int64(m) + half) / int64(c)), true
+	return Volume(q), true
 }
 
 // PerDay is m given over each day, as a dose rate: 50 mcg → 50 mcg/day.

@@ -165,3 +165,24 @@ func setParsed2[T any](dst *T, s string, parse func(string) (T, MassUnit, error)
 	*dst = x
 	return nil
 }
+
+// VolumePerCm is the internal volume of one centimetre of tube (a
+// catheter's), written "0.0022 mL/cm". A bare volume ("0.0022 mL") reads as
+// per centimetre too, as the flags and files that name it per cm write it.
+type VolumePerCm Volume
+
+func (v VolumePerCm) String() string { return Volume(v).String() + "/cm" }
+
+// MarshalText writes v as String does: "0.0022 mL/cm".
+func (v VolumePerCm) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText reads "0.0022 mL/cm", "2.2 µL/cm" or "0.0022 mL".
+func (v *VolumePerCm) UnmarshalText(b []byte) error {
+	s := string(b)
+	vol, err := ParseVolume(strings.TrimSuffix(strings.TrimSpace(s), "/cm"))
+	if err != nil {
+		return fmt.Errorf("%w: volume per cm %q: write it as e.g. 0.0022mL/cm", ErrUnit, s)
+	}
+	*v = VolumePerCm(vol)
+	return nil
+}

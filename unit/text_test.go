@@ -42,6 +42,7 @@ func TestTextRoundTrip(t *testing.T) {
 		textRoundTrip(t, Concentration(n))
 		textRoundTrip(t, DoseRate(n))
 		textRoundTrip(t, Length(n))
+		textRoundTrip(t, VolumePerCm(n))
 		textRoundTrip(t, Percent(n))
 		textRoundTrip(t, Duration(rapid.Int64Range(-int64(maxTextDays*Day), int64(maxTextDays*Day)).Draw(t, "d")))
 		// Years 0001 to 9999.
@@ -55,6 +56,7 @@ func TestTextForms(t *testing.T) {
 		want string
 	}{
 		{18_500_000 * Nanolitre, "18.5 mL"},
+		{VolumePerCm(2_200), "0.0022 mL/cm"},
 		{MillilitrePerDay / 2, "0.5 mL/day"},
 		{3*Day + 4*Hour, "3d4h"},
 		{-30 * Minute, "-30m"},

@@ -34,7 +34,15 @@ const (
 func (v Volume) Millilitres() float64 { return float64(v) / float64(Millilitre) }
 
 // Millilitres converts a number of mL to a Volume, rounding to the nearest nL.
-func Millilitres(ml float64) Volume { return Volume(math.Round(ml * float64(Millilitre))) }
+// It is for figures written in code; it panics on NaN or a volume beyond
+// about ±9 million litres rather than wrap around (text is read by ParseVolume).
+func Millilitres(ml float64) Volume {
+	n, ok := fromFloat(ml, float64(Millilitre))
+	if !ok {
+		panic(fmt.Sprintf("unit: %g mL does not fit a Volume", ml))
+	}
+	return Volume(n)
+}
 
 func (v Volume) String() string { return FormatFixed(int64(v), 6) + " mL" }
 
@@ -52,7 +60,8 @@ func (r Rate) MillilitresPerDay() float64 { return float64(r) / float64(Millilit
 
 func (r Rate) String() string { return FormatFixed(int64(r), 6) + " mL/day" }
 
-// Over returns the volume delivered at r during d, rounded down to a nanolitre.
+// Over returns the volume delivered at r during d, rounded down to a
+// nanolitre. r and d must be within the pump's bounds (OverChecked otherwise).
 func (r Rate) Over(d Duration) Volume {
 	hi, lo := bits.Mul64(uint64(r), uint64(d))
 	q, _ := bits.Div64(hi, lo, uint64(Day))
@@ -84,7 +93,7 @@ const (
 	Week                 = 7 * Day
 )
 
-// Std converts d to a time.Duration.
+// Std converts d to a time.Duration, for d within ±292 years (StdChecked otherwise).
 func (d Duration) Std() time.Duration { return time.Duration(d) * time.Millisecond }
 
 // String prints d in the scenario format: whole d, h, m, s and a ms remainder.
@@ -135,8 +144,16 @@ const (
 	MicroampHour              = 1000 * NanoampHour
 )
 
-// MicroampHours converts a number of µAh to a Charge, rounding to the nearest unit.
-func MicroampHours(uah float64) Charge { return Charge(math.Round(uah * float64(MicroampHour))) }
+// MicroampHours converts a number of µAh to a Charge, rounding to the nearest
+// unit. Like Millilitres it is for figures written in code, and panics on NaN
+// or a charge that does not fit.
+func MicroampHours(uah float64) Charge {
+	n, ok := fromFloat(uah, float64(MicroampHour))
+	if !ok {
+		panic(fmt.Sprintf("unit: %g µAh does not fit a Charge", uah))
+	}
+	return Charge(n)
+}
 
 // MicroampHours returns c in µAh, for display and reports only.
 func (c Charge) MicroampHours() float64 { return float64(c) / float64(MicroampHour) }
@@ -152,7 +169,7 @@ const (
 	Milliamp Current = 1000 * Microamp
 )
 
-// Over returns the charge drawn by i during d.
+// Over returns the charge drawn by i during d (OverChecked for what a person typed).
 func (i Current) Over(d Duration) Charge { return Charge(int64(i) * int64(d)) }
 
 // Pressure is a pressure in pascals.
@@ -199,8 +216,15 @@ const (
 	Nanogram  Mass = 1_000_000
 )
 
-// MassIn returns n of unit u as a Mass.
-func MassIn(n int64, u MassUnit) Mass { return Mass(n * u.femtograms()) }
+// MassIn returns n of unit u as a Mass, and panics when it does not fit (n
+// is a count written in code; text is read by ParseMass).
+func MassIn(n int64, u MassUnit) Mass {
+	m, ok := mul64(n, u.femtograms())
+	if !ok {
+		panic(fmt.Sprintf("unit: %d %v does not fit a Mass", n, u))
+	}
+	return Mass(m)
+}
 
 // In returns m in the given unit, for display and reports.
 func (m Mass) In(u MassUnit) float64 { return float64(m) / float64(u.femtograms()) }
@@ -214,7 +238,8 @@ const (
 	MilligramPerMillilitre Concentration = 1_000_000
 )
 
-// Of returns the mass of drug in v at concentration c.
+// Of returns the mass of drug in v at concentration c. The product must fit
+// (OfChecked otherwise).
 func (c Concentration) Of(v Volume) Mass { return Mass(int64(c) * int64(v)) }
 
 // In returns c in u per mL, for display.
@@ -228,11 +253,12 @@ type DoseRate int64
 // In returns d in u per day, for display.
 func (d DoseRate) In(u MassUnit) float64 { return float64(d) / float64(u.femtograms()) }
 
-// Dose returns the dose rate that rate r delivers at concentration c.
+// Dose returns the dose rate that rate r delivers at concentration c. The
+// product must fit (DoseChecked otherwise).
 func (c Concentration) Dose(r Rate) DoseRate { return DoseRate(int64(c) * int64(r)) }
 
 // RateFor returns the volume rate that gives dose d at concentration c, rounded to
-// the nearest nL/day.
+// the nearest nL/day (RateForChecked for a dose a person typed).
 func (c Concentration) RateFor(d DoseRate) Rate {
 	if c <= 0 {
 		return 0
@@ -252,7 +278,8 @@ const (
 // Centimetres returns l in cm, for display.
 func (l Length) Centimetres() float64 { return float64(l) / float64(Centimetre) }
 
-// VolumeFor returns the volume of a tube of length l holding perCm in each centimetre.
+// VolumeFor returns the volume of a tube of length l holding perCm in each
+// centimetre, for a catheter within the pump's bounds (VolumeForChecked otherwise).
 func (l Length) VolumeFor(perCm Volume) Volume {
 	return Volume((int64(l)*int64(perCm) + int64(Centimetre)/2) / int64(Centimetre))
 }

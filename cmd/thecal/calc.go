@@ -126,11 +126,14 @@ func calcError(c *cobra.Command, lib calc.Library, err error) error {
 	stderr := c.ErrOrStderr()
 	switch {
 	case errors.As(err, &ie):
-		name := ie.Input
-		if c.Flags().Lookup(name) != nil {
-			name = "--" + name
+		var names []string
+		for _, name := range append([]string{ie.Input}, ie.With...) {
+			if c.Flags().Lookup(name) != nil {
+				name = "--" + name
+			}
+			names = append(names, name)
 		}
-		return badInput("%s: %s", name, ie.Reason)
+		return badInput("%s: %s", strings.Join(names, ", "), ie.Reason)
 	case errors.As(err, &le):
 		fmt.Fprintf(stderr, "%s: the drug library %s is refused:\n", c.CommandPath(), lib.File)
 		for _, p := range le.Problems {

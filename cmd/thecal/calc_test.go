@@ -269,3 +269,50 @@ func TestCalcLibraryFile(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", status, errOut)
 	}
 }
+
+// TestCalcRefusesWhatItCannotRepresent (issue 11 item 8): a result that
+// does not fit its type is refused with status 2 naming the inputs typed,
+// and nothing is printed as a result; so is a repeated single-value input,
+// and each refusal blames the input that is wrong.
+func TestCalcRefusesWhatItCannotRepresent(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // the whole first line of stderr after "thecal calc NAME: "
+	}{
+		{"a dose beyond any representable", []string{"dose", "--concentration", "400000mg/mL", "--rate", "1mL/h"},
+			"--concentration, --rate: 400000 mg/mL at 24 mL/day is a daily dose over 9200000 mg/day: more than can be represented; check the inputs"},
+		{"the same as JSON", []string{"dose", "--concentration", "400000mg/mL", "--rate", "1mL/h", "--json"}, "--concentration, --rate: 400000 mg/mL"},
+		{"a rate for a dose beyond any representable", []string{"dose", "--concentration", "9000000000mg/mL", "--dose", "9000000mg/day"}, "--dose: 9000000 mg/day at 9000000000 mg/mL needs 0.001 mL/day, outside what the pump delivers"},
+		{"the old drug of a bridge", []string{"bridge", "--old-rate", "1mL/h", "--catheter-length", "50cm", "--old-concentration", "400000000mg/mL"},
+			"--old-concentration, --old-rate: 400000000 mg/mL at 24 mL/day: more than can be represented"},
+		{"boluses a day beyond any volume", []string{"next-refill", "--reservoir", "20mL", "--volume", "20mL", "--rate", "0.5mL/day", "--bolus-volume", "1000000000000mL", "--lockout", "1h", "--max-per-24h", "24"},
+			"--bolus-volume, --max-per-24h, --lockout: 24 boluses of 1000000000000 mL a day: more than can be represented"},
+		{"a percentage step beyond any dose", []string{"titration", "--drug", "morphine", "--start", "1mg/day", "--target", "2mg/day", "--concentration", "10mg/mL", "--step", "1000000000000000%", "--interval", "1d", "--per-week", "3"},
+			"--step: 1000000000000000% of 1 mg/day: more than can be represented"},
+		{"a repeated rate", []string{"dose", "--concentration", "10mg/mL", "--rate", "0.5mL/day", "--rate", "0.6mL/day"}, "--rate: given twice (0.5mL/day, then 0.6mL/day): give it once"},
+		{"a negative dose blames --dose", []string{"check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "-1mcg/day"}, "--dose: dose must not be negative"},
+		{"a negative history blames --prev", []string{"check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "1mg/day", "--at", "2026-01-07T08:00:00Z", "--prev", "1d=-1mg/day"}, "--prev: history[0]: dose must not be negative"},
+		{"no concentration blames --concentration", []string{"check", "--drug", "morphine", "--concentration", "0mg/mL", "--dose", "1mg/day"}, "--concentration: concentration must be more than 0"},
+		{"an unknown population blames --population", []string{"check", "--drug", "baclofen", "--concentration", "500mcg/mL", "--dose", "100mcg/day", "--population", "martian"}, `--population: population "martian" is not one of baclofen's populations`},
+		{"a volume per cm without its unit", []string{"priming", "--catheter-length", "50cm", "--catheter-per-cm", "0.0022"}, `--catheter-per-cm: volume per cm "0.0022"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, status := calcCLI(t, c.args...)
+			if status != exitUsage || out != "" {
+				t.Fatalf("exit %d, want 2 with nothing printed; stdout:\n%s", status, out)
+			}
+			prefix := "thecal calc " + c.args[0] + ": "
+			if !strings.HasPrefix(errOut, prefix+c.want) {
+				t.Fatalf("stderr:\n%s\nwant it to begin %q", errOut, prefix+c.want)
+			}
+		})
+	}
+	// A volume per centimetre is accepted as one, and the bare volume as before.
+	for _, perCm := range []string{"0.0022mL/cm", "2.2uL/cm", "0.0022mL"} {
+		out, errOut, status := calcCLI(t, "priming", "--catheter-length", "50cm", "--catheter-per-cm", perCm)
+		if status != 0 || !strings.Contains(out, "priming volume  0.36 mL") {
+			t.Errorf("--catheter-per-cm %s: exit %d %s%s", perCm, status, errOut, out)
+		}
+	}
+}

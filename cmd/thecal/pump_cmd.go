@@ -73,7 +73,7 @@ type implantFlags struct {
 	enrolment     *string
 	model         *string
 	catheter      *value[unit.Length]
-	perCm         *value[unit.Volume]
+	perCm         *value[unit.VolumePerCm]
 	pressure, lvl *bool
 	utcOffset     *value[utcOffset]
 	seed          *uint64
@@ -93,7 +93,7 @@ func addImplantFlags(f *devFlags) *implantFlags {
 		enrolment: f.String("enrolment", "", "the pump's enrolment file (from 'thecal keys enrol'): its key, credential and trusted authorities"),
 		model:     f.String("model", "TP-20", "pump model: TP-20 (20 mL) or TP-40 (40 mL)"),
 		catheter:  devQty[unit.Length](f, "catheter", "catheter length, e.g. 50cm (default 50cm)"),
-		perCm:     devQty[unit.Volume](f, "catheter-per-cm", "catheter internal volume per cm (default 0.0022mL)"),
+		perCm:     devQty[unit.VolumePerCm](f, "catheter-per-cm", "catheter internal volume per cm, e.g. 0.0022mL/cm (default 0.0022mL/cm)"),
 		pressure:  f.Bool("pressure-sensor", true, "outlet pressure sensor fitted"),
 		lvl:       f.Bool("level-sensor", true, "reservoir level sensor fitted"),
 		utcOffset: devQty[utcOffset](f, "utc-offset", "the patient's UTC offset, e.g. +01:00 (default +00:00)"),
@@ -119,7 +119,7 @@ func (i *implantFlags) init(dir string) error {
 		cfg.CatheterLength = i.catheter.v
 	}
 	if i.perCm.set {
-		cfg.CatheterPerCm = i.perCm.v
+		cfg.CatheterPerCm = unit.Volume(i.perCm.v)
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -154,7 +154,7 @@ func catheterText(i *implantFlags) string {
 		l = i.catheter.v
 	}
 	if i.perCm.set {
-		v = i.perCm.v
+		v = unit.Volume(i.perCm.v)
 	}
 	return fmt.Sprintf("%v at %v per cm", l, v)
 }
