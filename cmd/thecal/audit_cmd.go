@@ -87,14 +87,21 @@ func audit(cmd string, o auditFlags, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			fail(1, "closing the database: %v", err)
+		}
+	}()
 	svc := clinic.NewService(st, drug.Default(), nil)
 	if cmd == "verify" {
 		rep, err := svc.VerifyAuditAt(ctx, cp)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fail(1, "%v", err)
+		}
 		fmt.Fprintf(stdout, "%s\n", b)
 		if !rep.OK {
 			return fail(1, "the audit trail does not verify at entry %d: %s", rep.BadSeq, rep.Problem)
@@ -105,7 +112,10 @@ func audit(cmd string, o auditFlags, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%s", clinic.ErrorMessage(err))
 	}
-	b, _ := json.MarshalIndent(c, "", "  ")
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fail(1, "%v", err)
+	}
 	b = append(b, '\n')
 	if o.out == "" {
 		o.out = fmt.Sprintf("audit-checkpoint-%d.json", c.Seq)

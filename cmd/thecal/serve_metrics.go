@@ -50,6 +50,8 @@ func serveMetrics(srv *web.Server, listen, tokenFile string, logger *slog.Logger
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = hs.Shutdown(ctx)
+		if err := hs.Shutdown(ctx); err != nil {
+			logger.Error("metrics listener shutdown", "err", err)
+		}
 	}, nil
 }
