@@ -9,8 +9,10 @@ package calc
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/therapy"
@@ -24,7 +26,35 @@ type Doc struct {
 	About         string // what it computes and how, for a nurse
 	Refuses       bool   // its report may be Refused by the drug library
 	Library       bool   // it reads the drug library (a clinic's, or the built-in one)
+	Example       string // a command line that runs it
 	New           func() Calculation
+}
+
+// WriteHelp writes the calculation's help page for a nurse: the formula,
+// every input with an example (those given, library and json included), an
+// example command line and the exit statuses.
+func (d Doc) WriteHelp(w io.Writer, inputs []Input) error {
+	sw := &stickyWriter{w: w}
+	fmt.Fprintf(sw, "thecal calc %s: %s\n\n%s\n\nInputs (every amount with its unit; * required):\n", d.Name, d.Summary, strings.Trim(d.About, "\n"))
+	tw := tabwriter.NewWriter(sw, 0, 0, 2, ' ', 0)
+	for _, in := range inputs {
+		line := map[bool]string{true: "*", false: " "}[in.Required] + " --" + in.Name
+		if in.Example != "" {
+			line += " " + in.Example
+		}
+		what := in.What
+		if in.Default != "" {
+			what += " (default " + in.Default + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", line, what)
+	}
+	_ = tw.Flush() // its error is sw's, returned below
+	fmt.Fprintf(sw, "\nExample:\n  %s\n\nExit status: 0 done, 2 bad input (the message names the input and what is allowed)", d.Example)
+	if d.Refuses {
+		fmt.Fprint(sw, ", 1 the library refuses it or a stated reason is missing")
+	}
+	fmt.Fprintln(sw, ".")
+	return sw.err
 }
 
 // Concentration is a concentration with the mass unit it was written in, so

@@ -14,6 +14,7 @@ import (
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/telemetry"
 )
 
 func auditCommand() *cobra.Command {
@@ -42,6 +43,7 @@ func auditLeaf(cmd, usage, short, long string) *cobra.Command {
 	if cmd == "checkpoint" {
 		fs.StringVar(&o.keyFile, "key", "", "the server's audit signing key (PEM, 0600; made if missing)")
 		fs.StringVar(&o.out, "out", "", "the file to write (default audit-checkpoint-SEQ.json)")
+		need(fs, "key")
 	} else {
 		fs.StringVar(&o.keyFile, "key", "", "the server's audit signing key (PEM, 0600), with --checkpoint")
 		fs.StringVar(&o.cpFile, "checkpoint", "", "a checkpoint the trail must pass through (needs --key)")
@@ -56,10 +58,7 @@ func audit(cmd string, o auditFlags, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "thecal audit %s: "+format+"\n", append([]any{cmd}, a...)...)
 		return code
 	}
-	switch {
-	case cmd == "checkpoint" && o.keyFile == "":
-		return fail(exitUsage, "--key FILE is required")
-	case cmd == "verify" && (o.cpFile == "") != (o.keyFile == ""):
+	if cmd == "verify" && (o.cpFile == "") != (o.keyFile == "") {
 		return fail(exitUsage, "--checkpoint and --key go together")
 	}
 	var key ed25519.PrivateKey
@@ -128,26 +127,16 @@ func audit(cmd string, o auditFlags, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// loadAuditKey reads the signing key, refusing a file others may read; with
-// create, a missing file is made (0600, never overwriting).
+// loadAuditKey reads the signing key, a private key file like any other
+// (telemetry's rule: refused if others may read it); with create, a missing
+// one is made (0600, never overwriting).
 func loadAuditKey(path string, create bool) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	b, err := telemetry.ReadSecretFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
-		pemKey, err := clinic.NewAuditKey()
-		if err != nil {
-			return nil, err
+		if b, err = clinic.NewAuditKey(); err == nil {
+			err = telemetry.WriteSecretFile(path, b)
 		}
-		if err := writeNew(path, pemKey, 0o600); err != nil {
-			return nil, err
-		}
-		return clinic.ParseAuditKey(pemKey)
-	} else if err != nil {
-		return nil, err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s: mode %v lets others read the signing key: chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

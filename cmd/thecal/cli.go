@@ -136,6 +136,7 @@ func rootCommand() *cobra.Command {
 	root.SetUsageTemplate(usageTemplate)
 	root.SetHelpTemplate(helpTemplate)
 	root.SetFlagErrorFunc(flagError)
+	root.PersistentPreRunE = checkRequired
 	refuseRepeats(root)
 	return root
 }
@@ -165,6 +166,34 @@ func command(use, short, long string, args cobra.PositionalArgs) *cobra.Command 
 	c := &cobra.Command{Use: use, Short: short, Long: long, Args: args, DisableFlagsInUseLine: true}
 	c.Flags().SortFlags = false
 	return c
+}
+
+// requiredFlag marks a flag its command cannot run without; example, the
+// example its refusal shows.
+const requiredFlag, exampleFlag = "thecal-required", "thecal-example"
+
+// need marks flags of fs as required.
+func need(fs *pflag.FlagSet, names ...string) {
+	for _, name := range names {
+		if err := fs.SetAnnotation(name, requiredFlag, []string{"true"}); err != nil {
+			panic(err) // no such flag: a programming error, caught by every test
+		}
+	}
+}
+
+// checkRequired refuses the first required flag of c not given, before c runs.
+func checkRequired(c *cobra.Command, _ []string) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Annotations[requiredFlag] == nil || f.Changed {
+			return
+		}
+		err = badInput("--%s: required: %s", f.Name, strings.ReplaceAll(f.Usage, "`", ""))
+		if ex := f.Annotations[exampleFlag]; ex != nil {
+			err = badInput("--%s: required: %s, e.g. --%s %s", f.Name, f.Usage, f.Name, ex[0])
+		}
+	})
+	return err
 }
 
 // noArgs refuses any argument: every input is a flag.
@@ -324,6 +353,26 @@ func (l *list[T]) UnmarshalText(b []byte) error {
 
 // typeName names T in help: "volume", "rate", "string".
 func typeName[T any]() string { return strings.ToLower(reflect.TypeFor[T]().Name()) }
+
+// intWithin declares a whole-number flag refused outside lo to hi.
+func intWithin(fs *pflag.FlagSet, name string, def, lo, hi int, usage string) *int {
+	p := &def
+	read := textFunc(func(b []byte) error {
+		n, err := strconv.Atoi(string(b))
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is outside %d to %d", b, lo, hi)
+		}
+		*p = n
+		return nil
+	})
+	fs.Var(&textFlag{TextUnmarshaler: read, typ: "int", def: strconv.Itoa(def)}, name, usage)
+	return p
+}
+
+// textFunc reads text with a function.
+type textFunc func([]byte) error
+
+func (f textFunc) UnmarshalText(b []byte) error { return f(b) }
 
 // flagOf declares a flag of type T on fs, with a default read from def ("" for none).
 func flagOf[T any](fs *pflag.FlagSet, name, def, usage string) *value[T] {

@@ -124,11 +124,11 @@ func TestBadSerialRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"4OO1", []string{"program", "status", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "4OO1" is not a pump serial`},
-		{"0", []string{"ptm", "bolus", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "0" is not a pump serial`},
-		{"-1", []string{"program", "stop", "--leave-stopped"}, `THECAL_SERIAL: "-1" is not a pump serial`},
-		{"", []string{"program", "status", "--serial", "0"}, `--serial: "0" is not a pump serial`},
-		{"", []string{"ptm", "status", "--serial", "40O1"}, `--serial: "40O1" is not a pump serial`},
+		{"4OO1", []string{"program", "status", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "4OO1" is not a serial number`},
+		{"0", []string{"ptm", "bolus", "--id", "x.id", "--trust", "x.pub"}, `THECAL_SERIAL: "0" is not a serial number`},
+		{"-1", []string{"program", "stop", "--leave-stopped"}, `THECAL_SERIAL: "-1" is not a serial number`},
+		{"", []string{"program", "status", "--serial", "0"}, `--serial: "0" is not a serial number`},
+		{"", []string{"ptm", "status", "--serial", "40O1"}, `--serial: "40O1" is not a serial number`},
 	} {
 		t.Setenv("THECAL_SERIAL", c.env)
 		status, out, stderr := runCLI(c.args...)

@@ -97,11 +97,11 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 		return 1
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	c.Clock.Run(speed)
 	pumps := make(chan struct{})
-	go func() { defer close(pumps); c.Run(ctx, 250*time.Millisecond, logger) }()
+	pumpCtx, stopPumps := context.WithCancel(ctx) // the pumps stop with the server, whatever stops it
+	defer stopPumps()
+	go func() { defer close(pumps); c.Run(pumpCtx, 250*time.Millisecond, logger) }()
 
 	// Browsers keep the session's Secure cookie over plain HTTP only for
 	// "localhost": name the loopback address so.
@@ -122,20 +122,12 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 		fmt.Fprintf(stdout, "  %s  %-18s %s\n", p.MRN, p.Name, p.Stage)
 	}
 	fmt.Fprintln(stdout, "Ctrl-C stops the demonstration.")
-
 	code := 0
-	select {
-	case err := <-errc:
+	if err := serveHTTP(ctx, hs, ln, "", "", 5*time.Second, func() {}); err != nil {
 		fmt.Fprintln(stderr, "thecal demo: server stopped:", err)
 		code = 1
-	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintln(stderr, "thecal demo: shutdown:", err)
-		code = 1
-	}
+	stopPumps()
 	<-pumps
 	fmt.Fprintln(stdout, "stopped")
 	return code

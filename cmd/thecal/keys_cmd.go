@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -33,10 +31,8 @@ func keysAuthority() *cobra.Command {
 		"Creates a clinic authority. The private key file (--out) signs credentials:\nkeep it offline; it is never overwritten. The public file (--public, default\nFILE.pub) is the trust file programmers, PTMs and pumps are given.", noArgs)
 	out := f.String("out", "", "the authority's private key file (created, 0600)")
 	pub := f.String("public", "", "its public trust file (default: --out with .pub)")
+	f.need("out")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *out == "" {
-			return f.fail("--out is required")
-		}
 		if *pub == "" {
 			*pub = strings.TrimSuffix(*out, ".key") + ".pub"
 		}
@@ -77,18 +73,16 @@ func keysIssue() *cobra.Command {
 		"Issues a credential: a new static key for the holder and a credential binding\nit to a role, serial and name, signed by the authority. The identity file\n(--out: key and credential, 0600, never overwritten) goes to the holder's device.\n\nRoles: clinician (everything), patient (a PTM: patient bolus, status),\nmonitor (status and event log), emergency (stop or minimum rate, status; only\nunder a contact wake).", noArgs)
 	auth := f.String("authority", "", "the authority's private key file")
 	role := f.String("role", "", "clinician, patient, monitor or emergency")
-	serial := f.Uint64("serial", 0, "the credential's serial number (unique per authority; revocation is by serial)")
+	serial := devQty[serialNumber](f, "serial", "the credential's serial number (unique per authority; revocation is by serial)")
 	name := f.String("name", "", "the holder's name as it will appear in pump logs")
 	days := f.Int("days", 365, "validity in days")
 	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the identity file to create")
+	f.need("authority", "serial", "name", "out")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
 		r, ok := telemetry.ParseRole(*role)
 		if !ok || r == telemetry.RolePump {
 			return f.fail("--role %q: clinician, patient, monitor or emergency (a pump is enrolled with 'thecal keys enrol')", *role)
-		}
-		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
-			return f.fail("--authority, --serial, --name and --out are required")
 		}
 		nb, na, err := validity(*days, *from)
 		if err != nil {
@@ -98,7 +92,7 @@ func keysIssue() *cobra.Command {
 		if err != nil {
 			return f.fail("%v", err)
 		}
-		id, err := telemetry.NewIdentity(nil, a, r, *serial, *name, nb, na)
+		id, err := telemetry.NewIdentity(nil, a, r, uint64(serial.v), *name, nb, na)
 		if err != nil {
 			return f.fail("%v", err)
 		}
@@ -106,32 +100,31 @@ func keysIssue() *cobra.Command {
 			return f.fail("%v", err)
 		}
 		fmt.Fprintf(stdout, "identity %s (0600)\n", *out)
-		writeCredential(stdout, id.Credential)
+		writeLines(stdout, id.Credential.Lines())
 		return 0
 	})
 	return c
 }
 
-func writeCredential(w io.Writer, c telemetry.Credential) {
-	fmt.Fprintf(w, "  role       %v\n  serial     %d\n  name       %q\n  valid      %s to %s\n  authority  %v\n  static key %s\n",
-		c.Role, c.Serial, c.Name, c.NotBefore.Format("2006-01-02 15:04Z07:00"), c.NotAfter.Format("2006-01-02 15:04Z07:00"),
-		c.Authority, hex.EncodeToString(c.StaticKey[:8]))
+// writeLines prints lines, each indented under a heading.
+func writeLines(w io.Writer, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 func keysEnrol() *cobra.Command {
 	c, f := devCommand("enrol", "--authority FILE --serial N --name NAME --out FILE [--also-trust PUB]...", "enrol a pump at implant: its key and credential, and the authorities it trusts",
 		"Enrols a pump at implant: a new static key, a pump credential signed by the\nclinic authority, and the authorities the pump trusts — the clinic's, and every\n--also-trust file (for instance a regional emergency authority). The enrolment\nfile (0600, never overwritten) is what 'thecal pump init --enrolment' reads.", noArgs)
 	auth := f.String("authority", "", "the implanting clinic's authority private key file")
-	serial := f.Uint64("serial", 0, "the pump's serial number")
+	serial := devQty[serialNumber](f, "serial", "the pump's serial number")
 	name := f.String("name", "", "the pump's name in credentials, e.g. \"TP-20 #4001\"")
 	days := f.Int("days", 3650, "validity in days (the pump's service life)")
 	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the enrolment file to create")
+	f.need("authority", "serial", "name", "out")
 	also := listOf[string](f.FlagSet, "also-trust", "a further authority's trust `FILE` the pump accepts credentials from (repeat)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *auth == "" || *out == "" || *serial == 0 || *name == "" {
-			return f.fail("--authority, --serial, --name and --out are required")
-		}
 		nb, na, err := validity(*days, *from)
 		if err != nil {
 			return f.fail("%v", err)
@@ -150,7 +143,7 @@ func keysEnrol() *cobra.Command {
 			extra = append(extra, t.Authorities...)
 			revoked = append(revoked, t.Revoked...)
 		}
-		e, err := telemetry.Enrol(nil, a, *serial, *name, nb, na, extra...)
+		e, err := telemetry.Enrol(nil, a, uint64(serial.v), *name, nb, na, extra...)
 		if err != nil {
 			return f.fail("%v", err)
 		}
@@ -161,31 +154,22 @@ func keysEnrol() *cobra.Command {
 			return f.fail("%v", err)
 		}
 		fmt.Fprintf(stdout, "enrolment %s (0600)\n", *out)
-		writeCredential(stdout, e.Identity.Credential)
-		writeTrust(stdout, e.Trust)
+		writeLines(stdout, append(e.Identity.Credential.Lines(), e.Trust.Lines()...))
 		return 0
 	})
 	return c
 }
 
-func writeTrust(w io.Writer, t telemetry.Trust) {
-	for _, a := range t.Authorities {
-		fmt.Fprintf(w, "  trusts     authority %v\n", telemetry.KeyIDOf(a))
-	}
-	if len(t.Revoked) > 0 {
-		fmt.Fprintf(w, "  revoked    serials %v\n", t.Revoked)
-	}
-}
-
 func keysRevoke() *cobra.Command {
 	c, f := devCommand("revoke", "--serial N (--state DIR | --trust FILE)", "add a credential serial to a trust file's revocation list (a running pump applies it at once)",
 		"Revokes a credential by serial: adds it to the revocation list of a pump (its\ntrust file in its state directory; a running pump applies it before the next\nhandshake) or of any trust file (a programmer's, to stop trusting a pump).", noArgs)
-	serial := f.Uint64("serial", 0, "the serial to revoke")
+	serial := devQty[serialNumber](f, "serial", "the serial to revoke")
 	state := f.String("state", "", "a pump's state directory")
 	trustPath := f.String("trust", "", "a trust file")
+	f.need("serial")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *serial == 0 || (*state == "") == (*trustPath == "") {
-			return f.fail("--serial and one of --state or --trust are required")
+		if (*state == "") == (*trustPath == "") {
+			return f.fail("give one of --state or --trust")
 		}
 		path := *trustPath
 		if *state != "" {
@@ -195,15 +179,15 @@ func keysRevoke() *cobra.Command {
 		if err != nil {
 			return f.fail("%v", err)
 		}
-		if slices.Contains(t.Revoked, *serial) {
-			fmt.Fprintf(stdout, "serial %d is already revoked in %s\n", *serial, path)
+		if slices.Contains(t.Revoked, uint64(serial.v)) {
+			fmt.Fprintf(stdout, "serial %d is already revoked in %s\n", serial.v, path)
 			return 0
 		}
-		t.Revoke(*serial)
+		t.Revoke(uint64(serial.v))
 		if err := telemetry.WriteTrust(path, t); err != nil {
 			return f.fail("%v", err)
 		}
-		fmt.Fprintf(stdout, "serial %d revoked in %s\n", *serial, path)
+		fmt.Fprintf(stdout, "serial %d revoked in %s\n", serial.v, path)
 		if *state != "" {
 			if msg, err := implant.Control(context.Background(), *state, "trust"); err == nil {
 				fmt.Fprintf(stdout, "the running pump applied it: %s\n", msg)
@@ -226,55 +210,12 @@ func keysShow() *cobra.Command {
 		status := 0
 		for _, p := range f.Args() {
 			fmt.Fprintf(stdout, "%s:\n", p)
-			data, err := os.ReadFile(p)
+			lines, err := telemetry.ShowFile(p)
 			if err != nil {
 				fmt.Fprintf(stderr, "  %v\n", err)
 				status = 1
-				continue
 			}
-			switch {
-			case strings.Contains(string(data), "AUTHORITY PRIVATE KEY"):
-				a, err := telemetry.ReadAuthority(p)
-				if err != nil {
-					fmt.Fprintf(stderr, "  %v\n", err)
-					status = 1
-					continue
-				}
-				fmt.Fprintf(stdout, "  authority  %v (private key present)\n", a.ID)
-			case strings.Contains(string(data), "STATIC PRIVATE KEY"):
-				if e, err := telemetry.ReadEnrolment(p); err == nil {
-					fmt.Fprintln(stdout, "  pump enrolment (private key present)")
-					writeCredential(stdout, e.Identity.Credential)
-					writeTrust(stdout, e.Trust)
-					continue
-				}
-				id, err := telemetry.ReadIdentity(p)
-				if err != nil {
-					fmt.Fprintf(stderr, "  %v\n", err)
-					status = 1
-					continue
-				}
-				fmt.Fprintln(stdout, "  identity (private key present)")
-				writeCredential(stdout, id.Credential)
-			case strings.Contains(string(data), "THECAL CREDENTIAL"):
-				c, err := telemetry.ReadCredential(p)
-				if err != nil {
-					fmt.Fprintf(stderr, "  %v\n", err)
-					status = 1
-					continue
-				}
-				fmt.Fprintln(stdout, "  credential")
-				writeCredential(stdout, c)
-			default:
-				t, err := telemetry.ReadTrust(p)
-				if err != nil {
-					fmt.Fprintf(stderr, "  %v\n", err)
-					status = 1
-					continue
-				}
-				fmt.Fprintln(stdout, "  trust file")
-				writeTrust(stdout, t)
-			}
+			writeLines(stdout, lines)
 		}
 		return status
 	})

@@ -47,7 +47,7 @@ pump stopped without --leave-stopped.`, "subcommand", verbs...)
 // linkFlags say which pump to reach and as whom.
 type linkFlags struct {
 	pump, id, trust, wake *string
-	serial                *value[pumpSerial]
+	serial                *value[serialNumber]
 }
 
 func envOr(name, def string) string {
@@ -63,20 +63,21 @@ func addLinkFlags(f *devFlags, wakeKind string) *linkFlags {
 		id:     f.String("id", os.Getenv("THECAL_ID"), "this device's identity file, from 'thecal keys issue' (THECAL_ID)"),
 		trust:  f.String("trust", os.Getenv("THECAL_TRUST"), "the trust file of the authority that enrolled the pump (THECAL_TRUST)"),
 		wake:   f.String("wake", os.Getenv("THECAL_WAKE"), "a virtual pump's state directory to wake ("+wakeKind+") before connecting (THECAL_WAKE)"),
-		serial: devQty[pumpSerial](f, "serial", "the pump's serial, if this device must reach that pump only (THECAL_SERIAL)"),
+		serial: devQty[serialNumber](f, "serial", "the pump's serial, if this device must reach that pump only (THECAL_SERIAL)"),
 	}
 }
 
-// pumpSerial is a pump's serial number: a whole number from 1. Reaching
-// "any pump" is leaving it out, never a 0 or a typo read as one.
-type pumpSerial uint64
+// serialNumber is a pump's or a credential's serial number: a whole number
+// from 1. Reaching "any pump" is leaving --serial out, never a 0 or a typo
+// read as one.
+type serialNumber uint64
 
-func (s *pumpSerial) UnmarshalText(b []byte) error {
+func (s *serialNumber) UnmarshalText(b []byte) error {
 	n, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil || n == 0 {
-		return fmt.Errorf("%q is not a pump serial: a whole number from 1 (leave it out to reach any pump)", b)
+		return fmt.Errorf("%q is not a serial number: a whole number from 1", b)
 	}
-	*s = pumpSerial(n)
+	*s = serialNumber(n)
 	return nil
 }
 
@@ -86,7 +87,7 @@ func (s *pumpSerial) UnmarshalText(b []byte) error {
 func (l *linkFlags) config(wakeKind string, stdout io.Writer) (peer.Config, error) {
 	if env := os.Getenv("THECAL_SERIAL"); env != "" && !l.serial.set {
 		if err := l.serial.UnmarshalText([]byte(env)); err != nil {
-			return peer.Config{}, fmt.Errorf("THECAL_SERIAL: %w", err)
+			return peer.Config{}, fmt.Errorf("THECAL_SERIAL: %w (unset it to reach any pump)", err)
 		}
 	}
 	if *l.id == "" || *l.trust == "" {
@@ -115,6 +116,14 @@ type programVerb struct {
 	setup func(f *devFlags) (act func(ctx context.Context, pr *programmer.Programmer) error, check func() error)
 }
 
+// plain is the setup of a command with no flags of its own: one method of
+// the programmer.
+func plain(act func(*programmer.Programmer, context.Context) error) func(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+	return func(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
+		return func(ctx context.Context, pr *programmer.Programmer) error { return act(pr, ctx) }, nil
+	}
+}
+
 func programVerbs() []programVerb {
 	return []programVerb{
 		{"status", "[--log N]", "interrogate: therapy, reservoir, battery, alarms", "Interrogates the pump: therapy, reservoir, battery, alarms, and with --log N\nthe last N event-log records.", setupStatus},
@@ -123,16 +132,16 @@ func programVerbs() []programVerb {
 			"change the prescription: shown old beside new, checked against the drug library, confirmed",
 			"Changes the prescription. Only what is given changes; a new concentration keeps\nthe daily dose. The change is shown old beside new in volume and mass per day,\nchecked against the drug library (a hard limit refuses; a soft limit needs\n--reason) and against the pump's own rules, and sent once confirmed.", setupSet},
 		{"bolus", "--volume V --duration D", "a clinician bolus on top of the running program", "Gives a clinician bolus on top of the running program.", setupBolus},
-		{"prime", "", "the priming bolus (tubing + catheter volume)", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", setupPrime},
+		{"prime", "", "the priming bolus (tubing + catheter volume)", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", plain((*programmer.Programmer).Prime)},
 		{"refill", "--withdrawn V --added V [--drug D --concentration C] [--dose D]",
 			"record a refill: discrepancy check, new drug and concentration, bridge and new prescription",
 			"Records a refill: the volume withdrawn is checked against what the pump's count\nleaves (a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason);\na new drug or concentration reprograms the prescription for it (same daily\ndose unless --dose) after a bridge.", setupRefill},
-		{"stop", "--leave-stopped", "stop delivery (needs --leave-stopped: the session ends stopped)", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", setupStop},
-		{"resume", "", "resume delivery (no catch-up)", "Resumes delivery from now (what was missed is not made up).", setupResume},
-		{"minimum", "", "switch to the minimum rate that keeps the catheter patent", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", setupMinimum},
+		{"stop", "--leave-stopped", "stop delivery (needs --leave-stopped: the session ends stopped)", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", plain((*programmer.Programmer).Stop)},
+		{"resume", "", "resume delivery (no catch-up)", "Resumes delivery from now (what was missed is not made up).", plain((*programmer.Programmer).Resume)},
+		{"minimum", "", "switch to the minimum rate that keeps the catheter patent", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", plain((*programmer.Programmer).MinimumRate)},
 		{"ack", "[ALARM...]", "acknowledge alarms (all, or those named)", "Acknowledges the named alarms, or all. A recovered MOTOR_STALL, a volume\ndiscrepancy, a catheter warning and a cap fault clear; alarms whose condition\npersists stay.", setupAck},
 		{"clock", "(--tz ZONE | --utc-offset ±HH:MM)", "set the pump's UTC offset (--tz ZONE warns of a daylight-saving change)", "Sets the pump's UTC offset, which places flex doses in the patient's day. With\n--tz (an IANA zone, e.g. Europe/Paris) the offset is the zone's now, and a\ndaylight-saving change in the next 14 days is warned of.", setupClock},
-		{"mri-check", "", "the post-MRI check: motor stall and recovery, acknowledgement", "The post-MRI check: finds motor stalls and recoveries in the recent log, says\nhow long delivery stopped, and offers to acknowledge a recovered MOTOR_STALL.", setupMRI},
+		{"mri-check", "", "the post-MRI check: motor stall and recovery, acknowledgement", "The post-MRI check: finds motor stalls and recoveries in the recent log, says\nhow long delivery stopped, and offers to acknowledge a recovered MOTOR_STALL.", plain((*programmer.Programmer).MRICheck)},
 	}
 }
 
@@ -172,15 +181,9 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 	if v.name == "stop" && !*leave {
 		return f.fail("stopping ends this session with the pump stopped: no drug reaches the patient until someone\nresumes it (withdrawal from some drugs, baclofen above all, can kill). Repeat with --leave-stopped to do it.")
 	}
-	lib := drug.Default()
-	if *library != "" {
-		data, err := os.ReadFile(*library)
-		if err != nil {
-			return f.fail("%v", err)
-		}
-		if lib, err = drug.Load(data); err != nil {
-			return f.fail("%v", err)
-		}
+	lib, err := readLibrary(*library)
+	if err != nil {
+		return f.fail("%v", err)
 	}
 	cfg, err := link.config("contact", stdout)
 	if err != nil {
@@ -399,18 +402,10 @@ func parseFlex(s string) ([]pump.FlexStep, error) {
 func setupBolus(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
 	v := devQty[unit.Volume](f, "volume", "bolus volume, e.g. 0.1mL")
 	d := devQty[unit.Duration](f, "duration", "over how long, e.g. 1h")
+	f.need("volume", "duration")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
-			return pr.ClinicianBolus(ctx, v.v, d.v)
-		}, func() error {
-			if !v.set || !d.set {
-				return errors.New("--volume and --duration are required")
-			}
-			return nil
-		}
-}
-
-func setupPrime(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Prime(ctx) }, nil
+		return pr.ClinicianBolus(ctx, v.v, d.v)
+	}, nil
 }
 
 func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
@@ -419,27 +414,11 @@ func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) err
 	drugName := f.String("drug", "", "the drug filled (default: the programmed one)")
 	conc := devQty[unit.Concentration](f, "concentration", "its concentration (default: the programmed one)")
 	dose := devQty[unit.DoseRate](f, "dose", "the new daily dose, when the drug or concentration changes (default: the same dose)")
+	f.need("withdrawn", "added")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
-			_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v, Dose: dose.v})
-			return err
-		}, func() error {
-			if !w.set || !a.set {
-				return errors.New("--withdrawn and --added are required")
-			}
-			return nil
-		}
-}
-
-func setupStop(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Stop(ctx) }, nil
-}
-
-func setupResume(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.Resume(ctx) }, nil
-}
-
-func setupMinimum(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.MinimumRate(ctx) }, nil
+		_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v, Dose: dose.v})
+		return err
+	}, nil
 }
 
 func setupAck(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
@@ -495,8 +474,4 @@ func absDuration(d unit.Duration) unit.Duration {
 		return -d
 	}
 	return d
-}
-
-func setupMRI(*devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	return func(ctx context.Context, pr *programmer.Programmer) error { return pr.MRICheck(ctx) }, nil
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -62,6 +61,9 @@ func (f *devFlags) fail(format string, args ...any) int {
 	fmt.Fprintf(f.stderr, "%s: %s\n", f.prog, fmt.Sprintf(format, args...))
 	return exitUsage
 }
+
+// need marks flags as required (need).
+func (f *devFlags) need(names ...string) { need(f.FlagSet, names...) }
 
 // devQty declares a flag holding a quantity with its unit.
 func devQty[T any](f *devFlags, name, usage string) *value[T] {
@@ -133,11 +135,9 @@ func pumpInit() *cobra.Command {
 		"set up a new implant in a state directory, enrolled with a file from 'thecal keys enrol'",
 		"Sets up a new virtual implant in DIR: factory-fresh (no prescription, empty\nreservoir), enrolled with the enrolment file. DIR must not hold an implant.", noArgs)
 	state := f.String("state", "", "the implant's state directory (created, mode 0700)")
+	f.need("state")
 	im := addImplantFlags(f)
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *state == "" {
-			return f.fail("--state is required")
-		}
 		if err := im.init(*state); err != nil {
 			return f.fail("%v", err)
 		}
@@ -164,14 +164,12 @@ func pumpRun() *cobra.Command {
 		"run it, in real time or faster, answering the telemetry protocol",
 		"Runs the virtual implant in DIR until interrupted (Ctrl-C). Pump time runs in\nreal time, or --speed N times faster; the radio link always runs in real time.\nIt keeps its memory image, event log and configuration in DIR and survives\nkill -9 (it restarts with the core's conservative reset rule). Every event-log\nrecord is printed on stderr as it happens. With --enrolment (and the init\nflags) an empty DIR is set up first.", noArgs)
 	state := f.String("state", "", "the implant's state directory")
+	f.need("state")
 	listen := f.String("listen", "127.0.0.1:7400", "TCP address to answer on (port 0 picks a free one)")
 	speed := f.Float64("speed", 1, "pump time per real time (1 to 100000)")
 	quiet := f.Bool("quiet", false, "do not print event-log records")
 	im := addImplantFlags(f)
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *state == "" {
-			return f.fail("--state is required")
-		}
 		if *speed < 1 || *speed > implant.MaxSpeed {
 			return f.fail("--speed %v is outside 1 to %d", *speed, implant.MaxSpeed)
 		}
@@ -184,7 +182,7 @@ func pumpRun() *cobra.Command {
 		}
 		var logger *slog.Logger
 		if !*quiet {
-			logger = slog.New(&recordHandler{w: stderr})
+			logger = slog.New(implant.LogLines(stderr))
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -210,12 +208,10 @@ func pumpWake() *cobra.Command {
 		"the proximity wake: the radio listens for 60 s",
 		"Wakes the running virtual implant's radio: it listens for 60 s. The default is\na radio wake (a programmer or PTM nearby); --contact is a programmer head held\non the skin over the pump (proof of proximity: emergency access needs it);\n--scheduled is the pump's own window for a home monitor.", noArgs)
 	state := f.String("state", "", "the implant's state directory")
+	f.need("state")
 	contact := f.Bool("contact", false, "a contact wake")
 	scheduled := f.Bool("scheduled", false, "a scheduled wake (home monitor window)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *state == "" {
-			return f.fail("--state is required")
-		}
 		kind := "radio"
 		switch {
 		case *contact && *scheduled:
@@ -241,11 +237,9 @@ func pumpMRI() *cobra.Command {
 		"simulate an MRI scan: the motor stalls for --for (pump time)",
 		"Simulates an MRI scan on the running virtual implant: the strong magnetic field\nstalls the motor for --for of pump time. The pump detects the stall (three\nmissed strokes), raises MOTOR_STALL, retries every 10 minutes and recovers\nafterwards without catching up; 'thecal program mri-check' is the post-MRI check.", noArgs)
 	state := f.String("state", "", "the implant's state directory")
+	f.need("state")
 	dur := devQty[unit.Duration](f, "for", "how long the field lasts, in pump time (default 20m)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		if *state == "" {
-			return f.fail("--state is required")
-		}
 		d := 20 * unit.Minute
 		if dur.set {
 			d = dur.v
@@ -259,51 +253,4 @@ func pumpMRI() *cobra.Command {
 		return 0
 	})
 	return c
-}
-
-// recordHandler prints the implant's event-log records, one a line:
-//
-//	INFO  #12  2026-01-05T10:00:00.000Z  PROGRAM  continuous, max_24h 0.6 mL
-type recordHandler struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *recordHandler) WithGroup(string) slog.Handler            { return h }
-
-func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-5s ", r.Level)
-	var seq, at, detail string
-	var rest []string
-	r.Attrs(func(a slog.Attr) bool {
-		switch a.Key {
-		case "seq":
-			seq = "#" + a.Value.String()
-		case "at":
-			at = a.Value.String()
-		case "detail":
-			detail = a.Value.String()
-		default:
-			rest = append(rest, a.Key+"="+a.Value.String())
-		}
-		return true
-	})
-	if seq != "" {
-		fmt.Fprintf(&b, "%-6s %s  ", seq, at)
-	}
-	b.WriteString(r.Message)
-	if detail != "" {
-		b.WriteString("  " + detail)
-	}
-	if len(rest) > 0 {
-		b.WriteString("  " + strings.Join(rest, " "))
-	}
-	b.WriteByte('\n')
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
-	return err
 }

@@ -123,31 +123,37 @@ func serve(o serveFlags, stdout, stderr io.Writer) int {
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() {
-		if o.tlsCert != "" {
-			errc <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
 	logger.Info("thecal serve: listening", "addr", ln.Addr().String(), "db", strings.SplitN(o.db, ":", 2)[0],
 		"library", svc.Library().Version, "library_digest", svc.Library().Digest)
-	select {
-	case err := <-errc:
+	if err := serveHTTP(ctx, hs, ln, o.tlsCert, o.tlsKey, o.grace, func() { logger.Info("shutting down: finishing requests in flight") }); err != nil {
 		logger.Error("server stopped", "err", err)
-		return 1
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), o.grace)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		logger.Error("shutdown", "err", err)
 		return 1
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// serveHTTP serves on ln (with TLS when certFile is given) until ctx is done
+// or the server fails; then, after stopping(), it lets requests in flight
+// finish within grace.
+func serveHTTP(ctx context.Context, hs *http.Server, ln net.Listener, certFile, keyFile string, grace time.Duration, stopping func()) error {
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- hs.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopping()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return hs.Shutdown(sctx)
 }
 
 func usersCommand() *cobra.Command {

@@ -20,21 +20,13 @@ of spec/pump.md on every stroke and event. A failing case is shrunk (duration
 cut, events removed) and written as a scenario file that reproduces it; the
 command then exits with status 1. --replay checks one scenario file the same way.`, noArgs)
 	fs := c.Flags()
-	cases := fs.Int("cases", 1000, "number of cases")
+	cases := intWithin(fs, "cases", 1000, 1, 10_000_000, "number of cases")
 	seed := fs.Int64("seed", 1, "campaign seed")
-	workers := fs.Int("workers", 0, "parallel workers (default: every CPU; the result does not depend on it)")
+	workers := intWithin(fs, "workers", 0, 0, 1024, "parallel workers (default: every CPU; the result does not depend on it)")
 	out := fs.String("out", "campaign-failures", "where failing cases are written")
 	replay := fs.String("replay", "", "check one scenario `FILE` and print its violations")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
-		switch {
-		case *cases < 1 || *cases > 10_000_000:
-			fmt.Fprintf(stderr, "%s: --cases %d is outside 1 to 10000000\n", cmd, *cases)
-			return exitUsage
-		case *workers < 0 || *workers > 1024:
-			fmt.Fprintf(stderr, "%s: --workers %d is outside 0 to 1024\n", cmd, *workers)
-			return exitUsage
-		}
 		if *replay != "" {
 			return campaignReplay(*replay, *asJSON, stdout, stderr)
 		}

@@ -18,13 +18,9 @@ func simPlotCommand() *cobra.Command {
 dose reaching the patient over time, each as SVG and PNG.`, oneFile)
 	fs := c.Flags()
 	out := fs.String("out", "plots", "directory for the pictures (`DIR`)")
-	points := fs.Int("points", 500, "samples over the run")
+	points := intWithin(fs, "points", 500, 2, 100_000, "samples over the run")
 	asJSON := fs.Bool("json", false, "print the files and the sampled trace as JSON")
 	c.RunE = runs(func(args []string, stdout, stderr io.Writer) int {
-		if *points < 2 || *points > 100_000 {
-			fmt.Fprintf(stderr, "%s: --points %d is outside 2 to 100000\n", cmd, *points)
-			return exitUsage
-		}
 		if *out == "" {
 			fmt.Fprintf(stderr, "%s: --out must name a directory\n", cmd)
 			return exitUsage

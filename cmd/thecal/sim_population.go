@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -22,13 +21,9 @@ pump replacements. The result depends on the seed only, not on the workers.`, no
 	patients := fs.Int("patients", 100, "number of patients")
 	years := fs.Int("years", 5, "years followed")
 	seed := fs.Int64("seed", 1, "seed")
-	workers := fs.Int("workers", 0, "parallel workers (default: every CPU)")
+	workers := intWithin(fs, "workers", 0, 0, 1024, "parallel workers (default: every CPU)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
-		if *workers < 0 || *workers > 1024 {
-			fmt.Fprintf(stderr, "%s: --workers %d is outside 0 to 1024\n", cmd, *workers)
-			return exitUsage
-		}
 		bar := newProgress(stderr, "patients")
 		res, err := sim.RunPopulation(sim.PopulationOptions{Patients: *patients, Years: *years, Seed: *seed, Workers: *workers, Progress: bar.update})
 		bar.finish()
