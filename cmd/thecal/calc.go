@@ -26,7 +26,7 @@ func calcCommand() *cobra.Command {
 		subs = append(subs, calcLeaf(d))
 	}
 	return group("calc", "clinical calculators: dose, priming, bridge, refill, dates, titration",
-		"Every amount is written with its unit: 20mL, 0.5mL/day, 10mg/mL, 400mcg/day, 30d.\nRun 'thecal calc CALCULATION --help' for its inputs and an example.",
+		"Every amount is written with its unit: 20mL, 0.5mL/day, 10mg/mL, 400mcg/day, 30d.",
 		"calculation", subs...)
 }
 

@@ -20,6 +20,14 @@ import (
 // completion). Each command is built by a function returning its
 // *cobra.Command; its RunE parses nothing itself and returns nil, an
 // *inputError (status 2) or an exitCode (the command has said why).
+//
+// Adding a command: in a file of its own, a function that builds it with
+// command(use, summary, help, args) (or group for one with subcommands),
+// declares its flags on c.Flags() — quantities with flagOf[unit.X] (read by
+// their UnmarshalText), lists with listOf, required ones with need — and sets
+// RunE; then list it in rootCommand or its group. Logic goes in a package;
+// the command reads flags, calls it and prints. Every flag is refused when
+// given twice, without anything more to write.
 
 // exitUsage is the exit status for bad input: a malformed or unsafe file, flag or value.
 const exitUsage = 2
@@ -103,8 +111,8 @@ func helpNoun(c *cobra.Command) string {
 
 const usageBody = `{{if .HasAvailableSubCommands}}
 
-commands:{{range .Commands}}{{if .IsAvailableCommand}}
-  {{rpad .Name .NamePadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+{{index .Annotations "thecal-sub-noun"}}s:{{range .Commands}}{{if .IsAvailableCommand}}
+  {{rpad .Name .NamePadding}}  {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
 flags:
 {{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
