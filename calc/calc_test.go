@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
@@ -70,7 +71,7 @@ func TestInputsNamed(t *testing.T) {
 	}{
 		{second((&DoseInput{Concentration: parse[Concentration](t, "10mg/mL")}).Report(lib)), "rate"},
 		{second((&DoseInput{Concentration: parse[Concentration](t, "10mg/mL"), Dose: &Dose{Value: 1}, Drug: "ketamine"}).Report(lib)), "drug"},
-		{second((&RefillInput{Pump: Pump{Model: "TP-30"}}).Report(lib)), "model"},
+		{second((&RefillInput{Pump: Pump{Model: ptr(pump.TP40), Reservoir: ptr(20 * unit.Millilitre)}}).Report(lib)), "reservoir"},
 		{second((&RefillInput{}).Report(lib)), "reservoir"},
 		{second((&TitrationInput{Drug: "baclofen", Start: parse[Dose](t, "200mcg/day"), Target: parse[Dose](t, "300mcg/day"),
 			Concentration: parse[Concentration](t, "500mcg/mL")}).Report(lib)), "population"},
@@ -86,6 +87,8 @@ func TestInputsNamed(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func ptr[T any](v T) *T { return &v }
 
 // TestDocs: every calculation's inputs are named once, each example reads,
 // each default reads, and the partial patient bolus names what is missing.

@@ -99,24 +99,21 @@ func each[T any, P textPtr[T]](p *[]T) encoding.TextUnmarshaler {
 // Pump is the pump model, given by its reservoir or its name.
 type Pump struct {
 	Reservoir *unit.Volume
-	Model     string
+	Model     *pump.Model
 }
 
 func (p *Pump) inputs() []Input {
 	return []Input{
 		{Name: "reservoir", Example: "20mL", What: "the pump's reservoir: 20mL (TP-20) or 40mL (TP-40)", Text: optional(&p.Reservoir)},
-		{Name: "model", Example: "TP-20", What: "the pump model, instead of --reservoir", Text: text(&p.Model)},
+		{Name: "model", Example: "TP-20", What: "the pump model, instead of --reservoir", Text: optional(&p.Model)},
 	}
 }
 
 // model reads the pump model from --model (TP-20 or TP-40) or --reservoir
 // (20 mL or 40 mL), refusing the two when they disagree.
 func (p Pump) model() (pump.Model, error) {
-	if p.Model != "" {
-		m, ok := pump.ParseModel(p.Model)
-		if !ok {
-			return 0, inputErr("model", "%q is not a model: TP-20 or TP-40", p.Model)
-		}
+	if p.Model != nil {
+		m := *p.Model
 		if p.Reservoir != nil && *p.Reservoir != m.Reservoir() {
 			return 0, inputErr("reservoir", "%v does not match %v, whose reservoir is %v", *p.Reservoir, m, m.Reservoir())
 		}

@@ -244,11 +244,14 @@ func (s *Service) completeRx(rx *Prescription, now time.Time) error {
 			return Errorf(EINVALID, "dose_per_day", "a flex program is given by its steps' rates: the daily dose follows from them")
 		}
 	}
+	if err := therapy.CheckDaily(p); err != nil {
+		return therapyErr(err, dosingFields)
+	}
 	rx.DosePerDay = therapy.DailyDose(p)
 	return textField("reason", rx.Reason, 10_000)
 }
 
-var dosingFields = map[string]string{"dose": "dose_per_day", "rate": "program.rate", "concentration": "program.concentration"}
+var dosingFields = map[string]string{"dose": "dose_per_day", "rate": "program.rate", "concentration": "program.concentration", "patient-bolus": "program.patient_bolus"}
 
 // reviewRx runs every check of a completed prescription in tx: the patient's
 // implanted pump, the pump's own validation, the drug library against the

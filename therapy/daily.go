@@ -25,7 +25,9 @@ func (d Daily) Total() unit.Volume {
 }
 
 // DailyOf returns rx's daily volumes, counting every mode the pump runs:
-// continuous, flex (daily or weekly), minimum and stopped.
+// continuous, flex (daily or weekly), minimum and stopped. Its arithmetic is
+// bounded by the pump's validation of rx; CheckDaily refuses first what a
+// prescription not yet validated would make it wrap around.
 func DailyOf(rx *pump.Prescription) Daily {
 	d := Daily{Cap: rx.Max24h}
 	switch rx.Mode {
@@ -118,4 +120,36 @@ func AutoCap(rx *pump.Prescription) unit.Volume {
 // AutoCap applies): AutoCap then returns pump.CapFor(d.Max + d.Boluses).
 func strokesUp(v unit.Volume) unit.Volume {
 	return (v + pump.StrokeVolume - 1) / pump.StrokeVolume * pump.StrokeVolume
+}
+
+// CheckDaily refuses a prescription whose daily volumes or daily dose
+// DailyOf and DailyDose cannot represent: a rate, a patient bolus or a
+// concentration no pump runs, before the pump's own validation has seen it.
+// It names the input: "rate", "patient-bolus" or "concentration" (with the
+// rate it was multiplied by).
+func CheckDaily(rx *pump.Prescription) error {
+	if rx.FlexSteps < 0 || rx.FlexSteps > len(rx.Flex) {
+		return inputErr("rate", "%d flex steps: at most %d", rx.FlexSteps, len(rx.Flex))
+	}
+	rates := []unit.Rate{rx.Rate}
+	for _, s := range rx.Flex[:rx.FlexSteps] {
+		rates = append(rates, s.Rate)
+	}
+	for _, r := range rates {
+		if _, ok := unit.Times(r, int64(unit.Day)); !ok || r < 0 {
+			return tooLarge("rate", nil, "%v", r)
+		}
+	}
+	pb := rx.PatientBolus
+	if _, ok := unit.Times(pb.Volume, int64(pb.MaxPer24h)); !ok || pb.Volume < 0 {
+		return tooLarge("patient-bolus", nil, "%d boluses of %v a day", pb.MaxPer24h, pb.Volume)
+	}
+	d := DailyOf(rx)
+	if _, ok := unit.Add(d.Max, d.Boluses); !ok {
+		return tooLarge("patient-bolus", []string{"rate"}, "%v of boluses on %v a day", d.Boluses, d.Max)
+	}
+	if _, ok := rx.Concentration.DoseChecked(unit.Rate(d.Max)); !ok {
+		return tooLarge("concentration", []string{"rate"}, "%v at %v a day", rx.Concentration, d.Max)
+	}
+	return nil
 }

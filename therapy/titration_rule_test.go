@@ -1,10 +1,13 @@
 package therapy
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -135,4 +138,39 @@ func FuzzScreeningResult(f *testing.F) {
 			t.Fatalf("%q read as %+v, wrote %q, read back %+v (%v)", s, r, b, back, err)
 		}
 	})
+}
+
+// TestCheckDaily: a prescription no pump runs is refused by name before
+// its daily dose is computed, never wrapped around to a negative dose.
+func TestCheckDaily(t *testing.T) {
+	flex := func(c unit.Concentration, r unit.Rate) *pump.Prescription {
+		rx := &pump.Prescription{Mode: pump.ModeFlex, Concentration: c, FlexSteps: 2}
+		rx.Flex[0] = pump.FlexStep{At: 0, Rate: unit.MillilitrePerDay / 2}
+		rx.Flex[1] = pump.FlexStep{At: 8 * unit.Hour, Rate: r}
+		return rx
+	}
+	ok := flex(10*unit.MilligramPerMillilitre, unit.MillilitrePerDay)
+	if err := CheckDaily(ok); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		rx   *pump.Prescription
+		want string
+	}{
+		{"a concentration no drug has", flex(600_000*unit.MilligramPerMillilitre, unit.MillilitrePerHour), "concentration (with rate): "},
+		{"a rate beyond any day's volume", flex(unit.MilligramPerMillilitre, unit.Rate(1<<62)), "rate: "},
+		{"boluses beyond any volume", func() *pump.Prescription {
+			rx := flex(unit.MilligramPerMillilitre, unit.MillilitrePerDay)
+			rx.PatientBolus = pump.PatientBolus{Volume: unit.Volume(1 << 61), Lockout: unit.Hour, MaxPer24h: 24}
+			return rx
+		}(), "patient-bolus: "},
+		{"more flex steps than a program holds", func() *pump.Prescription { rx := flex(1, 1); rx.FlexSteps = 99; return rx }(), "rate: 99 flex steps"},
+	} {
+		err := CheckDaily(c.rx)
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an input error beginning %q", c.name, err, c.want)
+		}
+	}
 }

@@ -244,6 +244,19 @@ func testInvalid(t *testing.T, e *Env) {
 			_, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "200 mcg/day", "titration")
 			return err
 		}()},
+		// Issue 11 item 8: a dose that cannot be represented is refused by
+		// name, never recorded wrapped around to a negative dose.
+		{"program.concentration", func() error {
+			rx := &clinic.Prescription{Program: pump.Prescription{Drug: "morphine", Concentration: mustConc("400000 mg/mL"), Mode: pump.ModeContinuous,
+				Rate: pump.MaxRate, Max24h: mustVol("5 mL")}, Reason: "a test of the overflow refusal"}
+			return e.Svc.Prescribe(e.Physician, p.ID, rx)
+		}()},
+		{"program.concentration", func() error {
+			rx := &clinic.Prescription{Program: pump.Prescription{Drug: "morphine", Concentration: mustConc("600000 mg/mL"), Mode: pump.ModeFlex,
+				FlexSteps: 1, Max24h: mustVol("5 mL")}, Reason: "a test of the overflow refusal"}
+			rx.Program.Flex[0] = pump.FlexStep{Rate: pump.MaxRate}
+			return e.Svc.Prescribe(e.Physician, p.ID, rx)
+		}()},
 		{"type", e.Svc.RecordComplication(e.Nurse, p.ID, &clinic.Complication{Type: "sunburn", Onset: Start})},
 		{"severity", e.Svc.RecordSideEffect(e.Nurse, p.ID, &clinic.SideEffect{Type: "nausea", Severity: "awful"})},
 		{"due", e.Svc.ScheduleFollowUp(e.Nurse, p.ID, &clinic.FollowUp{Type: "dose_review"})},

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -261,6 +262,10 @@ func valueError(value string, err error) string {
 			return fmt.Sprintf("%q is not true or false", value)
 		}
 		return fmt.Sprintf("%q is not a whole number", value)
+	}
+	var name *pump.TextError
+	if errors.As(err, &name) {
+		return fmt.Sprintf("%q is not a %s (allowed: %s)", name.Text, name.Type, strings.Join(name.Allowed, ", "))
 	}
 	return clean(err).Error()
 }

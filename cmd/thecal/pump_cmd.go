@@ -73,7 +73,7 @@ func devQty[T any](f *devFlags, name, usage string) *value[T] {
 // implantFlags are the flags that describe a new implant.
 type implantFlags struct {
 	enrolment     *string
-	model         *string
+	model         *value[pump.Model]
 	catheter      *value[unit.Length]
 	perCm         *value[unit.VolumePerCm]
 	pressure, lvl *bool
@@ -93,7 +93,7 @@ func (o *utcOffset) UnmarshalText(b []byte) error {
 func addImplantFlags(f *devFlags) *implantFlags {
 	return &implantFlags{
 		enrolment: f.String("enrolment", "", "the pump's enrolment file (from 'thecal keys enrol'): its key, credential and trusted authorities"),
-		model:     f.String("model", "TP-20", "pump model: TP-20 (20 mL) or TP-40 (40 mL)"),
+		model:     flagOf[pump.Model](f.FlagSet, "model", "TP-20", "pump model: TP-20 (20 mL) or TP-40 (40 mL)"),
 		catheter:  devQty[unit.Length](f, "catheter", "catheter length, e.g. 50cm (default 50cm)"),
 		perCm:     devQty[unit.VolumePerCm](f, "catheter-per-cm", "catheter internal volume per cm, e.g. 0.0022mL/cm (default 0.0022mL/cm)"),
 		pressure:  f.Bool("pressure-sensor", true, "outlet pressure sensor fitted"),
@@ -111,11 +111,7 @@ func (i *implantFlags) init(dir string) error {
 	if err != nil {
 		return err
 	}
-	m, ok := pump.ParseModel(*i.model)
-	if !ok {
-		return fmt.Errorf("--model %q: TP-20 or TP-40", *i.model)
-	}
-	cfg := pump.Config{Model: m, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+	cfg := pump.Config{Model: i.model.v, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
 		PressureSensor: *i.pressure, LevelSensor: *i.lvl, Battery: pump.BatteryCapacity, UTCOffset: unit.Duration(i.utcOffset.v)}
 	if i.catheter.set {
 		cfg.CatheterLength = i.catheter.v
@@ -142,7 +138,7 @@ func pumpInit() *cobra.Command {
 			return f.fail("%v", err)
 		}
 		fmt.Fprintf(stdout, "Implant set up in %s: %s, catheter %s. Start it with 'thecal pump run --state %s'.\n",
-			*state, *im.model, catheterText(im), *state)
+			*state, im.model.v, catheterText(im), *state)
 		return 0
 	})
 	return c
