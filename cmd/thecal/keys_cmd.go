@@ -53,14 +53,10 @@ func keysAuthority() *cobra.Command {
 }
 
 // validity reads --days and --from into a validity period.
-func validity(days int, from string) (unit.Time, unit.Time, error) {
+func validity(days int, from *value[unit.Time]) (unit.Time, unit.Time, error) {
 	nb := unit.FromStd(time.Now()).Add(-unit.Hour) // an hour of slack for clocks
-	if from != "" {
-		t, err := unit.ParseTime(from)
-		if err != nil {
-			return 0, 0, err
-		}
-		nb = t
+	if from.set {
+		nb = from.v
 	}
 	if days < 1 || days > 20*365 {
 		return 0, 0, fmt.Errorf("--days %d is outside 1 to %d", days, 20*365)
@@ -76,7 +72,7 @@ func keysIssue() *cobra.Command {
 	serial := devQty[serialNumber](f, "serial", "the credential's serial number (unique per authority; revocation is by serial)")
 	name := f.String("name", "", "the holder's name as it will appear in pump logs")
 	days := f.Int("days", 365, "validity in days")
-	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
+	from := flagOf[unit.Time](f.FlagSet, "from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the identity file to create")
 	f.need("authority", "serial", "name", "out")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
@@ -84,7 +80,7 @@ func keysIssue() *cobra.Command {
 		if !ok || r == telemetry.RolePump {
 			return f.fail("--role %q: clinician, patient, monitor or emergency (a pump is enrolled with 'thecal keys enrol')", *role)
 		}
-		nb, na, err := validity(*days, *from)
+		nb, na, err := validity(*days, from)
 		if err != nil {
 			return f.fail("%v", err)
 		}
@@ -120,12 +116,12 @@ func keysEnrol() *cobra.Command {
 	serial := devQty[serialNumber](f, "serial", "the pump's serial number")
 	name := f.String("name", "", "the pump's name in credentials, e.g. \"TP-20 #4001\"")
 	days := f.Int("days", 3650, "validity in days (the pump's service life)")
-	from := f.String("from", "", "first instant of validity, RFC 3339 (default: now)")
+	from := flagOf[unit.Time](f.FlagSet, "from", "", "first instant of validity, RFC 3339 (default: now)")
 	out := f.String("out", "", "the enrolment file to create")
 	f.need("authority", "serial", "name", "out")
 	also := listOf[string](f.FlagSet, "also-trust", "a further authority's trust `FILE` the pump accepts credentials from (repeat)")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		nb, na, err := validity(*days, *from)
+		nb, na, err := validity(*days, from)
 		if err != nil {
 			return f.fail("%v", err)
 		}

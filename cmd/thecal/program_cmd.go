@@ -459,6 +459,9 @@ func setupClock(f *devFlags) (func(context.Context, *programmer.Programmer) erro
 			if (*tz == "") == !off.set {
 				return errors.New("give --tz or --utc-offset")
 			}
+			if warn.set && (warn.v <= 0 || warn.v > 366*unit.Day) { // a year at most: past any daylight-saving rule, and within time.Duration
+				return fmt.Errorf("--warn %v is outside more than 0 to 366d", warn.v)
+			}
 			if *tz != "" {
 				var err error
 				if loc, err = time.LoadLocation(*tz); err != nil {

@@ -94,8 +94,8 @@ func addImplantFlags(f *devFlags) *implantFlags {
 	return &implantFlags{
 		enrolment: f.String("enrolment", "", "the pump's enrolment file (from 'thecal keys enrol'): its key, credential and trusted authorities"),
 		model:     flagOf[pump.Model](f.FlagSet, "model", "TP-20", "pump model: TP-20 (20 mL) or TP-40 (40 mL)"),
-		catheter:  devQty[unit.Length](f, "catheter", "catheter length, e.g. 50cm (default 50cm)"),
-		perCm:     devQty[unit.VolumePerCm](f, "catheter-per-cm", "catheter internal volume per cm, e.g. 0.0022mL/cm (default 0.0022mL/cm)"),
+		catheter:  flagOf[unit.Length](f.FlagSet, "catheter", "50 cm", "catheter length"),
+		perCm:     flagOf[unit.VolumePerCm](f.FlagSet, "catheter-per-cm", unit.VolumePerCm(pump.DefaultCatheterPerCm).String(), "catheter internal volume per cm"),
 		pressure:  f.Bool("pressure-sensor", true, "outlet pressure sensor fitted"),
 		lvl:       f.Bool("level-sensor", true, "reservoir level sensor fitted"),
 		utcOffset: devQty[utcOffset](f, "utc-offset", "the patient's UTC offset, e.g. +01:00 (default +00:00)"),
@@ -111,14 +111,8 @@ func (i *implantFlags) init(dir string) error {
 	if err != nil {
 		return err
 	}
-	cfg := pump.Config{Model: i.model.v, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+	cfg := pump.Config{Model: i.model.v, CatheterLength: i.catheter.v, CatheterPerCm: unit.Volume(i.perCm.v),
 		PressureSensor: *i.pressure, LevelSensor: *i.lvl, Battery: pump.BatteryCapacity, UTCOffset: unit.Duration(i.utcOffset.v)}
-	if i.catheter.set {
-		cfg.CatheterLength = i.catheter.v
-	}
-	if i.perCm.set {
-		cfg.CatheterPerCm = unit.Volume(i.perCm.v)
-	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -145,14 +139,7 @@ func pumpInit() *cobra.Command {
 }
 
 func catheterText(i *implantFlags) string {
-	l, v := 50*unit.Centimetre, pump.DefaultCatheterPerCm
-	if i.catheter.set {
-		l = i.catheter.v
-	}
-	if i.perCm.set {
-		v = unit.Volume(i.perCm.v)
-	}
-	return fmt.Sprintf("%v at %v per cm", l, v)
+	return fmt.Sprintf("%v at %v per cm", i.catheter.v, unit.Volume(i.perCm.v))
 }
 
 func pumpRun() *cobra.Command {
@@ -234,13 +221,9 @@ func pumpMRI() *cobra.Command {
 		"Simulates an MRI scan on the running virtual implant: the strong magnetic field\nstalls the motor for --for of pump time. The pump detects the stall (three\nmissed strokes), raises MOTOR_STALL, retries every 10 minutes and recovers\nafterwards without catching up; 'thecal program mri-check' is the post-MRI check.", noArgs)
 	state := f.String("state", "", "the implant's state directory")
 	f.need("state")
-	dur := devQty[unit.Duration](f, "for", "how long the field lasts, in pump time (default 20m)")
+	dur := flagOf[unit.Duration](f.FlagSet, "for", "20m", "how long the field lasts, in pump time")
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
-		d := 20 * unit.Minute
-		if dur.set {
-			d = dur.v
-		}
-		msg, err := implant.Control(context.Background(), *state, "stall "+d.String())
+		msg, err := implant.Control(context.Background(), *state, "stall "+dur.v.String())
 		if err != nil {
 			fmt.Fprintf(stderr, "thecal pump mri: %v\n", err)
 			return 1
