@@ -2,16 +2,67 @@ package pump
 
 import "github.com/thecal/thecal/unit"
 
-// begin checks that a command at now comes in time order, after Tick(now).
-func (p *Pump) begin(now unit.Time) error {
+// Step carries out command c at time now, after Tick(now): the core's one
+// entry for commands, as raft's Step is for messages. It answers with plain
+// data (Result, as the command table's Response says) or an error: ErrTime
+// for a command out of time order, ErrDead for a command that would change a
+// depleted pump (reading its status or log still works), or the command's
+// own refusal. A command is accepted or refused whole.
+//
+// Step switches on the command's type rather than calling a method of it, so
+// that a command value passed in does not escape: no command allocates.
+func (p *Pump) Step(now unit.Time, c Command) (Result, error) {
 	if now < p.now || p.Next() < now || p.action != ActNone {
-		return ErrTime
+		return Result{}, ErrTime
+	}
+	switch c.(type) {
+	case ReadStatus:
+		p.advance(now)
+		return Result{Status: p.Status()}, nil
+	case ReadLog, SilenceTone:
+		return Result{}, nil
 	}
 	if p.suspended&susDead != 0 {
-		return ErrDead
+		return Result{}, ErrDead
 	}
 	p.advance(now)
-	return nil
+	var err error
+	switch c := c.(type) {
+	case Interrogate:
+		p.logEv(EvInterrogate, AlarmNone, ReasonNone, 0, 0)
+		return Result{Status: p.Status()}, nil
+	case Program:
+		err = p.program(now, &c)
+	case Bridge:
+		err = p.bridgeTo(now, (*Program)(&c))
+	case ClinicianBolus:
+		err = p.clinicianBolus(now, c.Volume, c.Duration)
+	case PatientActivation:
+		return Result{Bolus: p.patientBolus(now)}, nil
+	case Prime:
+		err = p.startPriming(now, c.Volume)
+	case Refill:
+		err = p.refill(now, &c)
+	case Stop:
+		p.stop()
+	case Resume:
+		p.resume()
+	case SetMinimumRate:
+		err = p.minimumRate(now)
+	case SetClock:
+		err = p.setClock(c.UTCOffset)
+	case Acknowledge:
+		p.acknowledge(c.Alarm)
+	case OpenSession:
+		err = p.openSession(c.Role)
+	case CloseSession:
+		err = p.closeSession(c.Radio)
+	case Drain:
+		err = p.drain(c.Charge)
+	default:
+		err = ErrUnknownCommand // a nil Command: the set is sealed
+	}
+	return Result{}, err
 }
 
 // Program is a prescription change as a programmer sends it: the whole new
@@ -44,13 +95,16 @@ func (p *Pump) checkProgram(c *Program) error {
 	return nil
 }
 
-// Program replaces the prescription. It is accepted only whole and is stored to
-// persistent memory (a write in Writes) before it takes effect.
+// Program replaces the prescription (Step with c).
 func (p *Pump) Program(now unit.Time, c Program) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
-	if err := p.checkProgram(&c); err != nil {
+	_, err := p.Step(now, c)
+	return err
+}
+
+// program replaces the prescription. It is accepted only whole and is stored
+// to persistent memory (a write in Writes) before it takes effect.
+func (p *Pump) program(now unit.Time, c *Program) error {
+	if err := p.checkProgram(c); err != nil {
 		return err
 	}
 	p.store(&c.Rx)
@@ -95,14 +149,17 @@ func (p *Pump) apply(rx *Prescription) {
 	p.checkReservoir()
 }
 
-// Bridge programs rx to start once the drug already in tubing and catheter has
-// been delivered at the old program's rate (after a refill that changed the
-// concentration).
+// Bridge programs c's prescription after a bridge (Step with Bridge(c)).
 func (p *Pump) Bridge(now unit.Time, c Program) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
-	if err := p.checkProgram(&c); err != nil {
+	_, err := p.Step(now, Bridge(c))
+	return err
+}
+
+// bridgeTo programs c's prescription to start once the drug already in
+// tubing and catheter has been delivered at the old program's rate (after a
+// refill that changed the concentration).
+func (p *Pump) bridgeTo(now unit.Time, c *Program) error {
+	if err := p.checkProgram(c); err != nil {
 		return err
 	}
 	if !p.hasRx || p.rx.maxBasalRate() == 0 {
@@ -147,11 +204,14 @@ func (p *Pump) deliveryRefusal() Reason {
 var reasonErr = [numReasons]error{ReasonStopped: ErrStopped, ReasonAlarm: ErrAlarm, ReasonPriming: ErrPriming,
 	ReasonBridge: ErrBridge, ReasonBolusActive: ErrBolusActive, ReasonMax24h: ErrMax24h}
 
-// ClinicianBolus starts a bolus of volume v over d on top of the running program.
+// ClinicianBolus starts a bolus of v over d (Step with ClinicianBolus).
 func (p *Pump) ClinicianBolus(now unit.Time, v unit.Volume, d unit.Duration) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, ClinicianBolus{Volume: v, Duration: d})
+	return err
+}
+
+// clinicianBolus starts a bolus of volume v over d on top of the running program.
+func (p *Pump) clinicianBolus(now unit.Time, v unit.Volume, d unit.Duration) error {
 	if v < StrokeVolume || v > MaxRate.Over(unit.Day) {
 		return invalid("volume", "%s is outside %s to %s", v, StrokeVolume, MaxRate.Over(unit.Day))
 	}
@@ -181,13 +241,17 @@ func (p *Pump) ClinicianBolus(now unit.Time, v unit.Volume, d unit.Duration) err
 	return nil
 }
 
-// PatientBolus is a patient's activation: it returns ReasonNone when the bolus
-// starts, or the reason it is refused. Refused activations are logged and do not
-// count against max_per_24h.
+// PatientBolus is a patient's activation (Step with PatientActivation): it
+// returns ReasonNone when the bolus starts, or the reason it is refused.
 func (p *Pump) PatientBolus(now unit.Time) (Reason, error) {
-	if err := p.begin(now); err != nil {
-		return ReasonNone, err
-	}
+	r, err := p.Step(now, PatientActivation{})
+	return r.Bolus.Reason, err
+}
+
+// patientBolus is a patient's activation: the bolus starts, or is refused with
+// its reason. Refused activations are logged and do not count against
+// max_per_24h.
+func (p *Pump) patientBolus(now unit.Time) BolusResult {
 	pb := p.rx.PatientBolus
 	why := p.deliveryRefusal()
 	switch {
@@ -205,7 +269,7 @@ func (p *Pump) PatientBolus(now unit.Time) (Reason, error) {
 	}
 	if why != ReasonNone {
 		p.logEv(EvPatientBolusRefused, AlarmNone, why, int64(pb.Volume), 0)
-		return why, nil
+		return BolusResult{Reason: why, Volume: pb.Volume, Next: p.NextPatientBolus()}
 	}
 	// Boluses older than 24 h no longer bear on lockout (at most 24 h) or count.
 	for p.pbN > 0 && (p.pbN == len(p.pbTimes) || p.pbTimes[p.pbHead] <= now.Add(-unit.Day)) {
@@ -218,7 +282,7 @@ func (p *Pump) PatientBolus(now unit.Time) (Reason, error) {
 	p.logEv(EvPatientBolusStart, AlarmNone, ReasonNone, int64(pb.Volume), int64(pb.Duration))
 	p.replan()
 	p.checkpoint()
-	return ReasonNone, nil
+	return BolusResult{Volume: pb.Volume, Next: p.NextPatientBolus()}
 }
 
 // pbGiven counts patient boluses given in (now-24h, now].
@@ -248,11 +312,19 @@ func (p *Pump) NextPatientBolus() unit.Time {
 	return t
 }
 
-// Prime fills pump tubing and catheter at the maximum rate; priming is excluded
-// from max_24h and the basal program waits for it.
+// Prime starts priming with the pump's own volume (Step with Prime).
 func (p *Pump) Prime(now unit.Time) error {
-	if err := p.begin(now); err != nil {
-		return err
+	_, err := p.Step(now, Prime{})
+	return err
+}
+
+// startPriming fills pump tubing and catheter at the maximum rate; priming is
+// excluded from max_24h and the basal program waits for it. v, if not zero,
+// must be the pump's own priming volume.
+func (p *Pump) startPriming(now unit.Time, v unit.Volume) error {
+	if own := p.cfg.PrimingVolume(); v != 0 && v != own {
+		return invalid("volume", "%s is not this pump's priming volume %s (tubing %s + catheter %s at %s per cm)",
+			v, own, TubingVolume, p.cfg.CatheterLength, p.cfg.CatheterPerCm)
 	}
 	why := ReasonNone
 	switch {
@@ -278,7 +350,7 @@ func (p *Pump) Prime(now unit.Time) error {
 	if p.pbolus.active {
 		p.endSource(&p.pbolus, EvPatientBolusEnd, ReasonInterrupted)
 	}
-	v := p.cfg.PrimingVolume()
+	v = p.cfg.PrimingVolume()
 	p.acc = 0
 	p.prime.begin(now, v, MaxRate)
 	p.logEv(EvPrimeStart, AlarmNone, ReasonNone, int64(v), 0)
@@ -296,11 +368,14 @@ type Refill struct {
 	Concentration unit.Concentration
 }
 
-// Refill applies a refill. The expected residual and the discrepancy are logged.
+// Refill applies a refill (Step with r).
 func (p *Pump) Refill(now unit.Time, r Refill) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, r)
+	return err
+}
+
+// refill applies a refill. The expected residual and the discrepancy are logged.
+func (p *Pump) refill(now unit.Time, r *Refill) error {
 	if r.Added <= EmptyVolume || r.Added > p.cfg.Model.Reservoir() {
 		return invalid("added", "%s is outside %s to %s (the %s reservoir)", r.Added, EmptyVolume, p.cfg.Model.Reservoir(), p.cfg.Model)
 	}
@@ -309,6 +384,9 @@ func (p *Pump) Refill(now unit.Time, r Refill) error {
 	}
 	if r.Drug == "" || len(r.Drug) > MaxDrugName || r.Concentration <= 0 {
 		return invalid("drug", "a refill names the drug (1 to %d bytes) and a positive concentration", MaxDrugName)
+	}
+	if !Printable(r.Drug) {
+		return invalid("drug", "must be printable text")
 	}
 	expected := p.Reservoir()
 	p.logEv(EvRefill, AlarmNone, ReasonNone, int64(r.Added), int64(r.Withdrawn-expected))
@@ -331,25 +409,29 @@ func (p *Pump) Refill(now unit.Time, r Refill) error {
 	return nil
 }
 
-// Stop stops all delivery until Resume.
+// Stop stops all delivery until Resume (Step with Stop).
 func (p *Pump) Stop(now unit.Time) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, Stop{})
+	return err
+}
+
+func (p *Pump) stop() {
 	p.logEv(EvStop, AlarmNone, ReasonNone, 0, 0)
 	if p.running {
 		p.running = false
 		p.halt()
 	}
 	p.checkpoint()
-	return nil
 }
 
-// Resume restarts delivery from now and clears an occlusion stop.
+// Resume restarts delivery from now (Step with Resume).
 func (p *Pump) Resume(now unit.Time) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, Resume{})
+	return err
+}
+
+// resume restarts delivery from now and clears an occlusion stop.
+func (p *Pump) resume() {
 	p.logEv(EvResume, AlarmNone, ReasonNone, 0, 0)
 	p.running = true
 	p.highCount = 0
@@ -363,17 +445,42 @@ func (p *Pump) Resume(now unit.Time) error {
 	p.acc = 0
 	p.replan()
 	p.checkpoint()
-	return nil
 }
 
-// Acknowledge acknowledges alarm a (or every active alarm when a is AlarmNone).
-// A latched alarm whose condition has passed (a recovered motor stall, a volume
-// discrepancy, a catheter integrity warning, a cap fault) clears; others stay
-// until their condition ends.
-func (p *Pump) Acknowledge(now unit.Time, a Alarm) error {
-	if err := p.begin(now); err != nil {
-		return err
+// minimumRate switches to the minimum-rate prescription of the one running:
+// the same drug, concentration and low-reservoir threshold, no patient bolus,
+// and a cap no lower than a day at the minimum rate. It is programmed as a
+// Program naming the running prescription, so it is validated, stored and
+// logged as one; a clinician's stop stays in force.
+func (p *Pump) minimumRate(now unit.Time) error {
+	if !p.hasRx {
+		return ErrNoRx
 	}
+	c := Program{Rx: Prescription{Mode: ModeMinimum, Max24h: max(p.rx.Max24h, CapFor(MinRate.Over(unit.Day))),
+		LowReservoir: p.rx.LowReservoir, Drug: p.rx.Drug, Concentration: p.rx.Concentration}, Replaces: p.rxHash}
+	c.Checksum = checksumInto(&p.scratch, &c.Rx) // NewProgram's, in the core's own buffer: no allocation
+	return p.program(now, &c)
+}
+
+// CapFor returns the smallest max_24h that lets v through in any 24 h: v
+// rounded up to whole strokes (the executor counts whole strokes), and at
+// least one stroke.
+func CapFor(v unit.Volume) unit.Volume {
+	return max((v+StrokeVolume-1)/StrokeVolume*StrokeVolume, StrokeVolume)
+}
+
+// Acknowledge acknowledges alarm a, or every active alarm when a is AlarmNone
+// (Step with Acknowledge).
+func (p *Pump) Acknowledge(now unit.Time, a Alarm) error {
+	_, err := p.Step(now, Acknowledge{Alarm: a})
+	return err
+}
+
+// acknowledge acknowledges alarm a (or every active alarm when a is
+// AlarmNone). A latched alarm whose condition has passed (a recovered motor
+// stall, a volume discrepancy, a catheter integrity warning, a cap fault)
+// clears; others stay until their condition ends.
+func (p *Pump) acknowledge(a Alarm) {
 	p.alarms.Each(func(b Alarm) {
 		if a != AlarmNone && a != b {
 			return
@@ -390,14 +497,16 @@ func (p *Pump) Acknowledge(now unit.Time, a Alarm) error {
 		}
 	})
 	p.checkpoint()
-	return nil
 }
 
-// SetClock sets the pump's UTC offset; the flex schedule follows local time.
+// SetClock sets the pump's UTC offset (Step with SetClock).
 func (p *Pump) SetClock(now unit.Time, offset unit.Duration) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, SetClock{UTCOffset: offset})
+	return err
+}
+
+// setClock sets the pump's UTC offset; the flex schedule follows local time.
+func (p *Pump) setClock(offset unit.Duration) error {
 	if offset < -14*unit.Hour || offset > 14*unit.Hour {
 		return invalid("utc_offset", "must be within -14:00 to +14:00")
 	}
@@ -420,11 +529,13 @@ const (
 	RoleEmergency = ReasonRoleEmergency
 )
 
-// OpenSession records a telemetry session opening.
+// OpenSession records a telemetry session opening (Step with OpenSession).
 func (p *Pump) OpenSession(now unit.Time, role Role) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, OpenSession{Role: role})
+	return err
+}
+
+func (p *Pump) openSession(role Role) error {
 	if p.session {
 		return ErrSession
 	}
@@ -433,12 +544,15 @@ func (p *Pump) OpenSession(now unit.Time, role Role) error {
 	return nil
 }
 
-// CloseSession records the session's end and charges its radio time. A
-// clinician session that leaves the pump stopped raises PUMP_STOPPED.
+// CloseSession records the session's end (Step with CloseSession).
 func (p *Pump) CloseSession(now unit.Time, radio unit.Duration) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, CloseSession{Radio: radio})
+	return err
+}
+
+// closeSession records the session's end and charges its radio time. A
+// clinician session that leaves the pump stopped raises PUMP_STOPPED.
+func (p *Pump) closeSession(radio unit.Duration) error {
 	if !p.session {
 		return ErrSession
 	}
@@ -489,24 +603,22 @@ func (p *Pump) Status() Status {
 		NextPatientBolus: p.NextPatientBolus(), LogNext: p.log.Next()}
 }
 
-// Interrogate logs an interrogation and returns the status.
+// Interrogate logs an interrogation and returns the status (Step with Interrogate).
 func (p *Pump) Interrogate(now unit.Time) (Status, error) {
-	if err := p.begin(now); err != nil {
-		return Status{}, err
-	}
-	p.logEv(EvInterrogate, AlarmNone, ReasonNone, 0, 0)
-	return p.Status(), nil
+	r, err := p.Step(now, Interrogate{})
+	return r.Status, err
 }
 
 // Log returns the event log.
 func (p *Pump) Log() *Log { return p.log }
 
-// Drain records charge lost outside the core's own accounting, as the battery
-// monitor measures it (a fault, or a battery that ages faster than modelled).
+// Drain records charge lost outside the core's own accounting (Step with Drain).
 func (p *Pump) Drain(now unit.Time, c unit.Charge) error {
-	if err := p.begin(now); err != nil {
-		return err
-	}
+	_, err := p.Step(now, Drain{Charge: c})
+	return err
+}
+
+func (p *Pump) drain(c unit.Charge) error {
 	if c <= 0 {
 		return invalid("charge", "a drain must be positive")
 	}

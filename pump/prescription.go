@@ -3,9 +3,11 @@ package pump
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/thecal/thecal/unit"
 )
@@ -113,8 +115,14 @@ func (rx *Prescription) lowReservoir() unit.Volume {
 // capStrokes is max_24h in whole strokes: the executor's cap.
 func (rx *Prescription) capStrokes() int { return int(rx.Max24h / StrokeVolume) }
 
-// steps returns the flex steps in use.
-func (rx *Prescription) steps() []FlexStep { return rx.Flex[:rx.FlexSteps] }
+// steps returns the flex steps in use (none for a step count out of range,
+// which Validate refuses).
+func (rx *Prescription) steps() []FlexStep {
+	if rx.FlexSteps < 0 || rx.FlexSteps > MaxFlexSteps {
+		return nil
+	}
+	return rx.Flex[:rx.FlexSteps]
+}
 
 // maxBasalRate is the highest basal rate the prescription ever runs.
 func (rx *Prescription) maxBasalRate() unit.Rate {
@@ -141,6 +149,9 @@ func (rx *Prescription) Validate(model Model) error {
 	}
 	if rx.Drug == "" || len(rx.Drug) > MaxDrugName {
 		return invalid("drug", "must name the drug in the reservoir (1 to %d bytes)", MaxDrugName)
+	}
+	if !Printable(rx.Drug) {
+		return invalid("drug", "must be printable text")
 	}
 	if rx.Concentration <= 0 {
 		return invalid("concentration", "must be positive")
@@ -233,13 +244,51 @@ func (rx *Prescription) maxBasalWindow() unit.Volume {
 	return s.maxWindow()
 }
 
-// Encoding: a fixed little-endian layout, used for the memory slots, the hash and
-// the programming checksum.
+// Encoding: a fixed little-endian layout, the core's own record of a
+// prescription: the memory slots hold it, the hash and the programming
+// checksum are taken over it, and the telemetry link carries it byte for byte
+// (package pumpwire), so what a programmer reviewed, what the pump stored and
+// what it hashes are the same bytes.
+//
+//	mode u8 | rate u64 | steps u8 | weekly u8 (0 or 1) |
+//	steps × (at u32 minutes of the day | rate u64 | days u8) |
+//	max_24h u64 | low_reservoir u64 | patient bolus volume u64 | duration u64 |
+//	lockout u64 | max_per_24h u8 | drug length u8 | drug | concentration u64
+//
+// Quantities are in the core's units (nL, nL/day, ms, ng/mL). Decoding checks
+// structure and canonical form only; Validate checks the values.
 const rxEncodedMax = 1 + 8 + 1 + 1 + MaxFlexSteps*(4+8+1) + 8 + 8 + 8 + 8 + 8 + 1 + 1 + MaxDrugName + 8
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// appendRx appends the encoding of rx to b.
+// ErrEncoding is wrapped by every error of the prescription codec.
+var ErrEncoding = errors.New("pump: prescription encoding")
+
+// AppendPrescription appends the encoding of rx to b. It refuses, wrapping
+// ErrEncoding, a prescription the encoding cannot carry exactly: a step count
+// outside 0 to 16, a flex step not on a whole minute of the day, a
+// max_per_24h outside a byte, a drug name longer than the pump stores or not
+// printable text.
+func AppendPrescription(b []byte, rx *Prescription) ([]byte, error) {
+	switch {
+	case rx.FlexSteps < 0 || rx.FlexSteps > MaxFlexSteps:
+		return b, fmt.Errorf("%w: %d flex steps (at most %d)", ErrEncoding, rx.FlexSteps, MaxFlexSteps)
+	case rx.PatientBolus.MaxPer24h < 0 || rx.PatientBolus.MaxPer24h > 0xff:
+		return b, fmt.Errorf("%w: max_per_24h %d", ErrEncoding, rx.PatientBolus.MaxPer24h)
+	case len(rx.Drug) > MaxDrugName || !Printable(rx.Drug):
+		return b, fmt.Errorf("%w: the drug name must be printable text of at most %d bytes", ErrEncoding, MaxDrugName)
+	}
+	for _, s := range rx.steps() {
+		if s.At < 0 || s.At >= unit.Day || s.At%unit.Minute != 0 {
+			return b, fmt.Errorf("%w: a flex step at %s is not a whole minute of the day", ErrEncoding, s.At)
+		}
+	}
+	return appendRx(b, rx), nil
+}
+
+// appendRx appends the encoding of rx to b (the core's prescriptions are
+// validated, hence encodable; an unencodable one still encodes to bytes that
+// identify it, and never decodes).
 func appendRx(b []byte, rx *Prescription) []byte {
 	b = append(b, byte(rx.Mode))
 	b = binary.LittleEndian.AppendUint64(b, uint64(rx.Rate))
@@ -290,22 +339,29 @@ func (r *reader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(4)) }
 func (r *reader) i64() int64  { return int64(binary.LittleEndian.Uint64(r.take(8))) }
 func (r *reader) done() bool  { return !r.bad && len(r.b) == 0 }
 
-// decodeRx reads an encoding made by appendRx. It checks structure only; the
-// caller validates the values.
-func decodeRx(b []byte) (Prescription, bool) {
+// ConsumePrescription decodes the prescription at the start of b and returns
+// it with the number of bytes it took. It accepts only the canonical form
+// AppendPrescription writes (so encoding what it returns gives back the same
+// bytes, and the same hash and checksum); errors wrap ErrEncoding.
+func ConsumePrescription(b []byte) (Prescription, int, error) {
 	var rx Prescription
 	r := reader{b: b}
 	rx.Mode = Mode(r.u8())
 	rx.Rate = unit.Rate(r.i64())
 	rx.FlexSteps = int(r.u8())
-	rx.Weekly = r.u8() == 1
-	if rx.FlexSteps > MaxFlexSteps {
-		return rx, false
+	weekly := r.u8()
+	rx.Weekly = weekly == 1
+	if rx.FlexSteps > MaxFlexSteps || weekly > 1 {
+		return Prescription{}, 0, fmt.Errorf("%w: %d flex steps, weekly %d", ErrEncoding, rx.FlexSteps, weekly)
 	}
 	for i := range rx.FlexSteps {
-		rx.Flex[i].At = unit.Duration(r.u32()) * unit.Minute
+		at := r.u32()
+		rx.Flex[i].At = unit.Duration(at) * unit.Minute
 		rx.Flex[i].Rate = unit.Rate(r.i64())
 		rx.Flex[i].Days = r.u8()
+		if rx.Flex[i].At >= unit.Day {
+			return Prescription{}, 0, fmt.Errorf("%w: a flex step at minute %d", ErrEncoding, at)
+		}
 	}
 	rx.Max24h = unit.Volume(r.i64())
 	rx.LowReservoir = unit.Volume(r.i64())
@@ -315,11 +371,38 @@ func decodeRx(b []byte) (Prescription, bool) {
 	rx.PatientBolus.MaxPer24h = int(r.u8())
 	n := int(r.u8())
 	if n > MaxDrugName {
-		return rx, false
+		return Prescription{}, 0, fmt.Errorf("%w: a drug name of %d bytes", ErrEncoding, n)
 	}
 	rx.Drug = string(r.take(n))
 	rx.Concentration = unit.Concentration(r.i64())
-	return rx, r.done()
+	if r.bad {
+		return Prescription{}, 0, fmt.Errorf("%w: truncated", ErrEncoding)
+	}
+	if !Printable(rx.Drug) {
+		return Prescription{}, 0, fmt.Errorf("%w: the drug name is not printable text", ErrEncoding)
+	}
+	return rx, len(b) - len(r.b), nil
+}
+
+// decodeRx reads a whole memory-slot payload.
+func decodeRx(b []byte) (Prescription, bool) {
+	rx, n, err := ConsumePrescription(b)
+	return rx, err == nil && n == len(b)
+}
+
+// Printable reports whether s is text the pump stores, logs and sends: valid
+// UTF-8 without control characters (names end up in logs and on clinicians'
+// screens).
+func Printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }
 
 // HashOf returns the hash that identifies rx.

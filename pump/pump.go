@@ -68,6 +68,8 @@ var (
 	ErrDead         = errors.New("pump: battery depleted")
 	ErrTime         = errors.New("pump: command out of time order (call Tick first)")
 	ErrSession      = errors.New("pump: session state")
+	// ErrUnknownCommand is Step's answer to a nil Command.
+	ErrUnknownCommand = errors.New("pump: unknown command")
 )
 
 // Config is the hardware the core runs on, fixed at implant.

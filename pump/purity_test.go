@@ -146,6 +146,14 @@ func TestZeroAllocationsPerTickAndCommand(t *testing.T) {
 		"acknowledge": func() { step(unit.Hour); r.p.Acknowledge(now, AlarmNone) },
 		"interrogate": func() { step(unit.Hour); r.p.Interrogate(now) },
 		"set clock":   func() { step(unit.Hour); r.p.SetClock(now, unit.Hour) },
+		"read status": func() { step(unit.Hour); r.p.Step(now, ReadStatus{}) },
+		"minimum rate": func() {
+			step(unit.Hour)
+			if _, err := r.p.Step(now, SetMinimumRate{}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"prime": func() { step(unit.Hour); r.p.Step(now, Prime{Volume: cfg.PrimingVolume()}) },
 	}
 	for name, f := range cmds {
 		f() // warm
