@@ -168,10 +168,13 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
+// Known reports whether r is one of the core's reasons (ReasonNone included).
+func (r Reason) Known() bool { return r < numReasons }
+
 // MarshalText writes the reason's name ("lockout"; ReasonNone is empty); an
 // unknown reason is an error.
 func (r Reason) MarshalText() ([]byte, error) {
-	if r >= numReasons {
+	if !r.Known() {
 		return nil, &TextError{Type: "reason", Text: r.String(), Allowed: reasonNames[:]}
 	}
 	return []byte(reasonNames[r]), nil
