@@ -10,6 +10,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -18,17 +19,6 @@ import (
 // hardware, event log) behind the telemetry server. Each test checks the
 // refusal as the attacker sees it, that the pump core is untouched, and that
 // the implant's event log shows the attack.
-
-// programBytes is a valid program request: what an attacker would like the
-// pump to run (ten times the dose).
-func programBytes(t testing.TB, rx pump.Prescription) []byte {
-	t.Helper()
-	b, err := AppendProgram(nil, ProgramRequest{Rx: rx})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func overdose() pump.Prescription {
 	rx := morphine(5 * unit.MillilitrePerDay)
@@ -52,7 +42,7 @@ func TestAttackUnauthenticatedCommand(t *testing.T) {
 	f.ready(rx)
 	f.wake(telemetry.WakeRadio)
 	conn, done := f.serve("attacker")
-	msg, err := telemetry.AppendMessage(nil, telemetry.NewProgram(f.core().RxHash, programBytes(t, overdose())))
+	msg, err := pumpwire.AppendMessage(nil, pumpwire.Request{Command: pump.NewProgram(overdose(), f.core().RxHash)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +55,8 @@ func TestAttackUnauthenticatedCommand(t *testing.T) {
 		t.Errorf("session ended with %v", rep.Err)
 	}
 	f.untouched(rx)
-	f.mustLog(KindAuthFailed, telemetry.ErrUnauthenticated)
-	f.mustLog(KindRadio, telemetry.ErrUnauthenticated)
+	f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrUnauthenticated)
+	f.mustLog(pumpwire.RecRadio, telemetry.ErrUnauthenticated)
 }
 
 func TestAttackReplayWithinSession(t *testing.T) {
@@ -74,7 +64,7 @@ func TestAttackReplayWithinSession(t *testing.T) {
 	f.ready(morphine(500 * unit.Rate(unit.Microlitre)))
 	f.wake(telemetry.WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), telemetry.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	tp.inject(tp.dataFrames()[0])
@@ -82,10 +72,10 @@ func TestAttackReplayWithinSession(t *testing.T) {
 	if !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 		t.Errorf("session ended with %v", rep.Err)
 	}
-	if n := len(f.records(Kind(pump.EvClinicianBolusStart))); n != 1 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvClinicianBolusStart))); n != 1 {
 		t.Errorf("%d clinician boluses started, want 1", n)
 	}
-	r := f.mustLog(KindIntegrity, telemetry.ErrIntegrity)
+	r := f.mustLog(pumpwire.RecIntegrity, telemetry.ErrIntegrity)
 	if r.Serial != 101 || r.Role != pump.RoleClinician {
 		t.Errorf("integrity record %v", r)
 	}
@@ -97,7 +87,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	f.ready(rx)
 	f.wake(telemetry.WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), telemetry.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -121,12 +111,12 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	if rep := report(t, done3); !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 		t.Errorf("injected frame ended the session with %v", rep.Err)
 	}
-	if n := len(f.records(Kind(pump.EvClinicianBolusStart))); n != 1 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvClinicianBolusStart))); n != 1 {
 		t.Errorf("%d clinician boluses started, want the original one", n)
 	}
 	f.untouched(rx)
-	f.mustLog(KindAuthFailed, telemetry.ErrHandshake)
-	f.mustLog(KindIntegrity, telemetry.ErrIntegrity)
+	f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrHandshake)
+	f.mustLog(pumpwire.RecIntegrity, telemetry.ErrIntegrity)
 }
 
 // Every bit of a program data frame, flipped in turn: the pump keeps its
@@ -135,9 +125,9 @@ func TestAttackBitFlip(t *testing.T) {
 	f := newFixture(t, func(c *telemetry.ServerConfig) { c.MaxFailures = 1 << 30 })
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
 	f.ready(rx)
-	prog := telemetry.NewProgram(f.core().RxHash, programBytes(t, overdose()))
+	prog := pump.NewProgram(overdose(), f.core().RxHash)
 	// The program's data frame: header, fragment flags, message, AEAD tag.
-	msg, err := telemetry.AppendMessage(nil, prog)
+	msg, err := pumpwire.AppendMessage(nil, pumpwire.Request{Command: prog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +136,7 @@ func TestAttackBitFlip(t *testing.T) {
 	if testing.Short() {
 		bits = 64
 	}
-	before := len(f.records(KindIntegrity)) + len(f.records(KindAuthFailed))
+	before := len(f.records(pumpwire.RecIntegrity)) + len(f.records(pumpwire.RecAuthFailed))
 	for bit := range bits {
 		f.wake(telemetry.WakeRadio)
 		c, _, done := f.dial(f.w.clinician, "programmer", func(i int, fr []byte) [][]byte {
@@ -164,17 +154,17 @@ func TestAttackBitFlip(t *testing.T) {
 		}
 	}
 	f.untouched(rx)
-	if n := len(f.records(KindIntegrity)) + len(f.records(KindAuthFailed)) - before; n != bits {
+	if n := len(f.records(pumpwire.RecIntegrity)) + len(f.records(pumpwire.RecAuthFailed)) - before; n != bits {
 		t.Errorf("%d integrity records for %d flipped bits", n, bits)
 	}
-	if n := len(f.records(Kind(pump.EvProgram))); n != 1 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvProgram))); n != 1 {
 		t.Errorf("%d PROGRAM records, want the original one", n)
 	}
 }
 
 func TestAttackReorderedOrDuplicated(t *testing.T) {
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
-	bolus := telemetry.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}
+	bolus := pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}
 	t.Run("reordered", func(t *testing.T) {
 		f := newFixture(t)
 		f.ready(rx)
@@ -190,17 +180,17 @@ func TestAttackReorderedOrDuplicated(t *testing.T) {
 			}
 			return [][]byte{fr}
 		})
-		if _, err := c.DoAll(ctx(t), telemetry.Stop{}, bolus); err == nil {
+		if _, err := c.DoAll(ctx(t), pump.Stop{}, bolus); err == nil {
 			t.Error("reordered frames were answered")
 		}
 		if rep := report(t, done); !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 			t.Errorf("session ended with %v", rep.Err)
 		}
-		if len(f.records(Kind(pump.EvStop))) != 0 || len(f.records(Kind(pump.EvClinicianBolusStart))) != 0 {
+		if len(f.records(pumpwire.RecordKind(pump.EvStop))) != 0 || len(f.records(pumpwire.RecordKind(pump.EvClinicianBolusStart))) != 0 {
 			t.Error("a reordered command reached the core")
 		}
 		f.untouched(rx)
-		f.mustLog(KindIntegrity, telemetry.ErrIntegrity)
+		f.mustLog(pumpwire.RecIntegrity, telemetry.ErrIntegrity)
 	})
 	t.Run("duplicated", func(t *testing.T) {
 		f := newFixture(t)
@@ -216,10 +206,10 @@ func TestAttackReorderedOrDuplicated(t *testing.T) {
 		if rep := report(t, done); !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 			t.Errorf("session ended with %v", rep.Err)
 		}
-		if n := len(f.records(Kind(pump.EvClinicianBolusStart))); n != 1 {
+		if n := len(f.records(pumpwire.RecordKind(pump.EvClinicianBolusStart))); n != 1 {
 			t.Errorf("the duplicated bolus started %d times", n)
 		}
-		f.mustLog(KindIntegrity, telemetry.ErrIntegrity)
+		f.mustLog(pumpwire.RecIntegrity, telemetry.ErrIntegrity)
 	})
 }
 
@@ -227,18 +217,18 @@ func TestAttackPatientProgram(t *testing.T) {
 	f := newFixture(t)
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
 	f.ready(rx)
-	_, err := f.do(f.w.patient, telemetry.NewProgram(f.core().RxHash, programBytes(t, overdose())))
+	_, err := f.do(f.w.patient, pump.NewProgram(overdose(), f.core().RxHash))
 	if !errors.Is(err, telemetry.ErrForbidden) {
 		t.Errorf("patient program: %v", err)
 	}
 	f.untouched(rx)
-	r := f.mustLog(KindCommandRefused, telemetry.ErrForbidden)
-	if telemetry.Kind(r.A) != telemetry.KindProgram || r.Role != pump.RolePatient || r.Serial != 201 {
+	r := f.mustLog(pumpwire.RecCommandRefused, telemetry.ErrForbidden)
+	if pump.CommandKind(r.A) != pump.CmdProgram || r.Role != pump.RolePatient || r.Serial != 201 {
 		t.Errorf("refusal record %v", r)
 	}
 	// The patient's own right still works.
-	resp, err := f.do(f.w.patient, telemetry.PatientBolus{})
-	if err != nil || !resp.(*telemetry.BolusResult).Given {
+	resp, err := f.do(f.w.patient, pump.PatientActivation{})
+	if err != nil || !resp.(*pumpwire.BolusResult).Given() {
 		t.Errorf("patient bolus after the refusal: %v %v", resp, err)
 	}
 }
@@ -246,15 +236,15 @@ func TestAttackPatientProgram(t *testing.T) {
 func TestAttackMonitorBolus(t *testing.T) {
 	f := newFixture(t)
 	f.ready(morphine(500 * unit.Rate(unit.Microlitre)))
-	for _, req := range []telemetry.Request{telemetry.PatientBolus{}, telemetry.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Hour}} {
+	for _, req := range []pump.Command{pump.PatientActivation{}, pump.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Hour}} {
 		if _, err := f.do(f.w.monitor, req); !errors.Is(err, telemetry.ErrForbidden) {
 			t.Errorf("monitor %v: %v", req.Kind(), err)
 		}
 	}
-	if n := len(f.records(Kind(pump.EvPatientBolusStart))) + len(f.records(Kind(pump.EvClinicianBolusStart))); n != 0 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvPatientBolusStart))) + len(f.records(pumpwire.RecordKind(pump.EvClinicianBolusStart))); n != 0 {
 		t.Errorf("%d boluses started", n)
 	}
-	r := f.mustLog(KindCommandRefused, telemetry.ErrForbidden)
+	r := f.mustLog(pumpwire.RecCommandRefused, telemetry.ErrForbidden)
 	if r.Role != pump.RoleMonitor || r.Serial != 301 {
 		t.Errorf("refusal record %v", r)
 	}
@@ -269,45 +259,46 @@ func TestAttackEmergencyBeyondRights(t *testing.T) {
 		f := newFixture(t)
 		f.ready(rx)
 		hash := f.core().RxHash
-		for _, req := range []telemetry.Request{
-			telemetry.NewProgram(hash, programBytes(t, overdose())), telemetry.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Hour},
-			telemetry.Prime{}, telemetry.Refill{Added: unit.Millilitre, Drug: "morphine", Concentration: 1}, telemetry.Resume{},
-			telemetry.SetClock{Time: t0}, telemetry.Acknowledge{}, telemetry.PatientBolus{}, telemetry.Interrogate{},
-			telemetry.ReadLog{}, telemetry.SilenceTone{},
+		for _, req := range []pump.Command{
+			pump.NewProgram(overdose(), hash), pump.Bridge(pump.NewProgram(overdose(), hash)),
+			pump.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Hour},
+			pump.Prime{}, pump.Refill{Added: unit.Millilitre, Drug: "morphine", Concentration: 1}, pump.Resume{},
+			pump.SetClock{SenderClock: t0}, pump.Acknowledge{}, pump.PatientActivation{}, pump.Interrogate{},
+			pump.ReadLog{}, pump.SilenceTone{},
 		} {
 			if _, err := f.do(f.w.emergency, req); !errors.Is(err, telemetry.ErrForbidden) {
 				t.Errorf("emergency %v: %v", req.Kind(), err)
 			}
 		}
 		f.untouched(rx)
-		if n := len(f.records(KindCommandRefused)); n != 11 {
-			t.Errorf("%d refusals logged, want 11", n)
+		if n := len(f.records(pumpwire.RecCommandRefused)); n != 12 {
+			t.Errorf("%d refusals logged, want 12", n)
 		}
-		for _, r := range f.records(KindCommandRefused) {
+		for _, r := range f.records(pumpwire.RecCommandRefused) {
 			if !r.Critical() {
 				t.Errorf("emergency refusal not critical: %v", r)
 			}
 		}
 		// What it may do.
-		if _, err := f.do(f.w.emergency, telemetry.SetMinimumRate{}); err != nil {
+		if _, err := f.do(f.w.emergency, pump.SetMinimumRate{}); err != nil {
 			t.Fatal(err)
 		}
 		if st := f.core(); st.Rx.Mode != pump.ModeMinimum || !st.Delivering {
 			t.Errorf("after minimum rate: %+v", st.Rx)
 		}
-		if _, err := f.do(f.w.emergency, telemetry.Stop{}); err != nil {
+		if _, err := f.do(f.w.emergency, pump.Stop{}); err != nil {
 			t.Fatal(err)
 		}
 		if st := f.core(); st.Running || !st.Alarms.Has(pump.PumpStopped) {
 			t.Errorf("after stop: running %v alarms %b", st.Running, st.Alarms)
 		}
 		for _, k := range []pump.EventKind{pump.EvStop, pump.EvProgram} {
-			rs := f.records(Kind(k))
+			rs := f.records(pumpwire.RecordKind(k))
 			if r := rs[len(rs)-1]; !r.Critical() || r.Serial != 401 {
 				t.Errorf("the emergency's %v is not loud: %v", k, r)
 			}
 		}
-		start := f.records(Kind(pump.EvSessionStart))
+		start := f.records(pumpwire.RecordKind(pump.EvSessionStart))
 		if last := start[len(start)-1]; last.Reason != pump.RoleEmergency || last.Serial != 401 || !last.Critical() ||
 			telemetry.WakeKind(last.A) != telemetry.WakeContact {
 			t.Errorf("emergency session start %v", last)
@@ -320,12 +311,12 @@ func TestAttackEmergencyBeyondRights(t *testing.T) {
 			f.clock.Advance(2 * unit.Minute) // the contact wake of the clinician's sessions is over
 			f.wake(wake)
 			c, _, done := f.dial(f.w.emergency, "er", nil)
-			if _, err := c.Do(ctx(t), telemetry.Stop{}); !errors.Is(err, telemetry.ErrNoContactWake) {
+			if _, err := c.Do(ctx(t), pump.Stop{}); !errors.Is(err, telemetry.ErrNoContactWake) {
 				t.Errorf("%v wake: %v", wake, err)
 			}
 			report(t, done)
 			f.untouched(rx)
-			r := f.mustLog(KindAuthFailed, telemetry.ErrNoContactWake)
+			r := f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrNoContactWake)
 			if telemetry.WakeKind(r.A) != wake {
 				t.Errorf("record %v", r)
 			}
@@ -339,17 +330,17 @@ func dialRefused(t *testing.T, f *fixture, id telemetry.Identity, want error) {
 	t.Helper()
 	f.wake(telemetry.WakeContact)
 	c, _, done := f.dial(id, "peer", nil)
-	if _, err := c.Do(ctx(t), telemetry.Stop{}); !errors.Is(err, want) {
+	if _, err := c.Do(ctx(t), pump.Stop{}); !errors.Is(err, want) {
 		t.Errorf("peer got %v, want %v", err, want)
 	}
 	if rep := report(t, done); !errors.Is(rep.Err, want) || rep.Info.Authenticated() {
 		t.Errorf("session ended with %v", rep.Err)
 	}
-	if n := len(f.records(Kind(pump.EvStop))); n != 0 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvStop))); n != 0 {
 		t.Error("the stop reached the core")
 	}
-	f.mustLog(KindAuthFailed, want)
-	f.mustLog(KindRadio, want)
+	f.mustLog(pumpwire.RecAuthFailed, want)
+	f.mustLog(pumpwire.RecRadio, want)
 }
 
 func TestAttackUntrustedAuthority(t *testing.T) {
@@ -389,7 +380,7 @@ func TestAttackHandshakeFlood(t *testing.T) {
 		conn, done := f.serve("attacker")
 		c, err := telemetry.Dial(ctx(t), conn, f.clientConfig(f.w.forged))
 		if err == nil {
-			_, err = c.Do(ctx(t), telemetry.Stop{})
+			_, err = c.Do(ctx(t), pump.Stop{})
 		}
 		if errors.Is(err, telemetry.ErrLockedOut) && refusedAt == 0 {
 			refusedAt = i
@@ -403,10 +394,10 @@ func TestAttackHandshakeFlood(t *testing.T) {
 	var now unit.Time
 	f.im.Do(func(d *device.Device, t unit.Time) error { after, now = d.Core.Battery(), t; return nil })
 	var radio unit.Duration
-	for _, r := range f.records(KindRadio) {
+	for _, r := range f.records(pumpwire.RecRadio) {
 		radio += unit.Duration(r.A)
 	}
-	if n := len(f.records(KindRadio)); n != 5 {
+	if n := len(f.records(pumpwire.RecRadio)); n != 5 {
 		t.Errorf("%d connections charged radio time, want 5", n)
 	}
 	want := pump.QuiescentCurrent.Over(now.Sub(start)) + pump.RadioCurrent.Over(radio)
@@ -416,15 +407,15 @@ func TestAttackHandshakeFlood(t *testing.T) {
 	if bound := 5 * pump.RadioCurrent.Over(telemetry.DefaultHandshakeTimeout); before-after-pump.QuiescentCurrent.Over(now.Sub(start)) > bound {
 		t.Errorf("radio drain %v over the bound %v", before-after, bound)
 	}
-	f.mustLog(KindLockout, telemetry.ErrLockedOut)
-	if n := len(f.records(KindRadioRefused)); n != 1 {
+	f.mustLog(pumpwire.RecLockout, telemetry.ErrLockedOut)
+	if n := len(f.records(pumpwire.RecRadioRefused)); n != 1 {
 		t.Errorf("%d RADIO_REFUSED records, want one per lock-out", n)
 	}
 	// Ten minutes later the address may try again.
 	f.clock.Advance(10 * unit.Minute)
 	f.wake(telemetry.WakeRadio)
 	c, _, done := f.dial(f.w.monitor, "attacker", nil)
-	if _, err := c.Do(ctx(t), telemetry.ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Errorf("after the lock-out: %v", err)
 	}
 	c.Close()
@@ -477,7 +468,7 @@ func TestAttackMalformedFrames(t *testing.T) {
 			if err := raw(c.bytes); !errors.Is(err, c.want) {
 				t.Errorf("alert %v, want %v", err, c.want)
 			}
-			f.mustLog(KindAuthFailed, c.want)
+			f.mustLog(pumpwire.RecAuthFailed, c.want)
 		})
 	}
 	for _, c := range cases {
@@ -494,17 +485,17 @@ func TestAttackMalformedFrames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := cl.Do(ctx(t), telemetry.ReadStatus{}); err != nil {
+			if _, err := cl.Do(ctx(t), pump.ReadStatus{}); err != nil {
 				t.Fatal(err)
 			}
 			conn.WriteFrame(ctx(t), c.bytes)
-			if _, err := cl.Do(ctx(t), telemetry.ReadStatus{}); err == nil {
+			if _, err := cl.Do(ctx(t), pump.ReadStatus{}); err == nil {
 				t.Error("session survived a malformed frame")
 			}
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				found := false
-				for _, r := range f.records(KindIntegrity) {
+				for _, r := range f.records(pumpwire.RecIntegrity) {
 					found = found || r.B == int64(telemetry.CodeOf(c.want))
 				}
 				if found {
@@ -546,12 +537,12 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.Do(ctx(t), telemetry.NewProgram(f.core().RxHash, programBytes(t, overdose()))); err == nil {
+	if _, err := cl.Do(ctx(t), pump.NewProgram(overdose(), f.core().RxHash)); err == nil {
 		t.Fatal("a cut program was acknowledged")
 	}
 	var closed bool
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !closed; time.Sleep(10 * time.Millisecond) {
-		closed = len(f.records(Kind(pump.EvSessionEnd))) == 3
+		closed = len(f.records(pumpwire.RecordKind(pump.EvSessionEnd))) == 3
 	}
 	if !closed {
 		f.dump()
@@ -564,7 +555,7 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 	if got := f.core().Delivered - d0; got < 499*unit.Microlitre || got > 501*unit.Microlitre {
 		t.Errorf("delivered %v in the day after the cut, want 0.5 mL", got)
 	}
-	if n := len(f.records(Kind(pump.EvProgram))); n != 1 {
+	if n := len(f.records(pumpwire.RecordKind(pump.EvProgram))); n != 1 {
 		t.Errorf("%d PROGRAM records", n)
 	}
 }
@@ -597,18 +588,18 @@ func TestAttackForeignAuthorityBeyondEmergency(t *testing.T) {
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
 	f.ready(rx)
 	mallory := f.w.identity(f.w.er, telemetry.RoleClinician, 999, "Mallory")
-	for _, req := range []telemetry.Request{telemetry.Interrogate{}, telemetry.NewProgram(f.core().RxHash, programBytes(t, overdose())), telemetry.Stop{}} {
+	for _, req := range []pump.Command{pump.Interrogate{}, pump.NewProgram(overdose(), f.core().RxHash), pump.Stop{}} {
 		if _, err := f.do(mallory, req); !errors.Is(err, telemetry.ErrForbidden) {
 			t.Errorf("%v: %v", req.Kind(), err)
 		}
 	}
 	f.untouched(rx)
-	r := f.mustLog(KindCommand, telemetry.ErrForbidden)
+	r := f.mustLog(pumpwire.RecCommand, telemetry.ErrForbidden)
 	if r.Serial != 999 {
 		t.Errorf("record %v", r)
 	}
 	// The same authority's emergency credential still works.
-	if _, err := f.do(f.w.emergency, telemetry.ReadStatus{}); err != nil {
+	if _, err := f.do(f.w.emergency, pump.ReadStatus{}); err != nil {
 		t.Errorf("emergency: %v", err)
 	}
 }

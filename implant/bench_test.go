@@ -8,6 +8,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -80,18 +81,18 @@ func (f *fixture) month(b *testing.B) uint64 {
 	from := f.im.Records(0)[len(f.im.Records(0))-1].Seq + 1
 	for day := range 30 {
 		f.clock.Advance(7 * unit.Hour) // 07:00-ish
-		f.do(f.w.patient, telemetry.PatientBolus{})
+		f.do(f.w.patient, pump.PatientActivation{})
 		f.clock.Advance(30 * unit.Minute)
-		f.do(f.w.patient, telemetry.PatientBolus{}) // in the lockout
+		f.do(f.w.patient, pump.PatientActivation{}) // in the lockout
 		f.clock.Advance(6 * unit.Hour)
-		f.do(f.w.patient, telemetry.PatientBolus{})
+		f.do(f.w.patient, pump.PatientActivation{})
 		f.clock.Advance(8 * unit.Hour)
 		f.session(f.w.monitor, func(c *telemetry.Client) {
-			c.DoAll(context.Background(), telemetry.ReadStatus{}, telemetry.ReadLog{From: f.im.Status().LogNext - 20})
+			c.DoAll(context.Background(), pump.ReadStatus{}, pump.ReadLog{From: f.status().LogNext - 20})
 		})
 		if day == 14 {
-			st := f.im.Status()
-			f.do(f.w.clinician, telemetry.Refill{Withdrawn: st.Reservoir, Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration})
+			st := f.status()
+			f.do(f.w.clinician, pump.Refill{Withdrawn: st.Reservoir, Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration})
 			rx.Rate = 550 * unit.Rate(unit.Microlitre)
 			f.program(rx, false)
 		}
@@ -106,24 +107,23 @@ func BenchmarkInterrogation(b *testing.B) {
 	f := newFixture(b)
 	from := f.month(b)
 	recs := f.im.Records(from)
-	size := headerSize(&recs[0])
-	var prev *Record
-	for i := range recs {
-		size += RecordSize(&recs[i], prev)
-		prev = &recs[i]
+	enc, err := pumpwire.AppendRecords(nil, recs)
+	if err != nil {
+		b.Fatal(err)
 	}
+	size := len(enc)
 	var m *meter
 	first := true
 	b.ReportAllocs()
 	for b.Loop() {
 		mm := f.metered(b, f.w.clinician, func(c *telemetry.Client) {
-			rs, err := c.DoAll(context.Background(), telemetry.Interrogate{}, telemetry.ReadLog{From: from, MaxBytes: uint32(size)})
+			rs, err := c.DoAll(context.Background(), pump.Interrogate{}, pump.ReadLog{From: from, MaxBytes: uint32(size)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			// (Each interrogation adds four records; after some 2,000 the
 			// month leaves the implant's 8,192-record log, so check once.)
-			if got, _ := ConsumeRecords(rs[1].(*telemetry.Log).Entries); first && len(got) != len(recs) {
+			if got, _ := pumpwire.ConsumeRecords(rs[1].(*pumpwire.Log).Entries); first && len(got) != len(recs) {
 				b.Fatalf("read %d records, want %d", len(got), len(recs))
 			}
 			first = false
@@ -149,9 +149,9 @@ func BenchmarkProgramChange(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
-		p, _ := AppendProgram(nil, ProgramRequest{Rx: rx})
+		p := pump.NewProgram(rx, hash)
 		m = f.metered(b, f.w.clinician, func(c *telemetry.Client) {
-			if _, err := c.Do(context.Background(), telemetry.NewProgram(hash, p)); err != nil {
+			if _, err := c.Do(context.Background(), p); err != nil {
 				b.Fatal(err)
 			}
 		})
@@ -171,14 +171,13 @@ func BenchmarkProgramChangeReviewed(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
-		p, _ := AppendProgram(nil, ProgramRequest{Rx: rx})
 		m = f.metered(b, f.w.clinician, func(c *telemetry.Client) {
-			r, err := c.Do(context.Background(), telemetry.Interrogate{})
+			r, err := c.Do(context.Background(), pump.Interrogate{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			st, _ := ConsumeStatus(r.(*telemetry.Status).Data)
-			if _, err := c.DoAll(context.Background(), telemetry.NewProgram(st.RxHash, p), telemetry.ReadStatus{}); err != nil {
+			st := r.(*pumpwire.Status)
+			if _, err := c.DoAll(context.Background(), pump.NewProgram(rx, st.RxHash), pump.ReadStatus{}); err != nil {
 				b.Fatal(err)
 			}
 		})
@@ -241,7 +240,7 @@ func BenchmarkPatientBolusTCP(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.DoAll(ctx, telemetry.PatientBolus{}, telemetry.ReadStatus{}); err != nil {
+		if _, err := c.DoAll(ctx, pump.PatientActivation{}, pump.ReadStatus{}); err != nil {
 			b.Fatal(err)
 		}
 		c.Close()
@@ -250,7 +249,7 @@ func BenchmarkPatientBolusTCP(b *testing.B) {
 	time.Sleep(20 * time.Millisecond) // the last session's end
 	var charge unit.Charge
 	for _, r := range im.Records(0) {
-		if r.Kind == Kind(pump.EvSessionEnd) {
+		if r.Kind == pumpwire.RecordKind(pump.EvSessionEnd) {
 			radio += unit.Duration(r.A)
 			charge += pump.RadioCurrent.Over(unit.Duration(r.A))
 		}

@@ -5,24 +5,21 @@ import (
 	"fmt"
 
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
 
-// MaxClockSkew is the difference between a programmer's clock and the pump's
-// beyond which SetClock records a CLOCK_SKEW. The pump's UTC clock is never
-// stepped: a jump would break the no-catch-up rule and the rolling 24-h cap
-// window. Only the UTC offset, which places flex doses in the patient's day, is
-// set.
-const MaxClockSkew = unit.Minute
-
 // Handle carries out one authorised command on the pump core (it is the
-// telemetry.Handler). Every command ends up in the event log: the core logs
-// what it does and refuses; when it logs nothing (a status read, a log read, a
-// command refused before it changed anything) the implant writes a COMMAND
-// record with the result. The answer is sent only after the records and any
-// new memory image are stored.
-func (im *Implant) Handle(s telemetry.SessionInfo, req telemetry.Request) telemetry.Response {
+// telemetry.Handler). Every command goes to the core's Step, and is answered
+// with what the command table's Response names, built from Step's Result and
+// the implant's own facts (the status, the event log). Every command ends up
+// in the event log: the core logs what it does and refuses; when it logs
+// nothing (a status or log read, a command refused before it changed
+// anything) the implant writes a COMMAND record with the result. The answer
+// is sent only after the records and any new memory image are stored: a
+// failure to store them answers an internal error, never success.
+func (im *Implant) Handle(s telemetry.SessionInfo, c pump.Command) pumpwire.Response {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if im.failed != nil {
@@ -36,10 +33,10 @@ func (im *Implant) Handle(s telemetry.SessionInfo, req telemetry.Request) teleme
 	coreBefore, first := im.dev.Log.Next(), im.next
 	im.by = &s
 	defer func() { im.by = nil }()
-	var resp telemetry.Response
+	var resp pumpwire.Response
 	err := im.foreign(s)
 	if err == nil {
-		resp, err = im.dispatch(now, s, req)
+		resp, err = im.dispatch(now, s, c)
 	}
 	im.dev.Persist()
 	if err != nil {
@@ -47,16 +44,16 @@ func (im *Implant) Handle(s telemetry.SessionInfo, req telemetry.Request) teleme
 	}
 	if im.dev.Log.Next() == coreBefore {
 		code := int64(0)
-		if e, ok := resp.(*telemetry.ErrorResponse); ok {
+		if e, ok := resp.(*pumpwire.Error); ok {
 			code = int64(e.Code)
 		}
-		im.append(Record{At: now, Kind: KindCommand, A: int64(req.Kind()), B: code, Role: roleReason(s.Role), Serial: s.Serial})
+		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecCommand, A: int64(c.Kind()), B: code, Role: s.Role.Sender(), Serial: s.Serial})
 	}
 	if err := im.sync(); err != nil {
 		return telemetry.Refuse(fmt.Errorf("%w: %w", telemetry.ErrInternal, err))
 	}
-	if ack, ok := resp.(*telemetry.Ack); ok {
-		ack.Seq = im.ackSeq(first, req.Kind())
+	if ack, ok := resp.(*pumpwire.Ack); ok {
+		ack.Seq = im.ackSeq(first)
 	}
 	return resp
 }
@@ -75,15 +72,13 @@ func (im *Implant) foreign(s telemetry.SessionInfo) error {
 		telemetry.ErrForbidden, s.Authority, im.home)
 }
 
-// ackSeq is the sequence number an Ack reports: the record of the stored
-// prescription for a Program (PROGRAM, or BRIDGE_START), otherwise the first
-// record the command wrote.
-func (im *Implant) ackSeq(first uint64, k telemetry.Kind) uint64 {
-	if k == telemetry.KindProgram || k == telemetry.KindSetMinimumRate {
-		for _, r := range im.since(first) {
-			if r.Kind == Kind(pump.EvProgram) || r.Kind == Kind(pump.EvBridgeStart) {
-				return r.Seq
-			}
+// ackSeq is the sequence number an Ack reports: the record of the prescription
+// the command stored (PROGRAM, or BRIDGE_START), if it stored one, otherwise
+// the first record the command wrote.
+func (im *Implant) ackSeq(first uint64) uint64 {
+	for _, r := range im.since(first) {
+		if r.Kind == pumpwire.RecordKind(pump.EvProgram) || r.Kind == pumpwire.RecordKind(pump.EvBridgeStart) {
+			return r.Seq
 		}
 	}
 	return first
@@ -109,160 +104,79 @@ type refused struct {
 func (r *refused) Error() string   { return r.cause.Error() }
 func (r *refused) Unwrap() []error { return []error{r.sentinel, r.cause} }
 
-func rejected(format string, args ...any) error {
-	return &refused{telemetry.ErrRejected, fmt.Errorf(format, args...)}
-}
-
-func (im *Implant) core(f func(c *pump.Pump) error) error {
-	if err := f(im.dev.Core); err != nil {
-		return refusal(err)
+// dispatch hands c to the core and answers as the command table says. The
+// device's own part is small: the clock-skew record of a SetClock, the
+// simulated reservoir a refill fills, and the answers built from its own
+// facts (the status, the log).
+func (im *Implant) dispatch(now unit.Time, s telemetry.SessionInfo, c pump.Command) (pumpwire.Response, error) {
+	spec, ok := c.Kind().Spec()
+	if !ok || spec.Roles == pump.ByDevice {
+		return nil, fmt.Errorf("%w: %v", telemetry.ErrUnknownCommand, c.Kind())
 	}
-	return nil
-}
-
-func (im *Implant) dispatch(now unit.Time, s telemetry.SessionInfo, req telemetry.Request) (telemetry.Response, error) {
-	ack := &telemetry.Ack{}
-	switch r := req.(type) {
-	case telemetry.Interrogate:
-		if err := im.core(func(c *pump.Pump) error { _, err := c.Interrogate(now); return err }); err != nil {
-			return nil, err
+	if sc, ok := c.(pump.SetClock); ok {
+		if skew := sc.SenderClock.Sub(now); skew > pumpwire.MaxClockSkew || skew < -pumpwire.MaxClockSkew {
+			im.append(pumpwire.Record{At: now, Kind: pumpwire.RecClockSkew, A: int64(skew), Role: s.Role.Sender(), Serial: s.Serial})
 		}
-		if err := im.sync(); err != nil { // LogNext includes the INTERROGATE record
+	}
+	res, err := im.dev.Core.Step(now, c)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	if r, ok := c.(pump.Refill); ok {
+		// The nurse emptied the reservoir and filled it: the simulated
+		// hardware now holds what was added.
+		im.dev.HW.Reservoir = r.Added
+	}
+	switch spec.Response {
+	case pump.RespStatus:
+		if err := im.sync(); err != nil { // LogNext includes what the core logged (INTERROGATE)
 			return nil, fmt.Errorf("%w: %w", telemetry.ErrInternal, err)
 		}
-		return im.statusResponse()
-	case telemetry.ReadStatus:
-		return im.statusResponse()
-	case telemetry.ReadLog:
+		return im.statusOf(&res.Status)
+	case pump.RespLog:
+		r := c.(pump.ReadLog)
 		return im.readLog(r.From, int(r.MaxBytes))
-	case telemetry.Program:
-		pr, sum, err := ConsumeProgram(r.Prescription)
-		if err != nil {
-			return nil, rejected("program request: %w", err)
-		}
-		prog := pump.Program{Rx: pr.Rx, Checksum: sum, Replaces: pump.Hash(r.ReplacesHash)}
-		return ack, im.core(func(c *pump.Pump) error {
-			if pr.Bridge {
-				return c.Bridge(now, prog)
-			}
-			return c.Program(now, prog)
-		})
-	case telemetry.ClinicianBolus:
-		return ack, im.core(func(c *pump.Pump) error { return c.ClinicianBolus(now, r.Volume, r.Duration) })
-	case telemetry.Prime:
-		if own := im.dev.Cfg.PrimingVolume(); r.Volume != 0 && r.Volume != own {
-			return nil, rejected("priming volume %v is not this pump's %v (tubing %v + catheter %v at %v per cm)",
-				r.Volume, own, pump.TubingVolume, im.dev.Cfg.CatheterLength, im.dev.Cfg.CatheterPerCm)
-		}
-		return ack, im.core(func(c *pump.Pump) error { return c.Prime(now) })
-	case telemetry.Refill:
-		err := im.core(func(c *pump.Pump) error {
-			return c.Refill(now, pump.Refill{Withdrawn: r.Withdrawn, Added: r.Added, Drug: r.Drug, Concentration: r.Concentration})
-		})
-		if err == nil {
-			// The nurse emptied the reservoir and filled it: the simulated
-			// hardware now holds what was added.
-			im.dev.HW.Reservoir = r.Added
-		}
-		return ack, err
-	case telemetry.Stop:
-		return ack, im.core(func(c *pump.Pump) error { return c.Stop(now) })
-	case telemetry.Resume:
-		return ack, im.core(func(c *pump.Pump) error { return c.Resume(now) })
-	case telemetry.SetMinimumRate:
-		return ack, im.core(func(c *pump.Pump) error { return minimumRate(c, now) })
-	case telemetry.SetClock:
-		if skew := r.Time.Sub(now); skew > MaxClockSkew || skew < -MaxClockSkew {
-			im.append(Record{At: now, Kind: KindClockSkew, A: int64(skew), Role: roleReason(s.Role), Serial: s.Serial})
-		}
-		return ack, im.core(func(c *pump.Pump) error { return c.SetClock(now, r.UTCOffset) })
-	case telemetry.Acknowledge:
-		a := pump.AlarmNone
-		if r.Alarm != "" && r.Alarm != "ALL" {
-			var ok bool
-			if a, ok = pump.ParseAlarm(r.Alarm); !ok {
-				return nil, rejected("no alarm %q", r.Alarm)
-			}
-		}
-		return ack, im.core(func(c *pump.Pump) error { return c.Acknowledge(now, a) })
-	case telemetry.PatientBolus:
-		var why pump.Reason
-		if err := im.core(func(c *pump.Pump) (err error) { why, err = c.PatientBolus(now); return err }); err != nil {
-			return nil, err
-		}
-		c := im.dev.Core
-		st := c.Status()
-		return &telemetry.BolusResult{Given: why == pump.ReasonNone, Volume: st.Rx.PatientBolus.Volume,
-			Next: c.NextPatientBolus(), Reason: why.String()}, nil
-	case telemetry.SilenceTone:
-		// The simulated hardware has no speaker: the request is logged.
-		return ack, nil
+	case pump.RespBolus:
+		return &pumpwire.BolusResult{BolusResult: res.Bolus}, nil
 	}
-	return nil, fmt.Errorf("%w: %v", telemetry.ErrUnknownCommand, req.Kind())
+	return &pumpwire.Ack{}, nil
 }
 
-// minimumRate switches the running prescription to the minimum-rate mode:
-// same drug and concentration, no patient bolus, a cap that allows the
-// minimum rate. Delivery stopped by a clinician stays stopped.
-func minimumRate(c *pump.Pump, now unit.Time) error {
-	st := c.Status()
-	if !st.HasRx {
-		return fmt.Errorf("%w: no prescription to reduce", pump.ErrNoRx)
-	}
-	rx := pump.Prescription{Mode: pump.ModeMinimum, Max24h: st.Rx.Max24h, LowReservoir: st.Rx.LowReservoir,
-		Drug: st.Rx.Drug, Concentration: st.Rx.Concentration}
-	if need := pump.MinRate.Over(unit.Day); rx.Max24h < need {
-		rx.Max24h = (need + pump.StrokeVolume - 1) / pump.StrokeVolume * pump.StrokeVolume
-	}
-	return c.Program(now, pump.NewProgram(rx, st.RxHash))
-}
-
-func (im *Implant) statusResponse() (telemetry.Response, error) {
-	s := im.status()
-	b, err := AppendStatus(nil, &s)
-	if err != nil {
+// statusOf answers a status read: the core's status with the implant's
+// configuration and the facts it derives from its log.
+func (im *Implant) statusOf(cs *pump.Status) (pumpwire.Response, error) {
+	s := im.status(cs)
+	if _, err := pumpwire.AppendStatus(nil, &s); err != nil {
 		return nil, fmt.Errorf("%w: status: %w", telemetry.ErrInternal, err)
 	}
-	return &telemetry.Status{Data: b}, nil
+	return &s, nil
 }
 
 // readLog answers a ReadLog: contiguous records from `from` (or the oldest
 // held), as many as fit in max bytes.
-func (im *Implant) readLog(from uint64, max int) (telemetry.Response, error) {
+func (im *Implant) readLog(from uint64, max int) (pumpwire.Response, error) {
 	rs := im.since(from)
-	n, size := 0, 0
-	if len(rs) > 0 {
-		size = headerSize(&rs[0])
-		var prev *Record
-		for n < len(rs) {
-			sz := RecordSize(&rs[n], prev)
-			if sz == 0 || size+sz > max {
-				break
-			}
-			size += sz
-			prev = &rs[n]
-			n++
-		}
-	}
-	next := from
-	if n > 0 {
-		next = rs[n-1].Seq + 1
-	} else if len(rs) > 0 {
-		next = rs[0].Seq
-	} else if from > im.next {
-		next = im.next
-	}
-	b, err := AppendRecords(make([]byte, 0, size), rs[:n])
+	b, n, err := pumpwire.AppendRecordsWithin(nil, rs, max)
 	if err != nil {
 		return nil, fmt.Errorf("%w: log: %w", telemetry.ErrInternal, err)
 	}
-	return &telemetry.Log{Next: next, More: next < im.next, Entries: b}, nil
+	next := from
+	switch {
+	case n > 0:
+		next = rs[n-1].Seq + 1
+	case len(rs) > 0:
+		next = rs[0].Seq
+	case from > im.next:
+		next = im.next
+	}
+	return &pumpwire.Log{Next: next, More: next < im.next, Entries: b}, nil
 }
 
 // event records a telemetry audit event in the event log, opens and closes
 // the core's session, and charges the radio time of connections that never
 // authenticated (an authenticated session's radio time is charged by the
-// core's CloseSession).
+// core's CloseSession). It answers nobody: when the log or the image cannot
+// be stored, the failure is sticky (Err), and every later command is refused.
 func (im *Implant) event(e telemetry.Event) {
 	switch e.Kind {
 	case telemetry.EventWake, telemetry.EventCommand:
@@ -276,35 +190,41 @@ func (im *Implant) event(e telemetry.Event) {
 	}
 	now := im.now()
 	im.dev.Run(now)
-	im.sync()
+	if err := im.sync(); err != nil {
+		im.logger.Error("PERSIST", "err", err) // sticky, as below
+		return
+	}
 	code := int64(0)
 	if e.Err != nil {
 		code = int64(telemetry.CodeOf(e.Err))
 	}
-	peer := Record{At: now, Role: roleReason(e.Peer.Role), Serial: e.Peer.Serial, B: code}
+	peer := pumpwire.Record{At: now, Role: e.Peer.Role.Sender(), Serial: e.Peer.Serial, B: code}
+	var err error // the core's refusal of a session's opening, closing or radio time
 	switch e.Kind {
 	case telemetry.EventRefused:
-		im.append(Record{At: now, Kind: KindRadioRefused, A: int64(e.Peer.Wake), B: code})
+		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecRadioRefused, A: int64(e.Peer.Wake), B: code})
 	case telemetry.EventHandshakeFailed:
-		im.append(Record{At: now, Kind: KindAuthFailed, A: int64(e.Peer.Wake), B: code})
+		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecAuthFailed, A: int64(e.Peer.Wake), B: code})
 	case telemetry.EventLockout:
-		im.append(Record{At: now, Kind: KindLockout, A: int64(e.Peer.Wake), B: code, Serial: e.Peer.Serial})
+		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecLockout, A: int64(e.Peer.Wake), B: code, Serial: e.Peer.Serial})
 	case telemetry.EventCommandRefused:
-		peer.Kind, peer.A = KindCommandRefused, int64(e.Command)
+		peer.Kind, peer.A = pumpwire.RecCommandRefused, int64(e.Command)
 		im.append(peer)
 	case telemetry.EventIntegrity:
-		peer.Kind = KindIntegrity
+		peer.Kind = pumpwire.RecIntegrity
 		im.append(peer)
 	case telemetry.EventSessionOpened:
 		p := e.Peer
 		im.by = &p
-		im.dev.Do(now, func(c *pump.Pump) error {
-			err := c.OpenSession(now, roleReason(p.Role))
+		err = im.dev.Do(now, func(c *pump.Pump) error {
+			_, err := c.Step(now, pump.OpenSession{Role: p.Role.Sender()})
 			if errors.Is(err, pump.ErrSession) {
 				// A session the core still thinks open (it cannot be: one
 				// at a time); close it with no radio time and open anew.
-				c.CloseSession(now, 0)
-				err = c.OpenSession(now, roleReason(p.Role))
+				if _, err := c.Step(now, pump.CloseSession{}); err != nil {
+					return err
+				}
+				_, err = c.Step(now, pump.OpenSession{Role: p.Role.Sender()})
 			}
 			return err
 		})
@@ -312,15 +232,23 @@ func (im *Implant) event(e telemetry.Event) {
 		if e.Peer.Authenticated() {
 			p := e.Peer
 			im.by = &p
-			im.dev.Do(now, func(c *pump.Pump) error { return c.CloseSession(now, e.Radio) })
+			err = im.dev.Do(now, func(c *pump.Pump) error { _, err := c.Step(now, pump.CloseSession{Radio: e.Radio}); return err })
 			break
 		}
-		im.append(Record{At: now, Kind: KindRadio, A: int64(e.Radio), B: code})
+		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecRadio, A: int64(e.Radio), B: code})
 		if e.Charge > 0 {
-			im.dev.Do(now, func(c *pump.Pump) error { return c.Drain(now, e.Charge) })
+			err = im.dev.Do(now, func(c *pump.Pump) error { _, err := c.Step(now, pump.Drain{Charge: e.Charge}); return err })
 		}
 	}
-	im.sync()
+	if err != nil {
+		// A depleted pump refuses to open or close sessions; nobody waits for
+		// an answer, so the console says so.
+		im.logger.Warn("the pump core refused a session event", "event", e.Kind.String(), "err", err)
+	}
+	if err := im.sync(); err != nil {
+		// Sticky: Err reports it, every later command is refused, and Run stops.
+		im.logger.Error("PERSIST", "err", err)
+	}
 	im.by = nil
 }
 

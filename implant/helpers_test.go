@@ -10,6 +10,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -175,28 +176,38 @@ func (f *fixture) session(id telemetry.Identity, fn func(c *telemetry.Client)) t
 }
 
 // do sends one request in a fresh clinician session.
-func (f *fixture) do(id telemetry.Identity, req telemetry.Request) (telemetry.Response, error) {
-	var resp telemetry.Response
+func (f *fixture) do(id telemetry.Identity, req pump.Command) (pumpwire.Response, error) {
+	var resp pumpwire.Response
 	var err error
 	f.session(id, func(c *telemetry.Client) { resp, err = c.Do(ctx(f.t), req) })
 	return resp, err
 }
 
-// program sends rx as a Program replacing the running prescription.
-func (f *fixture) program(rx pump.Prescription, bridge bool) (telemetry.Response, error) {
+// program sends rx as a Program (or a Bridge) replacing the running
+// prescription.
+func (f *fixture) program(rx pump.Prescription, bridge bool) (pumpwire.Response, error) {
 	f.t.Helper()
-	st := f.im.Status()
-	b, err := AppendProgram(nil, ProgramRequest{Rx: rx, Bridge: bridge})
+	p := pump.NewProgram(rx, f.status().RxHash)
+	if bridge {
+		return f.do(f.w.clinician, pump.Bridge(p))
+	}
+	return f.do(f.w.clinician, p)
+}
+
+// status reads the implant's status.
+func (f *fixture) status() pumpwire.Status {
+	f.t.Helper()
+	st, err := f.im.Status()
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return f.do(f.w.clinician, telemetry.NewProgram(st.RxHash, b))
+	return st
 }
 
 // ready fills the pump and programs rx (a clinician session each).
 func (f *fixture) ready(rx pump.Prescription) {
 	f.t.Helper()
-	if _, err := f.do(f.w.clinician, telemetry.Refill{Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration}); err != nil {
+	if _, err := f.do(f.w.clinician, pump.Refill{Added: 20 * unit.Millilitre, Drug: rx.Drug, Concentration: rx.Concentration}); err != nil {
 		f.t.Fatal(err)
 	}
 	if _, err := f.program(rx, false); err != nil {
@@ -205,8 +216,8 @@ func (f *fixture) ready(rx pump.Prescription) {
 }
 
 // records returns the implant's log records of kind k.
-func (f *fixture) records(k Kind) []Record {
-	var out []Record
+func (f *fixture) records(k pumpwire.RecordKind) []pumpwire.Record {
+	var out []pumpwire.Record
 	for _, r := range f.im.Records(0) {
 		if r.Kind == k {
 			out = append(out, r)
@@ -217,7 +228,7 @@ func (f *fixture) records(k Kind) []Record {
 
 // mustLog fails unless the log has a record of kind k with error code for
 // target (any code if target is nil) and returns the first.
-func (f *fixture) mustLog(k Kind, target error) Record {
+func (f *fixture) mustLog(k pumpwire.RecordKind, target error) pumpwire.Record {
 	f.t.Helper()
 	for _, r := range f.records(k) {
 		if target == nil || r.B == int64(telemetry.CodeOf(target)) {
@@ -226,13 +237,13 @@ func (f *fixture) mustLog(k Kind, target error) Record {
 	}
 	f.dump()
 	f.t.Fatalf("event log has no %v record with %v", k, target)
-	return Record{}
+	return pumpwire.Record{}
 }
 
 func (f *fixture) dump() {
 	f.t.Helper()
 	for _, r := range f.im.Records(0) {
-		f.t.Log(r)
+		f.t.Logf("#%d %v %v %s", r.Seq, r.At, r.Kind, telemetry.Describe(&r))
 	}
 }
 

@@ -6,9 +6,10 @@
 // (surviving kill -9: it restarts with the core's conservative reset rule),
 // and runs in real time or faster.
 //
-// It also defines the device's encodings inside telemetry messages: the
-// program request, the status and the event-log records (wire.go,
-// records.go), which the programmer and the patient's device decode.
+// Every command goes to the core's one entry, Step, and is answered as the
+// pump's command table says; the bytes on the link (the messages, the status,
+// the event-log records) are package pumpwire's, which the programmer and the
+// patient's device import instead of this package.
 //
 // It holds no dosing logic: the core decides, the implant drives and records.
 package implant
@@ -23,6 +24,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -38,7 +40,7 @@ var (
 // records (appended durably, in order) and the persistent-memory image with
 // the implant's own metadata (replaced atomically). A nil Store keeps nothing.
 type Store interface {
-	Append(rs []Record) error
+	Append(rs []pumpwire.Record) error
 	Save(img *[pump.ImageSize]byte, m Meta) error
 }
 
@@ -54,7 +56,7 @@ type Meta struct {
 }
 
 // apply updates the facts from one record.
-func (m *Meta) apply(r *Record) {
+func (m *Meta) apply(r *pumpwire.Record) {
 	switch pump.EventKind(r.Kind) {
 	case pump.EvProgram, pump.EvBridgeStart:
 		m.RxSince = r.At
@@ -80,7 +82,7 @@ type Config struct {
 	LinkClock func() unit.Time
 	// Records and Meta are what a Store held: the event log so far (oldest
 	// first, contiguous) and the facts at the last save.
-	Records []Record
+	Records []pumpwire.Record
 	Meta    Meta
 	// Store keeps the log and the image; nil keeps nothing.
 	Store Store
@@ -106,10 +108,10 @@ type Implant struct {
 	srv      *telemetry.Server
 	store    Store
 	logger   *slog.Logger
-	records  []Record // at most LogKeep, oldest first
-	next     uint64   // sequence number of the next record
-	stored   uint64   // first record not yet given to the store
-	coreNext uint64   // next core log entry to copy
+	records  []pumpwire.Record // at most LogKeep, oldest first
+	next     uint64            // sequence number of the next record
+	stored   uint64            // first record not yet given to the store
+	coreNext uint64            // next core log entry to copy
 	meta     Meta
 	saved    [pump.ImageSize]byte
 	by       *telemetry.SessionInfo // the peer the core's new records come from, if any
@@ -135,7 +137,7 @@ func New(cfg Config) (*Implant, error) {
 				return nil, fmt.Errorf("implant: event log not contiguous at #%d", r.Seq)
 			}
 		}
-		im.records = append([]Record(nil), cfg.Records[max(0, n-LogKeep):]...)
+		im.records = append([]pumpwire.Record(nil), cfg.Records[max(0, n-LogKeep):]...)
 		im.next = cfg.Records[n-1].Seq + 1
 		for i := range cfg.Records {
 			if cfg.Records[i].Seq >= cfg.Meta.LogNext {
@@ -238,23 +240,31 @@ func (im *Implant) Do(f func(d *device.Device, now unit.Time) error) error {
 }
 
 // Status returns the pump's status now, without logging an interrogation.
-func (im *Implant) Status() Status {
+// It fails, as every later call does, once the implant could not store its
+// log or memory image.
+func (im *Implant) Status() (pumpwire.Status, error) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
+	if im.failed != nil {
+		return pumpwire.Status{}, im.failed
+	}
 	im.dev.Run(im.now())
-	im.sync()
-	return im.status()
+	if err := im.sync(); err != nil {
+		return pumpwire.Status{}, err
+	}
+	cs := im.dev.Core.Status()
+	return im.status(&cs), nil
 }
 
 // Records returns the event-log records from sequence number from on (or
 // from the oldest held).
-func (im *Implant) Records(from uint64) []Record {
+func (im *Implant) Records(from uint64) []pumpwire.Record {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	return append([]Record(nil), im.since(from)...)
+	return append([]pumpwire.Record(nil), im.since(from)...)
 }
 
-func (im *Implant) since(from uint64) []Record {
+func (im *Implant) since(from uint64) []pumpwire.Record {
 	if len(im.records) == 0 || from >= im.next {
 		return nil
 	}
@@ -265,10 +275,11 @@ func (im *Implant) since(from uint64) []Record {
 	return im.records[from-first:]
 }
 
-func (im *Implant) status() Status {
-	cs := im.dev.Core.Status()
+// status is the link's status: the core's status cs, the implant's
+// configuration, and the facts it derives from its log.
+func (im *Implant) status(cs *pump.Status) pumpwire.Status {
 	cfg := &im.dev.Cfg
-	s := Status{
+	s := pumpwire.Status{
 		At: cs.At, Model: cs.Model,
 		CatheterLength: cfg.CatheterLength, CatheterPerCm: cfg.CatheterPerCm, PrimingVolume: cfg.PrimingVolume(),
 		PressureSensor: cfg.PressureSensor, LevelSensor: cfg.LevelSensor,
@@ -286,7 +297,7 @@ func (im *Implant) status() Status {
 }
 
 // append adds an implant record at the end of the log (sync stores it).
-func (im *Implant) append(r Record) {
+func (im *Implant) append(r pumpwire.Record) {
 	r.Seq = im.next
 	im.next++
 	im.records = append(im.records, r)
@@ -301,9 +312,9 @@ func (im *Implant) sync() error {
 		return im.failed
 	}
 	for _, e := range im.dev.Log.Since(im.coreNext, nil) {
-		r := Record{At: e.At, Kind: Kind(e.Kind), Alarm: e.Alarm, Reason: e.Reason, A: e.A, B: e.B}
+		r := pumpwire.Record{At: e.At, Kind: pumpwire.RecordKind(e.Kind), Alarm: e.Alarm, Reason: e.Reason, A: e.A, B: e.B}
 		if p := im.by; p != nil {
-			r.Role, r.Serial = roleReason(p.Role), p.Serial
+			r.Role, r.Serial = p.Role.Sender(), p.Serial
 			if e.Kind == pump.EvSessionStart {
 				r.A, r.Name = int64(p.Wake), p.Name
 			}
@@ -342,18 +353,19 @@ func (im *Implant) sync() error {
 }
 
 // report writes a new record to the logger.
-func (im *Implant) report(r *Record) {
+func (im *Implant) report(r *pumpwire.Record) {
 	level := slog.LevelInfo
 	switch {
 	case r.Critical():
 		level = slog.LevelError
-	case r.Kind == KindAuthFailed, r.Kind == KindCommandRefused, r.Kind == KindRadioRefused, r.Kind == KindRadio,
-		r.Kind == KindCommand && r.B != 0, r.Kind == Kind(pump.EvProgramRefused), r.Kind == Kind(pump.EvPatientBolusRefused),
-		r.Kind == Kind(pump.EvClinicianBolusRefused), r.Kind == Kind(pump.EvCommandRefused):
+	case r.Kind == pumpwire.RecAuthFailed, r.Kind == pumpwire.RecCommandRefused, r.Kind == pumpwire.RecRadioRefused,
+		r.Kind == pumpwire.RecRadio, r.Kind == pumpwire.RecCommand && r.B != 0,
+		r.Kind == pumpwire.RecordKind(pump.EvProgramRefused), r.Kind == pumpwire.RecordKind(pump.EvPatientBolusRefused),
+		r.Kind == pumpwire.RecordKind(pump.EvClinicianBolusRefused), r.Kind == pumpwire.RecordKind(pump.EvCommandRefused):
 		level = slog.LevelWarn
 	}
 	// In the pump's local time, as programmers show it.
 	off := im.dev.Core.Status().UTCOffset
 	at := r.At.Std().In(time.FixedZone("", int(off/unit.Second))).Format("2006-01-02T15:04:05.000Z07:00")
-	im.logger.Log(context.Background(), level, r.Kind.String(), "seq", r.Seq, "at", at, "detail", r.Describe())
+	im.logger.Log(context.Background(), level, r.Kind.String(), "seq", r.Seq, "at", at, "detail", telemetry.Describe(r))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -17,20 +18,20 @@ import (
 func TestClinicianAndPatientSessions(t *testing.T) {
 	f := newFixture(t)
 	rx := morphine(500 * unit.Rate(unit.Microlitre)) // 0.5 mL/day
-	if _, err := f.do(f.w.clinician, telemetry.Refill{Added: 20 * unit.Millilitre, Drug: "morphine", Concentration: rx.Concentration}); err != nil {
+	if _, err := f.do(f.w.clinician, pump.Refill{Added: 20 * unit.Millilitre, Drug: "morphine", Concentration: rx.Concentration}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := f.program(rx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ack := resp.(*telemetry.Ack)
-	var prog Record
+	ack := resp.(*pumpwire.Ack)
+	var prog pumpwire.Record
 	for _, r := range f.im.Records(ack.Seq) {
 		prog = r
 		break
 	}
-	if prog.Kind != Kind(pump.EvProgram) || prog.Serial != 101 || prog.Role != pump.RoleClinician {
+	if prog.Kind != pumpwire.RecordKind(pump.EvProgram) || prog.Serial != 101 || prog.Role != pump.RoleClinician {
 		t.Errorf("Ack.Seq %d is %v, want the PROGRAM record, attributed to clinician #101", ack.Seq, prog)
 	}
 	st := f.core()
@@ -39,18 +40,16 @@ func TestClinicianAndPatientSessions(t *testing.T) {
 	}
 
 	// Interrogate and the log, pipelined.
-	var status Status
-	var recs []Record
+	var status pumpwire.Status
+	var recs []pumpwire.Record
 	f.session(f.w.clinician, func(c *telemetry.Client) {
-		rs, err := c.DoAll(ctx(t), telemetry.Interrogate{}, telemetry.ReadLog{From: 1})
+		rs, err := c.DoAll(ctx(t), pump.Interrogate{}, pump.ReadLog{From: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status, err = ConsumeStatus(rs[0].(*telemetry.Status).Data); err != nil {
-			t.Fatal(err)
-		}
-		l := rs[1].(*telemetry.Log)
-		if recs, err = ConsumeRecords(l.Entries); err != nil {
+		status = *rs[0].(*pumpwire.Status)
+		l := rs[1].(*pumpwire.Log)
+		if recs, err = pumpwire.ConsumeRecords(l.Entries); err != nil {
 			t.Fatal(err)
 		}
 		if l.More || l.Next != recs[len(recs)-1].Seq+1 {
@@ -63,7 +62,7 @@ func TestClinicianAndPatientSessions(t *testing.T) {
 	}
 	var starts int
 	for _, r := range recs {
-		if r.Kind == Kind(pump.EvSessionStart) {
+		if r.Kind == pumpwire.RecordKind(pump.EvSessionStart) {
 			starts++
 			if r.Serial != 101 || r.Name != "Dr. A. Ruiz" || telemetry.WakeKind(r.A) != telemetry.WakeContact {
 				t.Errorf("session start not annotated with the peer: %v", r)
@@ -75,25 +74,25 @@ func TestClinicianAndPatientSessions(t *testing.T) {
 	}
 
 	// The patient: one bolus, then the lockout.
-	var res [2]*telemetry.BolusResult
+	var res [2]*pumpwire.BolusResult
 	for i := range res {
 		if i > 0 {
 			f.clock.Advance(30 * unit.Minute) // the first bolus (10 minutes) is over
 		}
-		r, err := f.do(f.w.patient, telemetry.PatientBolus{})
+		r, err := f.do(f.w.patient, pump.PatientActivation{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res[i] = r.(*telemetry.BolusResult)
+		res[i] = r.(*pumpwire.BolusResult)
 	}
-	if !res[0].Given || res[0].Volume != 25*unit.Microlitre || res[0].Reason != "" {
+	if !res[0].Given() || res[0].Volume != 25*unit.Microlitre || res[0].Reason != pump.ReasonNone {
 		t.Errorf("first bolus %+v", res[0])
 	}
-	if res[1].Given || res[1].Reason != "lockout" || res[1].Next.Sub(res[0].Next) != 0 || res[1].Next <= t0 {
+	if res[1].Given() || res[1].Reason != pump.ReasonLockout || res[1].Next.Sub(res[0].Next) != 0 || res[1].Next <= t0 {
 		t.Errorf("second bolus %+v (first %+v)", res[1], res[0])
 	}
-	f.mustLog(Kind(pump.EvPatientBolusStart), nil)
-	r := f.mustLog(Kind(pump.EvPatientBolusRefused), nil)
+	f.mustLog(pumpwire.RecordKind(pump.EvPatientBolusStart), nil)
+	r := f.mustLog(pumpwire.RecordKind(pump.EvPatientBolusRefused), nil)
 	if r.Reason != pump.ReasonLockout {
 		t.Errorf("refusal %v", r)
 	}
@@ -101,8 +100,10 @@ func TestClinicianAndPatientSessions(t *testing.T) {
 
 // Programming over a prescription the programmer has not seen is a conflict;
 // an invalid prescription is rejected with the core's field and reason; a
-// request whose decoded prescription differs from what the programmer built
-// fails the core's checksum. All are in the log, none changes the pump.
+// program whose prescription differs from what the programmer checksummed
+// fails the core's checksum. All are in the log, none changes the pump. (A
+// program whose bytes do not decode never reaches the device: telemetry's
+// TestPumpRoleAndUnknownCommand.)
 func TestProgramRefusals(t *testing.T) {
 	f := newFixture(t)
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
@@ -111,8 +112,7 @@ func TestProgramRefusals(t *testing.T) {
 
 	stale := rx
 	stale.Rate = 600 * unit.Rate(unit.Microlitre)
-	b, _ := AppendProgram(nil, ProgramRequest{Rx: stale})
-	_, err := f.do(f.w.clinician, telemetry.NewProgram(pump.Hash{}, b))
+	_, err := f.do(f.w.clinician, pump.NewProgram(stale, pump.Hash{}))
 	if !errors.Is(err, telemetry.ErrConflict) {
 		t.Errorf("stale hash: %v", err)
 	}
@@ -121,21 +121,17 @@ func TestProgramRefusals(t *testing.T) {
 	if _, err := f.program(bad, false); !errors.Is(err, telemetry.ErrRejected) || !strings.Contains(err.Error(), "rate") {
 		t.Errorf("invalid prescription: %v", err)
 	}
-	// A program request whose checksum does not match its prescription.
-	b, _ = AppendProgram(nil, ProgramRequest{Rx: stale})
-	b[len(b)-1] ^= 1
-	if _, err := f.do(f.w.clinician, telemetry.NewProgram(before, b)); !errors.Is(err, telemetry.ErrRejected) {
+	// A program whose checksum does not match its prescription.
+	p := pump.NewProgram(stale, before)
+	p.Checksum ^= 1
+	if _, err := f.do(f.w.clinician, p); !errors.Is(err, telemetry.ErrRejected) {
 		t.Errorf("checksum: %v", err)
-	}
-	// Bytes that are no program request at all.
-	if _, err := f.do(f.w.clinician, telemetry.NewProgram(before, []byte{9, 9, 9})); !errors.Is(err, telemetry.ErrRejected) {
-		t.Errorf("garbage: %v", err)
 	}
 	if f.core().RxHash != before {
 		t.Error("a refused program changed the prescription")
 	}
 	reasons := map[pump.Reason]bool{}
-	for _, r := range f.records(Kind(pump.EvProgramRefused)) {
+	for _, r := range f.records(pumpwire.RecordKind(pump.EvProgramRefused)) {
 		reasons[r.Reason] = true
 	}
 	for _, want := range []pump.Reason{pump.ReasonHashMismatch, pump.ReasonInvalid, pump.ReasonChecksum} {
@@ -143,7 +139,6 @@ func TestProgramRefusals(t *testing.T) {
 			t.Errorf("no PROGRAM_REFUSED %v in the log", want)
 		}
 	}
-	f.mustLog(KindCommand, telemetry.ErrRejected) // the garbage never reached the core
 }
 
 // Every other clinician command reaches the core; refusals carry the core's
@@ -155,25 +150,25 @@ func TestCommandsReachTheCore(t *testing.T) {
 	if f.im.dev.HW.Reservoir != 20*unit.Millilitre {
 		t.Errorf("simulated reservoir %v after the refill", f.im.dev.HW.Reservoir)
 	}
-	check := func(req telemetry.Request, want error) {
+	check := func(req pump.Command, want error) {
 		t.Helper()
 		if _, err := f.do(f.w.clinician, req); !errors.Is(err, want) && !(want == nil && err == nil) {
 			t.Errorf("%v: %v, want %v", req.Kind(), err, want)
 		}
 	}
-	check(telemetry.Prime{Volume: 100 * unit.Microlitre}, telemetry.ErrRejected) // not this pump's priming volume
-	check(telemetry.Prime{Volume: 360 * unit.Microlitre}, nil)
-	check(telemetry.ClinicianBolus{Volume: 50 * unit.Microlitre, Duration: unit.Hour}, telemetry.ErrRejected) // priming runs
-	check(telemetry.SetClock{Time: t0.Add(unit.Hour), UTCOffset: 2 * unit.Hour}, nil)
-	check(telemetry.Acknowledge{Alarm: "NO_SUCH_ALARM"}, telemetry.ErrRejected)
-	check(telemetry.Acknowledge{Alarm: "ALL"}, nil)
-	check(telemetry.SilenceTone{}, nil)
-	check(telemetry.Stop{}, nil)
+	check(pump.Prime{Volume: 100 * unit.Microlitre}, telemetry.ErrRejected) // not this pump's priming volume
+	check(pump.Prime{Volume: 360 * unit.Microlitre}, nil)
+	check(pump.ClinicianBolus{Volume: 50 * unit.Microlitre, Duration: unit.Hour}, telemetry.ErrRejected) // priming runs
+	check(pump.SetClock{SenderClock: t0.Add(unit.Hour), UTCOffset: 2 * unit.Hour}, nil)
+	check(pump.Acknowledge{Alarm: pump.MotorStall}, nil) // not raised: nothing to acknowledge
+	check(pump.Acknowledge{}, nil)
+	check(pump.SilenceTone{}, nil)
+	check(pump.Stop{}, nil)
 	if !f.core().Alarms.Has(pump.PumpStopped) {
 		t.Error("a session closed with the pump stopped did not raise PUMP_STOPPED")
 	}
-	check(telemetry.Resume{}, nil)
-	check(telemetry.SetMinimumRate{}, nil)
+	check(pump.Resume{}, nil)
+	check(pump.SetMinimumRate{}, nil)
 	st := f.core()
 	if st.Rx.Mode != pump.ModeMinimum || st.Rx.Drug != "morphine" || st.Rx.PatientBolus.Volume != 0 || st.Alarms.Has(pump.PumpStopped) {
 		t.Errorf("after minimum rate: %+v", st)
@@ -181,13 +176,13 @@ func TestCommandsReachTheCore(t *testing.T) {
 	if st.UTCOffset != 2*unit.Hour {
 		t.Errorf("UTC offset %v", st.UTCOffset)
 	}
-	f.mustLog(Kind(pump.EvPrimeStart), nil)
-	f.mustLog(Kind(pump.EvClinicianBolusRefused), nil)
-	f.mustLog(KindClockSkew, nil)
-	f.mustLog(Kind(pump.EvSetClock), nil)
-	f.mustLog(Kind(pump.EvStop), nil)
-	f.mustLog(Kind(pump.EvResume), nil)
-	if r := f.mustLog(KindCommand, nil); telemetry.Kind(r.A) != telemetry.KindPrime || r.Serial != 101 {
+	f.mustLog(pumpwire.RecordKind(pump.EvPrimeStart), nil)
+	f.mustLog(pumpwire.RecordKind(pump.EvClinicianBolusRefused), nil)
+	f.mustLog(pumpwire.RecClockSkew, nil)
+	f.mustLog(pumpwire.RecordKind(pump.EvSetClock), nil)
+	f.mustLog(pumpwire.RecordKind(pump.EvStop), nil)
+	f.mustLog(pumpwire.RecordKind(pump.EvResume), nil)
+	if r := f.mustLog(pumpwire.RecCommand, nil); pump.CommandKind(r.A) != pump.CmdPrime || r.Serial != 101 {
 		t.Errorf("first COMMAND record %v", r)
 	}
 }
@@ -199,10 +194,10 @@ func TestRadioTimeChargedToBattery(t *testing.T) {
 	var before, after unit.Charge
 	var start unit.Time
 	f.im.Do(func(d *device.Device, now unit.Time) error { before, start = d.Core.Battery(), now; return nil })
-	rep := f.session(f.w.monitor, func(c *telemetry.Client) { c.Do(ctx(t), telemetry.ReadStatus{}) })
+	rep := f.session(f.w.monitor, func(c *telemetry.Client) { c.Do(ctx(t), pump.ReadStatus{}) })
 	var now unit.Time
 	f.im.Do(func(d *device.Device, t unit.Time) error { after, now = d.Core.Battery(), t; return nil })
-	end := f.mustLog(Kind(pump.EvSessionEnd), nil)
+	end := f.mustLog(pumpwire.RecordKind(pump.EvSessionEnd), nil)
 	if unit.Duration(end.A) != rep.Radio || rep.Radio <= 0 {
 		t.Errorf("SESSION_END radio %v, session report %v", unit.Duration(end.A), rep.Radio)
 	}
@@ -221,22 +216,22 @@ func TestReadLogPages(t *testing.T) {
 	f := newFixture(t)
 	f.ready(morphine(500 * unit.Rate(unit.Microlitre)))
 	for range 20 {
-		f.do(f.w.monitor, telemetry.ReadStatus{})
+		f.do(f.w.monitor, pump.ReadStatus{})
 	}
 	all := f.im.Records(0)
-	var got []Record
+	var got []pumpwire.Record
 	from := uint64(0)
 	f.session(f.w.clinician, func(c *telemetry.Client) {
 		for i := 0; i < 1000; i++ {
-			r, err := c.Do(ctx(t), telemetry.ReadLog{From: from, MaxBytes: 64})
+			r, err := c.Do(ctx(t), pump.ReadLog{From: from, MaxBytes: 64})
 			if err != nil {
 				t.Fatal(err)
 			}
-			l := r.(*telemetry.Log)
+			l := r.(*pumpwire.Log)
 			if len(l.Entries) > 64 {
 				t.Fatalf("page of %d bytes", len(l.Entries))
 			}
-			rs, err := ConsumeRecords(l.Entries)
+			rs, err := pumpwire.ConsumeRecords(l.Entries)
 			if err != nil {
 				t.Fatal(err)
 			}

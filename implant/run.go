@@ -141,8 +141,12 @@ func Run(ctx context.Context, cfg RunConfig) error {
 
 	if cfg.Ready != nil {
 		cred := st.Enrolment.Identity.Credential
+		s, err := im.Status()
+		if err != nil {
+			return err
+		}
 		cfg.Ready(RunInfo{Addr: l.Addr(), Socket: sock, Serial: cred.Serial, Name: cred.Name, Model: st.Setup.Model,
-			PumpTime: pump0, UTCOffset: im.Status().UTCOffset, Speed: speed})
+			PumpTime: pump0, UTCOffset: s.UTCOffset, Speed: speed})
 	}
 	lastTrust := time.Now()
 	for {
@@ -165,11 +169,11 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		wait = max(wait, time.Millisecond)
 		select {
 		case <-ctx.Done():
-			im.Advance()
+			_, err := im.Advance()
 			if serveErr != nil {
 				return serveErr
 			}
-			return nil
+			return err
 		case <-time.After(wait):
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -108,7 +109,7 @@ type State struct {
 	Setup     Setup
 	Enrolment telemetry.Enrolment
 	Image     [pump.ImageSize]byte
-	Records   []Record
+	Records   []pumpwire.Record
 	Meta      Meta
 	Anchor    Anchor
 
@@ -291,7 +292,7 @@ func (st *State) Close() error {
 }
 
 // Append stores records durably at the end of the journal.
-func (st *State) Append(rs []Record) error {
+func (st *State) Append(rs []pumpwire.Record) error {
 	st.buf = st.buf[:0]
 	for i := range rs {
 		st.buf = appendJournal(st.buf, &rs[i])

@@ -8,6 +8,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -58,7 +59,7 @@ func TestStateSurvivesCrash(t *testing.T) {
 	// as a crash in the middle of an append leaves it.
 	st.Close()
 	j, _ := os.OpenFile(filepath.Join(dir, journalFile), os.O_WRONLY|os.O_APPEND, 0)
-	j.Write(appendJournal(nil, &Record{Seq: 999, Kind: KindCommand})[:20])
+	j.Write(appendJournal(nil, &pumpwire.Record{Seq: 999, Kind: pumpwire.RecCommand})[:20])
 	j.Close()
 
 	f.clock.Advance(10 * unit.Minute)
@@ -84,15 +85,15 @@ func TestStateSurvivesCrash(t *testing.T) {
 			t.Fatalf("record %d changed: %v → %v", i, recs[i], got[i])
 		}
 	}
-	if r := got[len(recs)]; r.Kind != Kind(pump.EvReset) || r.Seq != recs[len(recs)-1].Seq+1 || unit.Volume(r.A) != lost {
+	if r := got[len(recs)]; r.Kind != pumpwire.RecordKind(pump.EvReset) || r.Seq != recs[len(recs)-1].Seq+1 || unit.Volume(r.A) != lost {
 		t.Errorf("first record after the restart: %v", r)
 	}
-	s := f.im.Status()
+	s := f.status()
 	if s.LastFill != 20*unit.Millilitre || s.RxSince == 0 || f.im.dev.HW.Reservoir != 20*unit.Millilitre-before.Delivered {
 		t.Errorf("facts after the restart: last fill %v, rx since %v, simulated reservoir %v", s.LastFill, s.RxSince, f.im.dev.HW.Reservoir)
 	}
 	// And it still answers, with the same identity.
-	if _, err := f.do(f.w.monitor, telemetry.ReadStatus{}); err != nil {
+	if _, err := f.do(f.w.monitor, pump.ReadStatus{}); err != nil {
 		t.Fatal(err)
 	}
 }

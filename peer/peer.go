@@ -1,8 +1,9 @@
 // Package peer owns what every client of the pump shares: its credential and
-// trust files, dialing the pump over the telemetry protocol, decoding the
-// device's answers, and saying in plain words why the pump refused. The
-// clinician programmer (package programmer) and the patient's therapy manager
-// (package ptm) are built on it.
+// trust files, dialing the pump over the telemetry protocol, reading the
+// pump's answers (package pumpwire), and saying in plain words why the pump
+// refused. The clinician programmer (package programmer) and the patient's
+// therapy manager (package ptm) are built on it; none of them imports the
+// device (package implant).
 package peer
 
 import (
@@ -14,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/thecal/thecal/implant"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -88,13 +89,16 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// Status decodes the device's answer to Interrogate or ReadStatus.
-func Status(r telemetry.Response) (implant.Status, error) {
-	s, ok := r.(*telemetry.Status)
-	if !ok {
-		return implant.Status{}, fmt.Errorf("%w: %v instead of a status", telemetry.ErrUnexpected, r.Kind())
+// Status reads the pump's answer to Interrogate or ReadStatus.
+func Status(r pumpwire.Response) (pumpwire.Status, error) {
+	if err := telemetry.AnswerErr(r); err != nil {
+		return pumpwire.Status{}, err
 	}
-	return implant.ConsumeStatus(s.Data)
+	s, ok := r.(*pumpwire.Status)
+	if !ok || s == nil {
+		return pumpwire.Status{}, fmt.Errorf("%w: %v instead of a status", telemetry.ErrUnexpected, r.Kind())
+	}
+	return *s, nil
 }
 
 // Explain says in plain words why the pump (or the link) refused, and what to

@@ -22,7 +22,7 @@ func TestExplainEveryRefusal(t *testing.T) {
 		}
 	}
 	// The device's detail follows, without the sentinel's own words.
-	err := telemetry.Refuse(fmt.Errorf("%w: patient may not program", telemetry.ErrForbidden))
+	err := telemetry.AnswerErr(telemetry.Refuse(fmt.Errorf("%w: patient may not program", telemetry.ErrForbidden)))
 	if got := Explain(err); !strings.HasSuffix(got, "(deny by default): patient may not program") {
 		t.Errorf("forbidden: %q", got)
 	}

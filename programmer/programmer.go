@@ -17,9 +17,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/peer"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 )
 
@@ -34,7 +34,7 @@ var ErrNotStored = errors.New("programmer: the pump does not run the prescriptio
 // Session is an open session with a pump.
 type Session struct {
 	c      *telemetry.Client
-	status implant.Status
+	status pumpwire.Status
 }
 
 // Open dials the pump and interrogates it (the interrogation rides with the
@@ -59,7 +59,7 @@ func Open(ctx context.Context, cfg peer.Config) (*Session, error) {
 }
 
 func (s *Session) readStatus(ctx context.Context) error {
-	r, err := s.c.Do(ctx, telemetry.ReadStatus{})
+	r, err := s.c.Do(ctx, pump.ReadStatus{})
 	if err != nil {
 		return err
 	}
@@ -74,52 +74,49 @@ func (s *Session) readStatus(ctx context.Context) error {
 func (s *Session) Pump() telemetry.Credential { return s.c.Pump() }
 
 // Status returns the pump's status as last read (every command refreshes it).
-func (s *Session) Status() implant.Status { return s.status }
+func (s *Session) Status() pumpwire.Status { return s.status }
 
 // Interrogate reads the full status (logged by the pump as an interrogation).
-func (s *Session) Interrogate(ctx context.Context) (implant.Status, error) {
-	r, err := s.c.Do(ctx, telemetry.Interrogate{})
+func (s *Session) Interrogate(ctx context.Context) (pumpwire.Status, error) {
+	r, err := s.c.Do(ctx, pump.Interrogate{})
 	if err != nil {
-		return implant.Status{}, err
+		return pumpwire.Status{}, err
 	}
 	st, err := peer.Status(r)
 	if err != nil {
-		return implant.Status{}, err
+		return pumpwire.Status{}, err
 	}
 	s.status = st
 	return st, nil
 }
 
-// Send sends req and reads the status back in the same round trip, so the
-// programmer always knows what the pump is doing after a command.
-func (s *Session) Send(ctx context.Context, req telemetry.Request) (telemetry.Response, error) {
-	rs, err := s.c.DoAll(ctx, req, telemetry.ReadStatus{})
+// Send sends command c and reads the status back in the same round trip, so
+// the programmer always knows what the pump is doing after a command.
+func (s *Session) Send(ctx context.Context, c pump.Command) (pumpwire.Response, error) {
+	rs, err := s.c.DoAll(ctx, c, pump.ReadStatus{})
 	if err != nil {
 		return nil, err
 	}
 	if st, err := peer.Status(rs[1]); err == nil {
 		s.status = st
 	}
-	if e, ok := rs[0].(*telemetry.ErrorResponse); ok {
-		return e, e
-	}
-	return rs[0], nil
+	return rs[0], telemetry.AnswerErr(rs[0])
 }
 
 // Log reads the event log from sequence number from to its end, a page per
 // round trip.
-func (s *Session) Log(ctx context.Context, from uint64) ([]implant.Record, error) {
-	var out []implant.Record
+func (s *Session) Log(ctx context.Context, from uint64) ([]pumpwire.Record, error) {
+	var out []pumpwire.Record
 	for {
-		r, err := s.c.Do(ctx, telemetry.ReadLog{From: from})
+		r, err := s.c.Do(ctx, pump.ReadLog{From: from})
 		if err != nil {
 			return out, err
 		}
-		l, ok := r.(*telemetry.Log)
+		l, ok := r.(*pumpwire.Log)
 		if !ok {
 			return out, fmt.Errorf("%w: %v instead of a log", telemetry.ErrUnexpected, r.Kind())
 		}
-		rs, err := implant.ConsumeRecords(l.Entries)
+		rs, err := pumpwire.ConsumeRecords(l.Entries)
 		if err != nil {
 			return out, err
 		}
@@ -135,18 +132,22 @@ func (s *Session) Log(ctx context.Context, from uint64) ([]implant.Record, error
 // the same round trip, that the pump runs exactly the reviewed prescription.
 // It returns the event-log sequence number of the stored prescription.
 func (s *Session) Program(ctx context.Context, c *Change) (uint64, error) {
-	b, err := implant.AppendProgram(nil, implant.ProgramRequest{Rx: c.New, Bridge: c.Bridge})
-	if err != nil {
-		return 0, err
+	var cmd pump.Command = pump.NewProgram(c.New, c.Replaces)
+	if c.Bridge {
+		cmd = pump.Bridge(pump.NewProgram(c.New, c.Replaces))
 	}
-	r, err := s.Send(ctx, telemetry.NewProgram(c.Replaces, b))
+	r, err := s.Send(ctx, cmd)
 	if err != nil {
 		return 0, err
 	}
 	if s.status.RxHash != pump.HashOf(&c.New) {
 		return 0, ErrNotStored
 	}
-	return r.(*telemetry.Ack).Seq, nil
+	ack, ok := r.(*pumpwire.Ack)
+	if !ok {
+		return 0, fmt.Errorf("%w: %v instead of an ack", telemetry.ErrUnexpected, r.Kind())
+	}
+	return ack.Seq, nil
 }
 
 // Close ends the session. While the pump is stopped (no prescription, a stop

@@ -10,9 +10,9 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/implant/implanttest"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
@@ -71,7 +71,7 @@ func (b *bench) close() {
 	b.p.Idle()
 }
 
-func (b *bench) status() implant.Status { return b.pr.S.Status() }
+func (b *bench) status() pumpwire.Status { return b.pr.S.Status() }
 
 // fill records a first fill of 20 mL and programs morphine at rate with a
 // patient bolus.
@@ -90,7 +90,7 @@ func (b *bench) morphine(rate unit.Rate) {
 	b.out.Reset()
 }
 
-func (b *bench) records(k implant.Kind) int {
+func (b *bench) records(k pumpwire.RecordKind) int {
 	n := 0
 	for _, r := range b.p.Im.Records(0) {
 		if r.Kind == k {
@@ -131,7 +131,7 @@ func TestChangeShowsOldAndNewAndPrograms(t *testing.T) {
 func TestChangeRefusals(t *testing.T) {
 	b := newBench(t)
 	b.morphine(500 * unit.Rate(unit.Microlitre))
-	programs := b.records(implant.Kind(pump.EvProgram))
+	programs := b.records(pumpwire.RecordKind(pump.EvProgram))
 	mcg := func(n int64) unit.DoseRate { return unit.DoseRate(unit.MassIn(n, unit.Microgram)) }
 
 	// No reason for the library's soft findings.
@@ -156,7 +156,7 @@ func TestChangeRefusals(t *testing.T) {
 	if _, err := b.pr.ChangePrescription(ctx(t), Edit{Rate: unit.MillilitrePerDay, Max24h: 500 * unit.Microlitre}); !errors.Is(err, ErrPumpWouldRefuse) {
 		t.Errorf("over the cap: %v", err)
 	}
-	if n := b.records(implant.Kind(pump.EvProgram)); n != programs {
+	if n := b.records(pumpwire.RecordKind(pump.EvProgram)); n != programs {
 		t.Errorf("%d programs sent", n-programs)
 	}
 }
@@ -203,7 +203,7 @@ func TestChangeConflict(t *testing.T) {
 	if _, err := stale.ChangePrescription(ctx(t), Edit{Rate: 600 * unit.Rate(unit.Microlitre)}); !errors.Is(err, telemetry.ErrConflict) {
 		t.Errorf("stale program: %v", err)
 	}
-	if b.p.Im.Status().Rx.Rate != 550*unit.Rate(unit.Microlitre) {
+	if b.p.Status().Rx.Rate != 550*unit.Rate(unit.Microlitre) {
 		t.Error("the stale program replaced the new prescription")
 	}
 }
@@ -282,7 +282,7 @@ func TestRefillWorkflow(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if b.records(implant.Kind(pump.EvBridgeStart)) != 1 {
+	if b.records(pumpwire.RecordKind(pump.EvBridgeStart)) != 1 {
 		t.Error("no BRIDGE_START")
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
@@ -162,7 +162,7 @@ type Change struct {
 // drug.Check on the daily dose (and on what max_24h allows, for hard limits).
 // The history given to the library is the running prescription since it was
 // stored.
-func PlanChange(lib *drug.Library, st implant.Status, newRx pump.Prescription, population string, now unit.Time) (*Change, error) {
+func PlanChange(lib *drug.Library, st pumpwire.Status, newRx pump.Prescription, population string, now unit.Time) (*Change, error) {
 	c := &Change{Old: st.Rx, New: newRx, HasOld: st.HasRx, Replaces: st.RxHash, Unit: unit.Milligram}
 	if err := newRx.Validate(st.Model); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPumpWouldRefuse, err)

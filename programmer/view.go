@@ -8,15 +8,16 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
+	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
 
 // WriteStatus prints an interrogation for a clinician: therapy, reservoir,
 // battery, alarms, catheter, and where the event log stands. Times are the
 // pump's local time.
-func WriteStatus(w io.Writer, lib *drug.Library, serial uint64, st implant.Status) {
+func WriteStatus(w io.Writer, lib *drug.Library, serial uint64, st pumpwire.Status) {
 	loc := Local(st)
 	at := func(t unit.Time) string { return t.Std().In(loc).Format("2006-01-02 15:04") }
 	u := unit.Milligram
@@ -75,7 +76,7 @@ func WriteStatus(w io.Writer, lib *drug.Library, serial uint64, st implant.Statu
 }
 
 // notDelivering says why a pump delivers nothing.
-func notDelivering(st *implant.Status) string {
+func notDelivering(st *pumpwire.Status) string {
 	var why []string
 	switch {
 	case !st.HasRx:
@@ -114,7 +115,7 @@ func alarmText(a pump.Alarms) string {
 
 // WriteLog prints event-log records, one a line, in the pump's local time;
 // critical ones are marked with "!".
-func WriteLog(w io.Writer, recs []implant.Record, loc *time.Location) {
+func WriteLog(w io.Writer, recs []pumpwire.Record, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i := range recs {
 		r := &recs[i]
@@ -122,7 +123,7 @@ func WriteLog(w io.Writer, recs []implant.Record, loc *time.Location) {
 		if r.Critical() {
 			mark = "!"
 		}
-		fmt.Fprintf(tw, "%s#%d\t%s\t%s\t%s\n", mark, r.Seq, r.At.Std().In(loc).Format("2006-01-02 15:04:05"), r.Kind, r.Describe())
+		fmt.Fprintf(tw, "%s#%d\t%s\t%s\t%s\n", mark, r.Seq, r.At.Std().In(loc).Format("2006-01-02 15:04:05"), r.Kind, telemetry.Describe(r))
 	}
 	tw.Flush()
 }

@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/pump"
-	"github.com/thecal/thecal/telemetry"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
@@ -142,7 +141,7 @@ func (p *Programmer) ClinicianBolus(ctx context.Context, v unit.Volume, d unit.D
 	if err := p.confirm("Give the bolus?"); err != nil {
 		return err
 	}
-	if _, err := p.S.Send(ctx, telemetry.ClinicianBolus{Volume: v, Duration: d}); err != nil {
+	if _, err := p.S.Send(ctx, pump.ClinicianBolus{Volume: v, Duration: d}); err != nil {
 		return err
 	}
 	p.printf("Bolus started.")
@@ -170,7 +169,7 @@ func (p *Programmer) Prime(ctx context.Context) error {
 	if err := p.confirm("Prime now?"); err != nil {
 		return err
 	}
-	if _, err := p.S.Send(ctx, telemetry.Prime{Volume: pr.Volume}); err != nil {
+	if _, err := p.S.Send(ctx, pump.Prime{Volume: pr.Volume}); err != nil {
 		return err
 	}
 	p.printf("Priming started; the basal program waits for it.")
@@ -180,7 +179,7 @@ func (p *Programmer) Prime(ctx context.Context) error {
 // Stop stops delivery. The session then refuses to close unless the
 // clinician leaves the pump stopped on purpose.
 func (p *Programmer) Stop(ctx context.Context) error {
-	if _, err := p.S.Send(ctx, telemetry.Stop{}); err != nil {
+	if _, err := p.S.Send(ctx, pump.Stop{}); err != nil {
 		return err
 	}
 	p.printf("Stopped: the pump delivers no drug until it is resumed.")
@@ -189,7 +188,7 @@ func (p *Programmer) Stop(ctx context.Context) error {
 
 // Resume resumes delivery from now (no catch-up) and clears an occlusion stop.
 func (p *Programmer) Resume(ctx context.Context) error {
-	if _, err := p.S.Send(ctx, telemetry.Resume{}); err != nil {
+	if _, err := p.S.Send(ctx, pump.Resume{}); err != nil {
 		return err
 	}
 	st := p.S.Status()
@@ -213,20 +212,31 @@ func (p *Programmer) MinimumRate(ctx context.Context) error {
 	if err := p.confirm("Set the minimum rate?"); err != nil {
 		return err
 	}
-	if _, err := p.S.Send(ctx, telemetry.SetMinimumRate{}); err != nil {
+	if _, err := p.S.Send(ctx, pump.SetMinimumRate{}); err != nil {
 		return err
 	}
 	p.printf("The pump runs the minimum rate.")
 	return nil
 }
 
-// Acknowledge acknowledges the named alarms (all active ones if none).
+// Acknowledge acknowledges the named alarms (all active ones if none, or
+// "ALL"). An unknown name is refused before anything is sent.
 func (p *Programmer) Acknowledge(ctx context.Context, alarms ...string) error {
-	if len(alarms) == 0 {
-		alarms = []string{"ALL"}
+	var cmds []pump.Command
+	for _, name := range alarms {
+		var a pump.Alarm // AlarmNone: every active alarm
+		if name != "ALL" {
+			if err := a.UnmarshalText([]byte(name)); err != nil {
+				return err
+			}
+		}
+		cmds = append(cmds, pump.Acknowledge{Alarm: a})
 	}
-	for _, a := range alarms {
-		if _, err := p.S.Send(ctx, telemetry.Acknowledge{Alarm: a}); err != nil {
+	if len(cmds) == 0 {
+		cmds = append(cmds, pump.Acknowledge{})
+	}
+	for _, c := range cmds {
+		if _, err := p.S.Send(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -242,7 +252,7 @@ func (p *Programmer) SetClock(ctx context.Context, offset unit.Duration, zoneNam
 	st := p.S.Status()
 	now := p.clock()
 	p.printf("UTC offset: %s → %s%s.", unit.FormatUTCOffset(st.UTCOffset), unit.FormatUTCOffset(offset), zoneSuffix(zoneName))
-	if skew := st.At.Sub(now); skew > implant.MaxClockSkew || skew < -implant.MaxClockSkew {
+	if skew := st.At.Sub(now); skew > pumpwire.MaxClockSkew || skew < -pumpwire.MaxClockSkew {
 		p.printf("Note: the pump's clock differs from this programmer's by %v; the pump logs it and keeps its own clock (it is never stepped).", skew)
 	}
 	if st.HasRx && st.Rx.Mode == pump.ModeFlex && offset != st.UTCOffset {
@@ -251,7 +261,7 @@ func (p *Programmer) SetClock(ctx context.Context, offset unit.Duration, zoneNam
 	if err := p.confirm("Set the UTC offset?"); err != nil {
 		return err
 	}
-	if _, err := p.S.Send(ctx, telemetry.SetClock{Time: now, UTCOffset: offset}); err != nil {
+	if _, err := p.S.Send(ctx, pump.SetClock{UTCOffset: offset, SenderClock: now}); err != nil {
 		return err
 	}
 	p.printf("Set.")
@@ -281,7 +291,7 @@ type RefillPlan struct {
 	FirstFill bool                // nothing was in the reservoir: no discrepancy check
 	Check     therapy.RefillCheck // the discrepancy check
 	Since     unit.Duration       // since the last refill
-	Refill    telemetry.Refill
+	Refill    pump.Refill
 	Unit      unit.MassUnit
 	Change    *Change         // the new prescription, when the drug or concentration changes
 	Bridge    *therapy.Bridge // when Change starts after a bridge
@@ -293,7 +303,7 @@ type RefillPlan struct {
 // what the pump's count leaves (therapy.CheckRefill), the new drug and
 // concentration, the new prescription and its bridge when they change, and
 // the next refill date.
-func PlanRefill(lib *drug.Library, st implant.Status, in RefillInput, population string, now unit.Time) (*RefillPlan, error) {
+func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, population string, now unit.Time) (*RefillPlan, error) {
 	name, conc := in.Drug, in.Concentration
 	if name == "" {
 		name = st.Rx.Drug
@@ -313,7 +323,7 @@ func PlanRefill(lib *drug.Library, st implant.Status, in RefillInput, population
 	if d, ok := lib.Lookup(name); ok && len(d.Name) <= pump.MaxDrugName {
 		name = d.Name
 	}
-	r := &RefillPlan{Refill: telemetry.Refill{Withdrawn: in.Withdrawn, Added: in.Added, Drug: name, Concentration: conc}, Unit: unit.Milligram}
+	r := &RefillPlan{Refill: pump.Refill{Withdrawn: in.Withdrawn, Added: in.Added, Drug: name, Concentration: conc}, Unit: unit.Milligram}
 	if d, ok := lib.Lookup(name); ok {
 		r.Unit = d.DoseUnit
 	}
@@ -399,7 +409,7 @@ func (r *RefillPlan) Decide(reason string) error {
 }
 
 // Write prints the refill for review.
-func (r *RefillPlan) Write(w io.Writer, st implant.Status, loc *time.Location) {
+func (r *RefillPlan) Write(w io.Writer, st pumpwire.Status, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(label, value string) { fmt.Fprintf(tw, "  %s\t%s\n", label, value) }
 	if r.FirstFill {
@@ -486,7 +496,7 @@ func (p *Programmer) MRICheck(ctx context.Context) error {
 		return err
 	}
 	loc := Local(st)
-	var stall, recovery *implant.Record
+	var stall, recovery *pumpwire.Record
 	for i := range recs {
 		switch pump.EventKind(recs[i].Kind) {
 		case pump.EvMotorStall:
@@ -528,7 +538,7 @@ func (p *Programmer) MRICheck(ctx context.Context) error {
 }
 
 // Local is the pump's local time zone: the UTC offset the clinician set.
-func Local(st implant.Status) *time.Location {
+func Local(st pumpwire.Status) *time.Location {
 	return time.FixedZone("UTC"+unit.FormatUTCOffset(st.UTCOffset), int(st.UTCOffset/unit.Second))
 }
 

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/peer"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -27,7 +27,7 @@ type Result struct {
 	Volume unit.Volume
 	Next   unit.Time   // earliest next bolus as far as lockout and count allow
 	Reason pump.Reason // why not, if not given
-	Status implant.Status
+	Status pumpwire.Status
 }
 
 // Bolus asks the pump for one patient bolus.
@@ -37,14 +37,14 @@ func Bolus(ctx context.Context, cfg peer.Config) (Result, error) {
 		return Result{}, err
 	}
 	defer c.Close()
-	rs, err := c.DoAll(ctx, telemetry.PatientBolus{}, telemetry.ReadStatus{})
+	rs, err := c.DoAll(ctx, pump.PatientActivation{}, pump.ReadStatus{})
 	if err != nil {
 		return Result{}, err
 	}
-	if e, ok := rs[0].(*telemetry.ErrorResponse); ok {
-		return Result{}, e
+	if err := telemetry.AnswerErr(rs[0]); err != nil {
+		return Result{}, err
 	}
-	b, ok := rs[0].(*telemetry.BolusResult)
+	b, ok := rs[0].(*pumpwire.BolusResult)
 	if !ok {
 		return Result{}, fmt.Errorf("%w: %v instead of a bolus result", telemetry.ErrUnexpected, rs[0].Kind())
 	}
@@ -52,26 +52,19 @@ func Bolus(ctx context.Context, cfg peer.Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Given: b.Given, Volume: b.Volume, Next: b.Next, Status: st}
-	for x := pump.Reason(0); x < 64; x++ {
-		if x.String() == b.Reason {
-			r.Reason = x
-			break
-		}
-	}
-	return r, nil
+	return Result{Given: b.Given(), Volume: b.Volume, Next: b.Next, Reason: b.Reason, Status: st}, nil
 }
 
 // Status reads the pump's status.
-func Status(ctx context.Context, cfg peer.Config) (implant.Status, error) {
+func Status(ctx context.Context, cfg peer.Config) (pumpwire.Status, error) {
 	c, err := peer.Dial(ctx, cfg)
 	if err != nil {
-		return implant.Status{}, err
+		return pumpwire.Status{}, err
 	}
 	defer c.Close()
-	r, err := c.Do(ctx, telemetry.ReadStatus{})
+	r, err := c.Do(ctx, pump.ReadStatus{})
 	if err != nil {
-		return implant.Status{}, err
+		return pumpwire.Status{}, err
 	}
 	return peer.Status(r)
 }
@@ -125,7 +118,7 @@ func (r Result) Message(lib *drug.Library) string {
 }
 
 // WriteStatus prints the pump's status for the patient.
-func WriteStatus(w io.Writer, lib *drug.Library, st implant.Status) {
+func WriteStatus(w io.Writer, lib *drug.Library, st pumpwire.Status) {
 	loc := local(&st)
 	switch {
 	case st.Delivering:
@@ -166,12 +159,12 @@ var alarmAdvice = map[pump.Alarm]string{
 	pump.DailyCap:          "DAILY LIMIT: the pump reached the most it may give in 24 hours. Call your clinic.",
 }
 
-func local(st *implant.Status) *time.Location {
+func local(st *pumpwire.Status) *time.Location {
 	return time.FixedZone("UTC"+unit.FormatUTCOffset(st.UTCOffset), int(st.UTCOffset/unit.Second))
 }
 
 // amount is a volume with the mass of medicine it holds, when known.
-func amount(lib *drug.Library, st *implant.Status, v unit.Volume) string {
+func amount(lib *drug.Library, st *pumpwire.Status, v unit.Volume) string {
 	conc, name := st.Rx.Concentration, st.Rx.Drug
 	if conc == 0 {
 		conc, name = st.FillConc, st.FillDrug

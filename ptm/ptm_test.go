@@ -10,10 +10,10 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/implant/implanttest"
 	"github.com/thecal/thecal/peer"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -157,7 +157,7 @@ func TestRefusalsExplained(t *testing.T) {
 	if !errors.Is(err, telemetry.ErrNotListening) || !strings.Contains(peer.Explain(err), "asleep") {
 		t.Errorf("asleep: %v: %s", err, peer.Explain(err))
 	}
-	if n := len(p.Im.Records(0)); n == 0 || p.Im.Records(0)[n-1].Kind == implant.Kind(pump.EvPatientBolusStart) {
+	if n := len(p.Im.Records(0)); n == 0 || p.Im.Records(0)[n-1].Kind == pumpwire.RecordKind(pump.EvPatientBolusStart) {
 		t.Error("a refused device gave a bolus")
 	}
 }

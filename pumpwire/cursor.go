@@ -12,6 +12,7 @@ import (
 var (
 	ErrTruncated = errors.New("pumpwire: truncated")
 	ErrMalformed = errors.New("pumpwire: malformed")
+	ErrTooLarge  = errors.New("pumpwire: too large")
 )
 
 // Cursor reads a link encoding from the front of a byte slice, in the
@@ -166,7 +167,7 @@ func (c *Cursor) Varint() int64 {
 
 func appendBytes16(b, p []byte) ([]byte, error) {
 	if len(p) > 0xffff {
-		return b, fmt.Errorf("%w: a byte string of %d bytes", ErrMalformed, len(p))
+		return b, fmt.Errorf("%w: a byte string of %d bytes", ErrTooLarge, len(p))
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
 	return append(b, p...), nil

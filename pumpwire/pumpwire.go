@@ -113,7 +113,7 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 		return b[:start], fmt.Errorf("%v message: %w", m.Kind(), err)
 	}
 	if len(b)-start > MaxMessage {
-		return b[:start], fmt.Errorf("%w: %v message of %d bytes (at most %d)", ErrMalformed, m.Kind(), len(b)-start, MaxMessage)
+		return b[:start], fmt.Errorf("%w: %v message of %d bytes (at most %d)", ErrTooLarge, m.Kind(), len(b)-start, MaxMessage)
 	}
 	return b, nil
 }
@@ -122,13 +122,13 @@ func AppendMessage(b []byte, m Message) ([]byte, error) {
 // know (or a device command, which has no wire form) decodes to Unknown, so
 // that a newer peer's command can be answered instead of ending the session;
 // a known kind with a malformed body, or bytes after it, is an error wrapping
-// ErrMalformed or ErrTruncated. Byte fields are copied out of b.
+// ErrMalformed or ErrTruncated, and a message over MaxMessage ErrTooLarge. Byte fields are copied out of b.
 func ConsumeMessage(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: an empty message", ErrTruncated)
 	}
 	if len(b) > MaxMessage {
-		return nil, fmt.Errorf("%w: a message of %d bytes (at most %d)", ErrMalformed, len(b), MaxMessage)
+		return nil, fmt.Errorf("%w: a message of %d bytes (at most %d)", ErrTooLarge, len(b), MaxMessage)
 	}
 	k := Kind(b[0])
 	c := NewCursor(b[1:])

@@ -156,7 +156,7 @@ func TestResponsesRoundTrip(t *testing.T) {
 	if _, err := ConsumeMessage(nil); !errors.Is(err, ErrTruncated) {
 		t.Error("an empty message decoded")
 	}
-	if _, err := ConsumeMessage(make([]byte, MaxMessage+1)); !errors.Is(err, ErrMalformed) {
+	if _, err := ConsumeMessage(make([]byte, MaxMessage+1)); !errors.Is(err, ErrTooLarge) {
 		t.Error("an oversized message decoded")
 	}
 	if m, err := ConsumeMessage([]byte{0x7e, 1, 2}); err != nil || m.(Unknown).Type != 0x7e || !bytes.Equal(m.(Unknown).Body, []byte{1, 2}) {
@@ -189,6 +189,7 @@ func TestRefusesWhatItCannotCarry(t *testing.T) {
 		&Error{Detail: strings.Repeat("x", MaxDetail+1)},
 		&Status{FillDrug: "\x00"},
 		&Status{HasRx: true, Rx: rx},
+		&Log{Entries: make([]byte, MaxMessage)},
 	} {
 		if b, err := AppendMessage([]byte{1}, m); err == nil || len(b) != 1 {
 			t.Errorf("%#v encoded (%v)", m, err)

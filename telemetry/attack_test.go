@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -19,7 +21,7 @@ import (
 func TestAttackUnauthenticatedCommand(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	conn, done := f.serve("attacker")
-	msg, err := AppendMessage(nil, NewProgram([32]byte{}, prescription(64, 1)))
+	msg, err := pumpwire.AppendMessage(nil, pumpwire.Request{Command: testProgram(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestAttackUnauthenticatedCommand(t *testing.T) {
 func TestAttackReplayWithinSession(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	recorded := tp.dataFrames()
@@ -62,10 +64,10 @@ func TestAttackReplayWithinSession(t *testing.T) {
 	if !errors.Is(rep.Err, ErrIntegrity) {
 		t.Errorf("session ended with %v, want ErrIntegrity", rep.Err)
 	}
-	if got := f.dev.kinds(); !slices.Equal(got, []Kind{KindClinicianBolus}) {
+	if got := f.dev.kinds(); !slices.Equal(got, []pump.CommandKind{pump.CmdClinicianBolus}) {
 		t.Errorf("device received %v, want one clinician bolus", got)
 	}
-	if _, err := c.Do(ctx(t), ReadStatus{}); err == nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err == nil {
 		t.Error("session still open after a replay")
 	}
 	e := f.events.mustLog(t, EventIntegrity, ErrIntegrity)
@@ -79,7 +81,7 @@ func TestAttackReplayWithinSession(t *testing.T) {
 func TestAttackReplayAcrossSessions(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), Stop{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.Stop{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -106,10 +108,10 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	if !errors.Is(rep.Err, ErrIntegrity) {
 		t.Errorf("injected frame ended the session with %v, want ErrIntegrity", rep.Err)
 	}
-	if _, err := c3.Do(ctx(t), ReadStatus{}); err == nil {
+	if _, err := c3.Do(ctx(t), pump.ReadStatus{}); err == nil {
 		t.Error("session survived a frame from another session")
 	}
-	if got := f.dev.kinds(); !slices.Equal(got, []Kind{KindStop}) {
+	if got := f.dev.kinds(); !slices.Equal(got, []pump.CommandKind{pump.CmdStop}) {
 		t.Errorf("device received %v, want the one original stop", got)
 	}
 	f.events.mustLog(t, EventIntegrity, ErrIntegrity)
@@ -120,7 +122,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 // session closed, the event logged, and the device never sees the command.
 func TestAttackBitFlip(t *testing.T) {
 	w := testWorld(t)
-	program := NewProgram([32]byte{1}, prescription(48, 3))
+	program := testProgram(3)
 	for _, target := range []struct {
 		name  string
 		index int // which of the peer's frames: 1 = finish, 2 = the program
@@ -170,8 +172,8 @@ func TestAttackReorderedOrDuplicated(t *testing.T) {
 	w := testWorld(t)
 	t.Run("reordered", func(t *testing.T) {
 		f := newFixture(t).wake(WakeRadio)
-		// A program of two frames; the first is held back and sent after
-		// the second.
+		// A program of two frames (fragments of 200 bytes); the first is
+		// held back and sent after the second.
 		var held []byte
 		swap := func(i int, fr []byte) [][]byte {
 			switch i {
@@ -184,15 +186,16 @@ func TestAttackReorderedOrDuplicated(t *testing.T) {
 			return [][]byte{fr}
 		}
 		c, _, done := f.dial(w.clinician, "programmer", swap)
+		c.ch.fragment = 200
 		before := f.dev.current()
-		if _, err := c.Do(ctx(t), NewProgram([32]byte{}, prescription(6000, 9))); err == nil {
+		if _, err := c.Do(ctx(t), testProgram(9)); err == nil {
 			t.Fatal("reordered program accepted")
 		}
 		rep := report(t, done)
 		if !errors.Is(rep.Err, ErrIntegrity) {
 			t.Errorf("session ended with %v", rep.Err)
 		}
-		if len(f.dev.requests()) != 0 || !bytes.Equal(f.dev.current(), before) {
+		if len(f.dev.requests()) != 0 || f.dev.current() != before {
 			t.Error("device saw the reordered program")
 		}
 		f.events.mustLog(t, EventIntegrity, ErrIntegrity)
@@ -208,47 +211,53 @@ func TestAttackReorderedOrDuplicated(t *testing.T) {
 		c, _, done := f.dial(w.clinician, "programmer", dup)
 		// The first copy is the genuine command; the pump acts on it once
 		// and refuses the copy.
-		c.Do(ctx(t), ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute})
+		c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute})
 		rep := report(t, done)
 		if !errors.Is(rep.Err, ErrIntegrity) {
 			t.Errorf("session ended with %v", rep.Err)
 		}
-		if got := f.dev.kinds(); !slices.Equal(got, []Kind{KindClinicianBolus}) {
+		if got := f.dev.kinds(); !slices.Equal(got, []pump.CommandKind{pump.CmdClinicianBolus}) {
 			t.Errorf("device received %v, want one bolus", got)
 		}
 		f.events.mustLog(t, EventIntegrity, ErrIntegrity)
 	})
 }
 
-// checkRefused asserts that req, sent by a session of id, is refused with
+// checkRefused asserts that m, sent by a session of id, is refused with
 // want, reaches no device, is logged, and leaves the session usable.
-func checkRefused(t *testing.T, f *fixture, c *Client, req Request, want error) {
+func checkRefused(t *testing.T, f *fixture, c *Client, m pumpwire.Message, want error) {
 	t.Helper()
 	before := len(f.dev.requests())
-	_, err := c.Do(ctx(t), req)
+	_, err := doMessage(t, c, m)
 	if !errors.Is(err, want) {
-		t.Errorf("%v: got %v, want %v", req.Kind(), err, want)
+		t.Errorf("%v: got %v, want %v", m.Kind(), err, want)
 	}
 	if got := f.dev.requests(); len(got) != before {
-		t.Errorf("%v reached the device", req.Kind())
+		t.Errorf("%v reached the device", m.Kind())
 	}
 	for _, e := range f.events.all() {
-		if e.Kind == EventCommandRefused && e.Command == req.Kind() && errors.Is(e.Err, want) && e.Severity >= SeverityWarning {
+		if e.Kind == EventCommandRefused && e.Command == m.Kind() && errors.Is(e.Err, want) && e.Severity >= SeverityWarning {
 			return
 		}
 	}
 	f.events.dump(t)
-	t.Errorf("no %v event for %v", EventCommandRefused, req.Kind())
+	t.Errorf("no %v event for %v", EventCommandRefused, m.Kind())
+}
+
+// refusedCommand is checkRefused for a pump command.
+func refusedCommand(t *testing.T, f *fixture, c *Client, cmd pump.Command, want error) {
+	t.Helper()
+	checkRefused(t, f, c, pumpwire.Request{Command: cmd}, want)
 }
 
 // The patient's therapy manager asks to change the prescription.
 func TestAttackPatientProgram(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	c, _, _ := f.dial(f.w.patient, "ptm", nil)
-	checkRefused(t, f, c, NewProgram([32]byte{}, prescription(64, 1)), ErrForbidden)
-	checkRefused(t, f, c, ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, ErrForbidden)
+	refusedCommand(t, f, c, testProgram(1), ErrForbidden)
+	refusedCommand(t, f, c, pump.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, ErrForbidden)
 	// Its own rights still work in the same session.
-	if r, err := c.Do(ctx(t), PatientBolus{}); err != nil || !r.(*BolusResult).Given {
+	if r, err := c.Do(ctx(t), pump.PatientActivation{}); err != nil || !r.(*pumpwire.BolusResult).Given() {
 		t.Errorf("patient bolus: %v %v", r, err)
 	}
 }
@@ -257,9 +266,9 @@ func TestAttackPatientProgram(t *testing.T) {
 func TestAttackMonitorBolus(t *testing.T) {
 	f := newFixture(t).wake(WakeScheduled)
 	c, _, _ := f.dial(f.w.monitor, "relay", nil)
-	checkRefused(t, f, c, PatientBolus{}, ErrForbidden)
-	checkRefused(t, f, c, ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, ErrForbidden)
-	if _, err := c.Do(ctx(t), ReadLog{From: 0}); err != nil {
+	refusedCommand(t, f, c, pump.PatientActivation{}, ErrForbidden)
+	refusedCommand(t, f, c, pump.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, ErrForbidden)
+	if _, err := c.Do(ctx(t), pump.ReadLog{From: 0}); err != nil {
 		t.Errorf("monitor read log: %v", err)
 	}
 }
@@ -269,22 +278,23 @@ func TestAttackMonitorBolus(t *testing.T) {
 func TestAttackEmergencyBeyondRights(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	c, _, _ := f.dial(f.w.emergency, "er", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Fatal(err)
 	}
 	opened := f.events.mustLog(t, EventSessionOpened, nil)
 	if opened.Severity != SeverityCritical || opened.Peer.Role != RoleEmergency {
 		t.Errorf("emergency session not logged loudly: %v", opened)
 	}
-	for _, req := range []Request{
-		Interrogate{}, ReadLog{}, NewProgram([32]byte{}, prescription(10, 0)),
-		ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, Prime{Volume: unit.Millilitre},
-		Refill{Added: 20 * unit.Millilitre, Drug: "morphine", Concentration: unit.MilligramPerMillilitre},
-		Resume{}, SetClock{Time: t0}, Acknowledge{Alarm: "low reservoir"}, PatientBolus{}, SilenceTone{},
+	for _, req := range []pump.Command{
+		pump.Interrogate{}, pump.ReadLog{}, testProgram(0), pump.Bridge(testProgram(0)),
+		pump.ClinicianBolus{Volume: unit.Millilitre, Duration: unit.Minute}, pump.Prime{Volume: unit.Millilitre},
+		pump.Refill{Added: 20 * unit.Millilitre, Drug: "morphine", Concentration: unit.MilligramPerMillilitre},
+		pump.Resume{}, pump.SetClock{SenderClock: t0}, pump.Acknowledge{Alarm: pump.LowReservoir}, pump.PatientActivation{},
+		pump.SilenceTone{},
 	} {
-		checkRefused(t, f, c, req, ErrForbidden)
+		refusedCommand(t, f, c, req, ErrForbidden)
 	}
-	for _, req := range []Request{Stop{}, SetMinimumRate{}, ReadStatus{}} {
+	for _, req := range []pump.Command{pump.Stop{}, pump.SetMinimumRate{}, pump.ReadStatus{}} {
 		if _, err := c.Do(ctx(t), req); err != nil {
 			t.Errorf("emergency %v: %v", req.Kind(), err)
 		}
@@ -303,7 +313,7 @@ func TestAttackEmergencyWithoutContactWake(t *testing.T) {
 		t.Run(wake.String(), func(t *testing.T) {
 			f := newFixture(t).wake(wake)
 			c, _, done := f.dial(f.w.emergency, "er", nil)
-			_, err := c.Do(ctx(t), Stop{})
+			_, err := c.Do(ctx(t), pump.Stop{})
 			if !errors.Is(err, ErrNoContactWake) || !errors.Is(err, ErrForbidden) {
 				t.Errorf("got %v, want ErrNoContactWake", err)
 			}
@@ -324,7 +334,7 @@ func TestAttackEmergencyWithoutContactWake(t *testing.T) {
 func dialRefused(t *testing.T, f *fixture, id Identity, want error) {
 	t.Helper()
 	c, _, done := f.dial(id, "peer", nil)
-	_, err := c.Do(ctx(t), ReadStatus{})
+	_, err := c.Do(ctx(t), pump.ReadStatus{})
 	if !errors.Is(err, want) {
 		t.Errorf("peer got %v, want %v", err, want)
 	}
@@ -451,7 +461,7 @@ func TestAttackHandshakeFlood(t *testing.T) {
 	}
 	// A genuine peer on another address is unaffected...
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Errorf("other address: %v", err)
 	}
 	c.Close()
@@ -460,7 +470,7 @@ func TestAttackHandshakeFlood(t *testing.T) {
 	f.clock.Advance(DefaultLockout)
 	f.wake(WakeRadio)
 	c, _, _ = f.dial(f.w.clinician, "attacker", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Errorf("after the lock-out: %v", err)
 	}
 
@@ -589,7 +599,7 @@ func TestAttackMalformedFrames(t *testing.T) {
 // partial program, and the old prescription keeps running.
 func TestAttackSessionCutMidProgram(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
-	old := NewProgram([32]byte{}, prescription(100, 1))
+	old := testProgram(1)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
 	if _, err := c.Do(ctx(t), old); err != nil {
 		t.Fatal(err)
@@ -598,8 +608,8 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 	report(t, done)
 	running := f.dev.current()
 
-	// The new prescription needs three frames; the link dies after the
-	// first two.
+	// The new prescription goes in fragments of 100 bytes, four frames; the
+	// link dies after the first two.
 	var cut *tap
 	dropAfter := func(i int, fr []byte) [][]byte {
 		if i >= 4 { // hello, finish, two fragments
@@ -609,7 +619,8 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 		return [][]byte{fr}
 	}
 	c, cut, done = f.dial(f.w.clinician, "programmer", dropAfter)
-	_, err := c.Do(ctx(t), NewProgram([32]byte{9}, prescription(10000, 2)))
+	c.ch.fragment = 100
+	_, err := c.Do(ctx(t), testProgram(2))
 	if err == nil {
 		t.Fatal("program acknowledged over a cut link")
 	}
@@ -617,10 +628,10 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 	if !errors.Is(rep.Err, ErrClosed) {
 		t.Errorf("session ended with %v, want ErrClosed", rep.Err)
 	}
-	if got := f.dev.kinds(); !slices.Equal(got, []Kind{KindProgram}) {
+	if got := f.dev.kinds(); !slices.Equal(got, []pump.CommandKind{pump.CmdProgram}) {
 		t.Errorf("device received %v, want only the first program", got)
 	}
-	if !bytes.Equal(f.dev.current(), running) {
+	if f.dev.current() != running {
 		t.Error("the running prescription changed")
 	}
 	e := f.events.mustLog(t, EventSessionClosed, ErrClosed)
@@ -663,7 +674,7 @@ func TestRefusalExplainedToPipelinedFlight(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	forged := f.w.identityFrom(f.w.other, RoleClinician, 101, "Dr. Clinician", t0.Add(-unit.Day), t0.Add(unit.Day))
 	c, _, done := f.dial(forged, "peer", nil)
-	if _, err := c.DoAll(ctx(t), ReadStatus{}, ReadStatus{}); !errors.Is(err, ErrUntrusted) {
+	if _, err := c.DoAll(ctx(t), pump.ReadStatus{}, pump.ReadStatus{}); !errors.Is(err, ErrUntrusted) {
 		t.Errorf("pipelined flight got %v, want ErrUntrusted", err)
 	}
 	report(t, done)

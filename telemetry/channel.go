@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/flynn/noise"
+
+	"github.com/thecal/thecal/pumpwire"
 )
 
 // The handshake is Noise_XX_25519_ChaChaPoly_BLAKE2s from the flynn/noise
@@ -50,20 +52,27 @@ type channel struct {
 	pt         []byte // one fragment's plaintext
 	open       []byte // decrypted incoming frame
 	msg        []byte // reassembled incoming message
+	// fragment, if not zero, is a smaller fragment size than maxFragment
+	// (tests use it to split a command over several frames).
+	fragment int
 }
 
 // seal encodes m and appends its data frames to out, returning out and the
 // frames (sub-slices of out).
-func (c *channel) seal(out []byte, m Message) ([]byte, [][]byte, error) {
+func (c *channel) seal(out []byte, m pumpwire.Message) ([]byte, [][]byte, error) {
 	var err error
-	c.enc, err = AppendMessage(c.enc[:0], m)
+	c.enc, err = pumpwire.AppendMessage(c.enc[:0], m)
 	if err != nil {
-		return out, nil, err
+		return out, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	var frames [][]byte
 	rest := c.enc
+	size := maxFragment
+	if c.fragment > 0 {
+		size = min(c.fragment, maxFragment)
+	}
 	for first := true; first || len(rest) > 0; first = false {
-		n := min(len(rest), maxFragment)
+		n := min(len(rest), size)
 		flags := byte(0)
 		if n < len(rest) {
 			flags = flagMore

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -179,37 +181,34 @@ func readFrame(ctx context.Context, conn Conn) ([]byte, error) {
 // Pump returns the pump's credential, as authenticated by Dial.
 func (c *Client) Pump() Credential { return c.pump }
 
-// Do sends req and waits for its response. If the pump answers with an
-// ErrorResponse, Do returns it both as the response and as the error; any
-// other error ends the session.
-func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
-	rs, err := c.DoAll(ctx, req)
+// Do sends command cmd and waits for its answer. If the pump answers with an
+// Error, Do returns it as the response and, as an *ErrorResponse, as the
+// error; any other error ends the session.
+func (c *Client) Do(ctx context.Context, cmd pump.Command) (pumpwire.Response, error) {
+	rs, err := c.DoAll(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if e, ok := rs[0].(*ErrorResponse); ok {
-		return e, e
-	}
-	return rs[0], nil
+	return rs[0], AnswerErr(rs[0])
 }
 
-// DoAll sends every request before reading any response (pipelining: one
-// round trip for all of them), then returns the responses in order.
-// ErrorResponses are in the slice; the error is for failures that end the
-// session.
-func (c *Client) DoAll(ctx context.Context, reqs ...Request) ([]Response, error) {
+// DoAll sends every command before reading any answer (pipelining: one round
+// trip for all of them), then returns the answers in order. Error answers are
+// in the slice (AnswerErr says what they stand for); the error is for
+// failures that end the session.
+func (c *Client) DoAll(ctx context.Context, cmds ...pump.Command) ([]pumpwire.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
 		return nil, c.err
 	}
-	for _, req := range reqs {
-		if req == nil {
+	for _, cmd := range cmds {
+		if cmd == nil {
 			return nil, fmt.Errorf("%w: nil request", ErrMalformed)
 		}
 		var frames [][]byte
 		var err error
-		c.out, frames, err = c.ch.seal(c.out[:0], req)
+		c.out, frames, err = c.ch.seal(c.out[:0], pumpwire.Request{Command: cmd})
 		if err != nil {
 			// Nothing was sent for this request; earlier ones were.
 			return nil, c.fail(err)
@@ -220,22 +219,22 @@ func (c *Client) DoAll(ctx context.Context, reqs ...Request) ([]Response, error)
 			}
 		}
 	}
-	rs := make([]Response, 0, len(reqs))
-	for range reqs {
+	rs := make([]pumpwire.Response, 0, len(cmds))
+	for range cmds {
 		m, err := c.receive(ctx)
 		if err != nil {
 			// The pump may have answered an earlier request with its
 			// reason for ending the session (a refused credential): that
 			// reason, not the closed link, is the error.
 			for _, r := range rs {
-				if e, ok := r.(*ErrorResponse); ok {
+				if e := AnswerErr(r); e != nil {
 					return nil, c.fail(e)
 				}
 			}
 			return nil, c.fail(err)
 		}
-		r, ok := m.(Response)
-		if !ok || m.Kind().IsRequest() || m.Kind() == KindClose {
+		r, ok := m.(pumpwire.Response)
+		if !ok || m.Kind().IsRequest() {
 			return nil, c.fail(fmt.Errorf("%w: %v from the pump", ErrUnexpected, m.Kind()))
 		}
 		rs = append(rs, r)
@@ -243,7 +242,7 @@ func (c *Client) DoAll(ctx context.Context, reqs ...Request) ([]Response, error)
 	return rs, nil
 }
 
-func (c *Client) receive(ctx context.Context) (Message, error) {
+func (c *Client) receive(ctx context.Context) (pumpwire.Message, error) {
 	for {
 		frame, err := readFrame(ctx, c.conn)
 		if err != nil {
@@ -254,7 +253,11 @@ func (c *Client) receive(ctx context.Context) (Message, error) {
 			return nil, err
 		}
 		if done {
-			return ConsumeMessage(raw)
+			m, err := pumpwire.ConsumeMessage(raw)
+			if err != nil {
+				return nil, wireErr(err)
+			}
+			return m, nil
 		}
 	}
 }
@@ -269,8 +272,8 @@ func (c *Client) explain(ctx context.Context, err error) error {
 	var alert *AlertError
 	switch {
 	case rerr == nil:
-		if e, ok := m.(*ErrorResponse); ok {
-			return e
+		if e, ok := m.(pumpwire.Response); ok && AnswerErr(e) != nil {
+			return AnswerErr(e)
 		}
 	case errors.As(rerr, &alert):
 		return alert
@@ -301,7 +304,7 @@ func (c *Client) Close() error {
 		defer cancel()
 		var frames [][]byte
 		var err error
-		if c.out, frames, err = c.ch.seal(c.out[:0], Close{}); err == nil {
+		if c.out, frames, err = c.ch.seal(c.out[:0], pumpwire.Close{}); err == nil {
 			for _, f := range frames {
 				c.conn.WriteFrame(ctx, f)
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -107,7 +108,7 @@ func appendCredentialBody(b []byte, c Credential) ([]byte, error) {
 	if !c.Role.Valid() {
 		return b, fmt.Errorf("%w: role %d", ErrCredential, c.Role)
 	}
-	if len(c.Name) == 0 || len(c.Name) > MaxNameLen || !printable([]byte(c.Name)) {
+	if len(c.Name) == 0 {
 		return b, fmt.Errorf("%w: name must be 1 to %d printable bytes", ErrCredential, MaxNameLen)
 	}
 	b = append(b, c.Version, byte(c.Role))
@@ -116,34 +117,38 @@ func appendCredentialBody(b []byte, c Credential) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, uint64(c.NotAfter))
 	b = append(b, c.Authority[:]...)
 	b = append(b, c.StaticKey[:]...)
-	return appendString8(b, c.Name), nil
+	b, err := pumpwire.AppendString8(b, c.Name, MaxNameLen)
+	if err != nil {
+		return b, fmt.Errorf("%w: name must be 1 to %d printable bytes", ErrCredential, MaxNameLen)
+	}
+	return b, nil
 }
 
 // ConsumeCredential decodes a credential at the start of b and returns it and
 // the number of bytes it took. It checks the layout only; Trust.Verify checks
 // the signature.
 func ConsumeCredential(b []byte) (Credential, int, error) {
-	c := cursor{b: b}
+	c := pumpwire.NewCursor(b)
 	var cr Credential
-	cr.Version = c.u8()
-	if c.err == nil && cr.Version != CredentialVersion {
+	cr.Version = c.U8()
+	if c.Err() == nil && cr.Version != CredentialVersion {
 		return Credential{}, 0, fmt.Errorf("%w: version %d", ErrCredential, cr.Version)
 	}
-	cr.Role = Role(c.u8())
-	cr.Serial = c.u64()
-	cr.NotBefore = unit.Time(c.i64())
-	cr.NotAfter = unit.Time(c.i64())
-	copy(cr.Authority[:], c.take(len(cr.Authority)))
-	copy(cr.StaticKey[:], c.take(len(cr.StaticKey)))
-	cr.Name = c.string8()
-	copy(cr.Signature[:], c.take(len(cr.Signature)))
-	if c.err != nil {
-		return Credential{}, 0, fmt.Errorf("%w: %w", ErrCredential, c.err)
+	cr.Role = Role(c.U8())
+	cr.Serial = c.U64()
+	cr.NotBefore = unit.Time(c.I64())
+	cr.NotAfter = unit.Time(c.I64())
+	copy(cr.Authority[:], c.Take(len(cr.Authority)))
+	copy(cr.StaticKey[:], c.Take(len(cr.StaticKey)))
+	cr.Name = c.String8(255)
+	copy(cr.Signature[:], c.Take(len(cr.Signature)))
+	if err := c.Err(); err != nil {
+		return Credential{}, 0, fmt.Errorf("%w: %w", ErrCredential, err)
 	}
 	if !cr.Role.Valid() || len(cr.Name) == 0 || len(cr.Name) > MaxNameLen {
 		return Credential{}, 0, fmt.Errorf("%w: bad role or name", ErrCredential)
 	}
-	return cr, len(b) - len(c.b), nil
+	return cr, len(b) - c.Len(), nil
 }
 
 // signedBytes is what the authority signs: a context string and the body.

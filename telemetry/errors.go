@@ -3,6 +3,8 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+
+	"github.com/thecal/thecal/pumpwire"
 )
 
 // Errors. Every refusal in this package wraps exactly one of these, so callers
@@ -163,20 +165,38 @@ func (c ErrorCode) String() string {
 	return fmt.Sprintf("telemetry: error code %d", uint16(c))
 }
 
-// ErrorResponse is the authenticated answer to a request that was refused or
-// failed. It is an error: errors.Is(resp, ErrForbidden) and the like work.
-// Detail is for people; it never carries a secret.
+// ErrorResponse is the error an authenticated Error answer (pumpwire.Error)
+// stands for: errors.Is(err, ErrForbidden) and the like work on it. Detail is
+// for people; it never carries a secret.
 type ErrorResponse struct {
 	Code   ErrorCode
 	Detail string
 }
 
-// Refuse returns an ErrorResponse for err, with err's text as the detail. The
-// device uses it to answer a command it refuses (wrap ErrRejected or
-// ErrConflict).
-func Refuse(err error) *ErrorResponse {
-	return &ErrorResponse{Code: CodeOf(err), Detail: truncateString(err.Error(), 255)}
+// Refuse returns the Error message that answers a request refused for err:
+// err's code, and err's text as the detail. The device uses it to answer a
+// command it refuses (wrap ErrRejected or ErrConflict).
+func Refuse(err error) *pumpwire.Error {
+	return &pumpwire.Error{Code: uint16(CodeOf(err)), Detail: truncateString(err.Error(), pumpwire.MaxDetail)}
 }
+
+// AnswerErr returns the error an answer stands for: an *ErrorResponse for an
+// Error message, nil for any other answer.
+func AnswerErr(r pumpwire.Response) error {
+	if e, ok := r.(*pumpwire.Error); ok && e != nil {
+		return &ErrorResponse{Code: ErrorCode(e.Code), Detail: e.Detail}
+	}
+	return nil
+}
+
+// CodeText says what an error code number means: the text of the error it
+// stands for. The event log's link records carry these numbers
+// (pumpwire.Record.Describe).
+func CodeText(c uint16) string { return ErrorCode(c).String() }
+
+// Describe says what an event-log record means, with its error codes in
+// words.
+func Describe(r *pumpwire.Record) string { return r.Describe(CodeText) }
 
 func (e *ErrorResponse) Error() string {
 	if e.Detail == "" {

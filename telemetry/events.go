@@ -3,6 +3,7 @@ package telemetry
 import (
 	"fmt"
 
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -112,7 +113,7 @@ type Event struct {
 	Kind     EventKind
 	Severity Severity
 	Peer     SessionInfo
-	Command  Kind          // for command events
+	Command  pumpwire.Kind // for command events: the request's kind
 	Err      error         // reason for a refusal or failure; nil if none
 	Radio    unit.Duration // radio-on time, for EventSessionClosed
 	Charge   unit.Charge   // battery charge of that radio time

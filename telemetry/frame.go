@@ -3,6 +3,8 @@ package telemetry
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/thecal/thecal/pumpwire"
 )
 
 // Version is the only frame version this package speaks.
@@ -16,8 +18,8 @@ const (
 	MaxPayload = 4096
 	MaxFrame   = HeaderLen + MaxPayload
 	// MaxMessage bounds one command or response after reassembly (four full
-	// data frames).
-	MaxMessage = 16 * 1024
+	// data frames): pumpwire's bound on a message.
+	MaxMessage = pumpwire.MaxMessage
 )
 
 // FrameType says what a frame's payload is.

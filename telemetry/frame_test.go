@@ -3,10 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"errors"
-	"reflect"
 	"testing"
-
-	"github.com/thecal/thecal/unit"
 )
 
 func TestFrameCodec(t *testing.T) {
@@ -112,83 +109,6 @@ func FuzzDecodeFrame(f *testing.F) {
 		h2, p2, n2, err := ConsumeFrame(re)
 		if err != nil || h2 != h || !bytes.Equal(p2, payload) || n2 != n {
 			t.Fatal("second decode differs")
-		}
-	})
-}
-
-func allMessages() []Message {
-	return []Message{
-		Interrogate{}, ReadStatus{}, ReadLog{From: 42, MaxBytes: 8000},
-		NewProgram([32]byte{1, 2, 3}, prescription(300, 4)),
-		ClinicianBolus{Volume: 250 * unit.Microlitre, Duration: 10 * unit.Minute},
-		Prime{Volume: 250 * unit.Microlitre},
-		Refill{Withdrawn: 2 * unit.Millilitre, Added: 20 * unit.Millilitre, Drug: "baclofen", Concentration: 2 * unit.MilligramPerMillilitre},
-		Stop{}, Resume{}, SetMinimumRate{},
-		SetClock{Time: t0, UTCOffset: -5 * unit.Hour},
-		Acknowledge{Alarm: "low reservoir"}, PatientBolus{}, SilenceTone{},
-		&Status{Data: []byte{1, 2, 3}}, &Log{Next: 9, More: true, Entries: []byte("entries")},
-		&Ack{Seq: 7}, &BolusResult{Given: false, Next: t0.Add(unit.Hour), Reason: "lockout: next bolus at 11:00"},
-		&ErrorResponse{Code: CodeForbidden, Detail: "patient may not program"},
-		Close{}, Unknown{Type: 0x42, Body: []byte{1, 2}},
-	}
-}
-
-func TestMessageRoundTrip(t *testing.T) {
-	for _, m := range allMessages() {
-		b, err := AppendMessage(nil, m)
-		if err != nil {
-			t.Fatalf("%v: %v", m.Kind(), err)
-		}
-		got, err := ConsumeMessage(b)
-		if err != nil {
-			t.Fatalf("%v: %v", m.Kind(), err)
-		}
-		if !reflect.DeepEqual(got, m) {
-			t.Errorf("%v: got %#v, want %#v", m.Kind(), got, m)
-		}
-		if len(b) > 1 {
-			if _, err := ConsumeMessage(b[:len(b)-1]); err == nil && m.Kind() != 0x42 {
-				t.Errorf("%v: truncated message accepted", m.Kind())
-			}
-		}
-		if _, err := ConsumeMessage(append(b, 0)); err == nil && m.Kind() != 0x42 {
-			t.Errorf("%v: trailing byte accepted", m.Kind())
-		}
-	}
-	for _, bad := range []Message{
-		Acknowledge{Alarm: "bell\x07"}, Refill{Drug: string(make([]byte, 256))},
-		ClinicianBolus{Volume: -1}, &Status{Data: make([]byte, MaxMessage)},
-	} {
-		if _, err := AppendMessage(nil, bad); err == nil {
-			t.Errorf("%#v encoded", bad)
-		}
-	}
-	// Negative quantities are refused on decoding too.
-	b, _ := AppendMessage(nil, Prime{Volume: 1})
-	b[1] = 0x80
-	if _, err := ConsumeMessage(b); !errors.Is(err, ErrMalformed) {
-		t.Errorf("negative prime volume: %v", err)
-	}
-}
-
-// FuzzMessage: decoding never panics, and a decoded message re-encodes to
-// exactly the bytes it came from (the encoding is canonical).
-func FuzzMessage(f *testing.F) {
-	for _, m := range allMessages() {
-		b, _ := AppendMessage(nil, m)
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ConsumeMessage(b)
-		if err != nil {
-			return
-		}
-		re, err := AppendMessage(nil, m)
-		if err != nil {
-			t.Fatalf("decoded %#v does not encode: %v", m, err)
-		}
-		if !bytes.Equal(re, b) {
-			t.Fatalf("re-encoded %x, want %x", re, b)
 		}
 	})
 }

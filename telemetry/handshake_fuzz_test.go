@@ -3,6 +3,8 @@ package telemetry
 import (
 	"testing"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -11,7 +13,7 @@ import (
 func recordedHandshake(t testing.TB) [][]byte {
 	f := newFixture(t).wake(WakeContact)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -37,7 +39,7 @@ func FuzzHandshake(f *testing.F) {
 	w := testWorld(f)
 	f.Fuzz(func(t *testing.T, wrap bool, m1, m2, m3 []byte) {
 		srv, err := NewServer(ServerConfig{
-			Enrolment: w.pump, Handler: HandlerFunc(func(SessionInfo, Request) Response {
+			Enrolment: w.pump, Handler: HandlerFunc(func(SessionInfo, pump.Command) pumpwire.Response {
 				t.Fatal("handler called")
 				return nil
 			}),

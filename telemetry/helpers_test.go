@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
-// radioCurrent is pump.RadioCurrent (5 mA). The test does not import pump,
-// which is being written alongside; TestRadioCharge pins the figure.
-const radioCurrent = 5 * unit.Milliamp
+// radioCurrent is the current the device charges a session at.
+const radioCurrent = pump.RadioCurrent
 
 // t0 is the tests' starting instant: 2026-01-05 10:00 UTC.
 var t0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
@@ -103,53 +103,64 @@ func (r *recorder) mustLog(t testing.TB, kind EventKind, target error) Event {
 // answers plausibly. Its prescription changes only when a whole Program
 // arrives.
 type device struct {
-	mu           sync.Mutex
-	reqs         []Request
-	sessions     []SessionInfo
-	prescription []byte
-	seq          uint64
-	log          []byte
+	mu       sync.Mutex
+	cmds     []pump.Command
+	sessions []SessionInfo
+	program  pump.Program
+	seq      uint64
+	log      []byte
 }
 
-func (d *device) Handle(s SessionInfo, req Request) Response {
+// standInStatus is what the stand-in device answers a status read with: a
+// flex prescription, every field set.
+func standInStatus() *pumpwire.Status {
+	return &pumpwire.Status{At: t0, Model: pump.TP20, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		PrimingVolume: 360 * unit.Microlitre, PressureSensor: true, LevelSensor: true, HasRx: true, Rx: testProgram(4).Rx,
+		RxHash: pump.Hash{4}, RxSince: t0.Add(-unit.Day), Running: true, Delivering: true, Basal: 400 * unit.Rate(unit.Microlitre),
+		Reservoir: 19 * unit.Millilitre, LastFill: 20 * unit.Millilitre, LastFillAt: t0.Add(-unit.Week), Delivered: 123456789,
+		FillDrug: "baclofen", FillConc: 2 * unit.MilligramPerMillilitre, Battery: pump.BatteryCapacity - 5,
+		ERIThreshold: 42, UTCOffset: unit.Hour, NextPatientBolus: t0.Add(unit.Hour), LogNext: 77}
+}
+
+func (d *device) Handle(s SessionInfo, c pump.Command) pumpwire.Response {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.reqs = append(d.reqs, req)
+	d.cmds = append(d.cmds, c)
 	d.sessions = append(d.sessions, s)
 	d.seq++
-	switch r := req.(type) {
-	case Interrogate, ReadStatus:
-		return &Status{Data: bytes.Repeat([]byte{0x5a}, 256)}
-	case ReadLog:
+	switch r := c.(type) {
+	case pump.Interrogate, pump.ReadStatus:
+		return standInStatus()
+	case pump.ReadLog:
 		n := min(len(d.log), int(r.MaxBytes))
-		return &Log{Next: uint64(n), More: n < len(d.log), Entries: d.log[:n]}
-	case Program:
-		d.prescription = append([]byte(nil), r.Prescription...)
-		return &Ack{Seq: d.seq}
-	case PatientBolus:
-		return &BolusResult{Given: true, Volume: 50 * unit.Microlitre, Next: t0.Add(unit.Hour)}
+		return &pumpwire.Log{Next: uint64(n), More: n < len(d.log), Entries: d.log[:n]}
+	case pump.Program:
+		d.program = r
+		return &pumpwire.Ack{Seq: d.seq}
+	case pump.PatientActivation:
+		return &pumpwire.BolusResult{BolusResult: pump.BolusResult{Volume: 50 * unit.Microlitre, Next: t0.Add(unit.Hour)}}
 	}
-	return &Ack{Seq: d.seq}
+	return &pumpwire.Ack{Seq: d.seq}
 }
 
-func (d *device) requests() []Request {
+func (d *device) requests() []pump.Command {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Request(nil), d.reqs...)
+	return append([]pump.Command(nil), d.cmds...)
 }
 
-func (d *device) kinds() []Kind {
-	var ks []Kind
+func (d *device) kinds() []pump.CommandKind {
+	var ks []pump.CommandKind
 	for _, r := range d.requests() {
 		ks = append(ks, r.Kind())
 	}
 	return ks
 }
 
-func (d *device) current() []byte {
+func (d *device) current() pump.Program {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.prescription
+	return d.program
 }
 
 // world holds what outlives one pump instance: keys and credentials. Building
@@ -340,13 +351,39 @@ func (p *tap) dataFrames() [][]byte {
 	return out
 }
 
-// prescription returns n bytes standing for an encoded prescription.
-func prescription(n int, seed byte) []byte {
-	p := make([]byte, n)
-	for i := range p {
-		p[i] = seed + byte(i*7)
+// testProgram returns a program of a flex prescription (its steps and rates
+// follow seed) replacing the prescription with hash {seed}: about 300 bytes on
+// the link.
+func testProgram(seed byte) pump.Program {
+	rx := pump.Prescription{Mode: pump.ModeFlex, Weekly: true, FlexSteps: pump.MaxFlexSteps, Max24h: 3 * unit.Millilitre,
+		LowReservoir: 3 * unit.Millilitre, Drug: "baclofen", Concentration: 2 * unit.MilligramPerMillilitre}
+	for i := range rx.FlexSteps {
+		rx.Flex[i] = pump.FlexStep{At: unit.Duration(i) * 90 * unit.Minute, Rate: unit.Rate(100_000 + 1000*int(seed) + i), Days: pump.AllDays}
 	}
-	return p
+	return pump.NewProgram(rx, pump.Hash{seed})
+}
+
+// doMessage sends any message, even one no pump command encodes to, and
+// waits for the answer: an attacker's or a newer peer's client.
+func doMessage(t testing.TB, c *Client, m pumpwire.Message) (pumpwire.Response, error) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, frames, err := c.ch.seal(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = out
+	for _, f := range frames {
+		if err := c.conn.WriteFrame(ctx(t), f); err != nil {
+			return nil, err
+		}
+	}
+	r, err := c.receive(ctx(t))
+	if err != nil {
+		return nil, err
+	}
+	return r.(pumpwire.Response), AnswerErr(r.(pumpwire.Response))
 }
 
 func describe(f []byte) string { return fmt.Sprintf("%d-byte %v frame", len(f), FrameType(f[1])) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -33,12 +34,12 @@ func TestKeyFiles(t *testing.T) {
 	if err != nil || auth2.ID != auth.ID || !bytes.Equal(auth2.private, auth.private) {
 		t.Fatalf("authority round trip: %v", err)
 	}
-	pump, err := Enrol(nil, auth2, 77, "TP-40 #77", t0, t0.Add(10*365*unit.Day))
+	enrolled, err := Enrol(nil, auth2, 77, "TP-40 #77", t0, t0.Add(10*365*unit.Day))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pump.Trust.Revoke(13)
-	if err := WriteEnrolment(path("pump.enrol"), pump); err != nil {
+	enrolled.Trust.Revoke(13)
+	if err := WriteEnrolment(path("pump.enrol"), enrolled); err != nil {
 		t.Fatal(err)
 	}
 	clin, err := NewIdentity(nil, auth2, RoleClinician, 12, "Dr. Files", t0, t0.Add(365*unit.Day))
@@ -51,7 +52,7 @@ func TestKeyFiles(t *testing.T) {
 	if err := WriteCredential(path("clinician.cred"), clin.Credential); err != nil {
 		t.Fatal(err)
 	}
-	trust := Trust{Authorities: pump.Trust.Authorities}
+	trust := Trust{Authorities: enrolled.Trust.Authorities}
 	if err := WriteTrust(path("trust"), trust); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestKeyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pump2.Identity.Static != pump.Identity.Static || pump2.Identity.Credential != pump.Identity.Credential ||
+	if pump2.Identity.Static != enrolled.Identity.Static || pump2.Identity.Credential != enrolled.Identity.Credential ||
 		len(pump2.Trust.Authorities) != 1 || len(pump2.Trust.Revoked) != 1 || pump2.Trust.Revoked[0] != 13 {
 		t.Errorf("enrolment round trip: %+v", pump2)
 	}
@@ -104,7 +105,7 @@ func TestKeyFiles(t *testing.T) {
 	}
 	f.wake(WakeContact)
 	c, _, _ := f.dial(clin2, "programmer", nil)
-	if _, err := c.Do(ctx(t), Interrogate{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.Interrogate{}); err != nil {
 		t.Fatal(err)
 	}
 }

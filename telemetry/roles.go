@@ -1,72 +1,74 @@
 package telemetry
 
-import "fmt"
+import (
+	"fmt"
 
-// rights is the whole authorisation policy: the commands each role may send.
-// Anything not listed is refused (deny by default), including every command
-// for RolePump and for unknown roles, and every command of a kind this version
-// does not know. Emergency rights also need a contact wake (see Allowed).
-var rights = map[Role][]Kind{
-	RoleClinician: {
-		KindInterrogate, KindReadStatus, KindReadLog, KindProgram, KindClinicianBolus,
-		KindPrime, KindRefill, KindStop, KindResume, KindSetMinimumRate, KindSetClock,
-		KindAcknowledge, KindSilenceTone,
-	},
-	RolePatient:   {KindPatientBolus, KindReadStatus, KindSilenceTone},
-	RoleMonitor:   {KindReadStatus, KindReadLog},
-	RoleEmergency: {KindStop, KindSetMinimumRate, KindReadStatus},
-}
-
-// Rights returns the commands role may send (a copy of the table's row).
-func Rights(role Role) []Kind { return append([]Kind(nil), rights[role]...) }
-
-// WakeKind is what woke the pump's radio.
-type WakeKind uint8
-
-const (
-	// WakeContact is a wake by physical contact with the patient (the
-	// programmer head or a magnet over the pump): proof of proximity.
-	WakeContact WakeKind = 1
-	// WakeRadio is a wake by a radio wake-up signal from a programmer nearby.
-	WakeRadio WakeKind = 2
-	// WakeScheduled is the pump's own scheduled window for the home monitor.
-	WakeScheduled WakeKind = 3
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 )
 
-func (w WakeKind) String() string {
-	switch w {
-	case WakeContact:
-		return "contact"
-	case WakeRadio:
-		return "radio"
-	case WakeScheduled:
-		return "scheduled"
+// The authorisation policy is the pump's command table (pump.Commands): each
+// command names the roles that may send it. Anything it does not grant is
+// refused (deny by default), including every command for RolePump and for
+// unknown roles, every device command (sent by no role), and every command of
+// a kind this version does not know. Emergency rights also need a contact
+// wake: that rule is this package's (see Allowed).
+
+// Sender returns the pump's name for a credential role: the role the command
+// table grants commands to. RolePump and unknown roles are no sender
+// (pump.ReasonNone) and may send nothing.
+func (r Role) Sender() pump.Role {
+	switch r {
+	case RoleClinician:
+		return pump.RoleClinician
+	case RolePatient:
+		return pump.RolePatient
+	case RoleMonitor:
+		return pump.RoleMonitor
+	case RoleEmergency:
+		return pump.RoleEmergency
 	}
-	return fmt.Sprintf("wake-%d", uint8(w))
+	return pump.ReasonNone
 }
 
-// Valid reports whether w is a known wake kind.
-func (w WakeKind) Valid() bool { return w >= WakeContact && w <= WakeScheduled }
+// Rights returns the commands role may send, in the table's order.
+func Rights(role Role) []pump.CommandKind {
+	var out []pump.CommandKind
+	for _, s := range pump.Commands() {
+		if s.Roles.Has(role.Sender()) {
+			out = append(out, s.Kind)
+		}
+	}
+	return out
+}
+
+// WakeKind is what woke the pump's radio (the event log records it, so the
+// type is pumpwire's).
+type WakeKind = pumpwire.WakeKind
+
+// The wake kinds.
+const (
+	WakeContact   = pumpwire.WakeContact
+	WakeRadio     = pumpwire.WakeRadio
+	WakeScheduled = pumpwire.WakeScheduled
+)
 
 // Allowed says whether a peer of role may send command k in a session opened
 // under wake. It returns nil, ErrForbidden (wrapped), or ErrNoContactWake.
-func Allowed(role Role, wake WakeKind, k Kind) error {
-	for _, r := range rights[role] {
-		if r != k {
-			continue
-		}
-		if role == RoleEmergency && wake != WakeContact {
-			return ErrNoContactWake
-		}
-		return nil
+func Allowed(role Role, wake WakeKind, k pump.CommandKind) error {
+	if s, ok := k.Spec(); !ok || !s.Roles.Has(role.Sender()) {
+		return fmt.Errorf("%w: %v may not %v", ErrForbidden, role, pumpwire.Kind(k))
 	}
-	return fmt.Errorf("%w: %v may not %v", ErrForbidden, role, k)
+	if role == RoleEmergency && wake != WakeContact {
+		return ErrNoContactWake
+	}
+	return nil
 }
 
 // mayOpen reports whether a session of role under wake could send anything at
 // all; a session that could not is refused at the handshake.
 func mayOpen(role Role, wake WakeKind) error {
-	rs := rights[role]
+	rs := Rights(role)
 	if len(rs) == 0 {
 		return fmt.Errorf("%w: role %v", ErrRole, role)
 	}

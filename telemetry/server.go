@@ -9,28 +9,30 @@ import (
 	"io"
 	"sync"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
 // Handler is the device side of the pump: it carries out one authorised,
-// complete, decoded command and answers with a Response. It is never called
-// for a command the role table refuses, a malformed or partial message, or a
-// Program whose checksum does not match. The byte slices in req are fresh
-// copies the handler may keep. It runs on the session's goroutine, so a slow
-// handler keeps the radio (and the battery) on.
+// complete, decoded command (a pump command the command table lets the
+// session's role send) and answers. It is never called for a command the
+// table refuses, or a malformed or partial message. It runs on the session's
+// goroutine, so a slow handler keeps the radio (and the battery) on.
 //
-// Expected answers: Interrogate and ReadStatus → *Status; ReadLog → *Log
-// (entries at most req.MaxBytes); PatientBolus → *BolusResult; every other
-// command → *Ack; any command → *ErrorResponse (see Refuse). Another answer is
-// replaced by an internal error.
+// Expected answers: the message the command table's Response names
+// (pumpwire.ResponseKind: a *pumpwire.Status, *pumpwire.Log with entries of
+// at most ReadLog.MaxBytes, *pumpwire.BolusResult or *pumpwire.Ack), or for
+// any command a *pumpwire.Error (see Refuse). Another answer is replaced by
+// an internal error.
 type Handler interface {
-	Handle(s SessionInfo, req Request) Response
+	Handle(s SessionInfo, c pump.Command) pumpwire.Response
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(SessionInfo, Request) Response
+type HandlerFunc func(SessionInfo, pump.Command) pumpwire.Response
 
-func (f HandlerFunc) Handle(s SessionInfo, req Request) Response { return f(s, req) }
+func (f HandlerFunc) Handle(s SessionInfo, c pump.Command) pumpwire.Response { return f(s, c) }
 
 // ServerConfig configures the pump side. Zero durations and counts take the
 // defaults of telemetry.md; Enrolment, Handler, Clock and RadioCurrent are

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -22,25 +24,25 @@ func TestClinicianSession(t *testing.T) {
 	if got := c.Pump(); got.Serial != 4001 || got.Role != RolePump {
 		t.Errorf("pump credential %+v", got)
 	}
-	st, err := c.Do(ctx(t), Interrogate{})
-	if err != nil || len(st.(*Status).Data) != 256 {
+	st, err := c.Do(ctx(t), pump.Interrogate{})
+	if err != nil || *st.(*pumpwire.Status) != *standInStatus() {
 		t.Fatalf("interrogate: %v %v", st, err)
 	}
-	lg, err := c.Do(ctx(t), ReadLog{From: 0})
-	if err != nil || len(lg.(*Log).Entries) != 12000 || lg.(*Log).More {
+	lg, err := c.Do(ctx(t), pump.ReadLog{From: 0})
+	if err != nil || len(lg.(*pumpwire.Log).Entries) != 12000 || lg.(*pumpwire.Log).More {
 		t.Fatalf("read log: %v", err)
 	}
-	p := NewProgram([32]byte{7}, prescription(200, 5))
+	p := testProgram(5)
 	ack, err := c.Do(ctx(t), p)
-	if err != nil || ack.(*Ack).Seq == 0 {
+	if err != nil || ack.(*pumpwire.Ack).Seq == 0 {
 		t.Fatalf("program: %v %v", ack, err)
 	}
-	if !bytes.Equal(f.dev.current(), p.Prescription) {
+	if f.dev.current() != p {
 		t.Error("prescription not stored")
 	}
 	// Pipelined requests: one round trip for three answers.
-	rs, err := c.DoAll(ctx(t), ReadStatus{}, Stop{}, Resume{})
-	if err != nil || len(rs) != 3 || rs[1].Kind() != KindAck {
+	rs, err := c.DoAll(ctx(t), pump.ReadStatus{}, pump.Stop{}, pump.Resume{})
+	if err != nil || len(rs) != 3 || rs[1].Kind() != pumpwire.KindAck {
 		t.Fatalf("DoAll: %v %v", rs, err)
 	}
 	c.Close()
@@ -99,7 +101,7 @@ func TestWakeBeforeRadio(t *testing.T) {
 		t.Errorf("Listening = %v %v", k, ok)
 	}
 	c, _, done := f.dial(f.w.monitor, "relay", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -138,7 +140,7 @@ func TestRadioBudget(t *testing.T) {
 		conn, done := f.serve("programmer")
 		c, err := Dial(ctx(t), conn, f.clientConfig(f.w.clinician))
 		if err == nil {
-			_, err = c.Do(ctx(t), ReadStatus{})
+			_, err = c.Do(ctx(t), pump.ReadStatus{})
 			c.Close()
 		}
 		rep := report(t, done)
@@ -160,7 +162,7 @@ func TestRadioBudget(t *testing.T) {
 	// The contact reserve still lets an emergency programmer in.
 	f.wake(WakeContact)
 	c, _, done := f.dial(f.w.emergency, "er", nil)
-	if _, err := c.Do(ctx(t), Stop{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.Stop{}); err != nil {
 		t.Errorf("emergency stop on the contact reserve: %v", err)
 	}
 	c.Close()
@@ -172,7 +174,7 @@ func TestRadioBudget(t *testing.T) {
 		t.Error("budget not reset")
 	}
 	c, _, done = f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Errorf("next day: %v", err)
 	}
 	c.Close()
@@ -186,7 +188,7 @@ func TestBudgetCutsSession(t *testing.T) {
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
 	var err error
 	for i := 0; err == nil && i < 100; i++ {
-		_, err = c.Do(ctx(t), ReadStatus{})
+		_, err = c.Do(ctx(t), pump.ReadStatus{})
 	}
 	if !errors.Is(err, ErrBudget) {
 		t.Errorf("got %v, want ErrBudget", err)
@@ -204,7 +206,7 @@ func TestBudgetCutsSession(t *testing.T) {
 func TestBusy(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Fatal(err)
 	}
 	conn, done2 := f.serve("ptm")
@@ -217,19 +219,20 @@ func TestBusy(t *testing.T) {
 	f.events.mustLog(t, EventRefused, ErrBusy)
 }
 
-// The role table, whole: every role, every command, every wake.
+// The role table, whole: every role, every command, every wake. The rights
+// are written out here, apart from the pump's command table they come from.
 func TestRolesTable(t *testing.T) {
-	all := []Kind{
-		KindInterrogate, KindReadStatus, KindReadLog, KindProgram, KindClinicianBolus, KindPrime,
-		KindRefill, KindStop, KindResume, KindSetMinimumRate, KindSetClock, KindAcknowledge,
-		KindPatientBolus, KindSilenceTone, 0x42, KindStatus, KindClose,
+	all := []pump.CommandKind{0x42, 0x81}
+	for _, s := range pump.Commands() {
+		all = append(all, s.Kind)
 	}
-	want := map[Role][]Kind{
-		RoleClinician: {KindInterrogate, KindReadStatus, KindReadLog, KindProgram, KindClinicianBolus,
-			KindPrime, KindRefill, KindStop, KindResume, KindSetMinimumRate, KindSetClock, KindAcknowledge, KindSilenceTone},
-		RolePatient:   {KindReadStatus, KindPatientBolus, KindSilenceTone},
-		RoleMonitor:   {KindReadStatus, KindReadLog},
-		RoleEmergency: {KindReadStatus, KindStop, KindSetMinimumRate},
+	want := map[Role][]pump.CommandKind{
+		RoleClinician: {pump.CmdInterrogate, pump.CmdReadStatus, pump.CmdReadLog, pump.CmdProgram, pump.CmdBridge,
+			pump.CmdClinicianBolus, pump.CmdPrime, pump.CmdRefill, pump.CmdStop, pump.CmdResume, pump.CmdSetMinimumRate,
+			pump.CmdSetClock, pump.CmdAcknowledge, pump.CmdSilenceTone},
+		RolePatient:   {pump.CmdReadStatus, pump.CmdPatientActivation, pump.CmdSilenceTone},
+		RoleMonitor:   {pump.CmdReadStatus, pump.CmdReadLog},
+		RoleEmergency: {pump.CmdReadStatus, pump.CmdStop, pump.CmdSetMinimumRate},
 		RolePump:      nil,
 		Role(0):       nil,
 		Role(99):      nil,
@@ -247,6 +250,12 @@ func TestRolesTable(t *testing.T) {
 				}
 			}
 		}
+		got := Rights(role)
+		slices.Sort(got)
+		slices.Sort(allowed)
+		if !slices.Equal(got, allowed) {
+			t.Errorf("Rights(%v) = %v, want %v", role, got, allowed)
+		}
 	}
 }
 
@@ -259,18 +268,36 @@ func TestPumpRoleAndUnknownCommand(t *testing.T) {
 
 	f = newFixture(t).wake(WakeContact)
 	c, _, _ := f.dial(f.w.clinician, "programmer", nil)
-	_, err := c.Do(ctx(t), Unknown{Type: 0x42, Body: []byte("from the future")})
-	if !errors.Is(err, ErrUnknownCommand) {
-		t.Errorf("unknown command: %v", err)
-	}
-	f.events.mustLog(t, EventCommandRefused, ErrUnknownCommand)
-	// A program whose checksum does not match its prescription.
-	p := NewProgram([32]byte{}, prescription(50, 1))
-	p.Checksum++
-	checkRefused(t, f, c, p, ErrMalformed)
-	// The session survives both.
-	if _, err := c.Do(ctx(t), ReadStatus{}); err != nil {
+	checkRefused(t, f, c, pumpwire.Unknown{Type: 0x42, Body: []byte("from the future")}, ErrUnknownCommand)
+	// The device's own commands have no wire form: a peer's is unknown.
+	checkRefused(t, f, c, pumpwire.Unknown{Type: pumpwire.Kind(pump.CmdDrain), Body: make([]byte, 8)}, ErrUnknownCommand)
+	// A command whose body does not decode (a negative priming volume).
+	checkRefused(t, f, c, pumpwire.Unknown{Type: pumpwire.Kind(pump.CmdPrime), Body: []byte{0x80, 0, 0, 0, 0, 0, 0, 0}}, ErrMalformed)
+	// A response sent as a request.
+	checkRefused(t, f, c, &pumpwire.Ack{Seq: 1}, ErrUnexpected)
+	// The session survives them all.
+	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
 		t.Errorf("after refusals: %v", err)
+	}
+}
+
+// A device answer of the wrong kind (the command table names the right one)
+// or a log larger than asked is replaced by an internal error.
+func TestWrongAnswerIsAnInternalError(t *testing.T) {
+	answers := map[pump.CommandKind]pumpwire.Response{
+		pump.CmdStop:       standInStatus(),
+		pump.CmdReadStatus: &pumpwire.Ack{},
+		pump.CmdReadLog:    &pumpwire.Log{Entries: make([]byte, 11)},
+		pump.CmdResume:     nil,
+	}
+	f := newFixture(t, func(c *ServerConfig) {
+		c.Handler = HandlerFunc(func(_ SessionInfo, c pump.Command) pumpwire.Response { return answers[c.Kind()] })
+	}).wake(WakeContact)
+	c, _, _ := f.dial(f.w.clinician, "programmer", nil)
+	for _, cmd := range []pump.Command{pump.Stop{}, pump.ReadStatus{}, pump.ReadLog{MaxBytes: 10}, pump.Resume{}} {
+		if _, err := c.Do(ctx(t), cmd); !errors.Is(err, ErrInternal) {
+			t.Errorf("%v: %v, want ErrInternal", cmd.Kind(), err)
+		}
 	}
 }
 
@@ -338,7 +365,7 @@ const time60 = 60 * unit.Second
 // from what the peer sent, and every failure is in the log.
 func TestFaultyLink(t *testing.T) {
 	w := testWorld(t)
-	p := NewProgram([32]byte{5}, prescription(5000, 7))
+	p := testProgram(7)
 	var ok, failed int
 	for seed := range uint64(60) {
 		f := newFixture(t).wake(WakeContact)
@@ -350,6 +377,7 @@ func TestFaultyLink(t *testing.T) {
 		cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		c, err := Dial(cctx, a, f.clientConfig(w.clinician))
 		if err == nil {
+			c.ch.fragment = 200 // two frames, as a long prescription would take
 			_, err = c.Do(cctx, p)
 			c.Close()
 		}
@@ -357,7 +385,7 @@ func TestFaultyLink(t *testing.T) {
 		a.Close()
 		rep := report(t, done)
 		for _, r := range f.dev.requests() {
-			if got, isProgram := r.(Program); !isProgram || !bytes.Equal(got.Prescription, p.Prescription) || got.ReplacesHash != p.ReplacesHash {
+			if r != pump.Command(p) {
 				t.Fatalf("seed %d: device received an altered command %v", seed, r.Kind())
 			}
 		}
@@ -395,10 +423,11 @@ func TestTCPLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Do(ctx(t), NewProgram([32]byte{byte(i)}, prescription(9000, byte(i)))); err != nil {
+		c.ch.fragment = 100 // a program over four frames, read back by the stream reader
+		if _, err := c.Do(ctx(t), testProgram(byte(i))); err != nil {
 			t.Fatalf("session %d: %v", i, err)
 		}
-		if _, err := c.Do(ctx(t), Interrogate{}); err != nil {
+		if _, err := c.Do(ctx(t), pump.Interrogate{}); err != nil {
 			t.Fatal(err)
 		}
 		c.Close()

@@ -8,6 +8,8 @@ import (
 
 	"github.com/flynn/noise"
 
+	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -242,24 +244,6 @@ func (ss *serverSession) authorise(now unit.Time, wire []byte) error {
 	return nil
 }
 
-// expected is the response kind each request must get (besides an error).
-var expected = map[Kind]Kind{
-	KindInterrogate:    KindStatus,
-	KindReadStatus:     KindStatus,
-	KindReadLog:        KindLog,
-	KindPatientBolus:   KindBolusResult,
-	KindProgram:        KindAck,
-	KindClinicianBolus: KindAck,
-	KindPrime:          KindAck,
-	KindRefill:         KindAck,
-	KindStop:           KindAck,
-	KindResume:         KindAck,
-	KindSetMinimumRate: KindAck,
-	KindSetClock:       KindAck,
-	KindAcknowledge:    KindAck,
-	KindSilenceTone:    KindAck,
-}
-
 // data opens one data frame of an open session and, once a message is
 // complete, acts on it.
 func (ss *serverSession) data(now unit.Time, frame []byte) ([][]byte, error) {
@@ -270,23 +254,39 @@ func (ss *serverSession) data(now unit.Time, frame []byte) ([][]byte, error) {
 	if !done {
 		return nil, nil
 	}
-	m, err := ConsumeMessage(raw)
+	m, err := pumpwire.ConsumeMessage(raw)
 	if err != nil {
-		return ss.refuse(now, 0, fmt.Errorf("%w: %w", ErrMalformed, err))
+		k := pumpwire.Kind(0)
+		if len(raw) > 0 {
+			k = pumpwire.Kind(raw[0]) // which command was malformed, for the log
+		}
+		return ss.refuse(now, k, wireErr(err))
 	}
 	switch m := m.(type) {
-	case Close:
+	case pumpwire.Close:
 		return nil, errPeerClosed
-	case Unknown:
+	case pumpwire.Unknown:
 		return ss.refuse(now, m.Type, fmt.Errorf("%w: %v", ErrUnknownCommand, m.Type))
-	case Request:
-		return ss.command(now, m)
+	case pumpwire.Request:
+		return ss.command(now, m.Command)
 	}
 	return ss.refuse(now, m.Kind(), fmt.Errorf("%w: %v is not a request", ErrUnexpected, m.Kind()))
 }
 
+// wireErr wraps a pumpwire decoding or encoding error in this package's
+// sentinel for it.
+func wireErr(err error) error {
+	switch {
+	case errors.Is(err, pumpwire.ErrTooLarge):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, pumpwire.ErrTruncated):
+		return fmt.Errorf("%w: %w", ErrTruncated, err)
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}
+
 // refuse answers a command that does not reach the device.
-func (ss *serverSession) refuse(now unit.Time, k Kind, err error) ([][]byte, error) {
+func (ss *serverSession) refuse(now unit.Time, k pumpwire.Kind, err error) ([][]byte, error) {
 	sev := SeverityWarning
 	if ss.info.Role == RoleEmergency {
 		sev = SeverityCritical
@@ -295,39 +295,31 @@ func (ss *serverSession) refuse(now unit.Time, k Kind, err error) ([][]byte, err
 	return ss.reply(Refuse(err))
 }
 
-func (ss *serverSession) reply(r Response) ([][]byte, error) {
+func (ss *serverSession) reply(r pumpwire.Response) ([][]byte, error) {
 	var frames [][]byte
 	var err error
 	ss.out, frames, err = ss.ch.seal(ss.out[:0], r)
 	return frames, err
 }
 
-// command authorises req, hands it to the device and answers.
-func (ss *serverSession) command(now unit.Time, req Request) ([][]byte, error) {
-	k := req.Kind()
-	if err := Allowed(ss.info.Role, ss.info.Wake, k); err != nil {
+// command authorises c, hands it to the device and answers.
+func (ss *serverSession) command(now unit.Time, c pump.Command) ([][]byte, error) {
+	k := pumpwire.Kind(c.Kind())
+	if err := Allowed(ss.info.Role, ss.info.Wake, c.Kind()); err != nil {
 		return ss.refuse(now, k, err)
 	}
-	switch r := req.(type) {
-	case Program:
-		if !r.ChecksumOK() {
-			return ss.refuse(now, k, fmt.Errorf("%w: prescription checksum mismatch", ErrMalformed))
+	if r, ok := c.(pump.ReadLog); ok {
+		if r.MaxBytes == 0 || r.MaxBytes > pumpwire.MaxLogEntries {
+			r.MaxBytes = pumpwire.MaxLogEntries
 		}
-	case ReadLog:
-		if r.MaxBytes == 0 || r.MaxBytes > MaxLogEntries {
-			r.MaxBytes = MaxLogEntries
-		}
-		req = r
+		c = r
 	}
 	ss.commands++
-	resp := ss.srv.cfg.Handler.Handle(ss.info, req)
-	if err := checkResponse(req, resp); err != nil {
+	resp := ss.srv.cfg.Handler.Handle(ss.info, c)
+	if err := checkResponse(c, resp); err != nil {
 		resp = Refuse(err)
 	}
-	var rerr error
-	if e, ok := resp.(*ErrorResponse); ok {
-		rerr = e
-	}
+	rerr := AnswerErr(resp)
 	sev := SeverityInfo
 	if ss.info.Role == RoleEmergency {
 		sev = SeverityCritical
@@ -341,22 +333,23 @@ func (ss *serverSession) command(now unit.Time, req Request) ([][]byte, error) {
 	return frames, nil
 }
 
-// checkResponse catches a device answer of the wrong kind or size.
-func checkResponse(req Request, resp Response) error {
+// checkResponse catches a device answer of the wrong kind (the command
+// table's Response says which) or size.
+func checkResponse(c pump.Command, resp pumpwire.Response) error {
 	if resp == nil {
-		return fmt.Errorf("%w: no answer to %v", ErrInternal, req.Kind())
+		return fmt.Errorf("%w: no answer to %v", ErrInternal, pumpwire.Kind(c.Kind()))
 	}
-	if resp.Kind() == KindError {
-		if e, ok := resp.(*ErrorResponse); !ok || e == nil {
+	if resp.Kind() == pumpwire.KindError {
+		if e, ok := resp.(*pumpwire.Error); !ok || e == nil {
 			return fmt.Errorf("%w: bad error answer", ErrInternal)
 		}
 		return nil
 	}
-	if want, ok := expected[req.Kind()]; ok && resp.Kind() != want {
-		return fmt.Errorf("%w: %v answered with %v", ErrInternal, req.Kind(), resp.Kind())
+	if want := pumpwire.ResponseKind(c.Kind()); resp.Kind() != want {
+		return fmt.Errorf("%w: %v answered with %v", ErrInternal, pumpwire.Kind(c.Kind()), resp.Kind())
 	}
-	if l, ok := resp.(*Log); ok {
-		if l == nil || len(l.Entries) > int(req.(ReadLog).MaxBytes) {
+	if l, ok := resp.(*pumpwire.Log); ok {
+		if l == nil || len(l.Entries) > int(c.(pump.ReadLog).MaxBytes) {
 			return fmt.Errorf("%w: log answer larger than asked", ErrInternal)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/thecal/thecal/implant"
 	"github.com/thecal/thecal/peer"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -189,6 +190,16 @@ func (p *Pump) Device(f func(d *device.Device, now unit.Time)) {
 	if err := p.Im.Do(func(d *device.Device, now unit.Time) error { f(d, now); return nil }); err != nil {
 		p.T.Fatal(err)
 	}
+}
+
+// Status reads the implant's status.
+func (p *Pump) Status() pumpwire.Status {
+	p.T.Helper()
+	st, err := p.Im.Status()
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	return st
 }
 
 // Kinds returns the kinds of the event-log records from seq on.
