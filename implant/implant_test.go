@@ -251,3 +251,36 @@ func TestReadLogPages(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatchCoversTheTable walks the pump's command table: every command a
+// peer may send reaches the core and is answered with the message the table
+// names (or the core's own refusal), never as unknown or as an internal
+// error. A command added to the table that the implant could not answer
+// fails here.
+func TestDispatchCoversTheTable(t *testing.T) {
+	f := newFixture(t)
+	f.ready(morphine(500 * unit.Rate(unit.Microlitre)))
+	ids := []struct {
+		role pump.Role
+		id   telemetry.Identity
+	}{{pump.RoleClinician, f.w.clinician}, {pump.RolePatient, f.w.patient}, {pump.RoleMonitor, f.w.monitor}, {pump.RoleEmergency, f.w.emergency}}
+	for _, s := range pump.Commands() {
+		if s.Roles == pump.ByDevice {
+			continue
+		}
+		for _, x := range ids {
+			if !s.Roles.Has(x.role) {
+				continue
+			}
+			resp, err := f.do(x.id, s.Zero)
+			switch {
+			case errors.Is(err, telemetry.ErrUnknownCommand), errors.Is(err, telemetry.ErrInternal), errors.Is(err, telemetry.ErrForbidden):
+				t.Errorf("%v by %v: %v", s.Kind, x.role, err)
+			case err != nil && !errors.Is(err, telemetry.ErrRejected) && !errors.Is(err, telemetry.ErrConflict):
+				t.Errorf("%v by %v: %v, not the core's refusal", s.Kind, x.role, err)
+			case err == nil && resp.Kind() != pumpwire.ResponseKind(s.Kind):
+				t.Errorf("%v by %v answered %v, the table says %v", s.Kind, x.role, resp.Kind(), pumpwire.ResponseKind(s.Kind))
+			}
+		}
+	}
+}

@@ -350,42 +350,108 @@ func floorMod(a, b int64) int64 {
 // run plays the events in order and runs to the end.
 func (r *run) run() error { return r.drive(&hooks{}) }
 
-func clinician(k scenario.Kind) bool {
-	switch k {
-	case scenario.Program, scenario.Stop, scenario.Resume, scenario.ClinicianBolus, scenario.Prime, scenario.Bridge,
-		scenario.Refill, scenario.Interrogate, scenario.Acknowledge, scenario.SetClock:
-		return true
-	}
-	return false
+// eventCommands maps each scenario event kind that is a pump command to the
+// command's kind in the pump's command table: the one place where the two
+// vocabularies meet (TestScenarioEventsCoverTheCommandTable). The other event
+// kinds are faults, which act on the simulated hardware (faultEvents).
+var eventCommands = map[scenario.Kind]pump.CommandKind{
+	scenario.Program: pump.CmdProgram, scenario.Bridge: pump.CmdBridge, scenario.Stop: pump.CmdStop,
+	scenario.Resume: pump.CmdResume, scenario.ClinicianBolus: pump.CmdClinicianBolus, scenario.Prime: pump.CmdPrime,
+	scenario.PatientBolusEv: pump.CmdPatientActivation, scenario.Refill: pump.CmdRefill,
+	scenario.Interrogate: pump.CmdInterrogate, scenario.Acknowledge: pump.CmdAcknowledge,
+	scenario.SetClock: pump.CmdSetClock, scenario.BatteryDrain: pump.CmdDrain,
 }
 
+// faultEvents are the scenario events that are not commands: they act on the
+// simulated hardware, and the pump finds out as its own hardware would.
+var faultEvents = []scenario.Kind{scenario.MRI, scenario.MotorStall, scenario.Occlusion, scenario.Leak, scenario.PowerLoss}
+
+// notFromScenarios lists the commands of the table that no scenario event
+// sends, and why.
+var notFromScenarios = map[pump.CommandKind]string{
+	pump.CmdReadStatus:     "a status read changes nothing; the report reads the pump's state itself",
+	pump.CmdReadLog:        "the report carries what the event log says",
+	pump.CmdSetMinimumRate: "not an event of the scenario format (spec/scenario.md); a program event in mode minimum sets the same rate",
+	pump.CmdSilenceTone:    "the simulated pump has no speaker to silence",
+	pump.CmdOpenSession:    "the simulator opens a session around every command a clinician or the patient sends",
+	pump.CmdCloseSession:   "the simulator closes that session after the command",
+}
+
+// sessionRole is who sends command k in a simulation, as the command table
+// allows: a clinician where one may, otherwise the patient; the device's own
+// commands (a battery drain) open no session (pump.ReasonNone).
+func sessionRole(k pump.CommandKind) pump.Role {
+	s, _ := k.Spec()
+	switch {
+	case s.Roles.Has(pump.RoleClinician):
+		return pump.RoleClinician
+	case s.Roles.Has(pump.RolePatient):
+		return pump.RolePatient
+	}
+	return pump.ReasonNone
+}
+
+// sessionRadio is the radio time a session of role is charged (spec/scenario.md).
+var sessionRadio = map[pump.Role]unit.Duration{pump.RoleClinician: ClinicianSessionRadio, pump.RolePatient: PatientSessionRadio}
+
+// command builds the pump command a command event sends; nil for a fault.
+func (r *run) command(e *scenario.Event) pump.Command {
+	c := r.dev.Core
+	switch e.Kind {
+	case scenario.Program:
+		return pump.NewProgram(rxOf(e.Prescription, r.res), c.Status().RxHash)
+	case scenario.Bridge:
+		return pump.Bridge(pump.NewProgram(rxOf(e.Prescription, r.res), c.Status().RxHash))
+	case scenario.Stop:
+		return pump.Stop{}
+	case scenario.Resume:
+		return pump.Resume{}
+	case scenario.ClinicianBolus:
+		return pump.ClinicianBolus{Volume: e.Volume, Duration: e.Duration}
+	case scenario.Prime:
+		return pump.Prime{}
+	case scenario.PatientBolusEv:
+		return pump.PatientActivation{}
+	case scenario.Refill:
+		return pump.Refill{Withdrawn: e.Withdraw, Added: e.Add, Drug: e.Drug.Name, Concentration: e.Drug.Concentration}
+	case scenario.Interrogate:
+		return pump.Interrogate{}
+	case scenario.Acknowledge:
+		a, _ := pump.ParseAlarm(e.Alarm) // "" (every alarm) is AlarmNone; Validate refused unknown names
+		return pump.Acknowledge{Alarm: a}
+	case scenario.SetClock:
+		return pump.SetClock{UTCOffset: e.UTCOffset}
+	case scenario.BatteryDrain:
+		return pump.Drain{Charge: e.Charge}
+	}
+	return nil
+}
+
+// event applies one scenario event: a command is sent in a session of the
+// role the command table gives it, a fault acts on the hardware.
 func (r *run) event(e *scenario.Event) error {
 	d := r.dev
 	at := e.At
 	d.Run(at)
 	c := d.Core
-	var radio unit.Duration
-	if c.Status().Battery <= 0 && (clinician(e.Kind) || e.Kind == scenario.PatientBolusEv) {
+	role := pump.ReasonNone
+	if k, ok := eventCommands[e.Kind]; ok {
+		role = sessionRole(k)
+	}
+	if c.Status().Battery <= 0 && role != pump.ReasonNone {
 		// A depleted pump does not answer: the session never opens.
 		r.unanswered(e)
 		return nil
 	}
-	switch {
-	case clinician(e.Kind):
-		radio = ClinicianSessionRadio
-		if err := c.OpenSession(at, pump.RoleClinician); err != nil {
-			return fmt.Errorf("events[%d]: %w", e.Index, err)
-		}
-	case e.Kind == scenario.PatientBolusEv:
-		radio = PatientSessionRadio
-		if err := c.OpenSession(at, pump.RolePatient); err != nil {
+	if role != pump.ReasonNone {
+		if err := c.OpenSession(at, role); err != nil {
 			return fmt.Errorf("events[%d]: %w", e.Index, err)
 		}
 	}
 	err := r.apply(e)
 	d.Persist()
-	if radio > 0 {
-		if cerr := d.Core.CloseSession(at, radio); cerr != nil {
+	if role != pump.ReasonNone {
+		if cerr := d.Core.CloseSession(at, sessionRadio[role]); cerr != nil {
 			return fmt.Errorf("events[%d]: %w", e.Index, cerr)
 		}
 		d.Persist()
@@ -394,7 +460,7 @@ func (r *run) event(e *scenario.Event) error {
 	if err != nil {
 		cmd.Result, cmd.Reason = "refused", err.Error()
 	}
-	if clinician(e.Kind) {
+	if role == pump.RoleClinician {
 		r.rep.Commands = append(r.rep.Commands, cmd)
 	}
 	return nil
@@ -411,89 +477,79 @@ func (r *run) unanswered(e *scenario.Event) {
 	r.rep.Commands = append(r.rep.Commands, Command{At: rfc(e.At), Kind: string(e.Kind), Result: "refused", Reason: why})
 }
 
-// apply performs one event on the pump and the simulated world.
+// apply performs one event on the pump and the simulated world: a command
+// goes to the core's Step, with what the simulated world does around it; a
+// fault goes to the hardware.
 func (r *run) apply(e *scenario.Event) error {
-	d, c, at := r.dev, r.dev.Core, e.At
-	switch e.Kind {
-	case scenario.Program:
-		r.unbridged = ""
-		rx := rxOf(e.Prescription, r.res)
-		return c.Program(at, pump.NewProgram(rx, c.Status().RxHash))
-	case scenario.Bridge:
-		r.unbridged = ""
-		rx := rxOf(e.Prescription, r.res)
-		return c.Bridge(at, pump.NewProgram(rx, c.Status().RxHash))
-	case scenario.Stop:
-		return c.Stop(at)
-	case scenario.Resume:
-		return c.Resume(at)
-	case scenario.ClinicianBolus:
-		return c.ClinicianBolus(at, e.Volume, e.Duration)
-	case scenario.Prime:
-		return c.Prime(at)
-	case scenario.PatientBolusEv:
-		why, err := c.PatientBolus(at)
-		if err != nil {
-			return err
+	d, at := r.dev, e.At
+	cmd := r.command(e)
+	if cmd == nil {
+		switch e.Kind {
+		case scenario.MRI, scenario.MotorStall:
+			d.HW.Stall(at.Add(e.Duration))
+		case scenario.Occlusion:
+			until := unit.Time(1<<62 - 1)
+			if e.HasDuration {
+				until = at.Add(e.Duration)
+			}
+			d.HW.Occlude(at, until)
+		case scenario.Leak:
+			d.HW.Leak()
+		case scenario.PowerLoss:
+			return d.PowerLoss(at)
 		}
-		if why == pump.ReasonNone {
+		return nil
+	}
+	var before refillBefore
+	switch cmd.(type) {
+	case pump.Program, pump.Bridge:
+		r.unbridged = ""
+	case pump.Refill:
+		before = r.beforeRefill(e)
+	}
+	res, err := d.Core.Step(at, cmd)
+	if err != nil {
+		return err
+	}
+	switch cmd.(type) {
+	case pump.PatientActivation:
+		if res.Bolus.Given() {
 			r.rep.PatientBoluses.Given++
 		} else {
 			r.rep.PatientBoluses.Refused++
-			r.rep.PatientBoluses.Refusals = append(r.rep.PatientBoluses.Refusals, Refusal{At: rfc(at), Reason: why.String()})
+			r.rep.PatientBoluses.Refusals = append(r.rep.PatientBoluses.Refusals, Refusal{At: rfc(at), Reason: res.Bolus.Reason.String()})
 		}
-		return nil
-	case scenario.Refill:
-		return r.refill(e)
-	case scenario.Interrogate:
-		st, err := c.Interrogate(at)
-		if err == nil {
-			r.rep.Interrogations = append(r.rep.Interrogations, r.snapshot(st))
-		}
-		return err
-	case scenario.Acknowledge:
-		a, _ := pump.ParseAlarm(e.Alarm)
-		return c.Acknowledge(at, a)
-	case scenario.SetClock:
-		if err := c.SetClock(at, e.UTCOffset); err != nil {
-			return err
-		}
+	case pump.Refill:
+		r.refilled(e, before)
+	case pump.Interrogate:
+		r.rep.Interrogations = append(r.rep.Interrogations, r.snapshot(res.Status))
+	case pump.SetClock:
 		r.offset = e.UTCOffset
 		r.dayEnd = at // re-derive the local day at the next stroke
-		return nil
-	case scenario.MRI, scenario.MotorStall:
-		d.HW.Stall(at.Add(e.Duration))
-	case scenario.Occlusion:
-		until := unit.Time(1<<62 - 1)
-		if e.HasDuration {
-			until = at.Add(e.Duration)
-		}
-		d.HW.Occlude(at, until)
-	case scenario.Leak:
-		d.HW.Leak()
-	case scenario.PowerLoss:
-		return d.PowerLoss(at)
-	case scenario.BatteryDrain:
-		return c.Drain(at, e.Charge)
 	}
 	return nil
 }
 
-// refill withdraws what the needle draws from the reservoir, adds the new drug
-// (less what went into the pocket), and tells the pump.
-func (r *run) refill(e *scenario.Event) error {
-	d, c := r.dev, r.dev.Core
-	expected := c.Reservoir()
-	actual := d.HW.Reservoir
-	withdrawn := min(e.Withdraw, actual)
-	if e.Withdraw > actual {
+// refillBefore is what the simulated world knew just before a refill: the
+// pump's own estimate and what the reservoir actually held.
+type refillBefore struct{ expected, actual unit.Volume }
+
+// beforeRefill reads the reservoir before the needle draws from it.
+func (r *run) beforeRefill(e *scenario.Event) refillBefore {
+	b := refillBefore{expected: r.dev.Core.Reservoir(), actual: r.dev.HW.Reservoir}
+	if e.Withdraw > b.actual {
 		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("events[%d]: withdraw_ml %s is more than the reservoir held (%s); %s withdrawn",
-			e.Index, e.Withdraw, actual, withdrawn))
+			e.Index, e.Withdraw, b.actual, b.actual))
 	}
-	if err := c.Refill(e.At, pump.Refill{Withdrawn: e.Withdraw, Added: e.Add, Drug: e.Drug.Name, Concentration: e.Drug.Concentration}); err != nil {
-		return err
-	}
-	residual := actual - withdrawn
+	return b
+}
+
+// refilled withdraws what the needle drew from the reservoir and adds the new
+// drug (less what went into the pocket), once the pump has recorded the refill.
+func (r *run) refilled(e *scenario.Event, b refillBefore) {
+	d := r.dev
+	withdrawn := min(e.Withdraw, b.actual)
+	residual := b.actual - withdrawn
 	into := e.Add - e.PocketFill
 	r.fl.refill(residual, into, r.mixtureOf(e.Drug))
 	if e.PocketFill > 0 {
@@ -502,8 +558,8 @@ func (r *run) refill(e *scenario.Event) error {
 	d.HW.Reservoir = residual + into
 	// The expected residual is the pump's own estimate, as an interrogation before
 	// the refill reads it; the flag is the clinical calculators' (therapy).
-	disc := e.Withdraw - expected
-	rf := RefillRecord{At: rfc(e.At), ExpectedML: ml(expected), WithdrawnML: ml(e.Withdraw), DiscrepancyML: ml(disc),
+	disc := e.Withdraw - b.expected
+	rf := RefillRecord{At: rfc(e.At), ExpectedML: ml(b.expected), WithdrawnML: ml(e.Withdraw), DiscrepancyML: ml(disc),
 		AddedML: ml(e.Add), PocketFillML: ml(e.PocketFill), Drug: e.Drug.Name, Concentration: e.Drug.Text}
 	if f := therapy.Classify(r.cfg.Model, disc); f != therapy.WithinLimit {
 		rf.Flag = f.String()
@@ -514,7 +570,6 @@ func (r *run) refill(e *scenario.Event) error {
 			e.Index, r.res.Name, r.res.Text, e.Drug.Name, e.Drug.Text)
 	}
 	r.res = e.Drug
-	return nil
 }
 
 func ml(v unit.Volume) float64 { return v.Millilitres() }
