@@ -7,8 +7,7 @@ import (
 )
 
 func TestReservoirEstimateAndRefillClearsAlarms(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(3))
+	r := filled(t, defaultConfig(), ml(3))
 	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(2*unit.Day + unit.Hour))
 	if !r.p.Alarms().Has(LowReservoir) {
@@ -57,9 +56,7 @@ func TestReservoirVolumeDiscrepancyFromLevelSensor(t *testing.T) {
 }
 
 func TestBatteryConsumptionPerDay(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(10 * unit.Day))
 	// 288 µAh quiescent + 1000 strokes × 0.1 µAh = 388 µAh per day.
 	if got, want := r.p.Battery(), BatteryCapacity-10*388*unit.MicroampHour; got != want {
@@ -70,9 +67,7 @@ func TestBatteryConsumptionPerDay(t *testing.T) {
 func TestBatteryERIThenEOSNinetyDaysLater(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Battery = 100_000 * unit.MicroampHour
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	for d := unit.Duration(30); d <= 360 && r.raised(EOS) < 0; d += 30 {
 		r.run(r.at(d * unit.Day))
 		r.fill(r.at(d*unit.Day), ml(20)) // keep the reservoir off its alarms
@@ -107,9 +102,7 @@ func TestBatteryERIThenEOSNinetyDaysLater(t *testing.T) {
 }
 
 func TestMotorStallRetryRecoveryAndAcknowledge(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.stall = true
 	r.run(r.at(unit.Day + unit.Hour))
@@ -149,9 +142,7 @@ func TestMotorStallRetryRecoveryAndAcknowledge(t *testing.T) {
 func TestOcclusionStopsUntilResume(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.PressureSensor = true
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.press = 150 * unit.Kilopascal
 	r.run(r.at(2 * unit.Day))
@@ -175,9 +166,7 @@ func TestOcclusionStopsUntilResume(t *testing.T) {
 func TestCatheterIntegrityLowPressure(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.PressureSensor = true
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.press = 500 * unit.Pascal
 	r.run(r.at(unit.Day))
 	if got, want := r.raised(CatheterIntegrity), t0.Add(LeakStrokes*86400); got != want {
@@ -189,8 +178,7 @@ func TestCatheterIntegrityLowPressure(t *testing.T) {
 }
 
 func TestCriticalAndNonCriticalTones(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(2.6))
+	r := filled(t, defaultConfig(), ml(2.6))
 	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(10 * unit.Day))
 	// LOW at 2.0 mL (day 1.2), EMPTY at 0.5 mL (day 4.2). Non-critical: one tone at
@@ -225,9 +213,7 @@ func TestEventLogRingHoldsAtLeast2048(t *testing.T) {
 // stroke due, the accumulator full, delivery held, a rate left running — and
 // checks Tick still returns and nothing is delivered (hazard H19).
 func TestTickNeverSpinsWhileHeld(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Hour))
 	p := r.p
 	p.running = false

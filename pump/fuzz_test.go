@@ -12,8 +12,7 @@ import (
 // prescription and a coherent state, or MEMORY_ERROR and stopped.
 func FuzzRestore(f *testing.F) {
 	// Seeds: real images of a programmed pump, and damaged copies.
-	r := newRig(f, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(f, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.7))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.02), Duration: 10 * unit.Minute, Lockout: unit.Hour, MaxPer24h: 4}
 	r.program(t0, rx)

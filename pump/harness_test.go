@@ -50,6 +50,23 @@ func newRig(t tb, cfg Config) *rig {
 	return r
 }
 
+// filled returns a rig on cfg whose reservoir was filled with v of morphine at t0.
+func filled(t tb, cfg Config, v unit.Volume) *rig {
+	t.Helper()
+	r := newRig(t, cfg)
+	r.fill(t0, v)
+	return r
+}
+
+// running returns a rig on cfg filled with 20 mL of morphine and programmed
+// with rx at t0.
+func running(t tb, cfg Config, rx Prescription) *rig {
+	t.Helper()
+	r := filled(t, cfg, ml(20))
+	r.program(t0, rx)
+	return r
+}
+
 func (r *rig) persist() {
 	for _, w := range r.p.Writes() {
 		copy(r.nvm[w.Off:w.Off+w.Len], r.p.Image()[w.Off:w.Off+w.Len])

@@ -10,8 +10,7 @@ import (
 // every persistent-memory write of a programming sequence: the pump restarts
 // with the old or the new prescription, never a mix, and never without one.
 func TestMemoryPowerLossAtEveryByteOfEveryWrite(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rxs := []Prescription{continuous(halfMLPerDay, ml(0.7)), continuous(unit.MillilitrePerDay, ml(1.2)),
 		flexRx(false, FlexStep{At: 0, Rate: 300_000, Days: AllDays}, FlexStep{At: 12 * unit.Hour, Rate: 600_000, Days: AllDays}),
 		continuous(200_000, ml(0.3))}
@@ -60,9 +59,7 @@ func TestMemoryPowerLossAtEveryByteOfEveryWrite(t *testing.T) {
 }
 
 func TestMemoryErrorWhenNoValidSlot(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.program(t0, continuous(400_000, ml(0.7)))
 	img := r.nvm
 	img[rxBase+10] ^= 0xff
@@ -86,8 +83,7 @@ func TestMemoryErrorWhenNoValidSlot(t *testing.T) {
 // TestResetCountsTimeSinceCheckpointAtHighestRate checks the conservative reset:
 // the estimate errs low, by at most an hour of delivery at the highest rate.
 func TestResetCountsTimeSinceCheckpointAtHighestRate(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(1))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.1), Duration: 30 * unit.Minute, Lockout: unit.Hour, MaxPer24h: 6}
 	r.program(t0, rx)
@@ -111,9 +107,7 @@ func TestResetCountsTimeSinceCheckpointAtHighestRate(t *testing.T) {
 		t.Fatal("no RESET in the log")
 	}
 	// The lockout survives a reset: a bolus given before it still locks out after it.
-	r2 := newRig(t, defaultConfig())
-	r2.fill(t0, ml(20))
-	r2.program(t0, rx)
+	r2 := running(t, defaultConfig(), rx)
 	r2.must(r2.at(unit.Hour), func(now unit.Time) error { _, err := r2.p.PatientBolus(now); return err })
 	p2, _ := Restore(r2.cfg, r2.nvm[:], r2.log, r2.at(unit.Hour+10*unit.Minute))
 	if why, _ := p2.PatientBolus(r2.at(unit.Hour + 10*unit.Minute)); why != ReasonLockout {
@@ -147,8 +141,7 @@ func TestStateImageFits4KiB(t *testing.T) {
 // property test: with only 24 hours kept, a bolus after a reset was let through
 // and a 97th stroke entered a 96-stroke cap.
 func TestResetKeepsTheOldestHourOfTheWindow(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(MinRate, ml(0.048))
 	rx.PatientBolus = PatientBolus{Volume: StrokeVolume, Duration: unit.Minute, Lockout: unit.Minute, MaxPer24h: 1}
 	r.program(t0.Add(15), rx)
@@ -166,9 +159,7 @@ func TestResetKeepsTheOldestHourOfTheWindow(t *testing.T) {
 // TestResetRebuildsSteadyBasalWindowExactly: a basal at exactly max_24h keeps
 // running across a reset — the window is regenerated exactly, not overcounted.
 func TestResetRebuildsSteadyBasalWindowExactly(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.5)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.5)))
 	at := r.at(unit.Day + 30*unit.Minute)
 	r.run(at)
 	p, _ := Restore(r.cfg, r.nvm[:], r.log, at)
@@ -190,9 +181,7 @@ func TestResetRebuildsSteadyBasalWindowExactly(t *testing.T) {
 func TestResetKeepsAlarmsRaisedSinceTheCheckpoint(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.PressureSensor = true
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.press = 150 * unit.Kilopascal
 	r.run(r.at(unit.Day + 20*unit.Minute)) // OCCLUSION at the fifth stroke, 7.2 min in
@@ -202,9 +191,7 @@ func TestResetKeepsAlarmsRaisedSinceTheCheckpoint(t *testing.T) {
 		t.Fatal("an occlusion raised since the checkpoint was forgotten by the reset")
 	}
 	// A stall raised on the third failed stroke, likewise.
-	r2 := newRig(t, defaultConfig())
-	r2.fill(t0, ml(20))
-	r2.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r2 := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r2.run(r2.at(unit.Day))
 	r2.stall = true
 	r2.run(r2.at(unit.Day + 5*unit.Minute))
@@ -218,9 +205,7 @@ func TestResetKeepsAlarmsRaisedSinceTheCheckpoint(t *testing.T) {
 func TestResetDoesNotReviveADepletedPump(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Battery = 10_050 * unit.MicroampHour // just above the reserve: EOS, then depletion
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(30 * unit.Day))
 	if n := len(r.events(EvBatteryDepleted)); n != 1 {
 		t.Fatalf("BATTERY_DEPLETED logged %d times", n)
@@ -237,8 +222,7 @@ func TestResetDoesNotReviveADepletedPump(t *testing.T) {
 // A stroke due at the checkpoint's own instant is written by that checkpoint,
 // so the reset's estimate still errs low.
 func TestResetEstimateErrsLowWithAStrokeAtTheCheckpoint(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	r.program(t0, continuous(halfMLPerDay, ml(0.7))) // strokes every 86.4 s: one falls on t0+1h+...
 	for h := unit.Duration(1); h <= 30; h++ {
 		at := r.at(h * unit.Hour)
@@ -253,9 +237,7 @@ func TestResetEstimateErrsLowWithAStrokeAtTheCheckpoint(t *testing.T) {
 // A restart whose clock reads earlier than the last checkpoint assumes no time
 // passed, rather than an unsigned multiplication of a negative gap.
 func TestResetWithClockBehindCheckpoint(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	p, err := Restore(r.cfg, r.nvm[:], NewLog(), r.at(unit.Day-3*unit.Hour))
 	if err != nil {

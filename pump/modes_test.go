@@ -8,9 +8,7 @@ import (
 )
 
 func TestModeStoppedDeliversNothingAndSessionRaisesPumpStopped(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	at := r.at(unit.Day)
 	r.must(at, func(now unit.Time) error { return r.p.OpenSession(now, RoleClinician) })
 	r.must(at, r.p.Stop)
@@ -33,9 +31,7 @@ func TestModeStoppedDeliversNothingAndSessionRaisesPumpStopped(t *testing.T) {
 		t.Fatal("PUMP_STOPPED still raised after resume")
 	}
 	// A prescription in stopped mode is the same: nothing, and the alarm on session close.
-	r2 := newRig(t, defaultConfig())
-	r2.fill(t0, ml(20))
-	r2.program(t0, Prescription{Mode: ModeStopped, Drug: "morphine", Concentration: 1})
+	r2 := running(t, defaultConfig(), Prescription{Mode: ModeStopped, Drug: "morphine", Concentration: 1})
 	r2.must(t0, func(now unit.Time) error { return r2.p.OpenSession(now, RoleClinician) })
 	r2.must(t0, func(now unit.Time) error { return r2.p.CloseSession(now, unit.Minute) })
 	r2.run(r2.at(2 * unit.Day))
@@ -45,9 +41,7 @@ func TestModeStoppedDeliversNothingAndSessionRaisesPumpStopped(t *testing.T) {
 }
 
 func TestModeContinuousStrokeSpacing(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	// 0.5 mL/day is 1000 strokes a day, one every 86.4 s exactly.
 	if len(r.times) != 1000 {
@@ -69,8 +63,7 @@ func flexRx(weekly bool, steps ...FlexStep) Prescription {
 func TestModeFlexDaily(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.UTCOffset = 3*unit.Hour + 30*unit.Minute
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
+	r := filled(t, cfg, ml(20))
 	// 0.6 mL/day from 08:00 to 22:00 local, 0.4 otherwise: 0.6×14/24 + 0.4×10/24 = 0.51667 mL/day.
 	r.program(t0, flexRx(false, FlexStep{At: 8 * unit.Hour, Rate: 600_000, Days: AllDays}, FlexStep{At: 22 * unit.Hour, Rate: 400_000, Days: AllDays}))
 	if got := r.p.Status().Basal; got != 600_000 {
@@ -93,8 +86,7 @@ func TestModeFlexDaily(t *testing.T) {
 }
 
 func TestModeFlexWeeklyDayMask(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	// Weekdays 0.5 mL/day; Saturday and Sunday 1.0 mL/day (t0 is Monday 08:00 UTC).
 	weekdays := uint8(0b0111110)
 	r.program(t0, flexRx(true, FlexStep{At: 0, Rate: 500_000, Days: weekdays}, FlexStep{At: 0, Rate: 1_000_000, Days: AllDays &^ weekdays}))
@@ -122,9 +114,7 @@ func TestModeFlexSixteenSteps(t *testing.T) {
 		t.Fatal("17 steps accepted")
 	}
 	rx.FlexSteps = MaxFlexSteps
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, rx)
+	r := running(t, defaultConfig(), rx)
 	r.run(r.at(unit.Day))
 	var want unit.Volume
 	for _, s := range steps {
@@ -136,9 +126,7 @@ func TestModeFlexSixteenSteps(t *testing.T) {
 }
 
 func TestModeMinimumRate(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, Prescription{Mode: ModeMinimum, Max24h: ml(0.048), Drug: "baclofen", Concentration: 1})
+	r := running(t, defaultConfig(), Prescription{Mode: ModeMinimum, Max24h: ml(0.048), Drug: "baclofen", Concentration: 1})
 	r.run(r.at(10 * unit.Day))
 	if got := r.p.Status().Delivered; got != ml(0.48) {
 		t.Fatalf("10 days at minimum rate delivered %s, want 0.48 mL", got)
@@ -146,9 +134,7 @@ func TestModeMinimumRate(t *testing.T) {
 }
 
 func TestModeClinicianBolusRespectsMaxRate(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(4*unit.MillilitrePerDay, ml(10)))
+	r := running(t, defaultConfig(), continuous(4*unit.MillilitrePerDay, ml(10)))
 	// 4 mL/day basal + 0.5 mL over 30 min (24 mL/day) exceeds 24 mL/day.
 	if err := r.do(r.at(unit.Hour), func(now unit.Time) error { return r.p.ClinicianBolus(now, ml(0.5), 30*unit.Minute) }); !errors.Is(err, ErrMaxRate) {
 		t.Fatalf("got %v, want ErrMaxRate", err)
@@ -160,8 +146,7 @@ func TestModeClinicianBolusRespectsMaxRate(t *testing.T) {
 }
 
 func TestModePrimingBolus(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.5))
 	r.program(t0, rx)
 	r.must(t0, r.p.Prime)
@@ -182,9 +167,7 @@ func TestModePrimingBolus(t *testing.T) {
 }
 
 func TestModeBridgeRunsOldRateThenNew(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	at := r.at(10 * unit.Day)
 	r.must(at, func(now unit.Time) error {
 		return r.p.Refill(now, Refill{Withdrawn: ml(15), Added: ml(20), Drug: "morphine", Concentration: 25 * unit.MilligramPerMillilitre})
@@ -208,8 +191,7 @@ func TestModeBridgeRunsOldRateThenNew(t *testing.T) {
 }
 
 func TestModePatientBolusLockoutCountAndCap(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.6))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.02), Duration: 10 * unit.Minute, Lockout: 4 * unit.Hour, MaxPer24h: 3}
 	r.program(t0, rx)
@@ -245,8 +227,7 @@ func TestModePatientBolusLockoutCountAndCap(t *testing.T) {
 		t.Errorf("%d boluses given, want 4", n)
 	}
 	// max_24h: basal 0.5 in the window + 0.02 per bolus; a cap of 0.53 allows one bolus, not two.
-	r2 := newRig(t, defaultConfig())
-	r2.fill(t0, ml(20))
+	r2 := filled(t, defaultConfig(), ml(20))
 	rx.Max24h = ml(0.53)
 	rx.PatientBolus.Lockout = 20 * unit.Minute
 	r2.program(t0, rx)
@@ -261,8 +242,7 @@ func TestModePatientBolusLockoutCountAndCap(t *testing.T) {
 }
 
 func TestModePatientBolusRefusedWhenStoppedOrInAlarm(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.7))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.02), Duration: 10 * unit.Minute, Lockout: unit.Hour, MaxPer24h: 4}
 	r.program(t0, rx)
@@ -281,9 +261,7 @@ func TestModePatientBolusRefusedWhenStoppedOrInAlarm(t *testing.T) {
 // A second bridge while one runs is refused: the old program lives in the other
 // memory slot, which it would overwrite (a campaign finding).
 func TestModeBridgeRefusedDuringABridge(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	next := continuous(200_000, ml(0.3))
 	r.must(r.at(unit.Day), func(now unit.Time) error { return r.p.Bridge(now, NewProgram(next, r.p.Status().RxHash)) })
 	other := continuous(300_000, ml(0.4))
@@ -295,9 +273,7 @@ func TestModeBridgeRefusedDuringABridge(t *testing.T) {
 
 // Stall retries wait while the pump is also stopped (a campaign finding).
 func TestModeStallRetriesWaitWhileStopped(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.stall = true
 	r.run(r.at(unit.Day + 10*unit.Minute))

@@ -188,21 +188,24 @@ func (p *Pump) stateLen() int {
 	return stFixed + len(p.fillDrug) + 1 + 4*p.recentBoluses() + stHours + stTail
 }
 
+// stateFlags returns the state record's flags.
+func (p *Pump) stateFlags() byte {
+	flags := byte(0)
+	for _, f := range [...]struct {
+		on  bool
+		bit byte
+	}{{p.running, flRunning}, {p.hasRx, flHasRx}, {p.bridge.active, flBridge},
+		{p.cbolus.active || p.pbolus.active || p.prime.active, flBolus}} {
+		if f.on {
+			flags |= f.bit
+		}
+	}
+	return flags
+}
+
 func (p *Pump) appendStateHead(b []byte) []byte {
 	le := binary.LittleEndian
-	flags := byte(0)
-	if p.running {
-		flags |= flRunning
-	}
-	if p.hasRx {
-		flags |= flHasRx
-	}
-	if p.bridge.active {
-		flags |= flBridge
-	}
-	if p.cbolus.active || p.pbolus.active || p.prime.active {
-		flags |= flBolus
-	}
+	flags := p.stateFlags()
 	npb := p.recentBoluses()
 	drug := len(p.fillDrug)
 	n0 := len(b)

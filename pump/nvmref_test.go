@@ -11,19 +11,7 @@ import (
 // appendState writes must stay byte for byte this one.
 func (p *Pump) appendStateReference(b []byte) []byte {
 	le := binary.LittleEndian
-	flags := byte(0)
-	if p.running {
-		flags |= flRunning
-	}
-	if p.hasRx {
-		flags |= flHasRx
-	}
-	if p.bridge.active {
-		flags |= flBridge
-	}
-	if p.cbolus.active || p.pbolus.active || p.prime.active {
-		flags |= flBolus
-	}
+	flags := p.stateFlags()
 	b = le.AppendUint64(b, uint64(p.now))
 	b = le.AppendUint64(b, uint64(p.delivered))
 	b = le.AppendUint64(b, uint64(p.lastFill))

@@ -85,8 +85,7 @@ func TestCoreHasNoFloatingPoint(t *testing.T) {
 func TestZeroAllocationsPerTickAndCommand(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.PressureSensor, cfg.LevelSensor = true, true
-	r := newRig(t, cfg)
-	r.fill(t0, ml(20))
+	r := filled(t, cfg, ml(20))
 	rx := continuous(halfMLPerDay, ml(2))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.02), Duration: 10 * unit.Minute, Lockout: unit.Hour, MaxPer24h: 24}
 	r.program(t0, rx)
@@ -174,9 +173,7 @@ func TestZeroAllocationsPerTickAndCommand(t *testing.T) {
 // TestCostGrowsWithStrokesNotMilliseconds counts the core's work items over a
 // long stopped period: it wakes for checkpoints and tones, never per millisecond.
 func TestCostGrowsWithStrokesNotMilliseconds(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, Prescription{Mode: ModeStopped, Drug: "morphine", Concentration: 1})
+	r := running(t, defaultConfig(), Prescription{Mode: ModeStopped, Drug: "morphine", Concentration: 1})
 	wakes := 0
 	for now := t0; now < r.at(365*unit.Day); {
 		now = r.p.Next()

@@ -16,8 +16,7 @@ func TestRule2DeliveryTracksProgramWithinOneStroke(t *testing.T) {
 	for _, rate := range []unit.Rate{MinRate, halfMLPerDay, 700_000, 333_333, 2_400_000, MaxRate} {
 		cfg := defaultConfig()
 		cfg.Model = TP40
-		r := newRig(t, cfg)
-		r.fill(t0, ml(40))
+		r := filled(t, cfg, ml(40))
 		r.program(t0, continuous(rate, min(MaxRate.Over(unit.Day), (rate.Over(unit.Day)/StrokeVolume+1)*StrokeVolume)))
 		// Sample many instants over 5 years (before the battery's end of service at
 		// these rates) without letting the reservoir empty.
@@ -43,8 +42,7 @@ func TestRule2DeliveryTracksProgramWithinOneStroke(t *testing.T) {
 
 // Rule 2 for boluses: a bolus delivers exactly its volume, one stroke of basal aside.
 func TestRule2BolusDeliversItsVolume(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(2))
 	r.program(t0, rx)
 	start := r.at(unit.Day)
@@ -78,9 +76,7 @@ func TestRule3NeverCatchUp(t *testing.T) {
 		{"stalled", func(r *rig, at unit.Time) { r.run(at); r.stall = true }, func(r *rig, at unit.Time) { r.run(at); r.stall = false }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, defaultConfig())
-			r.fill(t0, ml(20))
-			r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+			r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 			tc.interrupt(r, r.at(2*unit.Day))
 			tc.resume(r, r.at(5*unit.Day))
 			atResume := r.p.Status().Delivered
@@ -99,8 +95,7 @@ func TestRule3NeverCatchUp(t *testing.T) {
 
 // Rule 3 for an empty reservoir: the volume missed while empty is not delivered after the refill.
 func TestRule3NoCatchUpAfterEmpty(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(1.5))
+	r := filled(t, defaultConfig(), ml(1.5))
 	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(10 * unit.Day))
 	if got := r.p.Status().Delivered; got != ml(1) {
@@ -115,8 +110,7 @@ func TestRule3NoCatchUpAfterEmpty(t *testing.T) {
 
 // Rule 4: programming whose basal could exceed max_24h is rejected.
 func TestRule4CapRejectsBasalOverCap(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(700_001, ml(0.7))
 	err := r.do(t0, func(now unit.Time) error { return r.p.Program(now, NewProgram(rx, Hash{})) })
 	var ve *ValidationError
@@ -142,8 +136,7 @@ func TestRule4CapRejectsBasalOverCap(t *testing.T) {
 
 // Rule 4: the executor refuses strokes over max_24h (defence in depth), logged as a fault.
 func TestRule4ExecutorRefusesStrokeOverCap(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.7))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.4), Duration: unit.Hour, Lockout: unit.Hour, MaxPer24h: 2}
 	r.program(t0, rx)
@@ -178,9 +171,7 @@ func (r *rig) checkCap(t *testing.T, cap unit.Volume) {
 
 // Rule 4: a new, lower cap never pauses a basal rate that fits it.
 func TestRule4NewLowerCapDoesNotPauseBasal(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(unit.MillilitrePerDay, ml(1)))
+	r := running(t, defaultConfig(), continuous(unit.MillilitrePerDay, ml(1)))
 	r.program(r.at(2*unit.Day), continuous(300_000, ml(0.3)))
 	r.run(r.at(3 * unit.Day))
 	if n := len(r.events(EvCapFault)); n != 0 {
@@ -193,9 +184,7 @@ func TestRule4NewLowerCapDoesNotPauseBasal(t *testing.T) {
 
 // Rule 5: alarms are raised at the stroke that crosses the threshold.
 func TestRule5ReservoirAlarmsOnTime(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(40 * unit.Day))
 	// 18 mL at 0.5 mL/day: 36 days; 19.5 mL: 39 days. Strokes fall exactly on those instants.
 	if got, want := r.raised(LowReservoir), r.at(36*unit.Day); got != want {
@@ -209,9 +198,7 @@ func TestRule5ReservoirAlarmsOnTime(t *testing.T) {
 // Rule 6: a prescription is accepted only whole, with the right checksum and the
 // hash of the one it replaces, and stored before it takes effect.
 func TestRule6ValidatedAtomicProgramming(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	old := r.p.Status().RxHash
 	next := continuous(unit.MillilitrePerDay, ml(1.2))
 	cases := []struct {
