@@ -54,8 +54,7 @@ func TestCommandTable(t *testing.T) {
 // TestStepCarriesOutEveryCommand: Step knows every command of the table (none
 // is answered ErrUnknownCommand), and answers each with the table's Response.
 func TestStepCarriesOutEveryCommand(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
+	r := filled(t, defaultConfig(), ml(20))
 	rx := continuous(halfMLPerDay, ml(0.7))
 	rx.PatientBolus = PatientBolus{Volume: ml(0.02), Duration: 10 * unit.Minute, Lockout: unit.Hour, MaxPer24h: 4}
 	r.program(t0, rx)
@@ -83,9 +82,7 @@ func TestStepCarriesOutEveryCommand(t *testing.T) {
 // its next deadline is ErrTime; a depleted pump refuses every command that
 // would change it, and still answers a status read.
 func TestStepTimeOrderAndDepletedPump(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Hour))
 	if _, err := r.p.Step(r.at(unit.Minute), Stop{}); !errors.Is(err, ErrTime) {
 		t.Errorf("a command in the past: %v", err)
@@ -164,9 +161,7 @@ func TestCapFor(t *testing.T) {
 // own is refused whole (nothing starts, nothing is logged); zero and the
 // pump's own start priming.
 func TestPrimeNamesItsVolume(t *testing.T) {
-	r := newRig(t, defaultConfig())
-	r.fill(t0, ml(20))
-	r.program(t0, continuous(halfMLPerDay, ml(0.7)))
+	r := running(t, defaultConfig(), continuous(halfMLPerDay, ml(0.7)))
 	before := r.log.Next()
 	_, err := r.p.Step(t0, Prime{Volume: r.cfg.PrimingVolume() + StrokeVolume})
 	var ve *ValidationError
@@ -224,5 +219,38 @@ func TestPrescriptionCodec(t *testing.T) {
 	}
 	if err := (&Prescription{Mode: ModeStopped, Drug: "mor\x00phine", Concentration: 1}).Validate(TP20); err == nil {
 		t.Error("a drug name with a NUL validated")
+	}
+}
+
+// TestProgramKeepsAllDeliveryWithinMaxRate: a new prescription whose highest
+// basal leaves no room for the bolus still running ends that bolus (as a stop
+// would), so the pump never runs above 1 mL/h, and a reset right after
+// restores the prescription (a state record above the maximum rate would be
+// refused as corrupt: MEMORY_ERROR). Found by TestCoreAgainstModel.
+func TestProgramKeepsAllDeliveryWithinMaxRate(t *testing.T) {
+	rx := continuous(MinRate, 96*StrokeVolume)
+	rx.PatientBolus = PatientBolus{Volume: 60 * StrokeVolume, Duration: 2 * unit.Minute, Lockout: unit.Minute, MaxPer24h: 1}
+	r := running(t, defaultConfig(), rx)
+	r.must(t0, func(now unit.Time) error { _, err := r.p.PatientBolus(now); return err })
+	fast := continuous(MaxRate-unit.RateOf(rx.PatientBolus.Volume, rx.PatientBolus.Duration)+1, ml(2.401))
+	r.program(t0, fast)
+	if r.p.rate > MaxRate || r.p.pbolus.active {
+		t.Fatalf("running at %s, patient bolus still running: %v", r.p.rate, r.p.pbolus.active)
+	}
+	if e := r.events(EvPatientBolusEnd); len(e) != 1 || e[0].Reason != ReasonInterrupted {
+		t.Fatalf("the bolus did not end as interrupted: %+v", e)
+	}
+	p, err := Restore(r.cfg, r.nvm[:], NewLog(), t0)
+	if err != nil || p.Alarms().Has(MemoryError) || p.Status().Rx != fast {
+		t.Fatalf("reset after the change: %v, alarms %b", err, p.Alarms())
+	}
+	// A new prescription that leaves room keeps the bolus running.
+	r = running(t, defaultConfig(), rx)
+	r.must(t0, func(now unit.Time) error { _, err := r.p.PatientBolus(now); return err })
+	slow := continuous(halfMLPerDay, ml(0.7))
+	slow.PatientBolus = rx.PatientBolus
+	r.program(t0, slow)
+	if !r.p.pbolus.active {
+		t.Fatal("a bolus that fits under the new basal ended")
 	}
 }

@@ -649,6 +649,17 @@ func (p *Pump) setBasal(rx *Prescription) {
 	p.schedRx = *rx
 	p.sched.build(&p.schedRx)
 	p.flexStep()
+	// The maximum rate is of all delivery together: a bolus still running for
+	// which the new schedule's highest rate leaves no room ends now, as at a
+	// stop (a patient bolus cut short still counts against lockout and count).
+	if rx.maxBasalRate()+p.cbolus.rate+p.pbolus.rate > MaxRate {
+		if p.cbolus.active {
+			p.endSource(&p.cbolus, EvClinicianBolusEnd, ReasonInterrupted)
+		}
+		if p.pbolus.active {
+			p.endSource(&p.pbolus, EvPatientBolusEnd, ReasonInterrupted)
+		}
+	}
 }
 
 // Window of strokes counted against max_24h.
