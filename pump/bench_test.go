@@ -42,12 +42,19 @@ func BenchmarkStroke(b *testing.B) {
 	}
 }
 
-// BenchmarkCommand measures a patient bolus request and a program change.
+// filledCore returns a core on cfg whose reservoir holds v at t0.
+func filledCore(cfg Config, v unit.Volume) *Pump {
+	p, _ := New(cfg, t0, NewLog())
+	p.Refill(t0, Refill{Added: v, Drug: "morphine", Concentration: 1})
+	return p
+}
+
+// BenchmarkCommand measures a patient bolus request and a program change,
+// each through Step.
 func BenchmarkCommand(b *testing.B) {
 	for _, name := range []string{"patient-bolus", "program"} {
 		b.Run(name, func(b *testing.B) {
-			p, _ := New(defaultConfig(), t0, NewLog())
-			p.Refill(t0, Refill{Added: ml(20), Drug: "morphine", Concentration: 1})
+			p := filledCore(defaultConfig(), ml(20))
 			rx := continuous(halfMLPerDay, ml(2))
 			rx.PatientBolus = PatientBolus{Volume: ml(0.0005), Duration: unit.Minute, Lockout: unit.Minute, MaxPer24h: 48}
 			other := rx

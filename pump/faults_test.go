@@ -32,8 +32,7 @@ func TestReservoirEstimateAndRefillClearsAlarms(t *testing.T) {
 }
 
 func TestReservoirVolumeDiscrepancyFromLevelSensor(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.LevelSensor = true
+	cfg := sensing(false, true)
 	r := newRig(t, cfg)
 	actual := ml(20)
 	r.level = func() unit.Volume { return actual - unit.Volume(r.strokes)*StrokeVolume }
@@ -140,8 +139,7 @@ func TestMotorStallRetryRecoveryAndAcknowledge(t *testing.T) {
 }
 
 func TestOcclusionStopsUntilResume(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.PressureSensor = true
+	cfg := sensing(true, false)
 	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.press = 150 * unit.Kilopascal
@@ -164,8 +162,7 @@ func TestOcclusionStopsUntilResume(t *testing.T) {
 }
 
 func TestCatheterIntegrityLowPressure(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.PressureSensor = true
+	cfg := sensing(true, false)
 	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.press = 500 * unit.Pascal
 	r.run(r.at(unit.Day))

@@ -37,6 +37,13 @@ func defaultConfig() Config {
 		Battery: BatteryCapacity}
 }
 
+// sensing is defaultConfig with the outlet pressure sensor, the level sensor, or both.
+func sensing(pressure, level bool) Config {
+	cfg := defaultConfig()
+	cfg.PressureSensor, cfg.LevelSensor = pressure, level
+	return cfg
+}
+
 func newRig(t tb, cfg Config) *rig {
 	t.Helper()
 	r := &rig{t: t, cfg: cfg, log: NewLog(), press: 20 * unit.Kilopascal}
@@ -74,15 +81,18 @@ func (r *rig) persist() {
 	r.p.WritesDone()
 }
 
+// tick is the core's Tick to t, its memory writes applied.
+func (r *rig) tick(t unit.Time) Action {
+	a := r.p.Tick(t)
+	r.persist()
+	return a
+}
+
 // run advances to t.
 func (r *rig) run(t unit.Time) {
 	r.t.Helper()
-	for {
-		a := r.p.Tick(t)
-		r.persist()
+	for a := r.tick(t); a.Kind != ActNone; a = r.tick(t) {
 		switch a.Kind {
-		case ActNone:
-			return
 		case ActStroke:
 			r.strokes++
 			priming := r.p.prime.active

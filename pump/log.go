@@ -21,14 +21,14 @@ const (
 	numAlarms
 )
 
-var alarmNames = [numAlarms]string{"", "LOW_RESERVOIR", "EMPTY_RESERVOIR", "ERI", "EOS", "MOTOR_STALL",
-	"OCCLUSION", "CATHETER_INTEGRITY", "VOLUME_DISCREPANCY", "MEMORY_ERROR", "PUMP_STOPPED", "DAILY_CAP"}
+var alarmNames = names[Alarm]{"alarm", []string{"", "LOW_RESERVOIR", "EMPTY_RESERVOIR", "ERI", "EOS", "MOTOR_STALL",
+	"OCCLUSION", "CATHETER_INTEGRITY", "VOLUME_DISCREPANCY", "MEMORY_ERROR", "PUMP_STOPPED", "DAILY_CAP"}, LowReservoir}
 
 func (a Alarm) String() string {
-	if a < numAlarms {
-		return alarmNames[a]
+	if a == AlarmNone {
+		return ""
 	}
-	return "UNKNOWN_ALARM"
+	return alarmNames.name(a, "UNKNOWN_ALARM")
 }
 
 // ParseAlarm reads an alarm name such as "LOW_RESERVOIR".
@@ -41,19 +41,14 @@ func ParseAlarm(s string) (Alarm, bool) {
 }
 
 // Known reports whether a is one of the pump's alarms (AlarmNone is not).
-func (a Alarm) Known() bool { return a > AlarmNone && a < numAlarms }
+func (a Alarm) Known() bool { return alarmNames.known(a) }
 
 // MarshalText writes the alarm's name ("LOW_RESERVOIR"); AlarmNone and
 // unknown alarms are an error.
-func (a Alarm) MarshalText() ([]byte, error) {
-	if !a.Known() {
-		return nil, &TextError{Type: "alarm", Text: a.String(), Allowed: alarmNames[1:]}
-	}
-	return []byte(alarmNames[a]), nil
-}
+func (a Alarm) MarshalText() ([]byte, error) { return alarmNames.text(a) }
 
 // UnmarshalText reads an alarm's name; other text is a *TextError naming the alarms.
-func (a *Alarm) UnmarshalText(b []byte) error { return unmarshalName(b, "alarm", alarmNames[:], 1, a) }
+func (a *Alarm) UnmarshalText(b []byte) error { return alarmNames.read(b, a) }
 
 // Critical reports whether a is a critical alarm: it stops the delivery it
 // concerns and sounds a two-tone pattern every 10 minutes.
@@ -157,34 +152,22 @@ const (
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"", "lockout", "bolus_active", "max_count", "max_24h", "stopped", "alarm",
+var reasonNames = names[Reason]{"reason", []string{"", "lockout", "bolus_active", "max_count", "max_24h", "stopped", "alarm",
 	"priming", "bridge", "not_prescribed", "completed", "interrupted", "clinician", "patient", "monitor",
-	"emergency", "hash_mismatch", "checksum", "invalid", "replaced"}
+	"emergency", "hash_mismatch", "checksum", "invalid", "replaced"}, ReasonNone}
 
-func (r Reason) String() string {
-	if r < numReasons {
-		return reasonNames[r]
-	}
-	return "unknown"
-}
+func (r Reason) String() string { return reasonNames.name(r, "unknown") }
 
 // Known reports whether r is one of the core's reasons (ReasonNone included).
-func (r Reason) Known() bool { return r < numReasons }
+func (r Reason) Known() bool { return reasonNames.known(r) }
 
 // MarshalText writes the reason's name ("lockout"; ReasonNone is empty); an
 // unknown reason is an error.
-func (r Reason) MarshalText() ([]byte, error) {
-	if !r.Known() {
-		return nil, &TextError{Type: "reason", Text: r.String(), Allowed: reasonNames[:]}
-	}
-	return []byte(reasonNames[r]), nil
-}
+func (r Reason) MarshalText() ([]byte, error) { return reasonNames.text(r) }
 
 // UnmarshalText reads a reason's name (empty text is ReasonNone); other text
 // is a *TextError naming the reasons.
-func (r *Reason) UnmarshalText(b []byte) error {
-	return unmarshalName(b, "reason", reasonNames[:], 0, r)
-}
+func (r *Reason) UnmarshalText(b []byte) error { return reasonNames.read(b, r) }
 
 // Entry is one event log entry. Its values depend on its kind (see EntryValues in
 // the docs): volumes in nL, durations in ms, charges in nA·ms.

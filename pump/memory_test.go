@@ -179,8 +179,7 @@ func TestResetRebuildsSteadyBasalWindowExactly(t *testing.T) {
 
 // An alarm raised since the last hourly checkpoint survives a reset.
 func TestResetKeepsAlarmsRaisedSinceTheCheckpoint(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.PressureSensor = true
+	cfg := sensing(true, false)
 	r := running(t, cfg, continuous(halfMLPerDay, ml(0.7)))
 	r.run(r.at(unit.Day))
 	r.press = 150 * unit.Kilopascal

@@ -10,7 +10,7 @@ const (
 	TP40
 )
 
-var modelNames = [...]string{TP20: "TP-20", TP40: "TP-40"}
+var modelNames = names[Model]{"model", []string{TP20: "TP-20", TP40: "TP-40"}, TP20}
 
 // ParseModel reads "TP-20" or "TP-40".
 func ParseModel(s string) (Model, bool) {
@@ -18,28 +18,16 @@ func ParseModel(s string) (Model, bool) {
 	return m, m.UnmarshalText([]byte(s)) == nil
 }
 
-func (m Model) String() string {
-	if m.Valid() {
-		return modelNames[m]
-	}
-	return "unknown model"
-}
+func (m Model) String() string { return modelNames.name(m, "unknown model") }
 
 // Valid reports whether m is a known model.
-func (m Model) Valid() bool { return m >= TP20 && int(m) < len(modelNames) }
+func (m Model) Valid() bool { return modelNames.known(m) }
 
 // MarshalText writes the model's name ("TP-20"); an unknown model is an error.
-func (m Model) MarshalText() ([]byte, error) {
-	if !m.Valid() {
-		return nil, &TextError{Type: "model", Text: m.String(), Allowed: modelNames[TP20:]}
-	}
-	return []byte(modelNames[m]), nil
-}
+func (m Model) MarshalText() ([]byte, error) { return modelNames.text(m) }
 
 // UnmarshalText reads a model's name; other text is a *TextError naming the models.
-func (m *Model) UnmarshalText(b []byte) error {
-	return unmarshalName(b, "model", modelNames[:], int(TP20), m)
-}
+func (m *Model) UnmarshalText(b []byte) error { return modelNames.read(b, m) }
 
 // Reservoir is the model's nominal and maximum fill.
 func (m Model) Reservoir() unit.Volume {

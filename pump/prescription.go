@@ -22,29 +22,16 @@ const (
 	ModeMinimum
 )
 
-var modeNames = [...]string{ModeStopped: "stopped", ModeContinuous: "continuous", ModeFlex: "flex", ModeMinimum: "minimum"}
+var modeNames = names[Mode]{"mode", []string{ModeStopped: "stopped", ModeContinuous: "continuous", ModeFlex: "flex",
+	ModeMinimum: "minimum"}, ModeStopped}
 
-func (m Mode) String() string {
-	if m.valid() {
-		return modeNames[m]
-	}
-	return "unknown"
-}
-
-func (m Mode) valid() bool { return m >= ModeStopped && int(m) < len(modeNames) }
+func (m Mode) String() string { return modeNames.name(m, "unknown") }
 
 // MarshalText writes the mode's name ("continuous"); an unknown mode is an error.
-func (m Mode) MarshalText() ([]byte, error) {
-	if !m.valid() {
-		return nil, &TextError{Type: "mode", Text: m.String(), Allowed: modeNames[ModeStopped:]}
-	}
-	return []byte(modeNames[m]), nil
-}
+func (m Mode) MarshalText() ([]byte, error) { return modeNames.text(m) }
 
 // UnmarshalText reads a mode's name; other text is a *TextError naming the modes.
-func (m *Mode) UnmarshalText(b []byte) error {
-	return unmarshalName(b, "mode", modeNames[:], int(ModeStopped), m)
-}
+func (m *Mode) UnmarshalText(b []byte) error { return modeNames.read(b, m) }
 
 // MaxFlexSteps is the most steps a flex schedule may have.
 const MaxFlexSteps = 16

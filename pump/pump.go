@@ -52,25 +52,24 @@ const (
 	maxCap       = int(int64(MaxRate) / int64(StrokeVolume)) // strokes in 24 h at the maximum rate
 )
 
-// Errors returned by commands. Refusals of a patient bolus are reported as a
-// Reason instead (see PatientBolus).
-var (
-	ErrHashMismatch = errors.New("pump: the prescription named as replaced is not the one running")
-	ErrChecksum     = errors.New("pump: prescription checksum does not match")
-	ErrStopped      = errors.New("pump: delivery is stopped")
-	ErrAlarm        = errors.New("pump: a critical alarm stops delivery")
-	ErrBolusActive  = errors.New("pump: a bolus is already running")
-	ErrPriming      = errors.New("pump: priming is running")
-	ErrBridge       = errors.New("pump: a bridge is running")
-	ErrMax24h       = errors.New("pump: would exceed max_24h")
-	ErrMaxRate      = errors.New("pump: would exceed the maximum rate")
-	ErrNoRx         = errors.New("pump: no prescription")
-	ErrDead         = errors.New("pump: battery depleted")
-	ErrTime         = errors.New("pump: command out of time order (call Tick first)")
-	ErrSession      = errors.New("pump: session state")
-	// ErrUnknownCommand is Step's answer to a nil Command.
-	ErrUnknownCommand = errors.New("pump: unknown command")
-)
+// Errors returned by commands, each declared alone. Refusals of a patient
+// bolus are reported as a Reason instead (see PatientBolus).
+var ErrHashMismatch = errors.New("pump: the prescription named as replaced is not the one running")
+var ErrChecksum = errors.New("pump: prescription checksum does not match")
+var ErrStopped = errors.New("pump: delivery is stopped")
+var ErrAlarm = errors.New("pump: a critical alarm stops delivery")
+var ErrBolusActive = errors.New("pump: a bolus is already running")
+var ErrPriming = errors.New("pump: priming is running")
+var ErrBridge = errors.New("pump: a bridge is running")
+var ErrMax24h = errors.New("pump: would exceed max_24h")
+var ErrMaxRate = errors.New("pump: would exceed the maximum rate")
+var ErrNoRx = errors.New("pump: no prescription")
+var ErrDead = errors.New("pump: battery depleted")
+var ErrTime = errors.New("pump: command out of time order (call Tick first)")
+var ErrSession = errors.New("pump: session state")
+
+// ErrUnknownCommand is Step's answer to a nil Command.
+var ErrUnknownCommand = errors.New("pump: unknown command")
 
 // Config is the hardware the core runs on, fixed at implant.
 type Config struct {

@@ -21,14 +21,40 @@ func (e *TextError) Error() string {
 	return "pump: unknown " + e.Type + " " + strconv.Quote(e.Text) + " (allowed: " + strings.Join(allowed, ", ") + ")"
 }
 
-// unmarshalName sets *v to the value whose name in names is b, searching from
-// index first; the names before first are not values of the type.
-func unmarshalName[T ~uint8](b []byte, typ string, names []string, first int, v *T) error {
-	for i := first; i < len(names); i++ {
-		if names[i] == string(b) {
+// names is the text of a named type's values: the value v is called
+// list[v]; the values below first are not values of the type.
+type names[T ~uint8] struct {
+	typ   string
+	list  []string
+	first T
+}
+
+func (n names[T]) known(v T) bool { return v >= n.first && int(v) < len(n.list) }
+
+// name returns v's name, or unknown.
+func (n names[T]) name(v T, unknown string) string {
+	if n.known(v) {
+		return n.list[v]
+	}
+	return unknown
+}
+
+// text is MarshalText: v's name, or a *TextError for a value outside the type.
+func (n names[T]) text(v T) ([]byte, error) {
+	if !n.known(v) {
+		return nil, &TextError{Type: n.typ, Text: n.name(v, "#"+strconv.Itoa(int(v))), Allowed: n.list[n.first:]}
+	}
+	return []byte(n.list[v]), nil
+}
+
+// read is UnmarshalText: it sets *v to the value named b, or returns a
+// *TextError naming every value.
+func (n names[T]) read(b []byte, v *T) error {
+	for i := int(n.first); i < len(n.list); i++ {
+		if n.list[i] == string(b) {
 			*v = T(i)
 			return nil
 		}
 	}
-	return &TextError{Type: typ, Text: string(b), Allowed: names[first:]}
+	return &TextError{Type: n.typ, Text: string(b), Allowed: n.list[n.first:]}
 }

@@ -10,49 +10,38 @@ import (
 	"testing"
 )
 
+// roundTrip checks that every value of a named type writes its name and
+// reads back from it.
+func roundTrip[T interface {
+	~uint8
+	String() string
+	MarshalText() ([]byte, error)
+}, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](t *testing.T, n names[T]) {
+	t.Helper()
+	for v := n.first; int(v) < len(n.list); v++ {
+		b, err := v.MarshalText()
+		if err != nil || string(b) != v.String() {
+			t.Fatalf("%s %v: MarshalText %q, %v", n.typ, v, b, err)
+		}
+		var back T
+		if err := P(&back).UnmarshalText(b); err != nil || back != v {
+			t.Fatalf("%s %q read back as %v, %v", n.typ, b, back, err)
+		}
+	}
+}
+
 // TestTextRoundTrip: every value of each named type writes its name and reads
 // back from it; JSON and flags use the same text.
 func TestTextRoundTrip(t *testing.T) {
-	type textual interface {
-		encoding.TextMarshaler
-		String() string
-	}
-	var values []textual
-	for m := TP20; m.Valid(); m++ {
-		values = append(values, m)
-	}
-	for m := ModeStopped; m.valid(); m++ {
-		values = append(values, m)
-	}
-	for a := Alarm(1); a.Known(); a++ {
-		values = append(values, a)
-	}
-	for r := Reason(0); r < numReasons; r++ {
-		values = append(values, r)
-	}
-	for _, v := range values {
-		b, err := v.MarshalText()
-		if err != nil || string(b) != v.String() {
-			t.Fatalf("%T %v: MarshalText %q, %v", v, v, b, err)
-		}
-		var back textual
-		switch v.(type) {
-		case Model:
-			var m Model
-			err, back = m.UnmarshalText(b), &m
-		case Mode:
-			var m Mode
-			err, back = m.UnmarshalText(b), &m
-		case Alarm:
-			var a Alarm
-			err, back = a.UnmarshalText(b), &a
-		case Reason:
-			var r Reason
-			err, back = r.UnmarshalText(b), &r
-		}
-		if err != nil || back.String() != v.String() {
-			t.Fatalf("%T %q read back as %v, %v", v, b, back, err)
-		}
+	roundTrip(t, modelNames)
+	roundTrip(t, modeNames)
+	roundTrip(t, alarmNames)
+	roundTrip(t, reasonNames)
+	if len(alarmNames.list) != int(numAlarms) || len(reasonNames.list) != int(numReasons) {
+		t.Fatal("a name table and its type disagree on the number of values")
 	}
 
 	var doc struct {

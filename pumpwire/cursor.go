@@ -8,12 +8,14 @@ import (
 	"github.com/thecal/thecal/pump"
 )
 
-// Errors of decoding. Every decoding error of this package wraps one of them.
-var (
-	ErrTruncated = errors.New("pumpwire: truncated")
-	ErrMalformed = errors.New("pumpwire: malformed")
-	ErrTooLarge  = errors.New("pumpwire: too large")
-)
+// ErrTruncated is wrapped by a decoding error where the input ends too soon.
+var ErrTruncated = errors.New("pumpwire: truncated")
+
+// ErrMalformed is wrapped by every other decoding or encoding error.
+var ErrMalformed = errors.New("pumpwire: malformed")
+
+// ErrTooLarge is wrapped by an error about a message or field over its bound.
+var ErrTooLarge = errors.New("pumpwire: too large")
 
 // Cursor reads a link encoding from the front of a byte slice, in the
 // Consume… style of golang.org/x/net's quicwire: fixed-width fields are

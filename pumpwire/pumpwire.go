@@ -35,12 +35,12 @@ type Kind uint8
 
 // The responses and control messages.
 const (
-	KindStatus      Kind = 0x81
-	KindLog         Kind = 0x82
-	KindAck         Kind = 0x83
-	KindBolusResult Kind = 0x84
-	KindError       Kind = 0x85
-	KindClose       Kind = 0xf0
+	KindStatus Kind = 0x81 + iota // 0x81, and so on
+	KindLog
+	KindAck
+	KindBolusResult
+	KindError
+	KindClose Kind = 0xf0
 )
 
 var kindNames = map[Kind]string{KindStatus: "status", KindLog: "log", KindAck: "ack",

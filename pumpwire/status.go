@@ -170,10 +170,9 @@ func consumeStatus(c *Cursor) Status {
 	copy(s.RxHash[:], c.Take(len(s.RxHash)))
 	s.RxSince = unit.Time(c.I64())
 	s.Basal = unit.Rate(c.NonNeg())
-	s.Reservoir = unit.Volume(c.I64())
-	s.LastFill = unit.Volume(c.I64())
-	s.LastFillAt = unit.Time(c.I64())
-	s.Delivered = unit.Volume(c.I64())
+	for _, v := range []*int64{(*int64)(&s.Reservoir), (*int64)(&s.LastFill), (*int64)(&s.LastFillAt), (*int64)(&s.Delivered)} {
+		*v = c.I64() // signed: an estimate may fall below zero
+	}
 	s.FillDrug = c.String8(pump.MaxDrugName)
 	s.FillConc = unit.Concentration(c.NonNeg())
 	s.Battery = unit.Charge(c.I64())

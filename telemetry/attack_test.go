@@ -50,9 +50,7 @@ func TestAttackUnauthenticatedCommand(t *testing.T) {
 func TestAttackReplayWithinSession(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute})
 	recorded := tp.dataFrames()
 	if len(recorded) != 1 {
 		t.Fatalf("recorded %d data frames", len(recorded))
@@ -81,9 +79,7 @@ func TestAttackReplayWithinSession(t *testing.T) {
 func TestAttackReplayAcrossSessions(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), pump.Stop{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.Stop{})
 	c.Close()
 	report(t, done)
 	session1 := tp.frames() // hello, finish, stop, close
@@ -131,9 +127,7 @@ func TestAttackBitFlip(t *testing.T) {
 			// Record the frame's length from a clean session.
 			f := newFixture(t).wake(WakeRadio)
 			c, tp, _ := f.dial(w.clinician, "programmer", nil)
-			if _, err := c.Do(ctx(t), program); err != nil {
-				t.Fatal(err)
-			}
+			mustDo(t, c, program)
 			size := len(tp.frames()[target.index])
 			for bit := range size * 8 {
 				f := newFixture(t).wake(WakeRadio)
@@ -278,9 +272,7 @@ func TestAttackMonitorBolus(t *testing.T) {
 func TestAttackEmergencyBeyondRights(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	c, _, _ := f.dial(f.w.emergency, "er", nil)
-	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.ReadStatus{})
 	opened := f.events.mustLog(t, EventSessionOpened, nil)
 	if opened.Severity != SeverityCritical || opened.Peer.Role != RoleEmergency {
 		t.Errorf("emergency session not logged loudly: %v", opened)
@@ -601,9 +593,7 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	old := testProgram(1)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), old); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, old)
 	c.Close()
 	report(t, done)
 	running := f.dev.current()

@@ -17,29 +17,18 @@ import (
 type Role uint8
 
 const (
-	RoleClinician Role = 1
-	RolePatient   Role = 2
-	RoleMonitor   Role = 3
-	RoleEmergency Role = 4
+	RoleClinician Role = iota + 1 // 1 on the wire, and so on: the numbers are the credential format's
+	RolePatient
+	RoleMonitor
+	RoleEmergency
 	// RolePump is the pump's own credential; no command is allowed to it.
-	RolePump Role = 5
+	RolePump
 )
 
-func (r Role) String() string {
-	switch r {
-	case RoleClinician:
-		return "clinician"
-	case RolePatient:
-		return "patient"
-	case RoleMonitor:
-		return "monitor"
-	case RoleEmergency:
-		return "emergency"
-	case RolePump:
-		return "pump"
-	}
-	return fmt.Sprintf("role-%d", uint8(r))
-}
+var roleNames = map[Role]string{RoleClinician: "clinician", RolePatient: "patient", RoleMonitor: "monitor",
+	RoleEmergency: "emergency", RolePump: "pump"}
+
+func (r Role) String() string { return nameOf(roleNames, r, "role-%d") }
 
 // ParseRole reads a role name as String writes it.
 func ParseRole(s string) (Role, bool) {

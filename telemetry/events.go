@@ -40,28 +40,18 @@ const (
 	EventSessionClosed
 )
 
-func (k EventKind) String() string {
-	switch k {
-	case EventWake:
-		return "wake"
-	case EventRefused:
-		return "refused"
-	case EventHandshakeFailed:
-		return "handshake-failed"
-	case EventSessionOpened:
-		return "session-opened"
-	case EventCommand:
-		return "command"
-	case EventCommandRefused:
-		return "command-refused"
-	case EventIntegrity:
-		return "integrity"
-	case EventLockout:
-		return "lockout"
-	case EventSessionClosed:
-		return "session-closed"
+var eventNames = map[EventKind]string{EventWake: "wake", EventRefused: "refused", EventHandshakeFailed: "handshake-failed",
+	EventSessionOpened: "session-opened", EventCommand: "command", EventCommandRefused: "command-refused",
+	EventIntegrity: "integrity", EventLockout: "lockout", EventSessionClosed: "session-closed"}
+
+func (k EventKind) String() string { return nameOf(eventNames, k, "event-%d") }
+
+// nameOf returns v's name in names, or v's number in format.
+func nameOf[T ~uint8](names map[T]string, v T, format string) string {
+	if s, ok := names[v]; ok {
+		return s
 	}
-	return fmt.Sprintf("event-%d", uint8(k))
+	return fmt.Sprintf(format, uint8(v))
 }
 
 // Severity grades an event for the device's log and alerts.
@@ -77,17 +67,9 @@ const (
 	SeverityCritical
 )
 
-func (s Severity) String() string {
-	switch s {
-	case SeverityInfo:
-		return "info"
-	case SeverityWarning:
-		return "warning"
-	case SeverityCritical:
-		return "critical"
-	}
-	return fmt.Sprintf("severity-%d", uint8(s))
-}
+var severityNames = map[Severity]string{SeverityInfo: "info", SeverityWarning: "warning", SeverityCritical: "critical"}
+
+func (s Severity) String() string { return nameOf(severityNames, s, "severity-%d") }
 
 // SessionInfo is what the pump knows about a session's peer. Before
 // authentication only Session, Addr, Wake and Opened are set.

@@ -44,29 +44,15 @@ const (
 	FrameAlert FrameType = 0x7f
 )
 
-func (t FrameType) String() string {
-	switch t {
-	case FrameHello:
-		return "hello"
-	case FrameHandshake:
-		return "handshake"
-	case FrameFinish:
-		return "finish"
-	case FrameData:
-		return "data"
-	case FrameAlert:
-		return "alert"
-	}
-	return fmt.Sprintf("frame-type-0x%02x", uint8(t))
-}
+var frameNames = map[FrameType]string{FrameHello: "hello", FrameHandshake: "handshake", FrameFinish: "finish",
+	FrameData: "data", FrameAlert: "alert"}
+
+func (t FrameType) String() string { return nameOf(frameNames, t, "frame-type-0x%02x") }
 
 // Known reports whether t is a frame type of this version.
 func (t FrameType) Known() bool {
-	switch t {
-	case FrameHello, FrameHandshake, FrameFinish, FrameData, FrameAlert:
-		return true
-	}
-	return false
+	_, ok := frameNames[t]
+	return ok
 }
 
 // Header is the fixed start of every frame: version, type, and the payload

@@ -13,9 +13,7 @@ import (
 func recordedHandshake(t testing.TB) [][]byte {
 	f := newFixture(t).wake(WakeContact)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.ReadStatus{})
 	c.Close()
 	report(t, done)
 	return tp.frames()

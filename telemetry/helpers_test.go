@@ -363,6 +363,16 @@ func testProgram(seed byte) pump.Program {
 	return pump.NewProgram(rx, pump.Hash{seed})
 }
 
+// mustDo sends cmd and fails the test unless the pump carries it out.
+func mustDo(t testing.TB, c *Client, cmd pump.Command) pumpwire.Response {
+	t.Helper()
+	r, err := c.Do(ctx(t), cmd)
+	if err != nil {
+		t.Fatalf("%v: %v", cmd.Kind(), err)
+	}
+	return r
+}
+
 // doMessage sends any message, even one no pump command encodes to, and
 // waits for the answer: an attacker's or a newer peer's client.
 func doMessage(t testing.TB, c *Client, m pumpwire.Message) (pumpwire.Response, error) {

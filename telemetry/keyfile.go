@@ -56,6 +56,14 @@ func DecodeAuthority(data []byte) (Authority, error) {
 	return a, err
 }
 
+// WriteAuthority writes a new authority key file; it never overwrites.
+func WriteAuthority(path string, a Authority) error {
+	return writeAs(path, a, EncodeAuthority, writeSecret)
+}
+
+// ReadAuthority reads an authority key file written by WriteAuthority.
+func ReadAuthority(path string) (Authority, error) { return readAs(path, true, DecodeAuthority) }
+
 // EncodeCredential encodes a credential.
 func EncodeCredential(c Credential) ([]byte, error) {
 	b, err := AppendCredential(nil, c)
@@ -81,6 +89,14 @@ func DecodeCredential(data []byte) (Credential, error) {
 	}
 	return c, err
 }
+
+// WriteCredential writes (or atomically replaces) a credential file.
+func WriteCredential(path string, c Credential) error {
+	return writeAs(path, c, EncodeCredential, writeReplace)
+}
+
+// ReadCredential reads a credential file.
+func ReadCredential(path string) (Credential, error) { return readAs(path, false, DecodeCredential) }
 
 func decodeCredentialBlock(b *pem.Block, c *Credential) error {
 	cr, n, err := ConsumeCredential(b.Bytes)
@@ -118,6 +134,15 @@ func DecodeIdentity(data []byte) (Identity, error) {
 	return e.Identity, nil
 }
 
+// WriteIdentity writes a new identity file (static private key and
+// credential); it never overwrites.
+func WriteIdentity(path string, id Identity) error {
+	return writeAs(path, id, EncodeIdentity, writeSecret)
+}
+
+// ReadIdentity reads an identity file written by WriteIdentity.
+func ReadIdentity(path string) (Identity, error) { return readAs(path, true, DecodeIdentity) }
+
 // EncodeTrust encodes authority public keys and the revocation list.
 func EncodeTrust(t Trust) ([]byte, error) {
 	var out []byte
@@ -143,6 +168,13 @@ func DecodeTrust(data []byte) (Trust, error) {
 	err := eachBlock(data, func(b *pem.Block) error { return decodeTrustBlock(b, &t) })
 	return t, err
 }
+
+// WriteTrust writes (or atomically replaces) a trust file: authority public
+// keys and the revocation list.
+func WriteTrust(path string, t Trust) error { return writeAs(path, t, EncodeTrust, writeReplace) }
+
+// ReadTrust reads a trust file.
+func ReadTrust(path string) (Trust, error) { return readAs(path, false, DecodeTrust) }
 
 func decodeTrustBlock(b *pem.Block, t *Trust) error {
 	switch b.Type {
@@ -186,6 +218,14 @@ func DecodeEnrolment(data []byte) (Enrolment, error) {
 	}
 	return e, err
 }
+
+// WriteEnrolment writes a new pump enrolment file; it never overwrites.
+func WriteEnrolment(path string, e Enrolment) error {
+	return writeAs(path, e, EncodeEnrolment, writeSecret)
+}
+
+// ReadEnrolment reads a file written by WriteEnrolment.
+func ReadEnrolment(path string) (Enrolment, error) { return readAs(path, true, DecodeEnrolment) }
 
 func decodeEnrolment(data []byte, e *Enrolment, trust bool) error {
 	var haveKey, haveCred bool
@@ -238,96 +278,28 @@ func eachBlock(data []byte, f func(*pem.Block) error) error {
 	}
 }
 
-// WriteAuthority writes a new authority key file; it never overwrites.
-func WriteAuthority(path string, a Authority) error {
-	data, err := EncodeAuthority(a)
+// A key file is written by one of two writers (writeSecret: created once,
+// never overwritten, for private keys; writeReplace: replaced atomically, for
+// public files) and read back by readFile, which for a secret also refuses a
+// file others can read.
+
+// writeAs encodes v and writes it with write.
+func writeAs[T any](path string, v T, encode func(T) ([]byte, error), write func(string, []byte) error) error {
+	data, err := encode(v)
 	if err != nil {
 		return err
 	}
-	return writeSecret(path, data)
+	return write(path, data)
 }
 
-// ReadAuthority reads an authority key file written by WriteAuthority.
-func ReadAuthority(path string) (Authority, error) {
-	data, err := readFile(path, true)
+// readAs reads a file and decodes it.
+func readAs[T any](path string, secret bool, decode func([]byte) (T, error)) (T, error) {
+	data, err := readFile(path, secret)
 	if err != nil {
-		return Authority{}, err
+		var zero T
+		return zero, err
 	}
-	return DecodeAuthority(data)
-}
-
-// WriteIdentity writes a new identity file (static private key and
-// credential); it never overwrites.
-func WriteIdentity(path string, id Identity) error {
-	data, err := EncodeIdentity(id)
-	if err != nil {
-		return err
-	}
-	return writeSecret(path, data)
-}
-
-// ReadIdentity reads an identity file written by WriteIdentity.
-func ReadIdentity(path string) (Identity, error) {
-	data, err := readFile(path, true)
-	if err != nil {
-		return Identity{}, err
-	}
-	return DecodeIdentity(data)
-}
-
-// WriteEnrolment writes a new pump enrolment file; it never overwrites.
-func WriteEnrolment(path string, e Enrolment) error {
-	data, err := EncodeEnrolment(e)
-	if err != nil {
-		return err
-	}
-	return writeSecret(path, data)
-}
-
-// ReadEnrolment reads a file written by WriteEnrolment.
-func ReadEnrolment(path string) (Enrolment, error) {
-	data, err := readFile(path, true)
-	if err != nil {
-		return Enrolment{}, err
-	}
-	return DecodeEnrolment(data)
-}
-
-// WriteCredential writes (or atomically replaces) a credential file.
-func WriteCredential(path string, c Credential) error {
-	data, err := EncodeCredential(c)
-	if err != nil {
-		return err
-	}
-	return writeReplace(path, data)
-}
-
-// ReadCredential reads a credential file.
-func ReadCredential(path string) (Credential, error) {
-	data, err := readFile(path, false)
-	if err != nil {
-		return Credential{}, err
-	}
-	return DecodeCredential(data)
-}
-
-// WriteTrust writes (or atomically replaces) a trust file: authority public
-// keys and the revocation list.
-func WriteTrust(path string, t Trust) error {
-	data, err := EncodeTrust(t)
-	if err != nil {
-		return err
-	}
-	return writeReplace(path, data)
-}
-
-// ReadTrust reads a trust file.
-func ReadTrust(path string) (Trust, error) {
-	data, err := readFile(path, false)
-	if err != nil {
-		return Trust{}, err
-	}
-	return DecodeTrust(data)
+	return decode(data)
 }
 
 func writeSecret(path string, data []byte) error {

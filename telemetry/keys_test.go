@@ -105,9 +105,7 @@ func TestKeyFiles(t *testing.T) {
 	}
 	f.wake(WakeContact)
 	c, _, _ := f.dial(clin2, "programmer", nil)
-	if _, err := c.Do(ctx(t), pump.Interrogate{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.Interrogate{})
 }
 
 // Secrets never show in formatted or logged values.

@@ -9,30 +9,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/thecal/thecal/pump"
-	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/unit"
 )
-
-// Handler is the device side of the pump: it carries out one authorised,
-// complete, decoded command (a pump command the command table lets the
-// session's role send) and answers. It is never called for a command the
-// table refuses, or a malformed or partial message. It runs on the session's
-// goroutine, so a slow handler keeps the radio (and the battery) on.
-//
-// Expected answers: the message the command table's Response names
-// (pumpwire.ResponseKind: a *pumpwire.Status, *pumpwire.Log with entries of
-// at most ReadLog.MaxBytes, *pumpwire.BolusResult or *pumpwire.Ack), or for
-// any command a *pumpwire.Error (see Refuse). Another answer is replaced by
-// an internal error.
-type Handler interface {
-	Handle(s SessionInfo, c pump.Command) pumpwire.Response
-}
-
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(SessionInfo, pump.Command) pumpwire.Response
-
-func (f HandlerFunc) Handle(s SessionInfo, c pump.Command) pumpwire.Response { return f(s, c) }
 
 // ServerConfig configures the pump side. Zero durations and counts take the
 // defaults of telemetry.md; Enrolment, Handler, Clock and RadioCurrent are
@@ -65,15 +43,15 @@ type ServerConfig struct {
 
 // Defaults of ServerConfig.
 const (
-	DefaultListenWindow     = 60 * unit.Second
-	DefaultMaxFailures      = 5
-	DefaultLockout          = 10 * unit.Minute
-	DefaultDailyBudget      = 30 * unit.Minute
-	DefaultContactReserve   = 10 * unit.Minute
-	DefaultHandshakeTimeout = 10 * unit.Second
-	DefaultIdleTimeout      = 2 * unit.Minute
-	DefaultMaxSession       = 20 * unit.Minute
-	DefaultMaxTrackedPeers  = 64
+	DefaultListenWindow     unit.Duration = 60 * unit.Second
+	DefaultMaxFailures                    = 5
+	DefaultLockout          unit.Duration = 10 * unit.Minute
+	DefaultDailyBudget      unit.Duration = 30 * unit.Minute
+	DefaultContactReserve   unit.Duration = 10 * unit.Minute
+	DefaultHandshakeTimeout unit.Duration = 10 * unit.Second
+	DefaultIdleTimeout      unit.Duration = 2 * unit.Minute
+	DefaultMaxSession       unit.Duration = 20 * unit.Minute
+	DefaultMaxTrackedPeers                = 64
 )
 
 // Server is the pump's end of the link. It serves one session at a time (the
@@ -167,8 +145,9 @@ func (s *Server) SetTrust(t Trust) error {
 // Trust returns a copy of what the pump currently trusts.
 func (s *Server) Trust() Trust {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return cloneTrust(s.trust)
+	t := s.trust // SetTrust replaces the value and never changes it: copy outside the lock
+	s.mu.Unlock()
+	return cloneTrust(t)
 }
 
 func cloneTrust(t Trust) Trust {

@@ -14,6 +14,8 @@ import (
 	"github.com/thecal/thecal/unit"
 )
 
+const time60 = 60 * unit.Second
+
 // A clinician session end to end: the handler sees who is asking and under
 // which wake, the answers come back typed, the log has the whole story, and
 // the radio time is charged at RadioCurrent.
@@ -101,9 +103,7 @@ func TestWakeBeforeRadio(t *testing.T) {
 		t.Errorf("Listening = %v %v", k, ok)
 	}
 	c, _, done := f.dial(f.w.monitor, "relay", nil)
-	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.ReadStatus{})
 	c.Close()
 	report(t, done)
 	// A clean session re-opens the window for a reconnection...
@@ -206,9 +206,7 @@ func TestBudgetCutsSession(t *testing.T) {
 func TestBusy(t *testing.T) {
 	f := newFixture(t).wake(WakeContact)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
-	if _, err := c.Do(ctx(t), pump.ReadStatus{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, c, pump.ReadStatus{})
 	conn, done2 := f.serve("ptm")
 	if _, err := Dial(ctx(t), conn, f.clientConfig(f.w.patient)); !errors.Is(err, ErrBusy) {
 		t.Errorf("second session: %v", err)
@@ -358,8 +356,6 @@ func TestClientAuthenticatesPump(t *testing.T) {
 	}
 }
 
-const time60 = 60 * unit.Second
-
 // Over a link that loses, corrupts, duplicates and delays frames, sessions
 // fail or succeed, but the device never receives a command that differs
 // from what the peer sent, and every failure is in the log.
@@ -427,9 +423,7 @@ func TestTCPLoopback(t *testing.T) {
 		if _, err := c.Do(ctx(t), testProgram(byte(i))); err != nil {
 			t.Fatalf("session %d: %v", i, err)
 		}
-		if _, err := c.Do(ctx(t), pump.Interrogate{}); err != nil {
-			t.Fatal(err)
-		}
+		mustDo(t, c, pump.Interrogate{})
 		c.Close()
 	}
 	stop()

@@ -13,6 +13,26 @@ import (
 	"github.com/thecal/thecal/unit"
 )
 
+// Handler is the device side of the pump: it carries out one authorised,
+// complete, decoded command (a pump command the command table lets the
+// session's role send) and answers. It is never called for a command the
+// table refuses, or a malformed or partial message. It runs on the session's
+// goroutine, so a slow handler keeps the radio (and the battery) on.
+//
+// Expected answers: the message the command table's Response names
+// (pumpwire.ResponseKind: a *pumpwire.Status, *pumpwire.Log with entries of
+// at most ReadLog.MaxBytes, *pumpwire.BolusResult or *pumpwire.Ack), or for
+// any command a *pumpwire.Error (see Refuse). Another answer is replaced by
+// an internal error.
+type Handler interface {
+	Handle(s SessionInfo, c pump.Command) pumpwire.Response
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(SessionInfo, pump.Command) pumpwire.Response
+
+func (f HandlerFunc) Handle(s SessionInfo, c pump.Command) pumpwire.Response { return f(s, c) }
+
 // alertTimeout bounds the best-effort write of an alert or close message.
 const alertTimeout = time.Second
 
