@@ -62,7 +62,7 @@ func TestScenarioEventsCoverTheCommandTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rx := &scenario.Prescription{Mode: scenario.Continuous, Rate: scenario.Rate{Volume: unit.MillilitrePerDay / 2}, Max24h: unit.Millilitre}
+	rx := &scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: unit.MillilitrePerDay / 2, Max24h: unit.Millilitre}}
 	for _, k := range scenario.Kinds {
 		e := scenario.Event{Kind: k, At: sc.Start, Prescription: rx, Volume: unit.Microlitre, Duration: unit.Hour, Add: unit.Millilitre,
 			Drug: sc.Fill.Drug, Charge: unit.MicroampHour, Alarm: "OCCLUSION"}
