@@ -218,16 +218,21 @@ func TestBusy(t *testing.T) {
 }
 
 // The role table, whole: every role, every command, every wake. The rights
-// are written out here, apart from the pump's command table they come from.
+// of the patient, the monitor and the emergency programmer are written out
+// here, apart from the pump's command table they come from, so granting them
+// a command fails this test until it is reviewed here; a clinician may send
+// every command of the link but the patient's own press.
 func TestRolesTable(t *testing.T) {
 	all := []pump.CommandKind{0x42, 0x81}
+	var clinician []pump.CommandKind
 	for _, s := range pump.Commands() {
 		all = append(all, s.Kind)
+		if s.Roles != pump.ByDevice && s.Kind != pump.CmdPatientActivation {
+			clinician = append(clinician, s.Kind)
+		}
 	}
 	want := map[Role][]pump.CommandKind{
-		RoleClinician: {pump.CmdInterrogate, pump.CmdReadStatus, pump.CmdReadLog, pump.CmdProgram, pump.CmdBridge,
-			pump.CmdClinicianBolus, pump.CmdPrime, pump.CmdRefill, pump.CmdStop, pump.CmdResume, pump.CmdSetMinimumRate,
-			pump.CmdSetClock, pump.CmdAcknowledge, pump.CmdSilenceTone},
+		RoleClinician: clinician,
 		RolePatient:   {pump.CmdReadStatus, pump.CmdPatientActivation, pump.CmdSilenceTone},
 		RoleMonitor:   {pump.CmdReadStatus, pump.CmdReadLog},
 		RoleEmergency: {pump.CmdReadStatus, pump.CmdStop, pump.CmdSetMinimumRate},
