@@ -2,6 +2,7 @@ package pump
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/thecal/thecal/unit"
@@ -32,7 +33,7 @@ func TestCommandTable(t *testing.T) {
 	if got := len(Commands()); got != int(numCommandKinds)-1 {
 		t.Errorf("Commands() has %d rows, want %d", got, numCommandKinds-1)
 	}
-	if _, ok := numCommandKinds.Spec(); ok || numCommandKinds.String() != "command-0x13" {
+	if _, ok := numCommandKinds.Spec(); ok || numCommandKinds.String() != fmt.Sprintf("command-0x%x", uint8(numCommandKinds)) {
 		t.Errorf("a kind past the table: %v", numCommandKinds)
 	}
 	for _, r := range []Role{RoleClinician, RolePatient, RoleMonitor, RoleEmergency} {
