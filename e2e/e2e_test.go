@@ -1,7 +1,9 @@
 // Package e2e runs the thecal binary as real processes: a virtual implant
 // (thecal pump run) on a loopback port, programmed by thecal program and asked
-// for boluses by thecal ptm, killed with SIGKILL and restarted. It holds tests
-// only; TestMain builds the binary once.
+// for boluses by thecal ptm, killed with SIGKILL and restarted. It also applies
+// the walkthrough of docs/adding-a-command.md to a copy of the tree and runs
+// the go tool on it (walkthrough_test.go). It holds tests only; TestMain builds
+// the binary once.
 package e2e
 
 import (
