@@ -67,7 +67,7 @@ func TestAttackReplayWithinSession(t *testing.T) {
 	if _, err := c.Do(ctx(t), pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	tp.inject(tp.dataFrames()[0])
+	tp.Inject(tp.DataFrames()[0])
 	rep := report(t, done)
 	if !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 		t.Errorf("session ended with %v", rep.Err)
@@ -92,7 +92,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	}
 	c.Close()
 	report(t, done)
-	recorded := tp.frames() // hello, finish, bolus, close
+	recorded := tp.Frames() // hello, finish, bolus, close
 	f.clock.Advance(2 * unit.Hour)
 
 	// The whole recorded session, replayed: fails at the handshake.
@@ -107,7 +107,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	// The recorded command injected into a fresh session of the same peer.
 	f.wake(telemetry.WakeRadio)
 	_, tp3, done3 := f.dial(f.w.clinician, "programmer", nil)
-	tp3.inject(recorded[2])
+	tp3.Inject(recorded[2])
 	if rep := report(t, done3); !errors.Is(rep.Err, telemetry.ErrIntegrity) {
 		t.Errorf("injected frame ended the session with %v", rep.Err)
 	}

@@ -2,7 +2,6 @@ package implant
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,43 +16,11 @@ import (
 // simulated hardware, event log) over the in-memory link, counting what
 // crosses the link from the peer's side. Figures in docs/telemetry.md.
 
-// meter counts a peer's wire bytes (headers included) and round trips: a
-// round trip is each time the peer waits for the pump after sending.
-type meter struct {
-	telemetry.Conn
-	mu        sync.Mutex
-	up, down  int
-	trips     int
-	lastWrite bool
-}
-
-func (m *meter) WriteFrame(ctx context.Context, f []byte) error {
-	m.mu.Lock()
-	m.up += len(f)
-	m.lastWrite = true
-	m.mu.Unlock()
-	return m.Conn.WriteFrame(ctx, f)
-}
-
-func (m *meter) ReadFrame(ctx context.Context) ([]byte, error) {
-	m.mu.Lock()
-	if m.lastWrite {
-		m.trips++
-		m.lastWrite = false
-	}
-	m.mu.Unlock()
-	f, err := m.Conn.ReadFrame(ctx)
-	m.mu.Lock()
-	m.down += len(f)
-	m.mu.Unlock()
-	return f, err
-}
-
 // metered runs one session as id through a meter and returns it.
-func (f *fixture) metered(b *testing.B, id telemetry.Identity, fn func(c *telemetry.Client)) *meter {
+func (f *fixture) metered(b *testing.B, id telemetry.Identity, fn func(c *telemetry.Client)) telemetry.MeterCounts {
 	f.wake(telemetry.WakeContact)
 	conn, done := f.serve("peer")
-	m := &meter{Conn: conn}
+	m := &telemetry.Meter{Conn: conn}
 	c, err := telemetry.Dial(context.Background(), m, f.clientConfig(id))
 	if err != nil {
 		b.Fatal(err)
@@ -61,14 +28,14 @@ func (f *fixture) metered(b *testing.B, id telemetry.Identity, fn func(c *teleme
 	fn(c)
 	c.Close()
 	<-done
-	return m
+	return m.Counts()
 }
 
-func (m *meter) report(b *testing.B) {
-	b.ReportMetric(float64(m.up+m.down), "wire-B/op")
-	b.ReportMetric(float64(m.up), "up-B/op")
-	b.ReportMetric(float64(m.down), "down-B/op")
-	b.ReportMetric(float64(m.trips), "round-trips/op")
+func reportWire(b *testing.B, m telemetry.MeterCounts) {
+	b.ReportMetric(float64(m.Sent+m.Received), "wire-B/op")
+	b.ReportMetric(float64(m.Sent), "up-B/op")
+	b.ReportMetric(float64(m.Received), "down-B/op")
+	b.ReportMetric(float64(m.RoundTrips), "round-trips/op")
 }
 
 // month fills the event log with a reference month: every day a home monitor
@@ -112,7 +79,7 @@ func BenchmarkInterrogation(b *testing.B) {
 		b.Fatal(err)
 	}
 	size := len(enc)
-	var m *meter
+	var m telemetry.MeterCounts
 	first := true
 	b.ReportAllocs()
 	for b.Loop() {
@@ -128,11 +95,11 @@ func BenchmarkInterrogation(b *testing.B) {
 			}
 			first = false
 		})
-		if m == nil { // the figures of the month itself
+		if m == (telemetry.MeterCounts{}) { // the figures of the month itself
 			m = mm
 		}
 	}
-	m.report(b)
+	reportWire(b, m)
 	b.ReportMetric(float64(len(recs)), "log-records")
 	b.ReportMetric(float64(size), "log-B")
 }
@@ -145,7 +112,7 @@ func BenchmarkProgramChange(b *testing.B) {
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
 	f.ready(rx)
 	hash := pump.HashOf(&rx)
-	var m *meter
+	var m telemetry.MeterCounts
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
@@ -157,7 +124,7 @@ func BenchmarkProgramChange(b *testing.B) {
 		})
 		hash = pump.HashOf(&rx)
 	}
-	m.report(b)
+	reportWire(b, m)
 }
 
 // BenchmarkProgramChangeReviewed is the programmer's own flow: interrogate
@@ -167,7 +134,7 @@ func BenchmarkProgramChangeReviewed(b *testing.B) {
 	f := newFixture(b)
 	rx := morphine(500 * unit.Rate(unit.Microlitre))
 	f.ready(rx)
-	var m *meter
+	var m telemetry.MeterCounts
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		rx.Rate = unit.Rate(500+i%2*100) * unit.Rate(unit.Microlitre)
@@ -182,19 +149,19 @@ func BenchmarkProgramChangeReviewed(b *testing.B) {
 			}
 		})
 	}
-	m.report(b)
+	reportWire(b, m)
 }
 
 // BenchmarkHandshake: open and close an authenticated session with the
 // implant (the core records SESSION_START and SESSION_END).
 func BenchmarkHandshake(b *testing.B) {
 	f := newFixture(b)
-	var m *meter
+	var m telemetry.MeterCounts
 	b.ReportAllocs()
 	for b.Loop() {
 		m = f.metered(b, f.w.monitor, func(*telemetry.Client) {})
 	}
-	m.report(b)
+	reportWire(b, m)
 }
 
 // BenchmarkPatientBolusTCP: a PTM bolus session over TCP loopback with the

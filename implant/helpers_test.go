@@ -18,28 +18,6 @@ import (
 // t0 is the tests' implant instant: 2026-01-05 10:00 UTC.
 var t0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
 
-// fakeClock is the pump's (and the link's) clock in tests: every reading
-// advances it by step, so sessions have a non-zero, deterministic radio time.
-type fakeClock struct {
-	mu   sync.Mutex
-	t    unit.Time
-	step unit.Duration
-}
-
-func (c *fakeClock) Now() unit.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.t
-	c.t = c.t.Add(c.step)
-	return t
-}
-
-func (c *fakeClock) Advance(d unit.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // world holds the keys: the implanting clinic's authority, a regional
 // emergency authority the pump also trusts, an authority it does not, the
 // pump's enrolment and one credential per role.
@@ -106,7 +84,7 @@ func testConfig() pump.Config {
 type fixture struct {
 	t     testing.TB
 	w     *world
-	clock *fakeClock
+	clock *telemetry.StepClock
 	im    *Implant
 	addr  int
 }
@@ -114,7 +92,7 @@ type fixture struct {
 func newFixture(t testing.TB, opts ...func(*telemetry.ServerConfig)) *fixture {
 	t.Helper()
 	w := testWorld()
-	f := &fixture{t: t, w: w, clock: &fakeClock{t: t0, step: 10 * unit.Millisecond}}
+	f := &fixture{t: t, w: w, clock: telemetry.NewStepClock(t0, 10*unit.Millisecond)}
 	d, err := device.New(testConfig(), t0, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -153,10 +131,10 @@ func (f *fixture) clientConfig(id telemetry.Identity) telemetry.ClientConfig {
 
 // dial opens a session as id over a tap, which records the peer's frames and
 // lets edit change them.
-func (f *fixture) dial(id telemetry.Identity, addr string, edit func(i int, frame []byte) [][]byte) (*telemetry.Client, *tap, <-chan telemetry.SessionReport) {
+func (f *fixture) dial(id telemetry.Identity, addr string, edit func(i int, frame []byte) [][]byte) (*telemetry.Client, *telemetry.Tap, <-chan telemetry.SessionReport) {
 	f.t.Helper()
 	conn, done := f.serve(addr)
-	tp := &tap{Conn: conn, edit: edit}
+	tp := &telemetry.Tap{Conn: conn, Edit: edit}
 	c, err := telemetry.Dial(ctx(f.t), tp, f.clientConfig(id))
 	if err != nil {
 		f.dump()
@@ -275,52 +253,6 @@ func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
-}
-
-// tap records every frame the peer sends and lets a test change, drop, add
-// or reorder them.
-type tap struct {
-	telemetry.Conn
-	mu   sync.Mutex
-	sent [][]byte
-	edit func(i int, frame []byte) [][]byte
-}
-
-func (p *tap) WriteFrame(ctx context.Context, frame []byte) error {
-	p.mu.Lock()
-	i := len(p.sent)
-	fr := append([]byte(nil), frame...)
-	p.sent = append(p.sent, fr)
-	edit := p.edit
-	p.mu.Unlock()
-	out := [][]byte{fr}
-	if edit != nil {
-		out = edit(i, append([]byte(nil), fr...))
-	}
-	for _, o := range out {
-		if err := p.Conn.WriteFrame(ctx, o); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *tap) inject(frame []byte) error { return p.Conn.WriteFrame(context.Background(), frame) }
-
-func (p *tap) frames() [][]byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([][]byte(nil), p.sent...)
-}
-
-func (p *tap) dataFrames() [][]byte {
-	var out [][]byte
-	for _, fr := range p.frames() {
-		if len(fr) > 1 && telemetry.FrameType(fr[1]) == telemetry.FrameData {
-			out = append(out, fr)
-		}
-	}
-	return out
 }
 
 func isErr(err, target error) bool { return errors.Is(err, target) }

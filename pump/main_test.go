@@ -10,9 +10,9 @@ import (
 // -rapid.checks says otherwise: it is fast, and the cases are where bugs hide.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
-	if !set {
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["rapid.checks"] {
 		flag.Set("rapid.checks", "1000")
 	}
 	os.Exit(m.Run())

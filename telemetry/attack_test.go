@@ -51,11 +51,11 @@ func TestAttackReplayWithinSession(t *testing.T) {
 	f := newFixture(t).wake(WakeRadio)
 	c, tp, done := f.dial(f.w.clinician, "programmer", nil)
 	mustDo(t, c, pump.ClinicianBolus{Volume: 100 * unit.Microlitre, Duration: unit.Minute})
-	recorded := tp.dataFrames()
+	recorded := tp.DataFrames()
 	if len(recorded) != 1 {
 		t.Fatalf("recorded %d data frames", len(recorded))
 	}
-	if err := tp.inject(recorded[0]); err != nil {
+	if err := tp.Inject(recorded[0]); err != nil {
 		t.Fatal(err)
 	}
 	rep := report(t, done)
@@ -82,7 +82,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	mustDo(t, c, pump.Stop{})
 	c.Close()
 	report(t, done)
-	session1 := tp.frames() // hello, finish, stop, close
+	session1 := tp.Frames() // hello, finish, stop, close
 
 	// Replaying the whole recorded conversation fails at message 3: the
 	// pump's new ephemeral key makes the recorded one worthless.
@@ -99,7 +99,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 	// Injecting the recorded command into a live session of the same peer
 	// fails too: another session, other keys.
 	c3, tp3, done3 := f.dial(f.w.clinician, "programmer", nil)
-	tp3.inject(session1[2])
+	tp3.Inject(session1[2])
 	rep = report(t, done3)
 	if !errors.Is(rep.Err, ErrIntegrity) {
 		t.Errorf("injected frame ended the session with %v, want ErrIntegrity", rep.Err)
@@ -128,7 +128,7 @@ func TestAttackBitFlip(t *testing.T) {
 			f := newFixture(t).wake(WakeRadio)
 			c, tp, _ := f.dial(w.clinician, "programmer", nil)
 			mustDo(t, c, program)
-			size := len(tp.frames()[target.index])
+			size := len(tp.Frames()[target.index])
 			for bit := range size * 8 {
 				f := newFixture(t).wake(WakeRadio)
 				flip := func(i int, fr []byte) [][]byte {
@@ -521,7 +521,7 @@ func TestAttackMalformedFrames(t *testing.T) {
 				if when == "before handshake" {
 					conn, done = f.serve("attacker")
 				} else {
-					var tp *tap
+					var tp *Tap
 					_, tp, done = f.dial(f.w.clinician, "programmer", nil)
 					conn = tp.Conn
 				}
@@ -600,7 +600,7 @@ func TestAttackSessionCutMidProgram(t *testing.T) {
 
 	// The new prescription goes in fragments of 100 bytes, four frames; the
 	// link dies after the first two.
-	var cut *tap
+	var cut *Tap
 	dropAfter := func(i int, fr []byte) [][]byte {
 		if i >= 4 { // hello, finish, two fragments
 			cut.Conn.Close()

@@ -3,57 +3,19 @@ package telemetry
 import (
 	"bytes"
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/pumpwire"
 )
 
-// meter counts what the peer's side of a link carries: bytes each way,
-// frames, and round trips (a round trip starts each time the peer waits for
-// the pump after having sent something).
-type meter struct {
-	Conn
-	mu                 sync.Mutex
-	sent, recv, frames int
-	trips              int
-	wrote              bool
-}
-
-func (m *meter) WriteFrame(ctx context.Context, f []byte) error {
-	m.mu.Lock()
-	m.sent += len(f)
-	m.frames++
-	m.wrote = true
-	m.mu.Unlock()
-	return m.Conn.WriteFrame(ctx, f)
-}
-
-func (m *meter) ReadFrame(ctx context.Context) ([]byte, error) {
-	m.mu.Lock()
-	if m.wrote {
-		m.trips++
-		m.wrote = false
-	}
-	m.mu.Unlock()
-	f, err := m.Conn.ReadFrame(ctx)
-	m.mu.Lock()
-	m.recv += len(f)
-	if err == nil {
-		m.frames++
-	}
-	m.mu.Unlock()
-	return f, err
-}
-
 // benchSession runs one whole session (wake is already done): handshake, the
 // exchange, close; it returns the meter.
-func benchSession(b *testing.B, f *fixture, id Identity, exchange func(*Client) error) *meter {
+func benchSession(b *testing.B, f *fixture, id Identity, exchange func(*Client) error) MeterCounts {
 	a, p := Pipe("programmer", "pump", LinkConfig{}, LinkConfig{})
 	done := make(chan SessionReport, 1)
 	go func() { done <- f.srv.ServeConn(context.Background(), p) }()
-	m := &meter{Conn: a}
+	m := &Meter{Conn: a}
 	b.ReportAllocs()
 	c, err := Dial(context.Background(), m, f.clientConfig(id))
 	if err != nil {
@@ -68,7 +30,7 @@ func benchSession(b *testing.B, f *fixture, id Identity, exchange func(*Client) 
 	if rep := <-done; rep.Err != nil {
 		b.Fatal(rep.Err)
 	}
-	return m
+	return m.Counts()
 }
 
 func benchFixture(b *testing.B) *fixture {
@@ -77,19 +39,19 @@ func benchFixture(b *testing.B) *fixture {
 	return f.wake(WakeContact)
 }
 
-func report3(b *testing.B, m *meter) {
-	b.ReportMetric(float64(m.sent+m.recv), "wire-B/op")
-	b.ReportMetric(float64(m.sent), "up-B/op")
-	b.ReportMetric(float64(m.recv), "down-B/op")
-	b.ReportMetric(float64(m.trips), "round-trips/op")
-	b.ReportMetric(float64(m.frames), "frames/op")
+func report3(b *testing.B, m MeterCounts) {
+	b.ReportMetric(float64(m.Sent+m.Received), "wire-B/op")
+	b.ReportMetric(float64(m.Sent), "up-B/op")
+	b.ReportMetric(float64(m.Received), "down-B/op")
+	b.ReportMetric(float64(m.RoundTrips), "round-trips/op")
+	b.ReportMetric(float64(m.Frames), "frames/op")
 }
 
 // BenchmarkHandshake: a whole Noise XX handshake with credential checks on
 // both sides (peer and pump run on the same core), then a close.
 func BenchmarkHandshake(b *testing.B) {
 	f := benchFixture(b)
-	var m *meter
+	var m MeterCounts
 	for b.Loop() {
 		m = benchSession(b, f, f.w.clinician, nil)
 	}
@@ -102,7 +64,7 @@ func BenchmarkHandshake(b *testing.B) {
 func BenchmarkProgramChange(b *testing.B) {
 	f := benchFixture(b)
 	p := testProgram(1)
-	var m *meter
+	var m MeterCounts
 	for b.Loop() {
 		m = benchSession(b, f, f.w.clinician, func(c *Client) error {
 			_, err := c.Do(context.Background(), p)
@@ -122,7 +84,7 @@ const logBytes = 30 * 8 * 24
 func BenchmarkInterrogation(b *testing.B) {
 	f := benchFixture(b)
 	f.dev.log = bytes.Repeat([]byte{0x42}, logBytes)
-	var m *meter
+	var m MeterCounts
 	for b.Loop() {
 		m = benchSession(b, f, f.w.clinician, func(c *Client) error {
 			rs, err := c.DoAll(context.Background(), pump.Interrogate{}, pump.ReadLog{From: 0})
@@ -134,7 +96,7 @@ func BenchmarkInterrogation(b *testing.B) {
 	}
 	report3(b, m)
 	st, _ := pumpwire.AppendStatus(nil, standInStatus())
-	b.ReportMetric(float64(m.sent+m.recv-len(st)-logBytes), "overhead-B/op")
+	b.ReportMetric(float64(m.Sent+m.Received-len(st)-logBytes), "overhead-B/op")
 }
 
 // BenchmarkDataFrame: sealing and opening one 1 KiB message (a command of a

@@ -3,8 +3,42 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+)
 
-	"github.com/thecal/thecal/pumpwire"
+// ErrorCode is an error's number on the wire, in alerts and ErrorResponse.
+// Codes are never reused; an unknown code is read as ErrRemote.
+type ErrorCode uint16
+
+const (
+	CodeInternal        ErrorCode = 1
+	CodeVersion         ErrorCode = 2
+	CodeFrameType       ErrorCode = 3
+	CodeTooLarge        ErrorCode = 4
+	CodeTruncated       ErrorCode = 5
+	CodeMalformed       ErrorCode = 6
+	CodeUnauthenticated ErrorCode = 7
+	CodeHandshake       ErrorCode = 8
+	CodeIntegrity       ErrorCode = 9
+	CodeUnexpected      ErrorCode = 10
+	CodeCredential      ErrorCode = 11
+	CodeUntrusted       ErrorCode = 12
+	CodeSignature       ErrorCode = 13
+	CodeExpired         ErrorCode = 14
+	CodeRevoked         ErrorCode = 15
+	CodeKeyMismatch     ErrorCode = 16
+	CodeForbidden       ErrorCode = 17
+	CodeNoContactWake   ErrorCode = 18
+	CodeUnknownCommand  ErrorCode = 19
+	CodeNotListening    ErrorCode = 20
+	CodeLockedOut       ErrorCode = 21
+	CodeBudget          ErrorCode = 22
+	CodeBusy            ErrorCode = 23
+	CodeTimeout         ErrorCode = 24
+	CodeClosed          ErrorCode = 25
+	CodeRejected        ErrorCode = 26
+	CodeConflict        ErrorCode = 27
+	CodeRole            ErrorCode = 28
+	CodeWrongPump       ErrorCode = 29
 )
 
 // Errors. Every refusal in this package wraps exactly one of these, so callers
@@ -53,42 +87,6 @@ var (
 	ErrConflict = errors.New("telemetry: prescription to replace is not the one running")
 	ErrInternal = errors.New("telemetry: internal error")
 	ErrRemote   = errors.New("telemetry: error from the remote side")
-)
-
-// ErrorCode is an error's number on the wire, in alerts and ErrorResponse.
-// Codes are never reused; an unknown code is read as ErrRemote.
-type ErrorCode uint16
-
-const (
-	CodeInternal        ErrorCode = 1
-	CodeVersion         ErrorCode = 2
-	CodeFrameType       ErrorCode = 3
-	CodeTooLarge        ErrorCode = 4
-	CodeTruncated       ErrorCode = 5
-	CodeMalformed       ErrorCode = 6
-	CodeUnauthenticated ErrorCode = 7
-	CodeHandshake       ErrorCode = 8
-	CodeIntegrity       ErrorCode = 9
-	CodeUnexpected      ErrorCode = 10
-	CodeCredential      ErrorCode = 11
-	CodeUntrusted       ErrorCode = 12
-	CodeSignature       ErrorCode = 13
-	CodeExpired         ErrorCode = 14
-	CodeRevoked         ErrorCode = 15
-	CodeKeyMismatch     ErrorCode = 16
-	CodeForbidden       ErrorCode = 17
-	CodeNoContactWake   ErrorCode = 18
-	CodeUnknownCommand  ErrorCode = 19
-	CodeNotListening    ErrorCode = 20
-	CodeLockedOut       ErrorCode = 21
-	CodeBudget          ErrorCode = 22
-	CodeBusy            ErrorCode = 23
-	CodeTimeout         ErrorCode = 24
-	CodeClosed          ErrorCode = 25
-	CodeRejected        ErrorCode = 26
-	CodeConflict        ErrorCode = 27
-	CodeRole            ErrorCode = 28
-	CodeWrongPump       ErrorCode = 29
 )
 
 // codes maps every code to its sentinel, in one place. More specific errors
@@ -172,31 +170,6 @@ type ErrorResponse struct {
 	Code   ErrorCode
 	Detail string
 }
-
-// Refuse returns the Error message that answers a request refused for err:
-// err's code, and err's text as the detail. The device uses it to answer a
-// command it refuses (wrap ErrRejected or ErrConflict).
-func Refuse(err error) *pumpwire.Error {
-	return &pumpwire.Error{Code: uint16(CodeOf(err)), Detail: truncateString(err.Error(), pumpwire.MaxDetail)}
-}
-
-// AnswerErr returns the error an answer stands for: an *ErrorResponse for an
-// Error message, nil for any other answer.
-func AnswerErr(r pumpwire.Response) error {
-	if e, ok := r.(*pumpwire.Error); ok && e != nil {
-		return &ErrorResponse{Code: ErrorCode(e.Code), Detail: e.Detail}
-	}
-	return nil
-}
-
-// CodeText says what an error code number means: the text of the error it
-// stands for. The event log's link records carry these numbers
-// (pumpwire.Record.Describe).
-func CodeText(c uint16) string { return ErrorCode(c).String() }
-
-// Describe says what an event-log record means, with its error codes in
-// words.
-func Describe(r *pumpwire.Record) string { return r.Describe(CodeText) }
 
 func (e *ErrorResponse) Error() string {
 	if e.Detail == "" {

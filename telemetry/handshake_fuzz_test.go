@@ -16,7 +16,7 @@ func recordedHandshake(t testing.TB) [][]byte {
 	mustDo(t, c, pump.ReadStatus{})
 	c.Close()
 	report(t, done)
-	return tp.frames()
+	return tp.Frames()
 }
 
 // FuzzHandshake feeds arbitrary bytes to the pump as the peer's handshake

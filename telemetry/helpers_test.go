@@ -20,28 +20,6 @@ const radioCurrent = pump.RadioCurrent
 // t0 is the tests' starting instant: 2026-01-05 10:00 UTC.
 var t0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
 
-// fakeClock is the injected clock. Every reading advances it by step, so
-// sessions have a non-zero, deterministic radio time.
-type fakeClock struct {
-	mu   sync.Mutex
-	t    unit.Time
-	step unit.Duration
-}
-
-func (c *fakeClock) Now() unit.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.t
-	c.t = c.t.Add(c.step)
-	return t
-}
-
-func (c *fakeClock) Advance(d unit.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // recorder is the pump's event log in tests.
 type recorder struct {
 	mu     sync.Mutex
@@ -221,7 +199,7 @@ func (w *world) identityFrom(a Authority, role Role, serial uint64, name string,
 type fixture struct {
 	t      testing.TB
 	w      *world
-	clock  *fakeClock
+	clock  *StepClock
 	events *recorder
 	dev    *device
 	srv    *Server
@@ -230,7 +208,7 @@ type fixture struct {
 func newFixture(t testing.TB, opts ...func(*ServerConfig)) *fixture {
 	t.Helper()
 	w := testWorld(t)
-	f := &fixture{t: t, w: w, clock: &fakeClock{t: t0, step: 10 * unit.Millisecond}, events: &recorder{}, dev: &device{}}
+	f := &fixture{t: t, w: w, clock: NewStepClock(t0, 10*unit.Millisecond), events: &recorder{}, dev: &device{}}
 	cfg := ServerConfig{
 		Enrolment:    w.pump,
 		Handler:      f.dev,
@@ -272,10 +250,10 @@ func (f *fixture) serve(addr string) (Conn, <-chan SessionReport) {
 
 // dial opens an authenticated session as id over a tap, so the test can see
 // and alter the peer's frames.
-func (f *fixture) dial(id Identity, addr string, edit func(i int, frame []byte) [][]byte) (*Client, *tap, <-chan SessionReport) {
+func (f *fixture) dial(id Identity, addr string, edit func(i int, frame []byte) [][]byte) (*Client, *Tap, <-chan SessionReport) {
 	f.t.Helper()
 	conn, done := f.serve(addr)
-	tp := &tap{Conn: conn, edit: edit}
+	tp := &Tap{Conn: conn, Edit: edit}
 	c, err := Dial(ctx(f.t), tp, f.clientConfig(id))
 	if err != nil {
 		f.events.dump(f.t)
@@ -290,7 +268,7 @@ func report(t testing.TB, done <-chan SessionReport) SessionReport {
 	select {
 	case r := <-done:
 		return r
-	case <-time.After(10 * time.Second):
+	case <-ctx(t).Done(): // 10 s
 		t.Fatal("session did not end")
 	}
 	return SessionReport{}
@@ -300,55 +278,6 @@ func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
-}
-
-// tap records every frame the peer sends and lets a test change, drop, add or
-// reorder them: edit gets the index and a copy of each frame and returns the
-// frames to send instead.
-type tap struct {
-	Conn
-	mu   sync.Mutex
-	sent [][]byte
-	edit func(i int, frame []byte) [][]byte
-}
-
-func (p *tap) WriteFrame(ctx context.Context, frame []byte) error {
-	p.mu.Lock()
-	i := len(p.sent)
-	f := append([]byte(nil), frame...)
-	p.sent = append(p.sent, f)
-	edit := p.edit
-	p.mu.Unlock()
-	out := [][]byte{f}
-	if edit != nil {
-		out = edit(i, append([]byte(nil), f...))
-	}
-	for _, o := range out {
-		if err := p.Conn.WriteFrame(ctx, o); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// inject sends a frame as is, past the edit function.
-func (p *tap) inject(frame []byte) error { return p.Conn.WriteFrame(context.Background(), frame) }
-
-func (p *tap) frames() [][]byte {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([][]byte(nil), p.sent...)
-}
-
-// dataFrames returns the recorded frames of type FrameData.
-func (p *tap) dataFrames() [][]byte {
-	var out [][]byte
-	for _, f := range p.frames() {
-		if len(f) > 1 && FrameType(f[1]) == FrameData {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // testProgram returns a program of a flex prescription (its steps and rates

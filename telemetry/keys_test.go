@@ -98,7 +98,7 @@ func TestKeyFiles(t *testing.T) {
 
 	// The pump and the clinician, from their files alone, hold a session.
 	w := &world{auth: auth2, pump: pump2}
-	f := &fixture{t: t, w: w, clock: &fakeClock{t: t0.Add(unit.Hour)}, events: &recorder{}, dev: &device{}}
+	f := &fixture{t: t, w: w, clock: NewStepClock(t0.Add(unit.Hour), 0), events: &recorder{}, dev: &device{}}
 	f.srv, err = NewServer(ServerConfig{Enrolment: pump2, Handler: f.dev, Clock: f.clock.Now, Events: f.events.add, RadioCurrent: radioCurrent})
 	if err != nil {
 		t.Fatal(err)

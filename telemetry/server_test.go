@@ -323,7 +323,7 @@ func TestClientAuthenticatesPump(t *testing.T) {
 		{"not a pump", Enrolment{Identity: w.clinician, Trust: w.pump.Trust}, nil, ErrRole},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fixture{t: t, w: w, clock: &fakeClock{t: t0}, events: &recorder{}, dev: &device{}}
+			f := &fixture{t: t, w: w, clock: NewStepClock(t0, 0), events: &recorder{}, dev: &device{}}
 			srv, err := NewServer(ServerConfig{Enrolment: Enrolment{Identity: tc.pump.Identity, Trust: tc.pump.Trust},
 				Handler: f.dev, Clock: f.clock.Now, Events: f.events.add, RadioCurrent: radioCurrent})
 			if tc.want == ErrRole {
@@ -342,7 +342,7 @@ func TestClientAuthenticatesPump(t *testing.T) {
 			f.srv = srv
 			f.wake(WakeContact)
 			conn, done := f.serve("programmer")
-			tp := &tap{Conn: conn}
+			tp := &Tap{Conn: conn}
 			cfg := f.clientConfig(w.clinician)
 			cfg.Trust = Trust{Authorities: w.pump.Trust.Authorities}
 			if tc.cfg != nil {
@@ -352,7 +352,7 @@ func TestClientAuthenticatesPump(t *testing.T) {
 				t.Errorf("Dial: %v, want %v", err, tc.want)
 			}
 			report(t, done)
-			for _, fr := range tp.frames() {
+			for _, fr := range tp.Frames() {
 				if FrameType(fr[1]) == FrameFinish {
 					t.Error("peer sent its credential to an unauthenticated pump")
 				}

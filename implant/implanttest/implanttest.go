@@ -23,31 +23,11 @@ import (
 // T0 is the tests' implant instant: Monday 2026-01-05 10:00 UTC.
 var T0 = unit.FromStd(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
 
-// Clock is a fake clock: every reading advances it by Step.
-type Clock struct {
-	mu   sync.Mutex
-	t    unit.Time
-	Step unit.Duration
-}
+// Clock is the tests' fake clock: every reading advances it by its step.
+type Clock = telemetry.StepClock
 
 // NewClock returns a clock at t that advances step per reading.
-func NewClock(t unit.Time, step unit.Duration) *Clock { return &Clock{t: t, Step: step} }
-
-// Now reads the clock.
-func (c *Clock) Now() unit.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.t
-	c.t = c.t.Add(c.Step)
-	return t
-}
-
-// Advance moves the clock on.
-func (c *Clock) Advance(d unit.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewClock(t unit.Time, step unit.Duration) *Clock { return telemetry.NewStepClock(t, step) }
 
 // World is a set of keys.
 type World struct {
