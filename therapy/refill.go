@@ -163,55 +163,20 @@ func NextRefill(in RefillDateInput) (RefillDate, error) {
 		return RefillDate{}, inputErr("margin", "durations must not be negative")
 	}
 	var d RefillDate
-	if b := in.Bolus; b != nil {
-		if b.Volume <= 0 || b.Lockout <= 0 || b.MaxPer24h <= 0 {
-			return RefillDate{}, inputErr("bolus", "volume, lockout and count must each be more than 0")
-		}
-		// In any day at most MaxPer24h boluses, and at most ⌈24 h ÷ lockout⌉ (a
-		// press exactly at the end of the lockout is allowed): rounding up keeps
-		// the date early, never late.
-		perDay, _ := mulDivCeil(int64(unit.Day), 1, int64(b.Lockout))
-		perDay = min(perDay, b.MaxPer24h)
-		perDayVolume, ok := unit.Times(b.Volume, perDay)
-		if !ok {
-			return RefillDate{}, tooLarge("bolus-volume", []string{"max-per-24h", "lockout"}, "%d boluses of %v a day", perDay, b.Volume)
-		}
-		d.BolusPerDay = unit.Rate(perDayVolume) // a volume each day
+	var err error
+	if d.DailyUse, d.BolusPerDay, err = WorstDailyUse(in.Rate, in.Bolus, in.Max24h); err != nil {
+		return RefillDate{}, err
 	}
-	var ok bool
-	if d.Use, ok = unit.Add(in.Rate, d.BolusPerDay); !ok {
-		return RefillDate{}, tooLarge("bolus-volume", []string{"rate"}, "%v a day of boluses on %v", d.BolusPerDay, in.Rate)
+	d.Use = in.Rate + d.BolusPerDay // WorstDailyUse checked that the sum fits
+	p, err := Project(ProjectionInput{Model: in.Model, At: in.Filled, Volume: in.Volume, Uses: []UseFrom{{From: in.Filled, Use: d.DailyUse}},
+		LowThreshold: in.LowThreshold, Stability: in.Stability, Margin: in.Margin})
+	if err != nil {
+		return RefillDate{}, err
 	}
-	d.DailyUse = d.Use
-	if in.Max24h > 0 {
-		if unit.Rate(in.Max24h) < in.Rate {
-			return RefillDate{}, inputErr("max-24h", "%v is less than the basal %v in 24 h: the pump would refuse this prescription", in.Max24h, in.Rate.Over(unit.Day))
-		}
-		d.DailyUse = min(d.DailyUse, unit.Rate(in.Max24h)) // max_24h in a day is a rate per day
-	}
-	toLow, ok1 := d.DailyUse.DurationFor(in.Volume - in.LowThreshold)
-	toEmpty, ok2 := d.DailyUse.DurationFor(in.Volume - pump.EmptyVolume)
-	if !ok1 || !ok2 {
+	if !p.HasLow || !p.HasEmpty {
 		return RefillDate{}, inputErr("rate", "too small to reach the alarm in any time this program can show")
 	}
-	var ok3, ok4 bool
-	d.LowAt, ok1 = in.Filled.AddChecked(toLow)
-	d.EmptyAt, ok2 = in.Filled.AddChecked(toEmpty)
-	d.StableUntil, ok3 = in.Filled.AddChecked(in.Stability)
-	if !ok1 || !ok2 || !ok3 {
-		return RefillDate{}, tooLarge("filled", []string{"rate", "stability"}, "%v and the time to the next refill", in.Filled)
-	}
-	d.Earliest = d.LowAt
-	if in.Stability > 0 {
-		if d.StableUntil.Before(d.LowAt) {
-			d.Earliest, d.ByStability = d.StableUntil, true
-		}
-	} else {
-		d.StableUntil = 0
-	}
-	if d.Due, ok4 = d.Earliest.AddChecked(-in.Margin); !ok4 {
-		return RefillDate{}, tooLarge("margin", nil, "%v before %v", in.Margin, d.Earliest)
-	}
+	d.LowAt, d.EmptyAt, d.StableUntil, d.ByStability, d.Earliest, d.Due = p.LowAt, p.EmptyAt, p.StableUntil, p.ByStability, p.Earliest, p.Due
 	d.NoMargin = !d.Due.After(in.Filled)
 	return d, nil
 }
