@@ -184,6 +184,9 @@ func (s *Service) patientRecord(ctx context.Context, id int64) (*PatientRecord, 
 		}
 		return err
 	})
+	if err == nil {
+		r.Dates = s.PatientDates(r.snapshot(), now)
+	}
 	return r, err
 }
 

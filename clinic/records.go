@@ -46,6 +46,21 @@ type PatientRecord struct {
 	Alarms        []*Alarm        `json:"alarms"`
 	Reports       []*StoredReport `json:"reports"`
 	Worklist      []WorkItem      `json:"worklist"`
+	// Dates are the patient's therapy dates at the time of reading
+	// (PatientDates): the same the worklist, the chart and the documents show.
+	Dates Dates `json:"dates"`
+}
+
+// snapshot is what PatientWork and PatientDates take, from a whole record.
+func (r *PatientRecord) snapshot() *Snapshot {
+	snap := &Snapshot{Patient: r.Patient, Implants: r.Implants, Prescriptions: r.Prescriptions}
+	if n := len(r.Refills); n > 0 {
+		snap.LastRefill = r.Refills[n-1]
+	}
+	if len(r.Reports) > 0 {
+		snap.LastReport = r.Reports[0] // newest first
+	}
+	return snap
 }
 
 // Record returns one record of a patient as its own type.

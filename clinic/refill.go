@@ -190,8 +190,13 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 			rf.DrugMismatch = fmt.Sprintf("the reservoir now holds %s at %s but the pump is programmed for %s at %s: reprogram, with a bridge bolus (hazard H2)",
 				rf.Drug, rf.Concentration, rx.Program.Drug, rx.Program.Concentration)
 		}
-		if next, basis, ok := s.nextRefill(im, model, rf.At, rf.Added, rf.Drug, rf.Diluted, false, currentRx(im, rxs, rf.At)); ok {
-			rf.NextDue, rf.NextDueBasis = &next, basis
+		// The next refill date as the chart, the worklist and the documents
+		// will show it (dates.go), from this fill.
+		if rx := currentRx(im, rxs, rf.At); rx != nil && !rx.stopped() {
+			fill := lastFill{At: rf.At, Volume: rf.Added, Drug: rf.Drug, Concentration: rf.Concentration, Diluted: rf.Diluted}
+			if next, _, _, ok := s.project(im, rxs, fill, fill, rf.At); ok {
+				rf.NextDue, rf.NextDueBasis = &next.Date, next.Basis
+			}
 		}
 		rf.Meta = Meta{PatientID: patientID}
 		_, err = o.create(rf)
@@ -242,39 +247,6 @@ func (s *Service) account(rf *Refill, im *Implant, model pump.Model, refills []*
 		rf.FlagReason = strings.TrimPrefix(rf.FlagReason+"; the program would have emptied the reservoir", "; ")
 		rf.Flagged = true
 	}
-}
-
-// nextRefill returns the next refill date after a fill (therapy.NextRefill),
-// and a sentence saying how it was reached.
-func (s *Service) nextRefill(im *Implant, model pump.Model, filled time.Time, vol unit.Volume, drugName string,
-	diluted, first bool, rx *Prescription) (time.Time, string, bool) {
-	if rx == nil || rx.stopped() {
-		return time.Time{}, "", false
-	}
-	in := therapy.RefillDateInput{Model: model, Filled: ustd(filled), Volume: vol, Rate: peakRate(rx),
-		Max24h: rx.Program.Max24h, LowThreshold: rx.Program.LowReservoir, Margin: s.Settings.Therapy.RefillMargin}
-	if in.LowThreshold == 0 {
-		in.LowThreshold = pump.LowReservoirDefault
-	}
-	if b := rx.Program.PatientBolus; b.Volume > 0 {
-		in.Bolus = &therapy.PatientBolus{Volume: b.Volume, Lockout: b.Lockout, MaxPer24h: int64(b.MaxPer24h)}
-	}
-	if d, ok := s.Library().Lookup(drugName); ok {
-		if lim, _, ok := therapy.StabilityLimit(d, diluted, first); ok {
-			in.Stability = lim
-		}
-	}
-	r, err := therapy.NextRefill(in)
-	if err != nil {
-		// At or under the low-reservoir threshold already: refill now.
-		return filled, "the fill is at or under the low-reservoir threshold: " + err.Error(), true
-	}
-	basis := fmt.Sprintf("low-reservoir alarm expected %s at %s/day worst case (every allowed bolus)", r.LowAt.Format(time.DateOnly), r.DailyUse)
-	if r.ByStability {
-		basis = fmt.Sprintf("%s stability limit reached %s", drugName, r.StableUntil.Format(time.DateOnly))
-	}
-	basis += fmt.Sprintf(", less the %s safety margin", s.Settings.Therapy.RefillMargin)
-	return r.Due.Std(), basis, true
 }
 
 // ReviewInput marks a flag as reviewed.

@@ -3,12 +3,10 @@ package clinic
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/thecal/thecal/drug"
 	"github.com/thecal/thecal/pump"
-	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -129,24 +127,11 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 		w.PatientID = snap.Patient.ID
 		items = append(items, w)
 	}
-	var im *Implant
-	for _, i := range snap.Implants {
-		if i.Active() {
-			im = i
-		}
-	}
-	var rep *StoredReport
-	if im != nil && snap.LastReport != nil && snap.LastReport.ImplantID == im.ID {
-		rep = snap.LastReport
-	}
-	reported := func(code string) bool {
-		return rep != nil && slices.Contains(rep.Status.ActiveAlarms, code)
-	}
+	im := activeOf(snap.Implants)
 	if im != nil {
-		model := im.Model
-		rx := currentRx(im, snap.Prescriptions, now)
-		s.refillItem(add, im, model, rx, snap.LastRefill, rep, reported, now)
-		s.replacementItem(add, im, rx, rep, reported, now)
+		dates := s.PatientDates(snap, now)
+		s.refillItem(add, &dates)
+		s.replacementItem(add, im, &dates, now)
 		trendItem(add, s.Settings, im, snap.Prescriptions)
 		if rf := snap.LastRefill; rf != nil && rf.ImplantID == im.ID && rf.ReviewedAt == nil {
 			if rf.Flagged {
@@ -206,67 +191,46 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 	return items
 }
 
-func (s *Service) refillItem(add func(WorkItem), im *Implant, model pump.Model, rx *Prescription, last *Refill,
-	rep *StoredReport, reported func(string) bool, now time.Time) {
-	if rx == nil || rx.stopped() {
-		return
-	}
-	var refills []*Refill
-	if last != nil {
-		refills = []*Refill{last}
-	}
-	fill := fillBefore(im, refills, now.Add(time.Millisecond))
-	due, basis, ok := s.nextRefill(im, model, fill.At, fill.Volume, fill.Drug, fill.Diluted, fill.First, rx)
-	if !ok {
+// refillItem lists the next refill (Dates.NextRefill): urgent when the pump
+// reported a low or empty reservoir; high risk for a drug whose withdrawal is
+// dangerous (hazard H4).
+func (s *Service) refillItem(add func(WorkItem), d *Dates) {
+	next := d.NextRefill
+	if next == nil {
 		return
 	}
 	pr := Normal
-	// A newer reading of the reservoir may bring the date forward.
-	if rep != nil && rep.InterrogatedAt.After(fill.At) {
-		if reported(pump.LowReservoir.String()) || reported(pump.EmptyReservoir.String()) {
-			due, pr = rep.InterrogatedAt, Urgent
-			basis = fmt.Sprintf("pump %s reported a low reservoir (%s) on %s", im.Serial, rep.Status.Reservoir, rep.InterrogatedAt.Format(time.DateOnly))
-		} else if d, b, ok := s.nextRefill(im, model, rep.InterrogatedAt, rep.Status.Reservoir, "", false, false, rx); ok && d.Before(due) {
-			due, basis = d, fmt.Sprintf("reservoir read %s on %s: %s", rep.Status.Reservoir, rep.InterrogatedAt.Format(time.DateOnly), b)
-		}
+	if next.Urgent {
+		pr = Urgent
 	}
 	high := false
-	reason := fmt.Sprintf("refill of %s due %s: %s", fill.Drug, due.Format(time.DateOnly), basis)
-	if d, ok := s.Library().Lookup(fill.Drug); ok && d.HasRisk(drug.Withdrawal) {
+	reason := fmt.Sprintf("refill of %s due %s: %s", d.Drug, DateText(next.Date), next.Basis)
+	if dr, ok := s.Library().Lookup(d.Drug); ok && dr.HasRisk(drug.Withdrawal) {
 		high = true
 		pr = min(pr, High)
-		reason += fmt.Sprintf("; HIGH RISK: stopping %s abruptly can cause life-threatening withdrawal (hazard H4)", d.Name)
+		reason += fmt.Sprintf("; HIGH RISK: stopping %s abruptly can cause life-threatening withdrawal (hazard H4)", dr.Name)
 	}
-	add(WorkItem{Kind: WorkRefill, Priority: pr, HighRisk: high, ShowFrom: due.Add(-s.Settings.RefillLead), Due: due, Reason: reason})
+	add(WorkItem{Kind: WorkRefill, Priority: pr, HighRisk: high, ShowFrom: next.Date.Add(-s.Settings.RefillLead), Due: next.Date, Reason: reason})
 }
 
-func (s *Service) replacementItem(add func(WorkItem), im *Implant, rx *Prescription, rep *StoredReport, reported func(string) bool, now time.Time) {
-	in := therapy.BatteryInput{At: ustd(im.ImplantedAt), Remaining: pump.BatteryCapacity}
-	source := "a new battery at the implant on " + im.ImplantedAt.Format(time.DateOnly)
-	if rep != nil && rep.Status.Battery > 0 {
-		in.At, in.Remaining = ustd(rep.InterrogatedAt), rep.Status.Battery
-		source = fmt.Sprintf("battery read %s on %s", rep.Status.Battery, rep.InterrogatedAt.Format(time.DateOnly))
-	}
-	if rx != nil {
-		in.Rate = basalRate(rx)
-	}
-	b, err := therapy.Battery(in, s.Settings.Therapy)
-	if err != nil {
+// replacementItem lists the pump's replacement (Dates.Replacement): urgent at
+// the elective replacement indicator, or when the battery dates cannot be
+// computed (hazard H10).
+func (s *Service) replacementItem(add func(WorkItem), im *Implant, d *Dates, now time.Time) {
+	w := d.Replacement
+	switch {
+	case w == nil:
+		return
+	case d.BatteryProblem != "":
 		add(WorkItem{Kind: WorkReplacement, Priority: Urgent, ShowFrom: now, Due: now,
-			Reason: fmt.Sprintf("pump %s: the battery dates cannot be computed from %s (%v): replace the pump", im.Serial, source, err)})
-		return
+			Reason: fmt.Sprintf("pump %s: %s: replace the pump", im.Serial, d.BatteryProblem)})
+	case w.AtERI:
+		add(WorkItem{Kind: WorkReplacement, Priority: Urgent, ShowFrom: now, Due: w.By, Reason: w.Basis + ": replace it"})
+	default:
+		add(WorkItem{Kind: WorkReplacement, Priority: Normal, ShowFrom: w.From, Due: w.By,
+			Reason: fmt.Sprintf("pump %s: %s: plan the replacement between %s and %s", im.Serial, w.Basis,
+				DateText(w.From), DateText(w.By))})
 	}
-	eri, eos := b.ERI.Std(), b.EOS.Std()
-	if b.AlreadyERI || reported(pump.ERI.String()) || reported(pump.EOS.String()) {
-		add(WorkItem{Kind: WorkReplacement, Priority: Urgent, ShowFrom: now, Due: eos,
-			Reason: fmt.Sprintf("pump %s is at its elective replacement indicator: end of service about %s (%s): replace it",
-				im.Serial, eos.Format(time.DateOnly), source)})
-		return
-	}
-	add(WorkItem{Kind: WorkReplacement, Priority: Normal, ShowFrom: b.PlanFrom.Std(), Due: b.PlanBy.Std(),
-		Reason: fmt.Sprintf("pump %s: ERI expected %s, end of service %s (%s): plan the replacement between %s and %s",
-			im.Serial, eri.Format(time.DateOnly), eos.Format(time.DateOnly), source,
-			b.PlanFrom.Std().Format(time.DateOnly), b.PlanBy.Std().Format(time.DateOnly))})
 }
 
 // trendItem flags a rising dose: TrendIncreases increases of the same drug

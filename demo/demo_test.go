@@ -51,8 +51,11 @@ func TestSeed(t *testing.T) {
 			t.Errorf("%s (%s): no %s on the worklist", p.Name, stage, kind)
 		}
 	}
-	if len(items) == 0 || items[0].MRN != c.PatientByStage(StageCritical).MRN {
-		t.Errorf("the critical alarm is not first on the worklist")
+	// The two urgent items lead, oldest first: the refill overdue since before
+	// the critical alarm was raised, then the critical alarm.
+	if len(items) < 2 || items[0].MRN != c.PatientByStage(StageOverdue).MRN || items[1].MRN != c.PatientByStage(StageCritical).MRN ||
+		items[0].Priority != clinic.Urgent || items[1].Priority != clinic.Urgent {
+		t.Errorf("the overdue refill and the critical alarm do not lead the worklist")
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/pump"
-	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -99,12 +98,13 @@ func slug(s string) string {
 }
 
 // charts draws the daily dose and the reservoir volume over time, marking the
-// next refill date (the service's) and the date the reservoir reaches the
-// low-reservoir threshold at the programmed rate.
-func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dose, res template.HTML, lowAt *time.Time) {
+// next refill, low-reservoir and end-of-service dates (clinic.Dates: the same
+// the worklist and the documents show).
+func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dose, res template.HTML) {
 	if c.Implant == nil || len(rec.Prescriptions) == 0 {
-		return "", "", nil
+		return "", ""
 	}
+	d := &rec.Dates
 	u := s.drugUnit(c.Rx.Program.Drug)
 	from := c.Implant.ImplantedAt
 	if now.Sub(from) > 400*24*time.Hour {
@@ -120,16 +120,19 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 	if c.Rx.Program.LowReservoir > 0 {
 		low = c.Rx.Program.LowReservoir
 	}
-	perDay := therapy.DailyOf(&c.Rx.Program).Avg // basal, averaged over a week for a flex program
-	if perDay > 0 && fill > low {
-		t := fillAt.Add(time.Duration(float64(fill-low) / float64(perDay) * float64(24*time.Hour)))
-		lowAt = &t
-		if t.After(to) {
-			to = t.Add(10 * 24 * time.Hour)
+	for _, f := range []*clinic.DateFact{d.LowReservoir, d.NextRefill} {
+		if f != nil && f.Date.After(to) {
+			to = f.Date.Add(10 * 24 * time.Hour)
 		}
 	}
-	if c.NextDue != nil && c.NextDue.After(to) {
-		to = c.NextDue.Add(10 * 24 * time.Hour)
+	if to.Sub(from) > 800*24*time.Hour {
+		to = from.Add(800 * 24 * time.Hour)
+	}
+	marks := func(p *svgPlot) {
+		p.marker(now, "now", "today")
+		if f := d.NextRefill; f != nil {
+			p.marker(f.Date, "due", "next refill "+f.Date.Format("2 Jan"))
+		}
 	}
 	var maxDose unit.DoseRate
 	for _, rx := range rec.Prescriptions {
@@ -155,10 +158,7 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 		pts = append(pts, [2]float64{dp.x(now), pts[len(pts)-1][1]})
 	}
 	dp.path("line", pts)
-	dp.marker(now, "now", "today")
-	if c.NextDue != nil {
-		dp.marker(*c.NextDue, "due", "next refill "+c.NextDue.Format("2 Jan"))
-	}
+	marks(dp)
 
 	model := c.Implant.Model
 	rp := newPlot("Reservoir volume", fmt.Sprintf("Reservoir volume of pump %s over time", c.Implant.Serial), from, to, model.Reservoir().Millilitres(), model.Reservoir().String())
@@ -180,11 +180,11 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 		prevAt, prev = rf.At, rf.Added
 	}
 	rp.path("line", pts)
-	// The projection at the programmed rate, to the threshold.
-	if lowAt != nil {
-		end := *lowAt
-		rp.path("proj", [][2]float64{{rp.x(maxTime(fillAt, from)), rp.y(mlOf(fill) - perDay.Millilitres()*maxTime(fillAt, from).Sub(fillAt).Hours()/24)}, {rp.x(end), rp.y(mlOf(low))}})
-		rp.marker(end, "low", "low reservoir "+end.Format("2 Jan"))
+	// The projection (clinic.Dates: the worst case, every allowed bolus) from
+	// the fill to the low-reservoir threshold.
+	if f := d.LowReservoir; f != nil && f.Date.After(fillAt) {
+		rp.path("proj", [][2]float64{{rp.x(maxTime(fillAt, from)), rp.y(mlOf(fill))}, {rp.x(f.Date), rp.y(mlOf(low))}})
+		rp.marker(f.Date, "low", "low reservoir "+f.Date.Format("2 Jan"))
 	}
 	for _, r := range rec.Reports {
 		if r.ImplantID == c.Implant.ID && !r.InterrogatedAt.Before(from) {
@@ -192,11 +192,8 @@ func (s *Server) charts(rec *clinic.PatientRecord, c *chart, now time.Time) (dos
 		}
 	}
 	fmt.Fprintf(&rp.b, `<line class="threshold" x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f"/>`, rp.l, rp.w-10, rp.y(mlOf(low)), rp.y(mlOf(low)))
-	rp.marker(now, "now", "today")
-	if c.NextDue != nil {
-		rp.marker(*c.NextDue, "due", "next refill "+c.NextDue.Format("2 Jan"))
-	}
-	return dp.svg(), rp.svg(), lowAt
+	marks(rp)
+	return dp.svg(), rp.svg()
 }
 
 func maxTime(a, b time.Time) time.Time {

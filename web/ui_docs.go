@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/thecal/thecal/clinic"
 )
 
 // docView is the patient's take-home document and emergency card.
@@ -57,9 +59,27 @@ func (s *Server) getICS(w http.ResponseWriter, r *http.Request, p *page) error {
 		at                 time.Time
 	}
 	var as []appt
-	if c.NextDue != nil {
-		as = append(as, appt{fmt.Sprintf("refill-%d@thecal", c.Refill.ID), "Pump refill at " + s.UI.ClinicName,
-			"Your drug pump needs a refill on or before this day. Do not miss it: the pump must not run empty. Call " + s.UI.ClinicPhone + " to change the time.", *c.NextDue})
+	// The dates are the chart's and the worklist's (clinic.Dates). A date to
+	// act on that has passed is today's event, "overdue: call the clinic".
+	now := s.Svc.Now()
+	d, im := c.Dates, c.Implant
+	if w := d.Replacement; im != nil && w != nil && (w.AtERI || !w.From.After(now) || d.NextRefill != nil && d.NextRefill.AfterEOS) {
+		a := appt{uid: fmt.Sprintf("replacement-%d@thecal", im.ID), summary: "Pump replacement: " + s.UI.ClinicName, at: w.By,
+			desc: "The battery of your drug pump is near its end: the pump must be replaced before this day. The new pump is filled at the operation. Call " + s.UI.ClinicPhone + " if the clinic has not called you to plan it."}
+		if w.Past {
+			a.summary, a.at = "Pump replacement "+clinic.Overdue, now
+			a.desc = "The replacement of your drug pump is " + clinic.Overdue + " on " + s.UI.ClinicPhone + " today."
+		}
+		as = append(as, a)
+	}
+	if f := d.NextRefill; im != nil && f != nil && !f.AfterEOS {
+		a := appt{uid: fmt.Sprintf("refill-%d-%d@thecal", im.ID, refillID(c)), summary: "Pump refill at " + s.UI.ClinicName, at: f.Date,
+			desc: "Your drug pump needs a refill on or before this day. Do not miss it: the pump must not run empty. Call " + s.UI.ClinicPhone + " to change the time."}
+		if f.Past {
+			a.summary, a.at = "Pump refill "+clinic.Overdue, now
+			a.desc = "Your pump refill is " + clinic.Overdue + " on " + s.UI.ClinicPhone + " today: the pump must not run empty."
+		}
+		as = append(as, a)
 	}
 	for _, f := range c.Rec.FollowUps {
 		if f.DoneAt == nil {
@@ -96,6 +116,15 @@ func (s *Server) getICS(w http.ResponseWriter, r *http.Request, p *page) error {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"thecal-appointments-%d.ics\"", c.Rec.Patient.ID))
 	_, err = w.Write([]byte(b.String()))
 	return err
+}
+
+// refillID is the newest refill's id (0 before the first): a new fill is a new
+// refill appointment.
+func refillID(c *chart) int64 {
+	if c.Refill == nil {
+		return 0
+	}
+	return c.Refill.ID
 }
 
 // escapeICS escapes a TEXT value (RFC 5545 §3.3.11).

@@ -36,6 +36,12 @@ var funcs = template.FuncMap{
 	},
 	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") + " UTC" },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	// sayDate and sayWindow write a therapy date as every page says it
+	// (clinic.DateFact.Say: a date to act on that has passed is "overdue:
+	// call the clinic").
+	"sayDate":   func(f *clinic.DateFact) string { return f.Say() },
+	"sayWindow": func(w *clinic.Window) string { return w.Say() },
+	"overdue":   func() string { return clinic.Overdue },
 	"vol":      func(v unit.Volume) string { return v.String() },
 	"rate":     func(r unit.Rate) string { return r.String() },
 	"score": func(s *clinic.Score) string {
@@ -102,8 +108,7 @@ type chart struct {
 	RxProg   string // the program: mode and rates
 	Unit     string
 	Refill   *clinic.Refill
-	NextDue  *time.Time
-	LowAt    *time.Time
+	Dates    *clinic.Dates // next refill, low reservoir, ERI, EOS…: the one source
 	Timeline []event
 	DoseSVG  template.HTML
 	ResSVG   template.HTML
@@ -143,8 +148,8 @@ func (s *Server) loadChart(r *http.Request) (*chart, error) {
 	}
 	if n := len(rec.Refills); n > 0 {
 		c.Refill = rec.Refills[n-1]
-		c.NextDue = c.Refill.NextDue
 	}
+	c.Dates = &rec.Dates
 	for _, a := range rec.Alarms {
 		if a.AckedAt == nil {
 			c.Alarms = append(c.Alarms, a)
@@ -158,7 +163,7 @@ func (s *Server) loadChart(r *http.Request) (*chart, error) {
 		}
 	}
 	c.Timeline = s.timeline(rec)
-	c.DoseSVG, c.ResSVG, c.LowAt = s.charts(rec, c, now)
+	c.DoseSVG, c.ResSVG = s.charts(rec, c, now)
 	return c, nil
 }
 

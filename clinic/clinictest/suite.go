@@ -185,6 +185,7 @@ func Run(t *testing.T, open Opener) {
 		{"WorklistReplacementPlanning", testWorklistReplacement},
 		{"WorklistFollowUpsTrialsComplications", testWorklistOther},
 		{"WorklistDoseTrend", testDoseTrend},
+		{"DatesOneSource", testDatesOneSource},
 		{"IngestIdempotentAlarmsAcknowledge", testIngest},
 		{"IngestConcurrentDuplicates", testIngestConcurrent},
 		{"AuditChainVerifies", testAudit},
