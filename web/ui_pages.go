@@ -42,8 +42,8 @@ var funcs = template.FuncMap{
 	"sayDate":   func(f *clinic.DateFact) string { return f.Say() },
 	"sayWindow": func(w *clinic.Window) string { return w.Say() },
 	"overdue":   func() string { return clinic.Overdue },
-	"vol":      func(v unit.Volume) string { return v.String() },
-	"rate":     func(r unit.Rate) string { return r.String() },
+	"vol":       func(v unit.Volume) string { return v.String() },
+	"rate":      func(r unit.Rate) string { return r.String() },
 	"score": func(s *clinic.Score) string {
 		if s == nil {
 			return "—"
