@@ -390,6 +390,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (*User, error) {
 		if err := o.tx.CreateUser(u); err != nil {
 			return err
 		}
+		o.result(u)
 		o.auditUser("user.create", nil, u)
 		return nil
 	})
@@ -532,6 +533,7 @@ func (s *Service) Bootstrap(ctx context.Context, username string) (string, error
 		if err := o.tx.CreateUser(u); err != nil {
 			return err
 		}
+		o.result(u)
 		o.auditUser("user.create", nil, u)
 		return nil
 	})
@@ -572,6 +574,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*Token, strin
 		if err := o.tx.CreateToken(t); err != nil {
 			return err
 		}
+		o.result(t)
 		o.audit("token.create", "token", t.ID, 0, nil, t)
 		return nil
 	})

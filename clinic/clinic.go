@@ -138,6 +138,9 @@ type Settings struct {
 	SessionTTL time.Duration
 	// PainScale is the top of the pain scale (0 to PainScale), in hundredths.
 	PainScale therapy.Score
+	// AlarmFollowUps is what each alarm calls for when acknowledged, by the
+	// alarm's name (DefaultAlarmFollowUps).
+	AlarmFollowUps map[string]AlarmFollowUp
 }
 
 // DefaultSettings are the settings a new clinic starts with.
@@ -151,6 +154,7 @@ func DefaultSettings() Settings {
 		TrendWindow:    90 * 24 * time.Hour,
 		SessionTTL:     12 * time.Hour,
 		PainScale:      1000,
+		AlarmFollowUps: DefaultAlarmFollowUps,
 	}
 }
 

@@ -17,10 +17,16 @@ type FollowUp struct {
 	DoneAt    *time.Time `json:"done_at,omitempty"`
 	PainScore *Score     `json:"pain_score,omitempty"`
 	Notes     string     `json:"notes,omitempty"`
+	// AlarmID is the alarm whose acknowledgement created it, if any, and
+	// AlarmCode that alarm's name.
+	AlarmID   int64  `json:"alarm_id,omitempty"`
+	AlarmCode string `json:"alarm_code,omitempty"`
 }
 
-// FollowUpTypes are the kinds of follow-up visit.
-var FollowUpTypes = []string{"wound_check", "dose_review", "refill_visit", "other"}
+// FollowUpTypes are the kinds of follow-up visit. The last three are what
+// an acknowledged alarm calls for (AlarmFollowUps).
+var FollowUpTypes = []string{"wound_check", "dose_review", "refill_visit", "other",
+	"catheter_investigation", "pump_check", "replacement_planning"}
 
 // ScheduleFollowUp schedules a follow-up visit.
 func (s *Service) ScheduleFollowUp(ctx context.Context, patientID int64, f *FollowUp) error {

@@ -193,6 +193,7 @@ func (s *Service) PublishLibrary(ctx context.Context, data []byte, note string) 
 		if err := o.tx.CreateLibraryVersion(v); err != nil {
 			return err
 		}
+		o.result(v)
 		o.audit("library.publish", "library", v.ID, 0,
 			LibraryRef{Version: cur.Version, Digest: cur.Digest, BuiltIn: cur == s.builtin},
 			struct {

@@ -215,6 +215,7 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 			return err
 		}
 		res.ReportID, res.PatientID, res.Alarms = sr.ID, im.PatientID, []int64{}
+		o.result(res)
 		if !created {
 			if sr.Hash != hash {
 				return Errorf(ECONFLICT, "interrogated_at", "a different report from pump %s at %s is stored already (report %d)",
@@ -227,9 +228,11 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 		if err != nil {
 			return err
 		}
+		// An open alarm the pump still shows is not raised again; one a
+		// report has cleared is, when it comes back.
 		seen := map[string]bool{}
 		for _, a := range open {
-			if a.Serial == r.Serial {
+			if a.Serial == r.Serial && a.ClearedAt == nil {
 				seen[a.Code] = true
 			}
 		}
@@ -261,7 +264,9 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 				}
 			}
 		}
-		return nil
+		// An alarm the report no longer shows is cleared: a critical one
+		// leaves the worklist if it was acknowledged (issue 11 item 6).
+		return o.clearAlarms(sr, open)
 	})
 	if err != nil {
 		return nil, err

@@ -121,7 +121,8 @@ func actionText(a Action) string {
 }
 
 // op is one write in progress: its transaction, its time, who is acting, the
-// audit entries to append and the patients whose worklist to recompute.
+// audit entries to append, the patients whose worklist to recompute, and the
+// idempotency key whose answer it stores, if any.
 type op struct {
 	s       *Service
 	tx      Tx
@@ -129,17 +130,30 @@ type op struct {
 	p       *Principal
 	entries []*AuditEntry
 	touched map[int64]bool
+	idem    *Idempotency
 }
 
-// write runs fn as one audited, all-or-nothing change by a principal allowed a.
+// write runs fn as one audited, all-or-nothing change by a principal allowed
+// a. Made under an idempotency key (WithIdempotency), it first makes sure the
+// key is not taken (IsKeyUsed otherwise: nothing is written) and stores the
+// answer with the change.
 func (s *Service) write(ctx context.Context, a Action, fn func(o *op) error) error {
 	if err := s.allow(ctx, a); err != nil {
 		return err
 	}
 	p := FromContext(ctx)
 	now := s.now()
-	return s.Store.Update(ctx, func(tx Tx) error {
-		o := &op{s: s, tx: tx, now: now, p: p, touched: map[int64]bool{}}
+	idem := idempotencyOf(ctx)
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		o := &op{s: s, tx: tx, now: now, p: p, touched: map[int64]bool{}, idem: idem}
+		if idem != nil {
+			idem.result = nil
+			if prev, err := tx.Idempotent(idem.Scope, idem.Key, now.Add(-IdempotencyTTL)); err != nil {
+				return err
+			} else if prev != nil {
+				return keyUsed(IdempotencyField)
+			}
+		}
 		if err := fn(o); err != nil {
 			return err
 		}
@@ -148,8 +162,18 @@ func (s *Service) write(ctx context.Context, a Action, fn func(o *op) error) err
 				return err
 			}
 		}
-		return o.appendAudit()
+		if err := o.appendAudit(); err != nil {
+			return err
+		}
+		if idem != nil {
+			return o.storeAnswer()
+		}
+		return nil
 	})
+	if err == nil && idem != nil {
+		idem.done = true
+	}
+	return err
 }
 
 // audit records a change; before or after is nil for a creation or deletion.
@@ -275,7 +299,7 @@ func stored(r record) (at time.Time, key string, open bool) {
 	case *SideEffect:
 		return v.ReportedAt, "", v.ResolvedAt == nil
 	case *Alarm:
-		return v.RaisedAt, v.Serial + "|" + v.Code + "|" + strconv.FormatInt(v.RaisedAt.UnixMilli(), 10), v.AckedAt == nil
+		return v.RaisedAt, v.Serial + "|" + v.Code + "|" + strconv.FormatInt(v.RaisedAt.UnixMilli(), 10), v.Open()
 	case *StoredReport:
 		return v.InterrogatedAt, v.Key, false
 	}

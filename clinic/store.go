@@ -97,6 +97,14 @@ type Tx interface {
 	// their files.
 	LibraryVersions() ([]*LibraryVersion, error)
 
+	// Idempotent returns the answer stored under a key of a scope, created
+	// at or after since; nil when there is none.
+	Idempotent(scope, key string, since time.Time) (*Idempotent, error)
+	// SaveIdempotent removes the answers created before expired and stores
+	// r; ECONFLICT when its key is stored already (by a concurrent
+	// transaction): the caller's transaction is then to be rolled back.
+	SaveIdempotent(r *Idempotent, expired time.Time) error
+
 	// AuditHead returns the last audit entry's sequence number and hash (0 and
 	// "" for an empty trail) and holds the trail for this transaction, so that
 	// entries are appended one writer at a time.

@@ -34,17 +34,20 @@ const (
 
 // WorkItem is one reason a patient needs attention. Each says why it is there.
 type WorkItem struct {
-	PatientID int64     `json:"patient_id"`
-	Patient   string    `json:"patient,omitempty"` // family, given name (filled on reading)
-	MRN       string    `json:"mrn,omitempty"`
-	Kind      WorkKind  `json:"kind"`
-	RecordID  int64     `json:"record_id,omitempty"`
-	Priority  int       `json:"priority"`
-	HighRisk  bool      `json:"high_risk"`
-	ShowFrom  time.Time `json:"show_from"`
-	Due       time.Time `json:"due"`
-	Reason    string    `json:"reason"`
-	Status    string    `json:"status,omitempty"` // upcoming, due, overdue (at the time of reading)
+	PatientID int64    `json:"patient_id"`
+	Patient   string   `json:"patient,omitempty"` // family, given name (filled on reading)
+	MRN       string   `json:"mrn,omitempty"`
+	Kind      WorkKind `json:"kind"`
+	RecordID  int64    `json:"record_id,omitempty"`
+	Priority  int      `json:"priority"`
+	HighRisk  bool     `json:"high_risk"`
+	// Acknowledged: a critical alarm acknowledged whose condition the pump
+	// still reports.
+	Acknowledged bool      `json:"acknowledged,omitempty"`
+	ShowFrom     time.Time `json:"show_from"`
+	Due          time.Time `json:"due"`
+	Reason       string    `json:"reason"`
+	Status       string    `json:"status,omitempty"` // upcoming, due, overdue (at the time of reading)
 }
 
 func (w *WorkItem) setStatus(now time.Time) {
@@ -156,9 +159,10 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 	for _, a := range snap.OpenAlarms {
 		switch {
 		case a.Critical:
-			add(WorkItem{Kind: WorkCriticalAlarm, RecordID: a.ID, Priority: Urgent, ShowFrom: a.RaisedAt, Due: a.RaisedAt,
-				Reason: fmt.Sprintf("critical alarm %s from pump %s at %s, not acknowledged: delivery may have stopped",
-					a.Code, a.Serial, a.RaisedAt.Format(time.RFC3339))})
+			if a.AckedAt != nil && (im == nil || a.ImplantID != im.ID) {
+				continue // acknowledged, and its pump is out: no report will clear it
+			}
+			add(criticalItem(a, snap.OpenFollowUps))
 		case a.Code == pump.LowReservoir.String() || a.Code == pump.ERI.String():
 			// Shown through the refill and replacement items.
 		default:
@@ -173,8 +177,11 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 	}
 	for _, f := range snap.OpenFollowUps {
 		pr, why := Normal, ""
-		if f.Type == "wound_check" {
+		switch {
+		case f.Type == "wound_check":
 			pr, why = High, " (watch for infection: hazard H18)"
+		case f.AlarmID != 0:
+			pr, why = High, " (after alarm "+f.AlarmCode+")"
 		}
 		add(WorkItem{Kind: WorkFollowUp, RecordID: f.ID, Priority: pr, ShowFrom: f.Due.Add(-s.Settings.FollowUpLead), Due: f.Due,
 			Reason: fmt.Sprintf("%s due %s%s", typeText(f.Type), f.Due.Format(time.DateOnly), why)})
@@ -189,6 +196,31 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 			Reason: fmt.Sprintf("%s screening trial of %s on %s awaits a decision: %s", typeText(t.Method), t.Drug, t.StartedAt.Format(time.DateOnly), why)})
 	}
 	return items
+}
+
+// criticalItem lists a critical alarm until it is both acknowledged and
+// cleared by a report (issue 11 item 6): not acknowledged; acknowledged and
+// still active, marked so, with who, what was done and the follow-up; or
+// cleared by a report but not acknowledged.
+func criticalItem(a *Alarm, followUps []*FollowUp) WorkItem {
+	w := WorkItem{Kind: WorkCriticalAlarm, RecordID: a.ID, Priority: Urgent, ShowFrom: a.RaisedAt, Due: a.RaisedAt}
+	head := fmt.Sprintf("critical alarm %s from pump %s at %s", a.Code, a.Serial, a.RaisedAt.Format(time.RFC3339))
+	switch {
+	case a.AckedAt == nil && a.ClearedAt == nil:
+		w.Reason = head + ", not acknowledged: delivery may have stopped"
+	case a.AckedAt == nil:
+		w.Reason = fmt.Sprintf("%s, cleared by the pump's report of %s, not acknowledged: say what was done", head, a.ClearedAt.Format(time.RFC3339))
+	default:
+		w.Acknowledged = true
+		w.Reason = fmt.Sprintf("%s, still active: acknowledged by %s at %s (what was done: %s)", head, a.AckedBy, a.AckedAt.Format(time.RFC3339), a.AckNote)
+		for _, f := range followUps {
+			if f.ID == a.FollowUpID {
+				w.Reason += fmt.Sprintf("; follow-up: %s due %s", typeText(f.Type), DateText(f.Due))
+			}
+		}
+		w.Reason += "; it leaves the worklist when a report of the pump no longer shows it"
+	}
+	return w
 }
 
 // refillItem lists the next refill (Dates.NextRefill): urgent when the pump

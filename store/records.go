@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/thecal/thecal/clinic"
 )
@@ -249,21 +250,21 @@ func (t *tx) ReplaceWork(patientID int64, items []clinic.WorkItem) error {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO work_items (patient_id, kind, record_id, priority, high_risk, show_from, due, reason) VALUES ")
-	args := make([]any, 0, 8*len(items))
+	b.WriteString("INSERT INTO work_items (patient_id, kind, record_id, priority, high_risk, acknowledged, show_from, due, reason) VALUES ")
+	args := make([]any, 0, 9*len(items))
 	for i, w := range items {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, patientID, string(w.Kind), w.RecordID, w.Priority, w.HighRisk, ms(w.ShowFrom), ms(w.Due), w.Reason)
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, patientID, string(w.Kind), w.RecordID, w.Priority, w.HighRisk, w.Acknowledged, ms(w.ShowFrom), ms(w.Due), w.Reason)
 	}
 	_, err := t.exec(b.String(), args...)
 	return err
 }
 
 func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
-	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.show_from, w.due, w.reason
+	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason
 		FROM work_items w JOIN patients p ON p.id = w.patient_id WHERE w.show_from <= ?`
 	args := []any{ms(q.Now)}
 	if q.Kind != "" {
@@ -286,7 +287,7 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 		var w clinic.WorkItem
 		var kind, data string
 		var show, due int64
-		if err := rows.Scan(&w.PatientID, &data, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &show, &due, &w.Reason); err != nil {
+		if err := rows.Scan(&w.PatientID, &data, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &w.Acknowledged, &show, &due, &w.Reason); err != nil {
 			return nil, err
 		}
 		var p struct {
@@ -300,6 +301,38 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// ---- idempotency keys ----
+
+func (t *tx) Idempotent(scope, key string, since time.Time) (*clinic.Idempotent, error) {
+	r := clinic.Idempotent{Scope: scope, Key: key}
+	var body string
+	var at int64
+	err := t.queryRow("SELECT fingerprint, status, location, body, created_at FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND created_at >= ?",
+		scope, key, ms(since)).Scan(&r.Fingerprint, &r.Status, &r.Location, &body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	r.Body, r.CreatedAt = []byte(body), fromMS(at)
+	return &r, nil
+}
+
+func (t *tx) SaveIdempotent(r *clinic.Idempotent, expired time.Time) error {
+	if _, err := t.exec("DELETE FROM idempotency_keys WHERE created_at < ?", ms(expired)); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(t.ctx, t.q(`INSERT INTO idempotency_keys (scope, idem_key, fingerprint, status, location, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), r.Scope, r.Key, r.Fingerprint, r.Status, r.Location, string(r.Body), ms(r.CreatedAt))
+	if err != nil && t.d.IsUnique(err) {
+		return clinic.Errorf(clinic.ECONFLICT, clinic.IdempotencyField, "the key %q is stored already", r.Key)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // ---- audit ----
