@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -21,7 +23,9 @@ import (
 	"github.com/thecal/thecal/clinic/clinictest"
 	"github.com/thecal/thecal/demo"
 	"github.com/thecal/thecal/drug"
+	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/store/sqlite"
+	"github.com/thecal/thecal/unit"
 	"github.com/thecal/thecal/web"
 )
 
@@ -191,9 +195,11 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		shot(t, ctx, "worklist")
+		// Urgent first, oldest first: the refill overdue since 13 Nov, then the
+		// critical alarm raised today.
 		want := []struct{ name, reason string }{
-			{"Novak, Maria", "critical alarm OCCLUSION"},
 			{"Brennan, Thomas", "refill of morphine"},
+			{"Novak, Maria", "critical alarm OCCLUSION"},
 			{"Sato, Hiroshi", "elective replacement indicator"},
 			{"Okafor, James", "wound check"},
 			{"Moreau, Claire", "awaits a decision"},
@@ -241,6 +247,46 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("flag: %q", s)
 		}
 		shot(t, ctx, "refill-result")
+	})
+
+	t.Run("a reload after a refill records nothing new", func(t *testing.T) {
+		// Issue 11: reloading the refill result recorded the refill again and
+		// raised a false "possible pocket fill" flag.
+		before := refillsOf(t, c, stable.ID)
+		var loc string
+		if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil || !strings.Contains(loc, "/refills/") {
+			t.Fatalf("the refill's answer is not a page of its own (POST-redirect-GET): %q %v", loc, err)
+		}
+		for range 2 {
+			if err := chromedp.Run(ctx, chromedp.Reload(), chromedp.WaitVisible("#discrepancy-flag", chromedp.ByQuery)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after := refillsOf(t, c, stable.ID); after != before {
+			t.Fatalf("reloading the result recorded something: %+v → %+v", before, after)
+		}
+		// The same form sent twice (a double press, a retried POST): recorded
+		// once. (An hour later: the demonstration's clock stands still.)
+		c.Clock.Set(c.Clock.Now().Add(time.Hour))
+		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/refill", base, stable.ID)),
+			chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
+			chromedp.SendKeys("#withdrawn", "19.9", chromedp.ByQuery),
+			chromedp.SendKeys("#lot", "ZIC-DEMO-2", chromedp.ByQuery),
+			chromedp.SendKeys("#added", "20", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		var statuses []int
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`(async () => {
+			const f = document.querySelector("#refill-form");
+			const send = () => fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f)), redirect: "manual"});
+			const a = await send(), b = await send();
+			return [a.type === "opaqueredirect" ? 303 : a.status, b.type === "opaqueredirect" ? 303 : b.status];
+		})()`, &statuses, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })); err != nil {
+			t.Fatal(err)
+		}
+		if after := refillsOf(t, c, stable.ID); after.n != before.n+1 || after.flagged != before.flagged {
+			t.Fatalf("the form sent twice (%v): %+v → %+v, want one refill more and no new flag", statuses, before, after)
+		}
 	})
 
 	rxPage := fmt.Sprintf("%s/patients/%d/prescribe", base, stable.ID)
@@ -441,6 +487,126 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("nurse on the prescription page: %q", s)
 		}
 	})
+
+	t.Run("a critical alarm acknowledged without a note, then with one", func(t *testing.T) {
+		// Issue 11: a critical OCCLUSION was acknowledged with an empty "what
+		// was done" in one click; it left the worklist and the chart, and no
+		// follow-up was created. (The nurse is signed in.)
+		sys := clinic.NewContext(context.Background(), clinic.System)
+		rec, err := c.Svc.PatientRecord(sys, critical.ID)
+		if err != nil || len(rec.Alarms) == 0 {
+			t.Fatalf("no alarm: %v", err)
+		}
+		a := rec.Alarms[0]
+		chart := fmt.Sprintf("%s/patients/%d", base, critical.ID)
+		note, button, errSel := fmt.Sprintf("#ack-note-%d", a.ID), fmt.Sprintf("#ack-%d", a.ID), fmt.Sprintf("#ack-err-%d", a.ID)
+		before := writtenFor(t, c, critical.ID)
+		// The browser asks for the note (required); without the browser's
+		// check the server refuses it, and writes nothing.
+		if err := chromedp.Run(ctx, chromedp.Navigate(chart), chromedp.WaitVisible(note, chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector(`+"`"+note+"`"+`).removeAttribute("required")`, nil),
+			chromedp.Click(button, chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, errSel); !strings.Contains(s, "say what was done") {
+			t.Errorf("refusal of an empty note: %q", s)
+		}
+		shot(t, ctx, "ack-refused")
+		if after := writtenFor(t, c, critical.ID); after != before {
+			t.Fatalf("an acknowledgement without a note wrote something")
+		}
+		// With what was done: acknowledged, the follow-up made, and the alarm
+		// still shown (the pump still reports it), on the chart and the worklist.
+		if err := chromedp.Run(ctx, chromedp.SendKeys(note, "catheter access port aspirated, no flow; neurosurgery called", chromedp.ByQuery),
+			chromedp.Click(button, chromedp.ByQuery), chromedp.WaitVisible(fmt.Sprintf("#acked-%d", a.ID), chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, fmt.Sprintf("#acked-%d", a.ID)); !strings.Contains(s, "acknowledged by nurse.ode") ||
+			!strings.Contains(s, "neurosurgery called") || !strings.Contains(s, "Follow-up: catheter investigation") {
+			t.Errorf("the acknowledged alarm on the chart: %q", s)
+		}
+		shot(t, ctx, "ack-done")
+		var row string
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#worklist", chromedp.ByQuery),
+			chromedp.Evaluate(`[...document.querySelectorAll("#worklist tr.critical-alarm")].map(e => e.textContent).join("|")`, &row)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(row, "Novak") || !strings.Contains(row, "acknowledged") {
+			t.Errorf("the worklist's critical alarm after the acknowledgement: %q", row)
+		}
+		var follow string
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#worklist tr.follow-up")].map(e => e.textContent).join("|")`, &follow)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(follow, "catheter investigation") {
+			t.Errorf("the follow-up is not on the worklist: %q", follow)
+		}
+		shot(t, ctx, "worklist-acknowledged")
+		// The pump's next report no longer shows it: it leaves the worklist.
+		c.Clock.Set(c.Clock.Now().Add(time.Hour))
+		if _, err := c.Svc.Ingest(sys, &clinic.Report{Format: clinic.ReportFormat, Serial: "TP20-DEMO-0006", Model: pump.TP20,
+			InterrogatedAt: c.Clock.Now(), Source: "home_monitor", Status: clinic.ReportStatus{Running: true, Mode: "continuous",
+				Drug: "baclofen", Concentration: rec.Prescriptions[len(rec.Prescriptions)-1].Program.Concentration,
+				Reservoir: unit.Millilitres(10), Battery: pump.BatteryCapacity}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#worklist", chromedp.ByQuery),
+			chromedp.Evaluate(`[...document.querySelectorAll("#worklist tr.critical-alarm")].map(e => e.textContent).join("|")`, &row)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(row, "Novak") {
+			t.Errorf("cleared and acknowledged, still on the worklist: %q", row)
+		}
+	})
+}
+
+// writtenFor is what a refusal must leave as it was: the patient's records
+// and the audit trail (but for the audited read of the chart shown again).
+func writtenFor(t *testing.T, c *demo.Clinic, patientID int64) string {
+	t.Helper()
+	sys := clinic.NewContext(context.Background(), clinic.System)
+	rec, err := c.Svc.PatientRecord(sys, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Worklist, rec.Dates = nil, clinic.Dates{}
+	n := 0
+	for after := int64(0); ; {
+		es, err := c.Svc.Audit(sys, after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 0 {
+			break
+		}
+		for _, e := range es {
+			if e.Action != "patient.read" {
+				n++
+			}
+			after = e.Seq
+		}
+	}
+	b, _ := json.Marshal(rec)
+	return fmt.Sprintf("%d %s", n, b)
+}
+
+// refills counts a patient's refills and those flagged.
+type refills struct{ n, flagged int }
+
+func refillsOf(t *testing.T, c *demo.Clinic, patientID int64) refills {
+	t.Helper()
+	rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r refills
+	for _, rf := range rec.Refills {
+		r.n++
+		if rf.Flagged {
+			r.flagged++
+		}
+	}
+	return r
 }
 
 // pdfPages counts the page objects of a PDF.

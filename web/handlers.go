@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -22,41 +23,41 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/security/items/{id}/resolve", action: clinic.ManageUsers, h: s.resolveSecurityItem},
 
 		{pattern: "GET /api/v1/users", action: clinic.ManageUsers, h: s.listUsers},
-		{pattern: "POST /api/v1/users", action: clinic.ManageUsers, h: s.createUser},
+		{pattern: "POST /api/v1/users", action: clinic.ManageUsers, idem: true, secret: true, h: s.createUser},
 		{pattern: "PATCH /api/v1/users/{id}", action: clinic.ManageUsers, h: s.updateUser},
 		{pattern: "GET /api/v1/tokens", action: clinic.ManageUsers, h: s.listTokens},
-		{pattern: "POST /api/v1/tokens", action: clinic.ManageUsers, h: s.createToken},
+		{pattern: "POST /api/v1/tokens", action: clinic.ManageUsers, idem: true, h: s.createToken},
 		{pattern: "DELETE /api/v1/tokens/{id}", action: clinic.ManageUsers, h: s.revokeToken},
 
 		{pattern: "GET /api/v1/patients", action: clinic.ReadRecords, h: s.listPatients},
-		{pattern: "POST /api/v1/patients", action: clinic.WritePatients, h: s.createPatient},
+		{pattern: "POST /api/v1/patients", action: clinic.WritePatients, idem: true, h: s.createPatient},
 		{pattern: "GET /api/v1/patients/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Patient)},
 		{pattern: "PUT /api/v1/patients/{id}", action: clinic.WritePatients, h: s.updatePatient},
 		{pattern: "GET /api/v1/patients/{id}/record", action: clinic.ReadRecords, h: readOf(s.Svc.PatientRecord)},
 		{pattern: "GET /api/v1/patients/{id}/fhir", action: clinic.ExportRecords, h: s.fhirExport},
 
-		{pattern: "POST /api/v1/patients/{id}/trials", action: clinic.WriteTrials, h: createFor(s, s.Svc.CreateTrial)},
+		{pattern: "POST /api/v1/patients/{id}/trials", action: clinic.WriteTrials, idem: true, h: createFor(s, s.Svc.CreateTrial)},
 		{pattern: "PUT /api/v1/trials/{id}", action: clinic.WriteTrials, h: updateOf(s, s.Svc.UpdateTrial)},
-		{pattern: "POST /api/v1/patients/{id}/implants", action: clinic.WriteImplants, h: createFor(s, s.Svc.CreateImplant)},
+		{pattern: "POST /api/v1/patients/{id}/implants", action: clinic.WriteImplants, idem: true, h: createFor(s, s.Svc.CreateImplant)},
 		{pattern: "POST /api/v1/implants/{id}/explant", action: clinic.WriteImplants, h: updateOf(s, s.Svc.Explant)},
-		{pattern: "POST /api/v1/patients/{id}/prescriptions", action: clinic.Prescribe, h: createFor(s, s.Svc.Prescribe)},
+		{pattern: "POST /api/v1/patients/{id}/prescriptions", action: clinic.Prescribe, idem: true, h: createFor(s, s.Svc.Prescribe)},
 		{pattern: "POST /api/v1/patients/{id}/prescriptions/review", action: clinic.Prescribe, h: updateOf(s, s.Svc.ReviewPrescription)},
-		{pattern: "POST /api/v1/patients/{id}/refills", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordRefill)},
+		{pattern: "POST /api/v1/patients/{id}/refills", action: clinic.WriteCare, idem: true, h: createFor(s, s.Svc.RecordRefill)},
 		{pattern: "POST /api/v1/refills/{id}/review", action: clinic.WriteCare, h: updateOf(s, s.Svc.ReviewRefill)},
-		{pattern: "POST /api/v1/patients/{id}/follow-ups", action: clinic.WriteCare, h: createFor(s, s.Svc.ScheduleFollowUp)},
+		{pattern: "POST /api/v1/patients/{id}/follow-ups", action: clinic.WriteCare, idem: true, h: createFor(s, s.Svc.ScheduleFollowUp)},
 		{pattern: "POST /api/v1/follow-ups/{id}/done", action: clinic.WriteCare, h: updateOf(s, s.Svc.CompleteFollowUp)},
-		{pattern: "POST /api/v1/patients/{id}/complications", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordComplication)},
+		{pattern: "POST /api/v1/patients/{id}/complications", action: clinic.WriteCare, idem: true, h: createFor(s, s.Svc.RecordComplication)},
 		{pattern: "PUT /api/v1/complications/{id}", action: clinic.WriteCare, h: updateOf(s, s.Svc.UpdateComplication)},
-		{pattern: "POST /api/v1/patients/{id}/side-effects", action: clinic.WriteCare, h: createFor(s, s.Svc.RecordSideEffect)},
+		{pattern: "POST /api/v1/patients/{id}/side-effects", action: clinic.WriteCare, idem: true, h: createFor(s, s.Svc.RecordSideEffect)},
 		{pattern: "GET /api/v1/records/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Record)},
-		{pattern: "POST /api/v1/alarms/{id}/ack", action: clinic.AckAlarms, h: updateOf(s, s.Svc.AckAlarm)},
+		{pattern: "POST /api/v1/alarms/{id}/ack", action: clinic.AckAlarms, idem: true, h: updateOf(s, s.Svc.AckAlarm)},
 
 		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: s.worklist},
-		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, h: s.ingest},
+		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, idem: true, h: s.ingest},
 		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: s.audit},
 		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
 
-		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, form: true, h: s.publishLibrary},
+		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, form: true, idem: true, h: s.publishLibrary},
 		{pattern: "GET /api/v1/library/versions", action: clinic.ReadLibrary, h: s.libraryVersions},
 	}
 }
@@ -72,6 +73,7 @@ func createFor[T any](s *Server, fn func(ctx context.Context, patientID int64, v
 		if err := decode(w, r, v, s.MaxBody); err != nil {
 			return err
 		}
+		answerWith(r, http.StatusCreated, v)
 		if err := fn(r.Context(), id, v); err != nil {
 			return err
 		}
@@ -107,6 +109,7 @@ func updateOf[In, Out any](s *Server, fn func(ctx context.Context, id int64, in 
 		if err := decodeInto(w, r, &in, s.MaxBody); err != nil {
 			return err
 		}
+		answerWith(r, http.StatusOK, nil) // the record the service declares (an idempotent route's)
 		out, err := fn(r.Context(), id, in)
 		if err != nil {
 			return err
@@ -248,6 +251,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, s.MaxBody); err != nil {
 		return err
 	}
+	answerWith(r, http.StatusCreated, nil)
 	u, err := s.Svc.CreateUser(r.Context(), in)
 	if err != nil {
 		return err
@@ -290,6 +294,17 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, s.MaxBody); err != nil {
 		return err
 	}
+	// The secret is shown once and never stored: a repeat under the key is
+	// told which token was made, to revoke it and make another.
+	answerFunc(r, func(result any) (int, any) {
+		t, _ := result.(*clinic.Token)
+		var b ErrorBody
+		b.Error.Code, b.Error.Field = clinic.ECONFLICT, IdempotencyHeader
+		if t != nil {
+			b.Error.Message = fmt.Sprintf("token %d was created under this key; its secret is shown only once: revoke it (DELETE /api/v1/tokens/%d) and create another", t.ID, t.ID)
+		}
+		return http.StatusConflict, b
+	})
 	t, secret, err := s.Svc.CreateToken(r.Context(), in)
 	if err != nil {
 		return err
@@ -332,6 +347,7 @@ func (s *Server) createPatient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &p, s.MaxBody); err != nil {
 		return err
 	}
+	answerWith(r, http.StatusCreated, &p)
 	if err := s.Svc.CreatePatient(r.Context(), &p); err != nil {
 		return err
 	}
@@ -409,6 +425,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		s.ingested.WithLabelValues("refused").Inc()
 		return err
 	}
+	answerFunc(r, func(result any) (int, any) {
+		if res, ok := result.(*clinic.IngestResult); ok && res.Duplicate {
+			return http.StatusOK, res
+		}
+		return http.StatusCreated, result
+	})
 	res, err := s.Svc.Ingest(r.Context(), &rep)
 	if err != nil {
 		s.ingested.WithLabelValues("refused").Inc()

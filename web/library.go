@@ -65,6 +65,7 @@ func (s *Server) publishLibrary(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	answerWith(r, http.StatusCreated, nil)
 	v, err := s.Svc.PublishLibrary(r.Context(), data, note)
 	if err != nil {
 		return err

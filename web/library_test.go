@@ -144,6 +144,7 @@ func libraryPageForm(t *testing.T, csrf string, file []byte, note string) (strin
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	mw.WriteField("csrf_token", csrf)
+	mw.WriteField("form_key", testFormKey())
 	if file != nil {
 		fw, _ := mw.CreateFormFile("file", "library.json")
 		fw.Write(file)

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -70,7 +69,10 @@ type route struct {
 	anyRole bool // any signed-in principal
 	// form: the body may be multipart/form-data as well as JSON.
 	form bool
-	h    func(w http.ResponseWriter, r *http.Request) error
+	// idem: a create, which takes an Idempotency-Key (idempotency.go);
+	// secret: its body carries a password (fingerprinted with argon2id).
+	idem, secret bool
+	h            func(w http.ResponseWriter, r *http.Request) error
 }
 
 // NewServer returns a server with its own Prometheus registry.
@@ -182,7 +184,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			if err := jsonBody(r, rt.form); err != nil {
 				return err
 			}
-			return rt.h(w, r.WithContext(clinic.NewContext(r.Context(), p)))
+			r = r.WithContext(clinic.NewContext(r.Context(), p))
+			if rt.idem {
+				return s.keyedAPI(w, r, rt, func(r *http.Request) error { return rt.h(w, r) })
+			}
+			return rt.h(w, r)
 		}()
 		if err != nil {
 			if clinic.ErrorCode(err) == clinic.EINTERNAL {
@@ -320,11 +326,10 @@ func retryAfter(w http.ResponseWriter, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, _ := encodeJSON(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(b)
 }
 
 func pathID(r *http.Request) (int64, error) {

@@ -42,6 +42,9 @@ type page struct {
 	Form    url.Values
 	Data    any
 	Printed bool // a printable document: no navigation
+	// Posted is the path a form was posted to (its key is kept when the
+	// form is shown again: FormKey).
+	Posted string
 }
 
 // Value is what was typed in a field (to keep it when a form is refused).
@@ -87,6 +90,7 @@ func (s *Server) uiTable() []uiRoute {
 		{"GET /{$}", clinic.ReadRecords, s.pageWorklist},
 		{"GET /patients/{id}", clinic.ReadRecords, s.pageChart},
 		{"GET /patients/{id}/refill", clinic.WriteCare, s.pageRefill},
+		{"GET /refills/{id}", clinic.ReadRecords, s.pageRefillResult},
 		{"POST /patients/{id}/refill", clinic.WriteCare, s.postRefill},
 		{"GET /patients/{id}/prescribe", clinic.Prescribe, s.pagePrescribe},
 		{"POST /patients/{id}/prescribe", clinic.Prescribe, s.postPrescribe},
@@ -188,7 +192,7 @@ func (s *Server) uiHandler(rt uiRoute) http.Handler {
 				s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the form is out of date (CSRF check): reload the page and try again"))
 				return
 			}
-			p.Form = r.PostForm
+			p.Form, p.Posted = r.PostForm, r.URL.Path
 		}
 		if rt.action != "" && !who.Role.Can(rt.action) {
 			s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the %s role may not do this (%s)", who.Role, rt.action))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +44,19 @@ func (s *Server) chartAgain(w http.ResponseWriter, r *http.Request, p *page, pat
 }
 
 func done(w http.ResponseWriter, r *http.Request, patientID int64, what string) {
-	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=%s", patientID, strings.ReplaceAll(what, " ", "+")), http.StatusSeeOther)
+	http.Redirect(w, r, doneURL(patientID, what), http.StatusSeeOther)
+}
+
+// doneURL is the chart saying what was done.
+func doneURL(patientID int64, what string) string {
+	return fmt.Sprintf("/patients/%d?done=%s", patientID, strings.ReplaceAll(what, " ", "+"))
+}
+
+// keyedTo runs a chart form's write under its key (oncePage), its answer the
+// chart saying what was done.
+func (s *Server) keyedTo(w http.ResponseWriter, r *http.Request, p *page, patientID int64, what string, write func(ctx context.Context) error) (bool, error) {
+	loc := doneURL(patientID, what)
+	return s.oncePage(w, r, p, false, func(any) string { return loc }, write)
 }
 
 func parseScore(field, v string) (*clinic.Score, error) {
@@ -95,7 +108,12 @@ func (s *Server) postTrial(w http.ResponseWriter, r *http.Request, p *page) erro
 	t.TrialFunction, t.Functional = f.Get("trial_function"), f.Get("functional")
 	t.Decision, t.DecisionNote = f.Get("decision"), f.Get("decision_note")
 	t.Version, _ = strconv.ParseInt(f.Get("version"), 10, 64)
-	if _, err := s.Svc.UpdateTrial(r.Context(), id, &t); err != nil {
+	if d, err := s.keyedTo(w, r, p, old.PatientID, "trial updated", func(ctx context.Context) error {
+		_, err := s.Svc.UpdateTrial(ctx, id, &t)
+		return err
+	}); d {
+		return err
+	} else if err != nil {
 		return s.chartAgain(w, r, p, old.PatientID, err)
 	}
 	done(w, r, old.PatientID, "trial updated")
@@ -121,7 +139,9 @@ func (s *Server) postImplant(w http.ResponseWriter, r *http.Request, p *page) er
 	); err != nil {
 		return s.chartAgain(w, r, p, id, err)
 	}
-	if err := s.Svc.CreateImplant(r.Context(), id, im); err != nil {
+	if d, err := s.keyedTo(w, r, p, id, "implant recorded", func(ctx context.Context) error { return s.Svc.CreateImplant(ctx, id, im) }); d {
+		return err
+	} else if err != nil {
 		// The chart has several forms: the implant's drug fields are im_….
 		var e *clinic.Error
 		if errors.As(err, &e) && (e.Field == "drug" || e.Field == "concentration") {
@@ -143,7 +163,9 @@ func (s *Server) postComplication(w http.ResponseWriter, r *http.Request, p *pag
 	if c.Onset, err = parseDate("comp_onset", f.Get("comp_onset"), s.Svc.Now()); err != nil {
 		return s.chartAgain(w, r, p, id, err)
 	}
-	if err := s.Svc.RecordComplication(r.Context(), id, c); err != nil {
+	if d, err := s.keyedTo(w, r, p, id, "complication recorded", func(ctx context.Context) error { return s.Svc.RecordComplication(ctx, id, c) }); d {
+		return err
+	} else if err != nil {
 		var e *clinic.Error
 		if errors.As(err, &e) && e.Field != "" {
 			e.Field = "comp_" + e.Field
@@ -161,7 +183,9 @@ func (s *Server) postSideEffect(w http.ResponseWriter, r *http.Request, p *page)
 	}
 	f := p.Form
 	e := &clinic.SideEffect{Type: f.Get("se_type"), Severity: f.Get("se_severity"), Notes: f.Get("se_notes"), ReportedAt: s.Svc.Now()}
-	if err := s.Svc.RecordSideEffect(r.Context(), id, e); err != nil {
+	if d, err := s.keyedTo(w, r, p, id, "side effect recorded", func(ctx context.Context) error { return s.Svc.RecordSideEffect(ctx, id, e) }); d {
+		return err
+	} else if err != nil {
 		var ce *clinic.Error
 		if errors.As(err, &ce) && ce.Field != "" {
 			ce.Field = "se_" + ce.Field
@@ -175,7 +199,13 @@ func (s *Server) postSideEffect(w http.ResponseWriter, r *http.Request, p *page)
 func (s *Server) postUser(w http.ResponseWriter, r *http.Request, p *page) error {
 	f := p.Form
 	name, role, pw := f.Get("name"), clinic.Role(f.Get("role")), f.Get("password")
-	_, err := s.Svc.CreateUser(r.Context(), clinic.UserInput{Username: strings.TrimSpace(f.Get("username")), Name: &name, Role: &role, Password: &pw})
+	d, err := s.oncePage(w, r, p, true, func(any) string { return "/users" }, func(ctx context.Context) error {
+		_, err := s.Svc.CreateUser(ctx, clinic.UserInput{Username: strings.TrimSpace(f.Get("username")), Name: &name, Role: &role, Password: &pw})
+		return err
+	})
+	if d {
+		return err
+	}
 	if err != nil {
 		if !formErr(p, err) {
 			return err
@@ -213,7 +243,12 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p *page) err
 		return clinic.Errorf(clinic.ENOTFOUND, "id", "no refill %d", id)
 	}
 	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
-	if _, err := s.Svc.ReviewRefill(r.Context(), id, clinic.ReviewInput{Note: p.Form.Get("note"), Version: v}); err != nil {
+	if d, err := s.keyedTo(w, r, p, rf.PatientID, "refill flag reviewed", func(ctx context.Context) error {
+		_, err := s.Svc.ReviewRefill(ctx, id, clinic.ReviewInput{Note: p.Form.Get("note"), Version: v})
+		return err
+	}); d {
+		return err
+	} else if err != nil {
 		return s.chartAgain(w, r, p, rf.PatientID, err)
 	}
 	done(w, r, rf.PatientID, "refill flag reviewed")
@@ -238,7 +273,12 @@ func (s *Server) postFollowUpDone(w http.ResponseWriter, r *http.Request, p *pag
 	if in.PainScore, err = parseScore("pain_score", p.Form.Get("pain_score")); err != nil {
 		return s.chartAgain(w, r, p, f.PatientID, err)
 	}
-	if _, err := s.Svc.CompleteFollowUp(r.Context(), id, in); err != nil {
+	if d, err := s.keyedTo(w, r, p, f.PatientID, "follow-up done", func(ctx context.Context) error {
+		_, err := s.Svc.CompleteFollowUp(ctx, id, in)
+		return err
+	}); d {
+		return err
+	} else if err != nil {
 		return s.chartAgain(w, r, p, f.PatientID, err)
 	}
 	done(w, r, f.PatientID, "follow-up done")

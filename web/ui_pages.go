@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -112,8 +114,10 @@ type chart struct {
 	Timeline []event
 	DoseSVG  template.HTML
 	ResSVG   template.HTML
-	Alarms   []*clinic.Alarm
-	Age      int
+	Alarms   []*clinic.Alarm // open: not acknowledged, or critical and not cleared
+	// FollowUpOf is the follow-up an acknowledged alarm made, by alarm id.
+	FollowUpOf map[int64]*clinic.FollowUp
+	Age        int
 }
 
 type event struct {
@@ -150,9 +154,15 @@ func (s *Server) loadChart(r *http.Request) (*chart, error) {
 		c.Refill = rec.Refills[n-1]
 	}
 	c.Dates = &rec.Dates
+	c.FollowUpOf = map[int64]*clinic.FollowUp{}
 	for _, a := range rec.Alarms {
-		if a.AckedAt == nil {
+		if a.Open() && (a.AckedAt == nil || c.Implant != nil && a.ImplantID == c.Implant.ID) {
 			c.Alarms = append(c.Alarms, a)
+		}
+		for _, f := range rec.FollowUps {
+			if f.AlarmID == a.ID || f.ID == a.FollowUpID {
+				c.FollowUpOf[a.ID] = f
+			}
 		}
 	}
 	now := s.Svc.Now()
@@ -255,11 +265,32 @@ func (s *Server) postAck(w http.ResponseWriter, r *http.Request, p *page) error 
 		return err
 	}
 	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
-	a, err := s.Svc.AckAlarm(r.Context(), id, clinic.AckInput{Note: p.Form.Get("note"), Version: v})
+	rec, err := s.Svc.Record(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=alarm+acknowledged", a.PatientID), http.StatusSeeOther)
+	alarm, ok := rec.(*clinic.Alarm)
+	if !ok {
+		return clinic.Errorf(clinic.ENOTFOUND, "id", "no alarm %d", id)
+	}
+	loc := doneURL(alarm.PatientID, "alarm acknowledged")
+	d, err := s.oncePage(w, r, p, false, func(any) string { return loc }, func(ctx context.Context) error {
+		_, err := s.Svc.AckAlarm(ctx, id, clinic.AckInput{Note: p.Form.Get("note"), Version: v})
+		return err
+	})
+	if d {
+		return err
+	}
+	if err != nil {
+		// What was done is refused next to the alarm's own form (the chart
+		// has other forms with a note).
+		var e *clinic.Error
+		if errors.As(err, &e) && e.Field == "note" {
+			e.Field = "ack_note"
+		}
+		return s.chartAgain(w, r, p, alarm.PatientID, err)
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 	return nil
 }
 
@@ -370,12 +401,39 @@ func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) err
 		formErr(p, err)
 		return s.refillPage(w, r, p, http.StatusBadRequest, nil)
 	}
-	if err := s.Svc.RecordRefill(r.Context(), id, rf); err != nil {
+	// Recorded once under the form's key, then the result is a page of its
+	// own (POST-redirect-GET): a reload of it records nothing (it once
+	// recorded the refill again, and flagged a false pocket fill).
+	where := func(any) string { return fmt.Sprintf("/refills/%d", rf.ID) }
+	d, err := s.oncePage(w, r, p, false, where, func(ctx context.Context) error { return s.Svc.RecordRefill(ctx, id, rf) })
+	if d {
+		return err
+	}
+	if err != nil {
 		if formErr(p, err) {
 			return s.refillPage(w, r, p, http.StatusBadRequest, nil)
 		}
 		return err
 	}
+	http.Redirect(w, r, where(nil), http.StatusSeeOther)
+	return nil
+}
+
+// pageRefillResult shows a recorded refill: the accounting the service did.
+func (s *Server) pageRefillResult(w http.ResponseWriter, r *http.Request, p *page) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	rf, ok := rec.(*clinic.Refill)
+	if !ok {
+		return clinic.Errorf(clinic.ENOTFOUND, "id", "no refill %d", id)
+	}
+	r.SetPathValue("id", strconv.FormatInt(rf.PatientID, 10))
 	return s.refillPage(w, r, p, http.StatusOK, rf)
 }
 
@@ -493,7 +551,20 @@ func (s *Server) postLibrary(w http.ResponseWriter, r *http.Request, p *page) er
 			}
 		}
 	}
-	v, err := s.Svc.PublishLibrary(r.Context(), data, note)
+	var v *clinic.LibraryVersion
+	where := func(result any) string {
+		if lv, ok := result.(*clinic.LibraryVersion); ok {
+			return "/library?published=" + url.QueryEscape(lv.Version)
+		}
+		return "/library"
+	}
+	d, err := s.oncePage(w, r, p, false, where, func(ctx context.Context) (err error) {
+		v, err = s.Svc.PublishLibrary(ctx, data, note)
+		return err
+	})
+	if d {
+		return err
+	}
 	if err != nil {
 		if !formErr(p, err) {
 			return err

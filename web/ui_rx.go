@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -326,13 +327,17 @@ func (s *Server) postPrescribe(w http.ResponseWriter, r *http.Request, p *page) 
 		p.Flash = "review"
 		return s.rxPage(w, r, p, http.StatusOK, rev)
 	}
-	if err := s.Svc.Prescribe(r.Context(), id, rx); err != nil {
+	d, err := s.keyedTo(w, r, p, id, "prescription recorded", func(ctx context.Context) error { return s.Svc.Prescribe(ctx, id, rx) })
+	if d {
+		return err
+	}
+	if err != nil {
 		if !formErr(p, err) {
 			return err
 		}
 		// Refused: the review again, with the service's message next to the field.
 		return s.rxPage(w, r, p, http.StatusBadRequest, review())
 	}
-	http.Redirect(w, r, fmt.Sprintf("/patients/%d?done=prescription+recorded", id), http.StatusSeeOther)
+	done(w, r, id, "prescription recorded")
 	return nil
 }
