@@ -268,49 +268,54 @@ func encodeJSON(v any) ([]byte, error) {
 
 // oncePage runs a page form's write under the form's key: a repeat of the
 // form (a reload of its answer, a resent POST, a second press) is sent where
-// the first went, recording nothing; the same key with other values is
-// refused (the form was sent already). location is where the form's answer
-// sends the browser, read in the write's transaction (a new record's id, or
-// the result the service declared); it is stored with the write. done is true
-// when the answer was written here (a repeat, or a refusal of the key).
+// the first went, recording nothing (replayForm, before the handler); the same
+// key with other values is refused (the form was sent already). location is
+// where the form's answer sends the browser, read in the write's transaction
+// (a new record's id, or the result the service declared); it is stored with
+// the write. done is true when the answer was written here (a repeat that
+// raced this one, or a refusal of the key).
 func (s *Server) oncePage(w http.ResponseWriter, r *http.Request, p *page, secret bool, location func(result any) string,
 	write func(ctx context.Context) error) (done bool, err error) {
-	key := p.Form.Get(formKeyField)
-	if !validKey(key) {
-		return true, clinic.Errorf(clinic.EINVALID, formKeyField, "the form is out of date (it has no key): reload the page and fill it in again")
-	}
-	d := digest(r.Method, r.URL.Path, formContent(r, p.Form))
-	replay := func() (bool, error) {
-		prev, err := s.Svc.Idempotent(r.Context(), key)
-		if err != nil || prev == nil {
-			return false, err
-		}
-		if !sameRequest(prev.Fingerprint, d) {
-			p.Title = "This form was sent already"
-			p.Err = "This form was sent on " + prev.CreatedAt.UTC().Format("2 Jan 2006 15:04") + " UTC with other values; nothing new was recorded. Open the form again to record something new."
-			p.Data = map[string]any{"Back": prev.Location}
-			s.render(w, http.StatusConflict, "error", p)
-			return true, nil
-		}
-		http.Redirect(w, r, prev.Location, http.StatusSeeOther)
-		return true, nil
-	}
-	if done, err := replay(); done || err != nil {
-		return true, err
-	}
-	fp, err := fingerprint(d, secret)
+	key := p.Form.Get(formKeyField) // checked by uiHandler
+	fp, err := fingerprint(formDigest(r, p), secret)
 	if err != nil {
 		return true, err
 	}
 	i := &clinic.Idempotency{Scope: clinic.IdempotencyScope(clinic.FromContext(r.Context())), Key: key, Fingerprint: fp,
 		Answer: func(result any) (int, string, []byte, error) { return http.StatusSeeOther, location(result), nil, nil }}
 	err = write(clinic.WithIdempotency(r.Context(), i))
-	if clinic.IsKeyUsed(err) {
-		if done, err2 := replay(); done {
-			return true, err2
-		}
+	if clinic.IsKeyUsed(err) && s.replayForm(w, r, p) {
+		return true, nil // another request sent the form first: its answer stands
 	}
 	return false, err
+}
+
+// formDigest identifies a page form as it was sent.
+func formDigest(r *http.Request, p *page) []byte {
+	return digest(r.Method, r.URL.Path, formContent(r, p.Sent))
+}
+
+// replayForm answers a form whose key has an answer stored: the same form is
+// sent where the first went; other values under the key get a page saying
+// the form was sent already. It reports whether it answered.
+func (s *Server) replayForm(w http.ResponseWriter, r *http.Request, p *page) bool {
+	key := p.Form.Get(formKeyField)
+	if !validKey(key) {
+		return false
+	}
+	prev, err := s.Svc.Idempotent(r.Context(), key)
+	if err != nil || prev == nil {
+		return false
+	}
+	if !sameRequest(prev.Fingerprint, formDigest(r, p)) {
+		p.Title = "This form was sent already"
+		p.Err = "This form was sent on " + prev.CreatedAt.UTC().Format("2 Jan 2006 15:04") + " UTC with other values; nothing new was recorded. Open the form again to record something new."
+		p.Data = map[string]any{"Back": prev.Location}
+		s.render(w, http.StatusConflict, "error", p)
+		return true
+	}
+	http.Redirect(w, r, prev.Location, http.StatusSeeOther)
+	return true
 }
 
 // FormKey is the key of the form posted to action: the one it was sent with

@@ -141,10 +141,15 @@ func (c *client) page(method, path, contentType string, body []byte) (int, strin
 }
 
 func libraryPageForm(t *testing.T, csrf string, file []byte, note string) (string, []byte) {
+	return libraryPageFormKeyed(t, csrf, testFormKey(), file, note)
+}
+
+// libraryPageFormKeyed is the library page's form with its key.
+func libraryPageFormKeyed(t *testing.T, csrf, key string, file []byte, note string) (string, []byte) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	mw.WriteField("csrf_token", csrf)
-	mw.WriteField("form_key", testFormKey())
+	mw.WriteField("form_key", key)
 	if file != nil {
 		fw, _ := mw.CreateFormFile("file", "library.json")
 		fw.Write(file)

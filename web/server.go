@@ -127,6 +127,17 @@ func (s *Server) Routes() map[string]clinic.Action {
 	return m
 }
 
+// IdempotentRoutes lists the routes that take an Idempotency-Key.
+func (s *Server) IdempotentRoutes() []string {
+	var out []string
+	for _, rt := range s.routes {
+		if rt.idem {
+			out = append(out, rt.pattern)
+		}
+	}
+	return out
+}
+
 // Handler returns the HTTP handler: only the routes of the table exist.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()

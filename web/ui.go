@@ -13,6 +13,7 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -43,8 +44,10 @@ type page struct {
 	Data    any
 	Printed bool // a printable document: no navigation
 	// Posted is the path a form was posted to (its key is kept when the
-	// form is shown again: FormKey).
+	// form is shown again: FormKey); Sent the form as it was sent (handlers
+	// may rearrange Form), which identifies it under its key.
 	Posted string
+	Sent   url.Values
 }
 
 // Value is what was typed in a field (to keep it when a form is refused).
@@ -192,13 +195,23 @@ func (s *Server) uiHandler(rt uiRoute) http.Handler {
 				s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the form is out of date (CSRF check): reload the page and try again"))
 				return
 			}
-			p.Form, p.Posted = r.PostForm, r.URL.Path
+			p.Form, p.Posted, p.Sent = r.PostForm, r.URL.Path, maps.Clone(r.PostForm)
 		}
 		if rt.action != "" && !who.Role.Can(rt.action) {
 			s.uiError(w, p, clinic.Errorf(clinic.EFORBIDDEN, "", "the %s role may not do this (%s)", who.Role, rt.action))
 			return
 		}
 		ctx := clinic.NewContext(r.Context(), who)
+		if r.Method == http.MethodPost && !unkeyedForms[rt.pattern] {
+			// Every form that writes carries its key (idempotency.go).
+			if !validKey(p.Form.Get(formKeyField)) {
+				s.uiError(w, p, clinic.Errorf(clinic.EINVALID, formKeyField, "the form is out of date (it has no key): reload the page and fill it in again"))
+				return
+			}
+			if s.replayForm(w, r.WithContext(ctx), p) {
+				return // a form sent already under its key: nothing runs again
+			}
+		}
 		if err := rt.h(w, r.WithContext(ctx), p); err != nil {
 			if clinic.ErrorCode(err) == clinic.EINTERNAL {
 				s.Logger.Error("page failed", "route", rt.pattern, "err", err)
@@ -206,6 +219,16 @@ func (s *Server) uiHandler(rt uiRoute) http.Handler {
 			s.uiError(w, p, err)
 		}
 	})
+}
+
+// unkeyedForms are the page forms without a key: none records anything a
+// repeat could record twice (a pending second-factor secret replaced by the
+// next; a one-time code refused when used again; resolving a resolved item
+// does nothing). Sign-in and sign-out are outside these routes.
+var unkeyedForms = map[string]bool{
+	"POST /account/totp":          true,
+	"POST /account/totp/confirm":  true,
+	"POST /security/{id}/resolve": true,
 }
 
 // uploadRoutes are the page routes whose form may carry a file
