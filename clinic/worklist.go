@@ -142,19 +142,8 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 					Reason: "refill on " + rf.At.Format(time.DateOnly) + ": " + rf.FlagReason +
 						" (pocket fill, catheter or pump problem: hazards H3, H9)"})
 			}
-			if rf.DrugMismatch != "" {
-				reprogrammed := false
-				for _, p := range snap.Prescriptions {
-					if p.ImplantID == im.ID && !p.StartAt.Before(rf.At) && p.CreatedAt.After(rf.CreatedAt) {
-						reprogrammed = true
-					}
-				}
-				if !reprogrammed {
-					add(WorkItem{Kind: WorkDrugMismatch, RecordID: rf.ID, Priority: Urgent, ShowFrom: rf.At, Due: rf.At,
-						Reason: "refill on " + rf.At.Format(time.DateOnly) + ": " + rf.DrugMismatch})
-				}
-			}
 		}
+		s.mismatchItem(add, im, snap.Prescriptions, snap.LastRefill, now)
 	}
 	for _, a := range snap.OpenAlarms {
 		switch {
@@ -221,6 +210,47 @@ func criticalItem(a *Alarm, followUps []*FollowUp) WorkItem {
 		w.Reason += "; it leaves the worklist when a report of the pump no longer shows it"
 	}
 	return w
+}
+
+// mismatchItem lists a reservoir whose drug or concentration — its last fill,
+// a refill or the implant's first fill — differs from the prescription in
+// force (hazard H2): urgent until a refill or a prescription makes them
+// agree, whatever path recorded either. Reviewing the refill does not clear
+// it, nor does a prescription that still differs (issue 11: the property that
+// no sequence of calls leaves them apart without this item).
+func (s *Service) mismatchItem(add func(WorkItem), im *Implant, rxs []*Prescription, last *Refill, now time.Time) {
+	rx := currentRx(im, rxs, now)
+	if rx == nil {
+		return
+	}
+	var refills []*Refill
+	if last != nil {
+		refills = []*Refill{last}
+	}
+	fill := fillBefore(im, refills, now.Add(time.Millisecond))
+	if rx.Program.Drug == fill.Drug && rx.Program.Concentration == fill.Concentration {
+		return
+	}
+	since, id, what := fill.At, rx.ID, "the first fill"
+	if !fill.First {
+		id, what = last.ID, "the refill"
+	}
+	if rx.StartAt.After(since) {
+		since = rx.StartAt
+	}
+	add(WorkItem{Kind: WorkDrugMismatch, RecordID: id, Priority: Urgent, ShowFrom: since, Due: since,
+		Reason: fmt.Sprintf("the reservoir holds %s at %s (%s on %s) but the prescription in force is %s at %s (since %s): "+
+			"reprogram, with a bridge bolus, or refill with the prescribed drug (hazard H2)",
+			fill.Drug, s.concText(fill.Drug, fill.Concentration), what, DateText(fill.At), rx.Program.Drug,
+			s.concText(rx.Program.Drug, rx.Program.Concentration), DateText(rx.StartAt))})
+}
+
+// concText writes a concentration in the drug's own dose unit.
+func (s *Service) concText(drugName string, c unit.Concentration) string {
+	if d, ok := s.Library().Lookup(drugName); ok {
+		return c.Format(d.DoseUnit)
+	}
+	return c.String()
 }
 
 // refillItem lists the next refill (Dates.NextRefill): urgent when the pump

@@ -86,7 +86,10 @@ var fast = clinic.PasswordParams{Time: 1, Memory: 1024, Threads: 1}
 
 // newEnv starts a server on a fresh SQLite database with a signed-in client
 // per role, a monitor token and an anonymous client.
-func newEnv(t testing.TB, st clinic.Store) *env {
+func newEnv(t testing.TB, st clinic.Store) *env { return newEnvWith(t, st, nil) }
+
+// newEnvWith is newEnv with the service set up by setup before anyone signs in.
+func newEnvWith(t testing.TB, st clinic.Store, setup func(*clinic.Service)) *env {
 	if st == nil {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
 		if err != nil {
@@ -97,6 +100,9 @@ func newEnv(t testing.TB, st clinic.Store) *env {
 	}
 	svc := clinic.NewService(st, drug.Default(), nil)
 	svc.PasswordParams = fast
+	if setup != nil {
+		setup(svc)
+	}
 	s := web.NewServer(svc, nil)
 	s.Export = fhir.Bundle
 	s.MetricsToken = metricsToken

@@ -187,6 +187,7 @@ func Run(t *testing.T, open Opener) {
 		{"WorklistDoseTrend", testDoseTrend},
 		{"DatesOneSource", testDatesOneSource},
 		{"CriticalAlarmAckFollowUpCleared", testCriticalAlarm},
+		{"DrugMismatchUntilAgreement", testDrugMismatchUntilAgreement},
 		{"IngestIdempotentAlarmsAcknowledge", testIngest},
 		{"IngestConcurrentDuplicates", testIngestConcurrent},
 		{"AuditChainVerifies", testAudit},
