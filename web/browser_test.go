@@ -570,24 +570,8 @@ func writtenFor(t *testing.T, c *demo.Clinic, patientID int64) string {
 		t.Fatal(err)
 	}
 	rec.Worklist, rec.Dates = nil, clinic.Dates{}
-	n := 0
-	for after := int64(0); ; {
-		es, err := c.Svc.Audit(sys, after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(es) == 0 {
-			break
-		}
-		for _, e := range es {
-			if e.Action != "patient.read" {
-				n++
-			}
-			after = e.Seq
-		}
-	}
 	b, _ := json.Marshal(rec)
-	return fmt.Sprintf("%d %s", n, b)
+	return changesWritten(t, c.Svc) + " " + string(b)
 }
 
 // refills counts a patient's refills and those flagged.

@@ -47,6 +47,24 @@ func done(w http.ResponseWriter, r *http.Request, patientID int64, what string) 
 	http.Redirect(w, r, doneURL(patientID, what), http.StatusSeeOther)
 }
 
+// pathRecord loads the record the path's id names as a T: not found when
+// it is another kind of record.
+func pathRecord[T any](s *Server, r *http.Request, what string) (*T, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.Svc.Record(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := rec.(*T)
+	if !ok {
+		return nil, clinic.Errorf(clinic.ENOTFOUND, "id", "no %s %d", what, id)
+	}
+	return v, nil
+}
+
 // doneURL is the chart saying what was done.
 func doneURL(patientID int64, what string) string {
 	return fmt.Sprintf("/patients/%d?done=%s", patientID, strings.ReplaceAll(what, " ", "+"))
@@ -83,18 +101,11 @@ func parseDate(field, v string, def time.Time) (time.Time, error) {
 }
 
 func (s *Server) postTrial(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
+	old, err := pathRecord[clinic.Trial](s, r, "trial")
 	if err != nil {
 		return err
 	}
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	old, ok := rec.(*clinic.Trial)
-	if !ok {
-		return clinic.Errorf(clinic.ENOTFOUND, "id", "no trial %d", id)
-	}
+	id := old.ID
 	t := *old
 	f := p.Form
 	if t.BaselinePain == nil {
@@ -230,18 +241,11 @@ var (
 )
 
 func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
+	rf, err := pathRecord[clinic.Refill](s, r, "refill")
 	if err != nil {
 		return err
 	}
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	rf, ok := rec.(*clinic.Refill)
-	if !ok {
-		return clinic.Errorf(clinic.ENOTFOUND, "id", "no refill %d", id)
-	}
+	id := rf.ID
 	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
 	if d, err := s.keyedTo(w, r, p, rf.PatientID, "refill flag reviewed", func(ctx context.Context) error {
 		_, err := s.Svc.ReviewRefill(ctx, id, clinic.ReviewInput{Note: p.Form.Get("note"), Version: v})
@@ -256,18 +260,11 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p *page) err
 }
 
 func (s *Server) postFollowUpDone(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
+	f, err := pathRecord[clinic.FollowUp](s, r, "follow-up")
 	if err != nil {
 		return err
 	}
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	f, ok := rec.(*clinic.FollowUp)
-	if !ok {
-		return clinic.Errorf(clinic.ENOTFOUND, "id", "no follow-up %d", id)
-	}
+	id := f.ID
 	in := clinic.FollowUpDone{Notes: p.Form.Get("notes")}
 	in.Version, _ = strconv.ParseInt(p.Form.Get("version"), 10, 64)
 	if in.PainScore, err = parseScore("pain_score", p.Form.Get("pain_score")); err != nil {

@@ -260,19 +260,12 @@ func (s *Server) pageChart(w http.ResponseWriter, r *http.Request, p *page) erro
 // ---- alarms ----
 
 func (s *Server) postAck(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
+	alarm, err := pathRecord[clinic.Alarm](s, r, "alarm")
 	if err != nil {
 		return err
 	}
+	id := alarm.ID
 	v, _ := strconv.ParseInt(p.Form.Get("version"), 10, 64)
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	alarm, ok := rec.(*clinic.Alarm)
-	if !ok {
-		return clinic.Errorf(clinic.ENOTFOUND, "id", "no alarm %d", id)
-	}
 	loc := doneURL(alarm.PatientID, "alarm acknowledged")
 	d, err := s.oncePage(w, r, p, false, func(any) string { return loc }, func(ctx context.Context) error {
 		_, err := s.Svc.AckAlarm(ctx, id, clinic.AckInput{Note: p.Form.Get("note"), Version: v})
@@ -421,17 +414,9 @@ func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) err
 
 // pageRefillResult shows a recorded refill: the accounting the service did.
 func (s *Server) pageRefillResult(w http.ResponseWriter, r *http.Request, p *page) error {
-	id, err := pathID(r)
+	rf, err := pathRecord[clinic.Refill](s, r, "refill")
 	if err != nil {
 		return err
-	}
-	rec, err := s.Svc.Record(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	rf, ok := rec.(*clinic.Refill)
-	if !ok {
-		return clinic.Errorf(clinic.ENOTFOUND, "id", "no refill %d", id)
 	}
 	r.SetPathValue("id", strconv.FormatInt(rf.PatientID, 10))
 	return s.refillPage(w, r, p, http.StatusOK, rf)
