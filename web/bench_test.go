@@ -14,6 +14,7 @@ import (
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/clinic/clinictest"
 	"github.com/thecal/thecal/store"
+	"github.com/thecal/thecal/web"
 )
 
 var stores = []string{"sqlite", "postgres"}
@@ -67,6 +68,34 @@ func BenchmarkIngestAPI(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
 		})
+	}
+}
+
+// BenchmarkIngestIdempotencyKey posts reports as BenchmarkIngestAPI does,
+// without a key and with a new Idempotency-Key each (the key's lookup and
+// its stored answer, in the same transaction): the cost of nothing recorded
+// twice.
+func BenchmarkIngestIdempotencyKey(b *testing.B) {
+	for _, db := range stores {
+		for _, keyed := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/keyed=%v", db, keyed), func(b *testing.B) {
+				_, mon, serial := ingestSetup(b, db)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					body, _ := json.Marshal(benchReport(serial, i))
+					h := map[string]string{}
+					if keyed {
+						h[web.IdempotencyHeader] = fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i)
+					}
+					if code, _, out := mon.raw("POST", "/api/v1/reports", "application/json", string(body), h); code != 201 {
+						b.Fatal(code, string(out))
+					}
+					i++
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
+			})
+		}
 	}
 }
 
