@@ -9,6 +9,23 @@ import (
 	"pgregory.net/rapid"
 )
 
+// TestSkipNoiseIsDrawing: jumping the sensor-noise generator over n draws
+// leaves it where n draws would.
+func TestSkipNoiseIsDrawing(t *testing.T) {
+	for _, n := range []uint64{0, 1, 2, 3, 7, 64, 1000, 123457} {
+		a, _ := New(pump.Config{Model: pump.TP20, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+			Battery: pump.BatteryCapacity}, t0, n+5)
+		b, _ := New(a.Cfg, t0, n+5)
+		for range n {
+			a.HW.noise()
+		}
+		b.HW.skipNoise(n)
+		if x, y := a.HW.rng.Uint64(), b.HW.rng.Uint64(); x != y {
+			t.Fatalf("after %d draws %x, after a jump of %d %x", n, x, n, y)
+		}
+	}
+}
+
 // TestRunCoastsAsItTicks drives two identical devices through random runs with
 // stalls (MRI), occlusions, leaks, power losses, refills, programs and boluses,
 // with and without sensors, a stroke callback and a mechanical error model: one
@@ -25,7 +42,9 @@ func TestRunCoastsAsItTicks(t *testing.T) {
 			cfg.Model = pump.TP40
 		}
 		seed := uint64(rapid.Int64().Draw(rt, "seed"))
-		callback, mechanics := pick("callback", 2) == 1, pick("mechanics", 3)
+		// 0: no stroke callback; 1: OnStroke; 2: OnRun too (runs from Coast,
+		// single strokes from Tick), expanded stroke by stroke to compare.
+		callback, mechanics := pick("callback", 3), pick("mechanics", 3)
 		type seen struct {
 			t     unit.Time
 			moved unit.Volume
@@ -38,8 +57,15 @@ func TestRunCoastsAsItTicks(t *testing.T) {
 				rt.Fatal(err)
 			}
 			d.tickOnly = i == 0
-			if callback {
+			if callback > 0 {
 				d.OnStroke = func(t unit.Time, v unit.Volume) { strokes[i] = append(strokes[i], seen{t, v}) }
+			}
+			if callback == 2 {
+				d.OnRun = func(r pump.StrokeRun, v unit.Volume) {
+					for j := range r.Len() {
+						strokes[i] = append(strokes[i], seen{r.At(j), v})
+					}
+				}
 			}
 			switch mechanics {
 			case 1:

@@ -6,6 +6,7 @@
 package device
 
 import (
+	"math/bits"
 	"math/rand/v2"
 
 	"github.com/thecal/thecal/pump"
@@ -26,6 +27,7 @@ type Hardware struct {
 	Reservoir unit.Volume // the volume actually in the reservoir
 
 	rng        *rand.Rand
+	src        *rand.PCG // rng's source, jumped over the pressure draws of coasted strokes
 	stallUntil unit.Time
 	occlFrom   unit.Time
 	occlUntil  unit.Time
@@ -75,9 +77,60 @@ func (h *Hardware) stroke(t unit.Time, wantPressure bool) (pump.StrokeResult, un
 		}
 	}
 	if wantPressure && !h.leak {
-		r.Pressure += unit.Pressure(h.rng.Int64N(int64(2*PressureNoise+1))) - PressureNoise
+		r.Pressure += h.noise()
 	}
 	return r, moved
+}
+
+// noise is the pressure sensor's noise, uniform over ±PressureNoise: one draw
+// of the generator exactly (the high half of draw × span, which is what
+// Int64N returns but for its rejection of 1 draw in 4.6×10^15), so that a
+// run of strokes can skip its draws (skipNoise).
+func (h *Hardware) noise() unit.Pressure {
+	v, _ := bits.Mul64(h.rng.Uint64(), uint64(2*PressureNoise+1))
+	return unit.Pressure(v) - PressureNoise
+}
+
+// skipNoise moves the generator on by n draws, as n strokes' pressure
+// readings would: the PCG's state jumps ahead in O(log n) (Brown, "Random
+// number generation with arbitrary strides", 1994).
+func (h *Hardware) skipNoise(n uint64) {
+	var buf [20]byte
+	b, _ := h.src.AppendBinary(buf[:0])
+	hi, lo := beUint64(b[4:]), beUint64(b[12:])
+	// The PCG's step: state = state × mul + inc (mod 2^128), math/rand/v2.
+	mul := u128{2549297995355413924, 4865540595714422341}
+	inc := u128{6364136223846793005, 1442695040888963407}
+	accMul, accInc := u128{0, 1}, u128{}
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			accMul = accMul.mul(mul)
+			accInc = accInc.mul(mul).add(inc)
+		}
+		inc = mul.add(u128{0, 1}).mul(inc)
+		mul = mul.mul(mul)
+	}
+	st := accMul.mul(u128{hi, lo}).add(accInc)
+	h.src.Seed(st.hi, st.lo)
+}
+
+// u128 is an unsigned 128-bit integer, arithmetic mod 2^128.
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) mul(b u128) u128 {
+	hi, lo := bits.Mul64(a.lo, b.lo)
+	return u128{hi + a.hi*b.lo + a.lo*b.hi, lo}
+}
+
+func (a u128) add(b u128) u128 {
+	lo, c := bits.Add64(a.lo, b.lo, 0)
+	hi, _ := bits.Add64(a.hi, b.hi, c)
+	return u128{hi, lo}
+}
+
+func beUint64(b []byte) uint64 {
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
 func (h *Hardware) level() unit.Volume {
@@ -93,8 +146,14 @@ type Device struct {
 	NVM  [pump.ImageSize]byte
 
 	// OnStroke, if set, is called after every completed stroke with the volume
-	// that left the reservoir.
+	// that left the reservoir — unless OnRun is set, which then takes the
+	// strokes the core delivers in closed form (Coast) a run at a time, and
+	// OnStroke only the others. With OnStroke alone, Run delivers stroke by
+	// stroke wherever OnStroke would be called.
 	OnStroke func(t unit.Time, moved unit.Volume)
+	// OnRun, if set, is called after a run of completed strokes that each
+	// moved the same volume out of the reservoir.
+	OnRun func(r pump.StrokeRun, moved unit.Volume)
 
 	coastStroke func(t unit.Time) // d.coasted, bound once
 	tickOnly    bool              // never coast: the stroke-by-stroke reference (tests)
@@ -103,7 +162,8 @@ type Device struct {
 // New returns a device fresh from the factory at now; seed drives sensor noise.
 func New(cfg pump.Config, now unit.Time, seed uint64) (*Device, error) {
 	d := &Device{Cfg: cfg, Log: pump.NewLog()}
-	d.HW.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	d.HW.src = rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	d.HW.rng = rand.New(d.HW.src)
 	core, err := pump.New(cfg, now, d.Log)
 	if err != nil {
 		return nil, err
@@ -122,14 +182,19 @@ func (d *Device) Persist() {
 	d.Core.WritesDone()
 }
 
-// Run drives the core up to and including time until. After a stroke, where
-// the hardware is nominal up to until, it lets the core coast
-// (pump.Pump.Coast): the same strokes, the same motor and sensor draws and
-// OnStroke calls, a batch at a time instead of a Tick and a StrokeDone each.
+// Run drives the core up to and including time until. Wherever the hardware
+// is nominal (or the core will not stroke) it lets the core advance in closed
+// form (pump.Pump.Coast): the same strokes, tones and checkpoints, in time that
+// does not grow with their number. Only a stroke observer without OnRun (or a
+// mechanical error model, which draws a volume per stroke) makes the core
+// deliver stroke by stroke, with the same motor and sensor draws.
 func (d *Device) Run(until unit.Time) {
 	c := d.Core
 	pressure := d.Cfg.PressureSensor
 	for {
+		if !d.tickOnly && c.Next() <= until {
+			d.coast(until)
+		}
 		a := c.Tick(until)
 		switch a.Kind {
 		case pump.ActNone:
@@ -147,30 +212,59 @@ func (d *Device) Run(until unit.Time) {
 		if len(c.Writes()) > 0 {
 			d.Persist()
 		}
-		if a.Kind == pump.ActStroke && !d.tickOnly && d.HW.nominal(c.Next(), until) {
-			d.coast(until)
-		}
 	}
 }
 
-// coast lets the core deliver its nominal strokes up to until in one batch.
-// Without a stroke callback or a pressure sensor a stroke only moves its volume
-// out of the reservoir, which is then done for the whole batch at once.
+// coast lets the core advance up to until in closed form where the hardware
+// allows it: nominal for every stroke in the span, or no strokes to come.
 func (d *Device) coast(until unit.Time) {
-	if d.OnStroke == nil && !d.Cfg.PressureSensor {
-		n := d.Core.Coast(until, nil) // hourly checkpoints included: persist them
-		if d.HW.Reservoir > 0 {       // each stroke moves min(stroke, what is left)
-			d.HW.Reservoir = max(d.HW.Reservoir-unit.Volume(n)*pump.StrokeVolume, 0)
-		}
-		if len(d.Core.Writes()) > 0 {
-			d.Persist()
-		}
+	c := d.Core
+	if c.Delivering() && !d.HW.nominal(c.Next(), until) {
 		return
 	}
-	if d.coastStroke == nil {
-		d.coastStroke = d.coasted
+	if d.OnStroke != nil && d.OnRun == nil {
+		if d.coastStroke == nil {
+			d.coastStroke = d.coasted
+		}
+		c.Coast(until, d.coastStroke)
+		return
 	}
-	d.Core.Coast(until, d.coastStroke)
+	d.delivered(c.Coast(until, nil))
+	if len(c.Writes()) > 0 {
+		d.Persist()
+	}
+}
+
+// delivered drives the motor and sensors for a run of coasted strokes: each
+// moves min(stroke, what is left) out of the reservoir, and the pressure
+// sensor draws its noise for each.
+func (d *Device) delivered(r pump.StrokeRun) {
+	n := r.Len()
+	if n == 0 {
+		return
+	}
+	if d.Cfg.PressureSensor && !d.HW.leak {
+		d.HW.skipNoise(uint64(n))
+	}
+	full := n
+	if res := max(d.HW.Reservoir, 0); res < unit.Volume(n)*pump.StrokeVolume {
+		full = int(res / pump.StrokeVolume)
+	}
+	d.HW.Reservoir -= unit.Volume(full) * pump.StrokeVolume
+	if d.OnRun != nil && full > 0 {
+		d.OnRun(r.Sub(0, full), pump.StrokeVolume)
+	}
+	if full == n {
+		return
+	}
+	part := max(d.HW.Reservoir, 0)
+	d.HW.Reservoir -= part
+	if d.OnRun != nil {
+		d.OnRun(r.Sub(full, 1), part)
+		if full+1 < n {
+			d.OnRun(r.Sub(full+1, n-full-1), 0)
+		}
+	}
 }
 
 // coasted is one stroke of a coasting core: the motor and sensors as in Run.

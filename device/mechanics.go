@@ -54,7 +54,8 @@ func (m *Mechanics) Stroke(t unit.Time) unit.Volume {
 }
 
 // Attach makes d's completed strokes move the volumes m draws instead of the
-// nominal stroke: it wraps d.OnStroke (so set OnStroke first), puts the
+// nominal stroke: it wraps d.OnStroke (so set OnStroke first; OnRun is
+// cleared, as every stroke now draws its own volume), puts the
 // difference back into, or takes it from, the simulated reservoir, and passes
 // the volume actually moved on. A stroke that moved nothing (an occluded
 // catheter) still moves nothing. Attaching an ideal model changes nothing.
@@ -63,6 +64,7 @@ func (m *Mechanics) Attach(d *Device) {
 		return
 	}
 	inner := d.OnStroke
+	d.OnRun = nil // a volume drawn per stroke: the device delivers stroke by stroke
 	d.OnStroke = func(t unit.Time, moved unit.Volume) {
 		if moved > 0 {
 			avail := d.HW.Reservoir + moved

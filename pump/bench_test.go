@@ -112,7 +112,7 @@ func BenchmarkCoast(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for strokes := 0; strokes < b.N; {
-				strokes += p.Coast(never, each)
+				strokes += p.Coast(never, each).Len()
 				switch p.Tick(p.Next()).Kind {
 				case ActStroke:
 					p.StrokeDone(StrokeResult{Completed: true})

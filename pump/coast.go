@@ -1,196 +1,184 @@
 package pump
 
 import (
-	"math"
-
 	"github.com/thecal/thecal/unit"
 )
 
-// Coast is the batched fast path of the stroke loop: it delivers, in one call,
-// the strokes that the driver would otherwise get one by one from Tick and
-// report back with StrokeDone, and returns how many it delivered.
+// Coast is the closed-form fast path of the core: it advances over a span of
+// time in which nothing but the core's regular work happens — strokes of the
+// running program, the hourly checkpoints, alarm tones at their cadence — in
+// time that does not grow with the span: a day or a month of strokes costs
+// what one stroke costs, a handful of divisions. It returns the run of strokes
+// it delivered (Len 0 if none).
 //
-// The driver calls it only when it can promise nominal hardware for every stroke
-// up to until: each stroke completes, and the outlet pressure (when the sensor
-// is fitted) is within the normal band, at or above LeakFloor and at or below
-// OcclusionPressure. With that promise each stroke's effects are exactly those
-// of Tick and StrokeDone{Completed: true, Pressure: normal}: the accumulator,
-// the cap window and its hour buckets (run epochs included), the delivered
-// volume and reservoir estimate, the battery debit and the battery deadline,
-// the stall, occlusion and leak counters. A coasted stroke logs nothing.
+// The driver calls it only when it can promise nominal hardware for every
+// stroke up to until: each stroke completes, and the outlet pressure (when the
+// sensor is fitted) is within the normal band, at or above LeakFloor and at or
+// below OcclusionPressure. (A pump that cannot stroke in the span — stopped,
+// suspended — needs no promise.) With that promise, every stroke's effects
+// are exactly those of Tick and StrokeDone{Completed: true, Pressure: normal}:
+// the accumulator, the cap window and its hour buckets, the delivered volume
+// and reservoir estimate, the battery, the stall, occlusion and leak counters;
+// every tone's are those of Tick (the count, the charge, the cadence), and
+// every checkpoint's record is the one Tick would write, byte for byte.
 //
-// Coast delivers the strokes due at or before until and strictly before every
-// other thing the core has scheduled (a bolus, priming or bridge end, a flex
-// step, a tone, the hourly checkpoint (but see a nil each below), a level
-// reading, a stall retry, the battery deadline). It stops before a stroke that would do more than a plain stroke
-// (raise an alarm at a reservoir or battery threshold, or be refused by the cap
-// window) and delivers nothing while an action is outstanding, delivery is held
-// or priming runs. The driver then carries on with Tick as usual, which handles
-// whatever stopped the batch. Coast and Tick may be mixed freely: a run that
-// coasts wherever it may leaves the core, its log and its image byte for byte
-// as the stroke-by-stroke run does (TestCoastEquivalence).
+// Coast stops before anything else: another deadline (a flex step, a bolus,
+// priming or bridge end, a level reading, a stall retry), a stroke that would
+// do more than a plain stroke (raise LOW_RESERVOIR or EMPTY_RESERVOIR, be
+// refused by the cap window), and the first instant the battery would reach a
+// threshold (ERI, EOS, depletion), whether by a stroke, a tone or quiescent
+// drain. It leaves everything due at that instant to Tick, and does nothing
+// while an action is outstanding, a checkpoint is pending or priming runs.
+// Coast and Tick may be mixed freely: a run that coasts wherever it may leaves
+// the core, its log and its image byte for byte as the stroke-by-stroke run
+// does (TestCoastEquivalence).
 //
-// each, if not nil, is called after each stroke with its time, the core then in
-// exactly the state StrokeDone would have left; it may read the core but must
-// not call Tick, StrokeDone, LevelRead or any command. The driver drives its
-// motor and reads its sensors for the stroke there.
+// With a nil each, Coast goes on through checkpoints and tones. The records of
+// the checkpoints of a span are not all encoded: a record is overwritten by
+// the next checkpoint but one (the two state slots alternate), and no one can
+// look at the image during the call, so only the records the image keeps are
+// written (the last in each slot, and an earlier longer one whose tail a
+// shorter record leaves in place). Coast then leaves the core at until (or
+// just before whatever stopped it).
 //
-// With a nil each, Coast goes on through the hourly checkpoints it meets, as
-// Tick would take them (nothing else due at the checkpoint's instant but
-// perhaps a stroke, which comes first), and carries on coasting after each; the
-// driver applies Writes after Coast as after Tick. As no one can look at the
-// core during such a call, a checkpoint's record is written only if no later
-// checkpoint of the same call overwrites it (see checkpointAlone): the image
-// Coast leaves is the stroke-by-stroke run's, byte for byte, and a call that
-// spans months encodes two records, not one an hour. With an each, Coast stops
-// before a checkpoint, so that each sees every record written as in a
-// stroke-by-stroke run.
+// With an each, Coast stops before the next checkpoint or tone too, and
+// delivers stroke by stroke: each is called after each stroke with its time,
+// the core then in exactly the state StrokeDone would have left; it may read
+// the core but must not call Tick, StrokeDone, LevelRead or any command. The
+// driver drives its motor and reads its sensors for the stroke there.
 //
-// Coast allocates nothing and costs a few nanoseconds a stroke: the interval
-// to the next stroke is qi or qi+1 ms (qi = one stroke ÷ rate, once a batch),
-// chosen by an add, a compare and a mask; the reservoir, battery and cap window
-// bounds are worked out once a batch.
-func (p *Pump) Coast(until unit.Time, each func(t unit.Time)) int {
-	n := 0
-	if each != nil {
-		return p.coast(until, math.MaxInt, p.nextCheckpoint, each)
-	}
+// Coast allocates nothing (but for the cap window's ring of runs, which grows
+// only while more distinct runs lie in it than ever before).
+func (p *Pump) Coast(until unit.Time, each func(t unit.Time)) StrokeRun {
+	var run StrokeRun
 	for {
-		n += p.coast(until, math.MaxInt, p.nextCheckpoint, nil)
-		k, ok := p.checkpointAlone(until)
-		n += k
+		sp, ok := p.plan(until, each != nil)
 		if !ok {
-			break
+			return run
+		}
+		if each != nil {
+			for range sp.strokes {
+				t := p.nextStroke
+				p.leap(t, &run)
+				each(t)
+			}
+			return run
+		}
+		p.span(&sp, &run)
+		if sp.end >= until || sp.cut {
+			return run
 		}
 	}
-	p.writeDeferred(0)
-	p.writeDeferred(1)
-	return n
 }
 
-// checkpointAlone takes the hourly checkpoint, as Tick would, when it is due at
-// or before until and nothing else is due until after it but, perhaps, a stroke
-// at its very instant: Tick would advance to it, mark the state dirty, deliver
-// that stroke (StrokeDone then flushes the checkpoint) or else flush it, and do
-// nothing more. It reports whether it took the checkpoint, and the stroke it
-// delivered (0 or 1).
-//
-// The record itself is deferred: two hours on, the next checkpoint but one
-// goes to the same slot and overwrites it, and within one call of Coast no one
-// can look in between. So the slot, its sequence number and the write are
-// taken now, with what the record needs of now (its head and tail, and the
-// three hour buckets the strokes of the next two hours may change), and the
-// record is encoded only if Coast returns before it is overwritten (or a
-// shorter record would leave some of its bytes in place).
-func (p *Pump) checkpointAlone(until unit.Time) (strokes int, ok bool) {
-	t := p.nextCheckpoint
-	if t > until || t <= p.now || p.action != ActNone || p.dirty {
-		return 0, false
-	}
-	others := min(p.nextFlex, p.nextBattery, p.nextCritTone, p.nextTone, p.nextLevel, p.nextRetry,
-		p.cbolus.end, p.pbolus.end, p.prime.end, p.bridge.end)
-	if t >= others || p.nextStroke < t {
-		return 0, false
-	}
-	if p.nextStroke == t {
-		if strokes = p.coast(t, 1, never, nil); strokes != 1 {
-			return 0, false
-		}
-	}
-	p.advance(t)
-	// checkpoint(), the record deferred.
-	p.dirty = false
-	if p.suspended&susDead == 0 {
-		p.nextCheckpoint = p.now.Add(CheckpointPeriod)
-	}
-	i, seq := nextSlot(&p.stSeq)
-	size := slotHead + p.stateLen() + 4
-	d := &p.deferred[i]
-	if d.valid && d.size > size {
-		p.writeDeferred(i)
-	}
-	d.valid, d.seq, d.size = true, seq, size
-	d.headN = len(p.appendStateHead(d.head[:0]))
-	p.appendStateTail(d.tail[:0])
-	d.hour = int64(p.now) / int64(unit.Hour)
-	for j, i := 0, int(floorMod(d.hour, hourBuckets)); j < len(d.saved); j++ {
-		d.saved[j] = p.hours[i]
-		if i++; i == hourBuckets {
-			i = 0
-		}
-	}
-	p.stSeq[i] = seq
-	p.addWrite(stBase+i*stSlot, size)
-	return strokes, true
+// maxSpan bounds one span, so that the closed forms stay well inside 64 bits
+// (a rate in nL/day times a span in ms).
+const maxSpan = 64 * unit.Day
+
+// spanPlan is what plan found: Coast may advance to end, delivering strokes
+// strokes; cut says that something other than until or maxSpan ended it.
+type spanPlan struct {
+	end     unit.Time
+	strokes int
+	cut     bool
 }
 
-// deferredState is a state record Coast has taken but not yet written.
-type deferredState struct {
-	valid bool
-	seq   uint32
-	size  int             // in its slot, CRC included
-	head  [stHeadMax]byte // appendStateHead then
-	headN int
-	tail  [stTail]byte  // appendStateTail then
-	hour  int64         // the clock hour then
-	saved [3]hourBucket // the buckets of that hour and the next two, then
-}
-
-// writeDeferred writes the deferred state record of slot i, if any, as
-// checkpoint would have written it. The cap window's buckets are as they were
-// then but for the hour of the record and the two after it: Coast's strokes
-// since (less than two hours of them) changed no others.
-func (p *Pump) writeDeferred(i int) {
-	d := &p.deferred[i]
-	if !d.valid {
-		return
-	}
-	d.valid = false
-	hours := p.hours
-	for j, i := 0, int(floorMod(d.hour, hourBuckets)); j < len(d.saved); j++ {
-		hours[i] = d.saved[j]
-		if i++; i == hourBuckets {
-			i = 0
-		}
-	}
-	p.fillSlot(stBase+i*stSlot, stSlot, magicSt, d.seq, func(b []byte) []byte {
-		b = append(b, d.head[:d.headN]...)
-		b = appendHours(b, &hours, d.hour)
-		return append(b, d.tail[:]...)
-	})
-}
-
-// coast delivers up to most strokes as Coast does, before the checkpoint due
-// at ckpt.
-func (p *Pump) coast(until unit.Time, most int, ckpt unit.Time, each func(unit.Time)) int {
-	// Priming (a few minutes at most) and a cap of no strokes are left to Tick.
-	if p.action != ActNone || p.dirty || !p.delivering() || p.rate <= 0 || p.prime.active || p.winCap == 0 ||
-		p.nextBattery == never {
+// strokesIn returns how many strokes of the running program come in (now, t].
+func (p *Pump) strokesIn(t unit.Time) int {
+	if p.rate <= 0 || t <= p.now {
 		return 0
 	}
-	next := p.nextStroke
-	// The last instant a stroke may come: before any other deadline (the
-	// battery's moves with each stroke, see below).
-	last := min(p.nextFlex, ckpt, p.nextCritTone, p.nextTone, p.nextLevel, p.nextRetry,
-		p.cbolus.end, p.pbolus.end, p.bridge.end) - 1
-	last = min(last, until)
-	if next > last || next < p.now {
-		return 0
-	}
-	rate := int64(p.rate)
-	qi := strokeScaled / rate // every interval is qi or qi+1 ms (see below)
-	rq := rate * qi
-	// The accumulator at the first stroke. The stroke leaves it in [0, rate),
-	// and from there the next is qi or qi+1 ms on, where it is in
-	// [S, S+rate) again, and so on. (The first holds a stroke and no more than
-	// that unless the rate has just fallen; Tick takes those.)
-	acc := p.acc + rate*int64(next-p.tAcc)
-	if acc < strokeScaled || acc >= strokeScaled+rate {
-		return 0
-	}
+	return int((p.acc + int64(p.rate)*int64(t-p.now)) / strokeScaled)
+}
 
-	// Reservoir: strokes that leave the estimate above every threshold that
-	// would raise an alarm.
+// strokeAt returns the time of the j-th stroke (from 1) from now on.
+func (p *Pump) strokeAt(j int) unit.Time {
+	return p.now.Add(unit.Duration((int64(j)*strokeScaled - p.acc + int64(p.rate) - 1) / int64(p.rate)))
+}
+
+// periodic returns how many times a timer next due at next with period d fires
+// in (now, t].
+func periodic(next unit.Time, d unit.Duration, t unit.Time) int64 {
+	if next > t {
+		return 0
+	}
+	return int64(t.Sub(next)/d) + 1
+}
+
+// batteryTarget is the charge whose crossing checkBattery acts on next: ERI's
+// threshold, the end-of-service reserve, or empty.
+func (p *Pump) batteryTarget() unit.Charge {
+	switch {
+	case !p.alarms.Has(ERI):
+		return p.eriThreshold
+	case p.suspended&susEOS == 0:
+		return BatteryReserve
+	}
+	return 0
+}
+
+// chargeAt is the battery at t after everything regular in (now, t]: quiescent
+// drain, strokes and tones.
+func (p *Pump) chargeAt(t unit.Time) unit.Charge {
+	tones := periodic(p.nextTone, NonCriticalTonePeriod, t) + periodic(p.nextCritTone, CriticalTonePeriod, t)
+	return p.charge - unit.Charge(QuiescentCurrent)*unit.Charge(t-p.now) -
+		unit.Charge(p.strokesIn(t))*StrokeCharge - unit.Charge(tones)*ToneCharge
+}
+
+// plan finds how far Coast may go from now: up to until, before every other
+// deadline, before the first stroke that would not be a plain one, and before
+// the battery reaches its next threshold. With each (stroke by stroke), before
+// the next checkpoint and tone too.
+func (p *Pump) plan(until unit.Time, each bool) (spanPlan, bool) {
+	if p.action != ActNone || p.dirty || p.prime.active || p.suspended&susDead != 0 || p.tAcc != p.now ||
+		p.nextBattery == never { // a battery deadline never planned (a reset of a pump never programmed): Tick's
+		return spanPlan{}, false
+	}
+	delivering := p.delivering() && p.rate > 0
+	if p.nextCheckpoint <= p.now || p.nextTone <= p.now || p.nextCritTone <= p.now || delivering && p.nextStroke <= p.now {
+		return spanPlan{}, false // something is due now: Tick's
+	}
+	other := min(p.nextFlex, p.nextLevel, p.nextRetry, p.cbolus.end, p.pbolus.end, p.prime.end, p.bridge.end, p.nextBattery)
+	end := min(until, other-1, p.now.Add(maxSpan))
+	if each {
+		end = min(end, p.nextCheckpoint-1, p.nextTone-1, p.nextCritTone-1)
+	}
+	if end <= p.now {
+		return spanPlan{}, false
+	}
+	sp := spanPlan{end: end, cut: end < until && end < p.now.Add(maxSpan)}
+	if delivering {
+		n := p.strokesIn(end)
+		k := min(n, p.reservoirAllows(), p.capAllows(n))
+		if k < n {
+			sp.end, sp.cut = p.strokeAt(k+1)-1, true
+		}
+		sp.strokes = k
+	}
+	if p.chargeAt(sp.end) <= p.batteryTarget() {
+		// The first instant the battery reaches its threshold: Tick's.
+		lo, hi := p.now, sp.end // chargeAt(lo) > target ≥ chargeAt(hi)
+		for hi-lo > 1 {
+			m := lo + (hi-lo)/2
+			if p.chargeAt(m) <= p.batteryTarget() {
+				hi = m
+			} else {
+				lo = m
+			}
+		}
+		sp.end, sp.cut = lo, true
+		sp.strokes = min(sp.strokes, p.strokesIn(lo))
+	}
+	if sp.end <= p.now || sp.strokes == 0 && periodic(p.nextCheckpoint, CheckpointPeriod, sp.end) == 0 &&
+		periodic(p.nextTone, NonCriticalTonePeriod, sp.end) == 0 && periodic(p.nextCritTone, CriticalTonePeriod, sp.end) == 0 {
+		return spanPlan{}, false // nothing to do before Tick's next thing
+	}
+	return sp, true
+}
+
+// reservoirAllows is how many plain strokes the reservoir estimate allows: the
+// next would raise LOW_RESERVOIR (unless raised) or EMPTY_RESERVOIR.
+func (p *Pump) reservoirAllows() int {
 	floor := EmptyVolume
 	if !p.alarms.Has(LowReservoir) {
 		floor = max(floor, p.rx.lowReservoir())
@@ -199,148 +187,249 @@ func (p *Pump) coast(until unit.Time, most int, ckpt unit.Time, each func(unit.T
 	if est <= floor {
 		return 0
 	}
-	left := min(most, int((int64(est-floor)+int64(StrokeVolume)-1)/int64(StrokeVolume))-1)
+	return int((int64(est-floor)+int64(StrokeVolume)-1)/int64(StrokeVolume)) - 1
+}
 
-	// Battery. The k-th stroke of the batch, at t, leaves the charge at
-	// charge − q(t−tBat) − k×StrokeCharge, which must stay above thr (else
-	// checkBattery raises ERI or EOS): t + k×shift < tBat + ceil((charge−thr)/q).
-	// And as debitStroke moves the battery deadline on by shift a stroke, the
-	// k-th must come before it: t + k×shift < nextBattery + shift. With
-	// intervals of at most qi+1 ms, the first kb strokes meet both bounds.
-	c0 := coastBase{charge: p.charge, tBat: p.tBat, nb: p.nextBattery, thr: p.eriThreshold}
-	if p.alarms.Has(ERI) {
-		c0.thr = BatteryReserve
-	}
-	if c0.charge <= c0.thr {
-		return 0 // checkBattery has a threshold to raise: Tick's
-	}
-	bound := min(c0.tBat.Add(unit.Duration((c0.charge-c0.thr+coastQ-1)/coastQ)), c0.nb+coastShift)
-	switch d, per := int64(bound-next)+qi, qi+1+int64(coastShift); {
-	case d < 0:
+// capAllows is how many of the next n strokes the cap window allows before it
+// refuses one. Stroke m (from 1) is refused when the window is full and its
+// oldest stroke — the stroke cap places back, in the window or in this span —
+// lies within 24 h before it. The gap e(m) between the two is, over any
+// stretch where the older stroke comes from one run, two ceilings of linear
+// functions of m apart, so it is never less than the smaller of its values at
+// the ends of the stretch less 1: a stretch whose ends are both at least
+// 24 h + 1 ms apart is clear without looking inside, and only the strokes
+// within a millisecond or two of the cap are looked at one by one.
+func (p *Pump) capAllows(n int) int {
+	w := &p.win
+	if n == 0 {
 		return 0
-	case d < int64(left)*per: // the battery bounds the batch: kb = d/per strokes (rarely: no division otherwise)
-		left = int(d / per)
 	}
-	n0 := left
-
-	var (
-		t         unit.Time // the last stroke
-		lim       = next    // the next stroke at or after lim is the first of its hour (or past last)
-		win       = p.win[:p.winCap]
-		winN, pos = p.winN, p.winHead + p.winN // pos: where the next stroke goes in the ring
-		b         *hourBucket                  // the hour bucket the batch counts into
-		hourLeft  int                          // left when b's first stroke of the batch came
-		done      int                          // strokes folded into p (with each, after each stroke)
-	)
-	if pos >= len(win) {
-		pos -= len(win)
+	if w.cap == 0 {
+		return 0
 	}
-	for left > 0 {
-		slow := next >= lim
-		if slow && next > last {
-			break
-		}
-		// winAllows, then ringPush.
-		if winN == len(win) {
-			if win[pos] > next.Add(-unit.Day) {
-				break // the executor refuses it: Tick logs the cap fault
-			}
-		} else {
-			winN++
-		}
-		win[pos] = next
-		if pos++; pos == len(win) {
-			pos = 0
-		}
-		// The stroke is delivered: StrokeDone's effects follow.
-		t = next
-		left--
-		acc -= strokeScaled
-		if slow { // bucketPush(t, true): the batch's first stroke, or its hour's
-			if b != nil {
-				b.n += uint32(hourLeft - left - 1)
-			}
-			if t >= p.hourEnd {
-				p.enterHour(t)
-			}
-			b, hourLeft = &p.hours[p.hourIdx], left+1
-			switch {
-			case b.n == 0:
-				b.first, b.acc, b.rate, b.epoch = t, acc, p.rate, p.runEpoch
-			case b.epoch != p.runEpoch || b.rate != p.rate:
-				b.rate = 0
-			}
-			lim = min(last+1, p.hourEnd) // later strokes of the batch in this hour change nothing else
-		}
-		// planStroke: ceil((S−acc)/rate) is qi+1 if acc+rate×qi < S, else qi.
-		// Which of the two follows the rate's fractional part, so no branch:
-		// m is -1 for qi+1, 0 for qi.
-		acc += rq
-		m := (acc - strokeScaled) >> 63
-		acc += rate & m
-		next = t.Add(unit.Duration(qi - m))
-		if each != nil {
-			b.n += uint32(hourLeft - left)
-			hourLeft = left
-			p.coasted(&c0, n0-left, n0-left-done, t, acc-rate*int64(next-t), next, winN, pos)
-			done = n0 - left
-			each(t)
-		}
-	}
-	n := n0 - left
-	if n == done {
+	free := w.cap - w.n // strokes 1..free find room without looking back
+	if n <= free {
 		return n
 	}
-	b.n += uint32(hourLeft - left)
-	p.coasted(&c0, n, n-done, t, acc-rate*int64(next-t), next, winN, pos)
-	return n
+	first := n + 1 // the first refused stroke, if any
+	// The window's own strokes: stroke m looks back to the window's stroke
+	// m - free (from 1, oldest first), for m in [free+1, min(n, cap)].
+	m := free + 1
+	for i := 0; i < w.len && m <= min(n, w.cap); i++ {
+		r := w.run(i)
+		lo := 0
+		if i == 0 {
+			lo = w.skip
+		}
+		// The run's live strokes lo..r.n-1 are looked back to by m .. m+r.n-1-lo.
+		k0 := lo
+		last := min(m+(r.n-1-lo), min(n, w.cap))
+		// A run's first stroke may carry an accumulator beyond its rate (the rate
+		// fell at it); it is not on the run's line: look at it alone.
+		if k0 == 0 && r.rate > 0 && r.acc >= int64(r.rate) || r.rate <= 0 {
+			if p.strokeAt(m).Sub(r.At(k0)) < unit.Day {
+				return m - 1
+			}
+			m++
+			k0++
+			if m > last {
+				continue
+			}
+		}
+		base := m - k0 // stroke m looks back to stroke m - base of the run
+		if f := firstClose(m, last, func(j int) unit.Duration { return p.strokeAt(j).Sub(r.At(j - base)) }); f > 0 {
+			return f - 1
+		}
+		m = last + 1
+	}
+	// Strokes of the span itself: stroke m looks back to stroke m - cap.
+	if n > w.cap {
+		c := w.cap
+		if f := firstClose(w.cap+1, n, func(j int) unit.Duration { return p.strokeAt(j).Sub(p.strokeAt(j - c)) }); f > 0 {
+			first = f
+		}
+	}
+	return first - 1
 }
 
-const (
-	coastQ     = unit.Charge(QuiescentCurrent)
-	coastShift = unit.Time(StrokeCharge / coastQ) // see debitStroke
-)
-
-// coastBase is the battery as a batch of Coast found it.
-type coastBase struct {
-	charge unit.Charge
-	tBat   unit.Time
-	nb     unit.Time   // the battery deadline
-	thr    unit.Charge // the threshold the deadline aims at: ERI's, or the reserve after ERI
+// firstClose returns the first j in [lo, hi] with e(j) < 24 h, or 0, where e
+// is never less than min(e(a), e(b)) - 1 for a ≤ j ≤ b (see capAllows).
+func firstClose(lo, hi int, e func(int) unit.Duration) int {
+	elo := e(lo)
+	if elo < unit.Day {
+		return lo
+	}
+	if lo == hi {
+		return 0
+	}
+	ehi := e(hi)
+	if min(elo, ehi)-unit.Millisecond >= unit.Day {
+		return 0
+	}
+	if hi == lo+1 {
+		if ehi < unit.Day {
+			return hi
+		}
+		return 0
+	}
+	mid := lo + (hi-lo)/2
+	if f := firstClose(lo+1, mid, e); f > 0 {
+		return f
+	}
+	return firstClose(mid+1, hi, e)
 }
 
-// coasted folds n strokes of a batch of Coast, the last at t, into the core:
-// the state Tick and StrokeDone would have left after it. pos is where the
-// cap window's ring takes its next stroke.
-func (p *Pump) coasted(c0 *coastBase, n, k int, t unit.Time, acc int64, next unit.Time, winN, pos int) {
-	if dt := int64(t - p.tAcc); dt > 0 { // advance
+// span advances over the span plan found: the checkpoints whose records the
+// image keeps are written on the way, with the core as it stood at each.
+//
+// Checkpoint j (from 1) comes at t0 + (j-1) h and goes to slot (s0 + j - 1)
+// mod 2 with sequence number base + j. A record is overwritten by the next
+// checkpoint but one, and within a span records only shrink (a patient bolus
+// leaving the last 24 h takes 4 bytes out), so the image keeps, of each run of
+// same-sized records, the last one in each slot: those are written, in order,
+// and the others only counted.
+func (p *Pump) span(sp *spanPlan, run *StrokeRun) {
+	k := periodic(p.nextCheckpoint, CheckpointPeriod, sp.end)
+	if k == 0 {
+		p.leap(sp.end, run)
+		return
+	}
+	t0 := p.nextCheckpoint
+	s0, _ := nextSlot(&p.stSeq)
+	base := max(p.stSeq[0], p.stSeq[1])
+	slot := func(j int64) int { return int((int64(s0) + j - 1) % 2) }
+
+	// The last checkpoint of each size: k, and the last before each patient
+	// bolus leaves the 24 h a record looks back (the record at t holds the
+	// boluses less than 24 h before t).
+	var keep [2*MaxPatientBolusesPer24h + 2]int64
+	nk := 0
+	add := func(j int64) {
+		if j < 1 || j > k {
+			return
+		}
+		for i := range nk {
+			if keep[i] == j {
+				return
+			}
+		}
+		keep[nk] = j
+		nk++
+	}
+	ends := func(e int64) { add(e); add(e - 1) }
+	ends(k)
+	for i := range p.pbN {
+		if d := p.pbTimes[(p.pbHead+i)%len(p.pbTimes)].Add(unit.Day).Sub(t0); d > 0 {
+			if e := int64((d + CheckpointPeriod - 1) / CheckpointPeriod); e < k {
+				ends(e) // checkpoints 1..e still hold that bolus
+			}
+		}
+	}
+	for i := 1; i < nk; i++ { // in time order
+		for j := i; j > 0 && keep[j] < keep[j-1]; j-- {
+			keep[j], keep[j-1] = keep[j-1], keep[j]
+		}
+	}
+	for _, j := range keep[:nk] {
+		p.leap(t0.Add(unit.Duration(j-1)*CheckpointPeriod), run)
+		if j > 1 { // the slots as checkpoint j finds them
+			p.stSeq[1-slot(j)] = base + uint32(j) - 1
+			p.stSeq[slot(j)] = base + uint32(j) - 2
+		}
+		p.checkpoint()
+	}
+	p.leap(sp.end, run)
+	p.stSeq[slot(k)] = base + uint32(k)
+	if k > 1 {
+		p.stSeq[1-slot(k)] = base + uint32(k) - 1
+	}
+	p.nextCheckpoint = t0.Add(unit.Duration(k) * CheckpointPeriod)
+	p.dirty = false
+}
+
+// leap advances the core to t (now ≤ t ≤ a span's end) with everything
+// regular in (now, t] done: the strokes (added to run), the tones, quiescent
+// drain; not the checkpoints (span writes those).
+func (p *Pump) leap(t unit.Time, run *StrokeRun) {
+	if t <= p.now {
+		return
+	}
+	dt := int64(t - p.now)
+	n := p.strokesIn(t)
+	crit := periodic(p.nextCritTone, CriticalTonePeriod, t)
+	non := periodic(p.nextTone, NonCriticalTonePeriod, t)
+	p.charge -= unit.Charge(QuiescentCurrent)*unit.Charge(dt) + unit.Charge(n)*StrokeCharge + unit.Charge(crit+non)*ToneCharge
+	p.tBat = t
+	if crit > 0 {
+		p.tonesCritical += crit
+		p.nextCritTone = p.nextCritTone.Add(unit.Duration(crit) * CriticalTonePeriod)
+	}
+	if non > 0 {
+		p.tonesNonCrit += non
+		p.nextTone = p.nextTone.Add(unit.Duration(non) * NonCriticalTonePeriod)
+	}
+	if n > 0 {
+		r := StrokeRun{first: p.strokeAt(1), rate: p.rate, n: n}
+		r.acc = p.acc + int64(p.rate)*int64(r.first-p.now) - strokeScaled
+		p.win.push(r)
+		p.hourLeap(r)
+		if run.n == 0 {
+			*run = r
+		} else {
+			run.n += n
+		}
+		v := unit.Volume(n) * StrokeVolume
+		p.delivered += v
+		p.sinceFill += v
+		p.stallCount = 0
+		if p.cfg.PressureSensor {
+			p.highCount, p.lowCount = 0, 0
+		}
+	}
+	if p.rate > 0 {
+		p.acc += int64(p.rate)*dt - int64(n)*strokeScaled
 		p.accrueSources(dt)
 	}
-	p.acc, p.tAcc, p.now = acc, t, t
-	// The battery after n strokes: quiescent drain to t and n stroke charges.
-	// debitStroke moved the deadline on by shift a stroke while the charge
-	// stayed above the ERI threshold; once at or below it (after ERI: the
-	// charge only falls, so from some stroke on) checkBattery planned it
-	// afresh, and the last stroke's plan stands.
-	c := c0.charge - coastQ*unit.Charge(t-c0.tBat) - unit.Charge(n)*StrokeCharge
-	if c > p.eriThreshold {
-		p.nextBattery = c0.nb - unit.Time(n)*coastShift
-	} else {
-		p.nextBattery = t.Add(unit.Duration((c - c0.thr + coastQ - 1) / coastQ))
+	p.tAcc, p.now = t, t
+	if p.rate > 0 {
+		p.planStroke()
 	}
-	p.charge, p.tBat = c, t
-	v := unit.Volume(k) * StrokeVolume
-	p.delivered += v
-	p.sinceFill += v
-	// The ring's head moves only once it is full, and then stands where the
-	// next stroke goes.
-	if winN == p.winCap {
-		p.winHead = pos
+	// checkBattery's plan, which every stroke and tone of the span left
+	// (the charge above its target all along).
+	q := unit.Charge(QuiescentCurrent)
+	p.nextBattery = t.Add(unit.Duration((p.charge - p.batteryTarget() + q - 1) / q))
+}
+
+// hourLeap counts the strokes of r in their clock hours' buckets, as
+// bucketPush would one by one. Every clock hour between r's first and last
+// stroke holds at least one of them (no program runs slower than a stroke in
+// 15 minutes), so only the last hourBuckets hours can still be in the buckets.
+func (p *Pump) hourLeap(r StrokeRun) {
+	last := r.Last()
+	h0 := int64(r.first) / int64(unit.Hour)
+	h1 := int64(last) / int64(unit.Hour)
+	from := max(h0, h1-hourBuckets+1)
+	j := 0 // the first stroke of hour h
+	if from > h0 {
+		j = r.Through(unit.Time(from*int64(unit.Hour)) - 1)
 	}
-	p.winN = winN
-	p.stallCount = 0
-	if p.cfg.PressureSensor { // pressure(normal)
-		p.highCount, p.lowCount = 0, 0
+	for h := from; h <= h1; h++ {
+		end := r.Through(unit.Time((h+1)*int64(unit.Hour)) - 1) // strokes before the next hour
+		if end == j {
+			continue // unreachable at the rates a program may run (see above)
+		}
+		t := r.At(j)
+		if t >= p.hourEnd {
+			p.enterHour(t)
+		}
+		b := &p.hours[p.hourIdx]
+		switch {
+		case b.n == 0:
+			b.first, b.acc, b.rate, b.epoch = t, r.accAfter(j), r.rate, p.runEpoch
+		case b.epoch != p.runEpoch || b.rate != r.rate:
+			b.rate = 0
+		}
+		b.n += uint32(end - j)
+		j = end
 	}
-	p.nextStroke = next
 }

@@ -34,7 +34,8 @@ type strokeSeen struct {
 	NextBattery                  unit.Time
 	Charge                       unit.Charge
 	Delivered, SinceFill         unit.Volume
-	WinN, WinHead, HourIdx       int
+	WinN, WinRuns, WinSkip       int
+	HourIdx                      int
 	HourEnd                      unit.Time
 	Hour                         hourBucket
 	Stall, High, Low             int
@@ -52,7 +53,7 @@ type strokeSeen struct {
 func seen(p *Pump, at unit.Time, completed bool) strokeSeen {
 	return strokeSeen{At: at, Completed: completed, Acc: p.acc, Now: p.now, TAcc: p.tAcc, TBat: p.tBat,
 		NextStroke: p.nextStroke, NextBattery: p.nextBattery, Charge: p.charge, Delivered: p.delivered,
-		SinceFill: p.sinceFill, WinN: p.winN, WinHead: p.winHead, HourIdx: p.hourIdx, HourEnd: p.hourEnd,
+		SinceFill: p.sinceFill, WinN: p.win.n, WinRuns: p.win.len, WinSkip: p.win.skip, HourIdx: p.hourIdx, HourEnd: p.hourEnd,
 		Hour: p.hours[p.hourIdx], Stall: p.stallCount, High: p.highCount, Low: p.lowCount,
 		CB: p.cbolus.accrued, PB: p.pbolus.accrued, Prime: p.prime.accrued, Bridge: p.bridge.accrued,
 		Alarms: p.alarms, Action: p.action, Next: p.Next(), Reservoir: p.Reservoir(), LogNext: p.log.Next(),
@@ -87,7 +88,7 @@ func (w *twin) run(h *hw, until, coastUntil unit.Time) {
 	for {
 		if w.coast && h.nominal() {
 			before := len(w.strokes)
-			n := w.p.Coast(coastUntil, each)
+			n := w.p.Coast(coastUntil, each).Len()
 			w.coasted += n
 			switch {
 			case !w.each && n > 0:
@@ -186,21 +187,19 @@ func stateDiff(a, b *Pump) string {
 		for i := c.nWrites; i < len(c.writes); i++ {
 			c.writes[i] = Write{}
 		}
-		for i := range c.deferred {
-			if c.deferred[i].valid {
-				return "a deferred state record outlived Coast"
-			}
-			c.deferred[i] = deferredState{}
-		}
 	}
-	// The large fields first, directly (reflect is slow on them).
-	if !slices.Equal(ca.win, cb.win) {
-		return "the cap window's ring differs"
+	// The large fields first, directly (reflect is slow on them). The cap
+	// window: the same strokes, as the same runs.
+	if ta, tb := ca.win.times(nil), cb.win.times(nil); !slices.Equal(ta, tb) {
+		return fmt.Sprintf("the cap window's strokes differ: %d and %d", len(ta), len(tb))
+	}
+	if ra, rb := liveRuns(&ca.win), liveRuns(&cb.win); !slices.Equal(ra, rb) || ca.win.skip != cb.win.skip {
+		return fmt.Sprintf("the cap window's runs differ:\nplain %+v skip %d\ncoast %+v skip %d", ra, ca.win.skip, rb, cb.win.skip)
 	}
 	if ca.image != cb.image {
 		return "the images differ"
 	}
-	ca.win, cb.win = nil, nil
+	ca.win, cb.win = window{}, window{}
 	ca.image, cb.image = [ImageSize]byte{}, [ImageSize]byte{}
 	if reflect.DeepEqual(ca, cb) {
 		return ""
@@ -220,6 +219,15 @@ func stateDiff(a, b *Pump) string {
 		diff = "(DeepEqual differs, fmt does not)"
 	}
 	return diff
+}
+
+// liveRuns returns the window's runs in use, oldest first.
+func liveRuns(w *window) []StrokeRun {
+	var out []StrokeRun
+	for i := range w.len {
+		out = append(out, *w.run(i))
+	}
+	return out
 }
 
 // TestCoastEquivalence drives identical cores through random programs,
@@ -362,11 +370,13 @@ func TestCoastEquivalence(t *testing.T) {
 		steps := map[string]func(){
 			"tick": func() {
 				dt := unit.Duration(rapid.Int64Range(1, 3*int64(unit.Day)).Draw(rt, "dt"))
-				switch pick("length", 3) {
+				switch pick("length", 4) {
 				case 1: // a few strokes at most: stalls and pressure faults shorter than their counts
 					dt = unit.Duration(rapid.Int64Range(1, int64(5*unit.Minute)).Draw(rt, "shortDt"))
 				case 2:
 					dt = unit.Duration(rapid.Int64Range(1, int64(unit.Hour)).Draw(rt, "hourDt"))
+				case 3: // weeks to months: Coast's spans (and their limit, maxSpan) in one go
+					dt = unit.Duration(rapid.Int64Range(int64(unit.Week), 100*int64(unit.Day)).Draw(rt, "longDt"))
 				}
 				until := now.Add(dt)
 				coastUntil := until

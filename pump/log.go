@@ -186,7 +186,9 @@ const LogSize = 4096
 // Log is the pump's event ring log. It lives in its own persistent memory, apart
 // from the state image, and survives resets.
 type Log struct {
-	entries [LogSize]Entry
+	// entries[seq % LogSize] holds entry seq. The ring is grown as the log
+	// fills, to LogSize: a simulated pump that logs little costs little.
+	entries []Entry
 	next    uint64 // sequence number of the next entry; the first entry is 1
 }
 
@@ -195,7 +197,14 @@ func NewLog() *Log { return &Log{next: 1} }
 
 func (l *Log) add(e Entry) {
 	e.Seq = l.next
-	l.entries[e.Seq%LogSize] = e
+	i := e.Seq % LogSize
+	if len(l.entries) == 0 {
+		l.entries = make([]Entry, 0, 64)
+	}
+	for i >= uint64(len(l.entries)) { // still filling: entries holds 0 .. next-1
+		l.entries = append(l.entries, Entry{})
+	}
+	l.entries[i] = e
 	l.next++
 }
 

@@ -476,16 +476,19 @@ func (p *Pump) restoreState(s *state, now unit.Time) {
 // otherwise placed as late as possible before the reset.
 func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
 	from := p.now.Add(-unit.Day)
-	push := func(t unit.Time) {
+	// A regenerated stroke carries its run (the accumulator after it and the
+	// rate), so the window keeps a regenerated hour as one run; a stroke placed
+	// late is a run of its own (rate 0).
+	push := func(t unit.Time, acc int64, rate unit.Rate) {
 		if t > from && t <= p.now {
-			p.ringPush(t)
+			p.win.push(StrokeRun{first: t, acc: acc, rate: rate, n: 1})
 		}
 	}
 	// The shortest possible gap between two strokes, less a millisecond of rounding.
 	gap := unit.Duration(strokeScaled/int64(MaxRate)) - unit.Millisecond
 	late := func(end unit.Time, n int64) {
 		for j := n - 1; j >= 0; j-- {
-			push(end.Add(-unit.Duration(j) * gap))
+			push(end.Add(-unit.Duration(j)*gap), 0, 0)
 		}
 	}
 	p.hourEnd = 0
@@ -493,7 +496,7 @@ func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
 		switch {
 		case hb.n == 0:
 		case hb.rate > 0:
-			generate(hb.first, hb.acc, hb.rate, int64(hb.n), unit.Time(math.MaxInt64), push)
+			generate(hb.first, hb.acc, hb.rate, int64(hb.n), unit.Time(math.MaxInt64), func(t unit.Time, acc int64) { push(t, acc, hb.rate) })
 		default:
 			late(min(unit.Time((hb.hour+1)*int64(unit.Hour))-1, s.at), int64(hb.n))
 		}
@@ -502,22 +505,23 @@ func (p *Pump) rebuildWindow(s *state, lost unit.Volume) {
 			p.hours[i].rate = 0 // after a reset no hour is known to be one run
 		}
 	}
-	since := func(t unit.Time) { // strokes after the checkpoint also count in their hour
-		push(t)
+	since := func(t unit.Time, acc int64, rate unit.Rate) { // strokes after the checkpoint also count in their hour
+		push(t, acc, rate)
 		p.bucketPush(t, false)
 	}
 	if s.rate > 0 && p.now <= s.stableUntil {
-		generate(s.at, s.acc-strokeScaled, s.rate, math.MaxInt64, p.now, since)
+		generate(s.at, s.acc-strokeScaled, s.rate, math.MaxInt64, p.now, func(t unit.Time, acc int64) { since(t, acc, s.rate) })
 	} else {
 		for j := int64(lost/StrokeVolume) - 1; j >= 0; j-- {
-			since(p.now.Add(-unit.Duration(j) * gap))
+			since(p.now.Add(-unit.Duration(j)*gap), 0, 0)
 		}
 	}
 }
 
 // generate calls f with the times of up to n strokes of an accumulator that
-// holds acc + one stroke at t (so the first is at t) and runs at rate, up to until.
-func generate(t unit.Time, acc int64, rate unit.Rate, n int64, until unit.Time, f func(unit.Time)) {
+// holds acc + one stroke at t (so the first is at t) and runs at rate, up to
+// until, and with the accumulator just after each.
+func generate(t unit.Time, acc int64, rate unit.Rate, n int64, until unit.Time, f func(unit.Time, int64)) {
 	acc += strokeScaled
 	for ; n > 0; n-- {
 		if acc < strokeScaled {
@@ -527,7 +531,7 @@ func generate(t unit.Time, acc int64, rate unit.Rate, n int64, until unit.Time, 
 		if t > until {
 			return
 		}
-		f(t)
 		acc -= strokeScaled
+		f(t, acc)
 	}
 }

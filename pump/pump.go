@@ -199,11 +199,8 @@ type Pump struct {
 	cbolus, pbolus, prime, bridge source
 	bridgeRx                      Prescription // the new program waiting for the bridge to end
 
-	// Cap window: times of strokes counted against max_24h, oldest first.
-	win     []unit.Time
-	winHead int
-	winN    int
-	winCap  int
+	// Cap window: the strokes counted against max_24h, as runs.
+	win     window
 	hours   [hourBuckets]hourBucket // strokes per clock hour, for the memory image
 	hourIdx int                     // bucket of the current hour
 	hourEnd unit.Time               // end of the current hour
@@ -257,7 +254,6 @@ type Pump struct {
 	nextCheckpoint unit.Time
 	dirty          bool // state changed since the last checkpoint: write one when this step ends
 	scratch        [rxEncodedMax]byte
-	deferred       [2]deferredState // state records a Coast in progress has yet to write
 }
 
 // New returns the core of a pump fresh from the factory at time now: no
@@ -274,7 +270,7 @@ func New(cfg Config, now unit.Time, log *Log) (*Pump, error) {
 
 // newCore builds the core's idle state without logging or writing anything.
 func newCore(cfg Config, now unit.Time, log *Log) *Pump {
-	p := &Pump{cfg: cfg, now: now, log: log, win: make([]unit.Time, maxCap), utcOffset: cfg.UTCOffset}
+	p := &Pump{cfg: cfg, now: now, log: log, utcOffset: cfg.UTCOffset}
 	p.charge, p.tBat = cfg.Battery, now
 	p.tAcc = now
 	p.nextStroke, p.nextFlex, p.nextRetry, p.nextBattery = never, never, never, never
@@ -412,7 +408,7 @@ func (p *Pump) due(t unit.Time) ActionKind {
 			// volume is dropped, never made up.
 			p.acc -= strokeScaled
 			p.runEpoch++
-			p.logEv(EvCapFault, AlarmNone, ReasonMax24h, int64(p.winN), int64(p.winCap))
+			p.logEv(EvCapFault, AlarmNone, ReasonMax24h, int64(p.win.n), int64(p.win.cap))
 			p.raise(DailyCap)
 		}
 		p.planStroke()
@@ -434,6 +430,10 @@ func (p *Pump) due(t unit.Time) ActionKind {
 
 // delivering reports whether delivery may run now.
 func (p *Pump) delivering() bool { return p.running && p.suspended == 0 && p.hasRx }
+
+// Delivering reports whether the program is delivering now: no stroke can
+// come until it is, but a stall retry (Status().Delivering, without the copy).
+func (p *Pump) Delivering() bool { return p.delivering() }
 
 // replan recomputes the total rate, the end of each source and the next stroke.
 func (p *Pump) replan() {
@@ -664,45 +664,21 @@ func (p *Pump) setBasal(rx *Prescription) {
 // Window of strokes counted against max_24h.
 
 func (p *Pump) resetWindow() {
-	p.winHead, p.winN = 0, 0
-	p.winCap = p.rx.capStrokes()
+	cap := p.rx.capStrokes()
 	if p.bridge.active {
-		p.winCap = p.schedRx.capStrokes()
+		cap = p.schedRx.capStrokes()
 	}
+	p.win.reset(cap)
 	p.hours = [hourBuckets]hourBucket{}
 	p.hourEnd = 0
 }
 
-func (p *Pump) winAllows(t unit.Time) bool {
-	if p.winN < p.winCap {
-		return true
-	}
-	return p.winCap > 0 && p.win[p.winHead] <= t.Add(-unit.Day)
-}
+func (p *Pump) winAllows(t unit.Time) bool { return p.win.allows(t) }
 
+// winPush counts a stroke the accumulator delivered at t (p.acc just after it).
 func (p *Pump) winPush(t unit.Time) {
-	p.ringPush(t)
+	p.win.push(StrokeRun{first: t, acc: p.acc, rate: p.rate, n: 1})
 	p.bucketPush(t, true)
-}
-
-// ringPush records a stroke in the cap window.
-func (p *Pump) ringPush(t unit.Time) {
-	if p.winCap == 0 {
-		return
-	}
-	if p.winN < p.winCap {
-		i := p.winHead + p.winN
-		if i >= p.winCap {
-			i -= p.winCap
-		}
-		p.win[i] = t
-		p.winN++
-	} else {
-		p.win[p.winHead] = t
-		if p.winHead++; p.winHead == p.winCap {
-			p.winHead = 0
-		}
-	}
 }
 
 // bucketPush counts a stroke in its clock hour, for the memory image. A stroke
@@ -762,17 +738,7 @@ type hourBucket struct {
 
 // inWindow returns the volume counted against max_24h in (now-24h, now].
 func (p *Pump) inWindow() unit.Volume {
-	from := p.now.Add(-unit.Day)
-	lo, hi := 0, p.winN // first logical index with time > from
-	for lo < hi {
-		m := (lo + hi) / 2
-		if p.win[(p.winHead+m)%p.winCap] > from {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return unit.Volume(p.winN-lo) * StrokeVolume
+	return unit.Volume(p.win.after(p.now.Add(-unit.Day))) * StrokeVolume
 }
 
 // Battery.

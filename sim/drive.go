@@ -36,6 +36,7 @@ func newDriven(sc *scenario.Scenario, stroke func(t unit.Time, moved unit.Volume
 	}
 	if stroke != nil {
 		inner := r.dev.OnStroke
+		r.dev.OnRun = nil // the observer sees every stroke
 		r.dev.OnStroke = func(t unit.Time, moved unit.Volume) {
 			inner(t, moved)
 			stroke(t, moved)

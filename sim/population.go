@@ -296,7 +296,7 @@ func (t *tally) pumpLife(g *gen, p *patient, n int, battery unit.Charge, from, e
 	if err != nil {
 		return 0, err
 	}
-	r.dev.OnStroke = nil // the workload needs no catheter pipeline
+	r.dev.OnStroke, r.dev.OnRun = nil, nil // the workload needs no catheter pipeline
 	replaceAt := end
 	eriSeen := false
 	cursor := uint64(1)

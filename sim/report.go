@@ -111,7 +111,8 @@ type Day struct {
 	ToPatient   map[string]float64 `json:"to_patient"`
 }
 
-// LogEntry is one pump event log entry.
+// LogEntry is one pump event log entry. Entries of the same kind and values
+// share one Detail map: read it, do not write to it.
 type LogEntry struct {
 	Seq    uint64         `json:"seq"`
 	At     string         `json:"at"`
@@ -175,13 +176,30 @@ func (r *run) report() *Report {
 		}
 		rep.Days = append(rep.Days, Day{Date: d.date, DeliveredML: ml(d.delivered), ToPatient: tp})
 	}
-	for _, e := range r.dev.Log.Since(0, nil) {
-		rep.Log = append(rep.Log, logEntry(e))
-		switch e.Kind {
-		case pump.EvAlarmRaise, pump.EvAlarmClear, pump.EvAlarmAcknowledge:
-			action := map[pump.EventKind]string{pump.EvAlarmRaise: "raise", pump.EvAlarmClear: "clear", pump.EvAlarmAcknowledge: "acknowledge"}[e.Kind]
-			rep.Alarms = append(rep.Alarms, AlarmEvent{At: rfc(e.At), Alarm: e.Alarm.String(), Action: action})
+	entries := r.dev.Log.Since(0, nil)
+	rep.Log = make([]LogEntry, 0, len(entries))
+	details := map[detailKey]map[string]any{} // entries with the same values share their detail
+	for _, e := range entries {
+		k := detailKey{e.Kind, e.Alarm, e.Reason, e.A, e.B}
+		d, ok := details[k]
+		if !ok {
+			d = logDetail(e)
+			details[k] = d
 		}
+		at := rfc(e.At)
+		rep.Log = append(rep.Log, LogEntry{Seq: e.Seq, At: at, Kind: e.Kind.String(), Detail: d})
+		action := ""
+		switch e.Kind {
+		case pump.EvAlarmRaise:
+			action = "raise"
+		case pump.EvAlarmClear:
+			action = "clear"
+		case pump.EvAlarmAcknowledge:
+			action = "acknowledge"
+		default:
+			continue
+		}
+		rep.Alarms = append(rep.Alarms, AlarmEvent{At: at, Alarm: e.Alarm.String(), Action: action})
 	}
 	if rep.Alarms == nil {
 		rep.Alarms = []AlarmEvent{}
@@ -220,8 +238,16 @@ func (r *run) amounts(m map[string]float64) map[string]Amount {
 	return out
 }
 
-// logEntry names the values of a log entry by its kind.
-func logEntry(e pump.Entry) LogEntry {
+// detailKey is what a log entry's detail depends on.
+type detailKey struct {
+	kind   pump.EventKind
+	alarm  pump.Alarm
+	reason pump.Reason
+	a, b   int64
+}
+
+// logDetail names the values of a log entry by its kind.
+func logDetail(e pump.Entry) map[string]any {
 	d := map[string]any{}
 	vol := func(v int64) float64 { return unit.Volume(v).Millilitres() }
 	switch e.Kind {
@@ -260,7 +286,7 @@ func logEntry(e pump.Entry) LogEntry {
 	case pump.EvConcentrationMismatch:
 		d["programmed_ng_per_ml"], d["reservoir_ng_per_ml"] = e.A, e.B
 	}
-	return LogEntry{Seq: e.Seq, At: rfc(e.At), Kind: e.Kind.String(), Detail: d}
+	return d
 }
 
 // WriteText writes the report for a person to read.

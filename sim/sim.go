@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
@@ -104,6 +103,7 @@ func newRun(sc *scenario.Scenario) (*run, error) {
 	r.fl = newFluids(cfg.PrimingVolume(), fill, sc.Pump.Primed)
 	dev.HW.Reservoir = sc.Fill.Volume
 	dev.OnStroke = r.stroke
+	dev.OnRun = r.strokes
 	r.attachMechanics()
 	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model.String()}
 	if !sc.Pump.Primed && !r.primes() {
@@ -574,7 +574,10 @@ func (r *run) refilled(e *scenario.Event, b refillBefore) {
 
 func ml(v unit.Volume) float64 { return v.Millilitres() }
 
-func rfc(t unit.Time) string { return t.Std().Format(time.RFC3339Nano) }
+func rfc(t unit.Time) string {
+	var buf [32]byte
+	return string(appendRFC3339(buf[:0], t))
+}
 
 // drugAmounts converts per-mixture volumes to per-drug amounts (in each drug's unit).
 func (r *run) drugAmounts(vols func(mix int) unit.Volume) map[string]float64 {

@@ -186,6 +186,7 @@ func trumpetCurve(sc *scenario.Scenario, rate unit.Rate, o TrumpetOptions) (Trum
 		return TrumpetCurve{}, err
 	}
 	inner := r.dev.OnStroke
+	r.dev.OnRun = nil // every stroke is sampled
 	r.dev.OnStroke = func(t unit.Time, moved unit.Volume) {
 		inner(t, moved)
 		strokes = append(strokes, stroke{t, moved})
