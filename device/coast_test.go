@@ -101,7 +101,7 @@ func TestRunCoastsAsItTicks(t *testing.T) {
 			if a.NVM != b.NVM || *a.Core.Image() != *b.Core.Image() || a.NVM != *a.Core.Image() {
 				rt.Fatalf("after %s: persistent memory differs", step)
 			}
-			if a.HW.Reservoir != b.HW.Reservoir || a.HW.leak != b.HW.leak {
+			if a.HW.Reservoir != b.HW.Reservoir || a.HW.leak != b.HW.leak || a.HW.kinkPct != b.HW.kinkPct {
 				rt.Fatalf("after %s: reservoir %s and %s", step, a.HW.Reservoir, b.HW.Reservoir)
 			}
 			if sa, sb := a.Core.Status(), b.Core.Status(); sa != sb {
@@ -124,7 +124,7 @@ func TestRunCoastsAsItTicks(t *testing.T) {
 		check("fill")
 		for range rapid.IntRange(1, 30).Draw(rt, "steps") {
 			step := []string{"run", "run", "run", "run", "stall", "occlude", "leak", "power loss", "refill", "program",
-				"patient bolus", "resume", "acknowledge"}[pick("step", 13)]
+				"patient bolus", "resume", "acknowledge", "kink", "revise"}[pick("step", 15)]
 			switch step {
 			case "run":
 				dt := unit.Duration(rapid.Int64Range(1, 3*int64(unit.Day)).Draw(rt, "dt"))
@@ -149,6 +149,15 @@ func TestRunCoastsAsItTicks(t *testing.T) {
 			case "leak":
 				for _, d := range devs {
 					d.HW.Leak()
+				}
+			case "kink":
+				pct := rapid.IntRange(1, 99).Draw(rt, "kinkPct")
+				for _, d := range devs {
+					d.HW.Kink(pct)
+				}
+			case "revise":
+				for _, d := range devs {
+					d.HW.ReplaceCatheter()
 				}
 			case "power loss":
 				for _, d := range devs {

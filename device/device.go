@@ -18,6 +18,7 @@ const (
 	NormalPressure   = 20 * unit.Kilopascal
 	PressureNoise    = 2 * unit.Kilopascal
 	OccludedPressure = 150 * unit.Kilopascal
+	KinkedPressure   = 80 * unit.Kilopascal // a partly blocked catheter: raised, yet under the occlusion threshold
 	LeakPressure     = 500 * unit.Pascal
 	LevelNoise       = 200 * unit.Microlitre // the level sensor reads within ±0.2 mL
 )
@@ -32,6 +33,8 @@ type Hardware struct {
 	occlFrom   unit.Time
 	occlUntil  unit.Time
 	leak       bool
+	kinkPct    int64 // a kinked catheter passes this percentage of each stroke (0: not kinked)
+	migrated   bool
 }
 
 // Stall makes the motor fail every stroke in [from, until) (an MRI scan's magnetic
@@ -47,12 +50,35 @@ func (h *Hardware) Leak() { h.leak = true }
 // Leaking reports whether the catheter leaks.
 func (h *Hardware) Leaking() bool { return h.leak }
 
+// Kink partly blocks the catheter for good: the outlet pressure rises to
+// KinkedPressure, still under the pump's occlusion threshold, and against it
+// each stroke moves only pct percent of its volume out of the reservoir (a
+// peristaltic pump loses volume against back-pressure). The pump counts full
+// strokes: the shortfall shows as a residual larger than expected at the next
+// refill.
+func (h *Hardware) Kink(pct int) { h.kinkPct = int64(max(1, min(pct, 99))) }
+
+// Migrate moves the catheter tip out of the intrathecal space: the drug flows
+// as before, at normal pressure, into tissue where it does not act. Nothing
+// the pump measures changes.
+func (h *Hardware) Migrate() { h.migrated = true }
+
+// Migrated reports whether the catheter tip has migrated.
+func (h *Hardware) Migrated() bool { return h.migrated }
+
+// ReplaceCatheter is a catheter revision: a new catheter, neither occluded,
+// kinked, broken nor out of place (it holds no drug until primed).
+func (h *Hardware) ReplaceCatheter() {
+	h.occlFrom, h.occlUntil, h.leak, h.kinkPct, h.migrated = 0, 0, false, 0, false
+}
+
 func (h *Hardware) occluded(t unit.Time) bool { return t >= h.occlFrom && t < h.occlUntil }
 
-// nominal reports whether every stroke in [from, until] completes and moves
-// its volume at normal outlet pressure: no stall window, occlusion or leak
-// reaches into the span. The pressure noise (±2 kPa about 20 kPa) never leaves
-// the core's normal band.
+// nominal reports whether every stroke in [from, until] completes at an
+// outlet pressure the core takes as normal: no stall window, occlusion or leak
+// reaches into the span. The pressure noise (±2 kPa about 20 kPa, or about a
+// kink's 80 kPa) never leaves the core's normal band; a kinked stroke moves
+// less, which only the reservoir sees.
 func (h *Hardware) nominal(from, until unit.Time) bool {
 	return from >= h.stallUntil && !h.leak && (h.occlFrom > until || h.occlUntil <= from)
 }
@@ -69,11 +95,14 @@ func (h *Hardware) stroke(t unit.Time, wantPressure bool) (pump.StrokeResult, un
 	case h.occluded(t):
 		r.Pressure = OccludedPressure
 	default:
-		moved = min(pump.StrokeVolume, max(h.Reservoir, 0))
+		moved = min(h.strokeVolume(), max(h.Reservoir, 0))
 		h.Reservoir -= moved
 		r.Pressure = NormalPressure
-		if h.leak {
+		switch {
+		case h.leak:
 			r.Pressure = LeakPressure
+		case h.kinkPct > 0:
+			r.Pressure = KinkedPressure
 		}
 	}
 	if wantPressure && !h.leak {
@@ -131,6 +160,14 @@ func (a u128) add(b u128) u128 {
 func beUint64(b []byte) uint64 {
 	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
 		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+// strokeVolume is what a stroke moves out of the reservoir when it can.
+func (h *Hardware) strokeVolume() unit.Volume {
+	if h.kinkPct > 0 {
+		return pump.StrokeVolume * unit.Volume(h.kinkPct) / 100
+	}
+	return pump.StrokeVolume
 }
 
 func (h *Hardware) level() unit.Volume {
@@ -246,13 +283,14 @@ func (d *Device) delivered(r pump.StrokeRun) {
 	if d.Cfg.PressureSensor && !d.HW.leak {
 		d.HW.skipNoise(uint64(n))
 	}
+	v := d.HW.strokeVolume()
 	full := n
-	if res := max(d.HW.Reservoir, 0); res < unit.Volume(n)*pump.StrokeVolume {
-		full = int(res / pump.StrokeVolume)
+	if res := max(d.HW.Reservoir, 0); res < unit.Volume(n)*v {
+		full = int(res / v)
 	}
-	d.HW.Reservoir -= unit.Volume(full) * pump.StrokeVolume
+	d.HW.Reservoir -= unit.Volume(full) * v
 	if d.OnRun != nil && full > 0 {
-		d.OnRun(r.Sub(0, full), pump.StrokeVolume)
+		d.OnRun(r.Sub(0, full), v)
 	}
 	if full == n {
 		return

@@ -56,17 +56,10 @@ func (r *run) attachMechanics() {
 // drive runs the scenario (fill, the first prescription, the events in order,
 // then to the end), calling h as it goes.
 func (r *run) drive(h *hooks) error {
-	d := r.dev
+	if err := r.begin(); err != nil {
+		return err
+	}
 	start := r.sc.Start
-	if err := d.Do(start, func(c *pump.Pump) error {
-		return c.Refill(start, pump.Refill{Added: r.sc.Fill.Volume, Drug: r.res.Name, Concentration: r.res.Concentration})
-	}); err != nil {
-		return &scenario.FieldError{Field: "fill", Reason: err.Error()}
-	}
-	rx := rxOf(&r.sc.Prescription, r.res)
-	if err := d.Do(start, func(c *pump.Pump) error { return c.Program(start, pump.NewProgram(rx, c.Status().RxHash)) }); err != nil {
-		return &scenario.FieldError{Field: "prescription", Reason: err.Error()}
-	}
 	w := walker{r: r, h: h, at: start, nextSample: start}
 	if h.event != nil {
 		h.event(nil) // the pump as it left the clinic
@@ -93,6 +86,23 @@ func (r *run) drive(h *hooks) error {
 	r.dayAt(r.sc.End().Add(-unit.Millisecond)) // days run to the scenario's last day, with or without delivery
 	if h.sample != nil && w.lastSample != r.sc.End() {
 		h.sample(r.sc.End())
+	}
+	return nil
+}
+
+// begin sets the pump up as it leaves the clinic at the scenario's start: the
+// fill, then the first prescription.
+func (r *run) begin() error {
+	d := r.dev
+	start := r.sc.Start
+	if err := d.Do(start, func(c *pump.Pump) error {
+		return c.Refill(start, pump.Refill{Added: r.sc.Fill.Volume, Drug: r.res.Name, Concentration: r.res.Concentration})
+	}); err != nil {
+		return &scenario.FieldError{Field: "fill", Reason: err.Error()}
+	}
+	rx := rxOf(&r.sc.Prescription, r.res)
+	if err := d.Do(start, func(c *pump.Pump) error { return c.Program(start, pump.NewProgram(rx, c.Status().RxHash)) }); err != nil {
+		return &scenario.FieldError{Field: "prescription", Reason: err.Error()}
 	}
 	return nil
 }

@@ -1,415 +1,509 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/thecal/thecal/pump"
-	"github.com/thecal/thecal/scenario"
 	"github.com/thecal/thecal/unit"
 )
 
-// PopulationOptions choose a virtual clinic: Patients implanted patients
-// followed for Years from Start.
+// PopulationOptions choose a virtual clinic: Patients implanted at Start,
+// followed with the referrals that arrive for Years, over Seeds independent
+// replicates (seeds Seed, Seed+1, …).
 type PopulationOptions struct {
 	Patients int
 	Years    int
 	Seed     int64
-	Start    unit.Time // 0: 2026-01-01T00:00:00Z
-	Workers  int       // 0: every CPU
-	Progress func(done, total int)
+	Seeds    int // replicates; 0 means 1
+	// Shard and Shards run one slice of every replicate: the patients whose
+	// number is Shard modulo Shards (Shards 0 means 1). MergePopulation adds
+	// the slices up to exactly what one run gives.
+	Shard, Shards int
+	Params        []string  // NAME=VALUE, over the lifecycle model's defaults
+	Start         unit.Time // 0: 2026-01-01T00:00:00Z
+	Workers       int       // 0: every CPU
+	Progress      func(done, total int)
 }
 
 // PopulationStart is the default first day of a population run.
 const PopulationStart = unit.Time(1767225600000) // 2026-01-01T00:00:00Z
 
-// The distributions a population is drawn from (docs/simulator.md explains each).
-var PopulationDistributions = []string{
-	"pump model: TP-20 70%, TP-40 30%",
-	"drug: baclofen 2000 mcg/mL 60% (refill at least every 180 days), morphine 25 mg/mL 40% (every 90 days)",
-	"basal rate: log-normal, median 0.25 mL/day, sigma 0.6, clipped to 0.048-1.0 mL/day",
-	"refill interval: due when the reservoir is down to the low-reservoir threshold (2 mL) plus 10 days of delivery and 0.5 mL, capped by the drug's limit, at least 7 days",
-	"refill visit: 90% within ±3 days of due, 7% late by 4-21 days, 3% missed (next attempt 7-28 days later)",
-	"patient bolus (PTM): 20% of patients; 0.02 mL over 10 min, lockout 3 h, 4 per 24 h; presses Poisson at 0.2-2 a day",
-	"MRI: Poisson, 0.08 a year; 20-60 min (stalls the motor); interrogation and acknowledgement 1-48 h later",
-	"battery at the start: the pump's age is uniform over 0-6 years of drain at its rate (288 µAh/day + 0.1 µAh a stroke), ×N(1, 0.03)",
-	"new pump battery: 1,000,000 µAh × min(1, N(0.98, 0.01)) (shelf loss)",
-	"replacement: 1-14 days to notice ERI plus 14-45 days to schedule; 5% slip by another 60-120 days",
-}
+// Limits of a run.
+const (
+	MaxPopulationPatients = 10_000_000
+	MaxPopulationYears    = 50
+	MaxPopulationSeeds    = 1000
+	MaxPopulationShards   = 1_000_000
+)
 
-// PopulationMonth is one calendar month of a clinic's workload.
-type PopulationMonth struct {
-	Month          string         `json:"month"` // YYYY-MM
-	Refills        int            `json:"refills"`
-	MissedRefills  int            `json:"missed_refills"`
-	PatientBoluses int            `json:"patient_boluses"`
-	MRIs           int            `json:"mris"`
-	Alarms         map[string]int `json:"alarms"` // raises by alarm
-	Interruptions  int            `json:"interruptions"`
-	ERI            int            `json:"eri"`
-	Replacements   int            `json:"replacements"`
-}
+// The counts kept per month. Those ending in _ml are volumes (counted in nL,
+// shown in mL); patients is a stock (at the month's end), pump_ms the time
+// pumps were implanted in the month; every other column counts events.
+const (
+	cReferrals = iota
+	cTrials
+	cTrialFailures
+	cImplants
+	cReplacements
+	cRevisions
+	cExplants
+	cDeaths
+	cInfections
+	cRefills
+	cMissedRefills
+	cFlaggedRefills
+	cPatientBoluses
+	cMRIs
+	cInterruptions
+	cPatients
+	cPumpMs
+	cRevision                              // + cause
+	cExplant  = cRevision + int(numFaults) // + reason
+	cFault    = cExplant + numExplants     // catheter faults put on the hardware, + cause
+	cAlarm    = cFault + int(numFaults)    // alarm raises, + pump.Alarm - 1
+	cDispense = cAlarm + numAlarmCols      // drug put into pumps, nL, + product
+	cDeliver  = cDispense + numProducts    // drug the pumps delivered, nL, + product
+	numCols   = cDeliver + numProducts
+)
 
-// PopulationResult is the clinic manager's planning view.
-type PopulationResult struct {
-	Patients      int               `json:"patients"`
-	Years         int               `json:"years"`
-	Seed          int64             `json:"seed"`
-	Start         string            `json:"start"`
-	PumpYears     float64           `json:"pump_years"`
-	Strokes       int64             `json:"strokes"`
-	Distributions []string          `json:"distributions"`
-	Months        []PopulationMonth `json:"months"`
-	Total         PopulationMonth   `json:"total"`
-}
+// numAlarmCols is how many alarms the pump has (LOW_RESERVOIR … DAILY_CAP).
+const numAlarmCols = 11
 
-// patient is one virtual patient's fixed traits.
-type patient struct {
-	model     pump.Model
-	drug      scenario.Drug
-	rate      unit.Rate
-	interval  unit.Duration // planned refill interval
-	ptm       bool
-	pressRate float64 // presses a day
-	battery   unit.Charge
-}
+// fault is a catheter problem and what the pump can tell of it.
+type fault int
 
-// tally counts one patient's workload by month index.
-type tally struct {
-	buf     []pump.Entry // log entries being counted, reused
-	months  []PopulationMonth
-	strokes int64
-	life    unit.Duration // pump time simulated
-}
+const (
+	faultOcclusion fault = iota
+	faultKink
+	faultLeak
+	faultDisconnection
+	faultMigration
+	faultMass // inflammatory mass at the catheter tip (opioids)
+	numFaults
+)
 
-func (t *tally) at(i int) *PopulationMonth {
-	if i < 0 || i >= len(t.months) {
-		return nil
+var faultNames = [numFaults]string{"occlusion", "kink", "leak", "disconnection", "migration", "inflammatory_mass"}
+
+const (
+	explantInfection = iota
+	explantEfficacy
+	explantChoice
+	numExplants
+)
+
+var explantNames = [numExplants]string{"infection", "efficacy", "choice"}
+
+// numPumpAlarms is how many alarms the pump has (pump.Alarm 1 …).
+var numPumpAlarms = func() pump.Alarm {
+	a := pump.Alarm(1)
+	for a.String() != "UNKNOWN_ALARM" {
+		a++
 	}
-	return &t.months[i]
+	if a-1 != numAlarmCols {
+		panic("sim: the pump's alarms changed: update numAlarmCols")
+	}
+	return a - 1
+}()
+
+// product is a drug and concentration the clinic stocks.
+type product struct {
+	drug, conc string
+	mgPerML    float64       // for the inflammatory mass hazard (opioids), 0 otherwise
+	stability  unit.Duration // the longest time between refills
 }
 
-// monthIndex is the calendar month of t counted from the month of start.
-func monthIndex(start, t unit.Time) int {
-	a, b := start.Std(), t.Std()
-	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+var products = []product{
+	{"baclofen", "2000 mcg/mL", 0, 180 * unit.Day},
+	{"morphine", "10 mg/mL", 10, 90 * unit.Day},
+	{"morphine", "25 mg/mL", 25, 90 * unit.Day},
 }
 
-// RunPopulation simulates the patients on all workers. Each patient draws from
-// its own generator, seeded from the population seed and its number, and the
-// counts are summed in patient order: the result does not depend on Workers.
-func RunPopulation(o PopulationOptions) (*PopulationResult, error) {
+const numProducts = 3
+
+// PopulationColumns names the monthly counts, in order.
+var PopulationColumns = func() []string {
+	c := make([]string, numCols)
+	for i, n := range []string{"referrals", "trials", "trial_failures", "implants", "replacements", "revisions", "explants",
+		"deaths", "infections", "refills", "missed_refills", "flagged_refills", "patient_boluses", "mris", "interruptions",
+		"patients", "pump_ms"} {
+		c[i] = n
+	}
+	for f := range numFaults {
+		c[cRevision+int(f)] = "revisions:" + faultNames[f]
+		c[cFault+int(f)] = "catheter_faults:" + faultNames[f]
+	}
+	for i := range numExplants {
+		c[cExplant+i] = "explants:" + explantNames[i]
+	}
+	for a := pump.Alarm(1); a <= numPumpAlarms; a++ {
+		c[cAlarm+int(a)-1] = "alarms:" + a.String()
+	}
+	for i, p := range products {
+		c[cDispense+i] = "dispensed_ml:" + p.drug + " " + p.conc
+		c[cDeliver+i] = "delivered_ml:" + p.drug + " " + p.conc
+	}
+	return c
+}()
+
+// PopulationRaw is a run's exact counts: for every replicate, every month
+// and column, an integer. Shards of one run add up to the run
+// (MergePopulation); Summarize turns it into the clinic's planning view.
+type PopulationRaw struct {
+	Version int                     `json:"version"`
+	Options PopulationOptionsRecord `json:"options"`
+	Shard   string                  `json:"shard"` // "i/N"; "0/1" for a whole run
+	Columns []string                `json:"columns"`
+	Months  []string                `json:"months"` // YYYY-MM
+	Seeds   []SeedCounts            `json:"seeds"`
+}
+
+// PopulationOptionsRecord is what a raw result was run with: shards of one
+// run must agree on all of it.
+type PopulationOptionsRecord struct {
+	Patients          int                `json:"patients"`
+	Years             int                `json:"years"`
+	Seed              int64              `json:"seed"`
+	Seeds             int                `json:"seeds"`
+	Start             string             `json:"start"`
+	ReferralsPerMonth float64            `json:"referrals_per_month"`
+	Params            map[string]float64 `json:"params"`
+}
+
+// SeedCounts are one replicate's counts, month by month, column by column.
+type SeedCounts struct {
+	Seed   int64     `json:"seed"`
+	Counts [][]int64 `json:"counts"`
+}
+
+// popRun is one population run in progress.
+type popRun struct {
+	o        PopulationOptions
+	par      *params
+	start    unit.Time
+	end      unit.Time
+	months   []unit.Time // month starts, and the end
+	refRate  float64     // referrals a month
+	referral [][]int     // per replicate: referrals per month
+}
+
+// RunPopulation simulates the clinic (or one shard of it) and returns its
+// exact counts. Every patient draws from its own generator, seeded from the
+// replicate's seed and the patient's number, and counts are integers added up
+// per worker, so the result depends neither on the workers nor on the order
+// they finish in. Memory does not grow with the number of patients: each
+// worker follows one patient at a time and keeps only the counts.
+func RunPopulation(o PopulationOptions) (*PopulationRaw, error) {
+	pr, err := newPopRun(o)
+	if err != nil {
+		return nil, err
+	}
+	return pr.run()
+}
+
+func newPopRun(o PopulationOptions) (*popRun, error) {
+	if o.Seeds == 0 {
+		o.Seeds = 1
+	}
+	if o.Shards == 0 {
+		o.Shards = 1
+	}
 	switch {
-	case o.Patients < 1 || o.Patients > 1_000_000:
-		return nil, &OptionError{Option: "--patients", Reason: fmt.Sprintf("%d is outside 1 to 1000000", o.Patients)}
-	case o.Years < 1 || o.Years > 50:
-		return nil, &OptionError{Option: "--years", Reason: fmt.Sprintf("%d is outside 1 to 50", o.Years)}
+	case o.Patients < 1 || o.Patients > MaxPopulationPatients:
+		return nil, &OptionError{Option: "--patients", Reason: fmt.Sprintf("%d is outside 1 to %d", o.Patients, MaxPopulationPatients)}
+	case o.Years < 1 || o.Years > MaxPopulationYears:
+		return nil, &OptionError{Option: "--years", Reason: fmt.Sprintf("%d is outside 1 to %d", o.Years, MaxPopulationYears)}
+	case o.Seeds < 1 || o.Seeds > MaxPopulationSeeds:
+		return nil, &OptionError{Option: "--seeds", Reason: fmt.Sprintf("%d is outside 1 to %d", o.Seeds, MaxPopulationSeeds)}
+	case o.Shards < 1 || o.Shards > MaxPopulationShards:
+		return nil, &OptionError{Option: "--shard", Reason: fmt.Sprintf("%d shards is outside 1 to %d", o.Shards, MaxPopulationShards)}
+	case o.Shard < 0 || o.Shard >= o.Shards:
+		return nil, &OptionError{Option: "--shard", Reason: fmt.Sprintf("shard %d is outside 0 to %d", o.Shard, o.Shards-1)}
+	case o.Seed > math.MaxInt64-int64(o.Seeds):
+		return nil, &OptionError{Option: "--seed", Reason: "too large for the number of seeds"}
+	}
+	par, err := newParams(o.Params)
+	if err != nil {
+		return nil, err
 	}
 	if o.Start == 0 {
 		o.Start = PopulationStart
 	}
-	end := unit.FromStd(o.Start.Std().AddDate(o.Years, 0, 0))
-	nMonths := monthIndex(o.Start, end)
-	tallies := make([]tally, o.Patients)
-	errs := make([]error, o.Patients)
-	var done atomic.Int64
-	parallel(o.Patients, o.Workers, func(i int) {
-		tallies[i], errs[i] = simulatePatient(o.Seed, i, o.Start, end, nMonths)
-		done.Add(1)
-	}, func() {
-		if o.Progress != nil {
-			o.Progress(int(done.Load()), o.Patients)
-		}
-	})
-	res := &PopulationResult{Patients: o.Patients, Years: o.Years, Seed: o.Seed, Start: rfc(o.Start), Distributions: PopulationDistributions}
-	res.Months = make([]PopulationMonth, nMonths)
-	for m := range res.Months {
-		res.Months[m] = PopulationMonth{Month: o.Start.Std().AddDate(0, m, 0).Format("2006-01"), Alarms: map[string]int{}}
-	}
-	res.Total = PopulationMonth{Month: "total", Alarms: map[string]int{}}
-	var life unit.Duration
-	for i := range tallies {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("patient %d: %w", i, errs[i])
-		}
-		t := &tallies[i]
-		res.Strokes += t.strokes
-		life += t.life
-		for m := range t.months {
-			add(&res.Months[m], &t.months[m])
-			add(&res.Total, &t.months[m])
-		}
-	}
-	res.PumpYears = math.Round(float64(life)/float64(365*unit.Day+unit.Day/4)*100) / 100
-	return res, nil
-}
-
-func add(dst, src *PopulationMonth) {
-	dst.Refills += src.Refills
-	dst.MissedRefills += src.MissedRefills
-	dst.PatientBoluses += src.PatientBoluses
-	dst.MRIs += src.MRIs
-	dst.Interruptions += src.Interruptions
-	dst.ERI += src.ERI
-	dst.Replacements += src.Replacements
-	for k, v := range src.Alarms {
-		dst.Alarms[k] += v
-	}
-}
-
-// drawPatient draws a patient's traits.
-func drawPatient(g *gen) patient {
-	p := patient{model: pump.TP20}
-	if g.chance(0.3) {
-		p.model = pump.TP40
-	}
-	stability := 180 * unit.Day
-	conc := "2000 mcg/mL"
-	name := "baclofen"
-	if g.chance(0.4) {
-		name, conc, stability = "morphine", "25 mg/mL", 90*unit.Day
-	}
-	c, u, _ := unit.ParseConcentration(conc)
-	p.drug = scenario.Drug{Name: name, Concentration: c, Unit: u, Text: conc}
-	r := 0.25 * math.Exp(0.6*g.rng.NormFloat64())
-	p.rate = max(pump.MinRate, min(unit.MillilitrePerDay, unit.Rate(r*1000)*1000))
-	// Plan the refill for when the reservoir is down to the low-reservoir
-	// threshold plus ten days of delivery (and 0.5 mL).
-	usable := p.model.Reservoir() - pump.LowReservoirDefault - p.rate.Over(10*unit.Day) - unit.Millilitre/2
-	days := max(7, min(int64(stability/unit.Day), int64(usable)*int64(unit.MillilitrePerDay)/int64(p.rate)/int64(unit.Millilitre)))
-	p.interval = unit.Duration(days) * unit.Day
-	p.ptm = g.chance(0.2)
-	p.pressRate = 0.2 + 1.8*g.rng.Float64()
-	perDay := 288.0 + 0.1*float64(p.rate)/float64(pump.StrokeVolume)
-	age := 6 * 365 * g.rng.Float64()
-	uah := (1e6 - age*perDay) * (1 + 0.03*g.rng.NormFloat64())
-	p.battery = unit.Charge(max(20_000, min(1e6, uah))) * unit.MicroampHour
-	return p
-}
-
-// simulatePatient follows patient i from start to end, pump after pump.
-func simulatePatient(seed int64, i int, start, end unit.Time, nMonths int) (tally, error) {
-	cs := caseSeed(seed^0x706f70756c617465, i)
-	g := &gen{rand.New(rand.NewPCG(cs, cs^0x51ed2701a3b4c5d7))}
-	p := drawPatient(g)
-	t := tally{months: make([]PopulationMonth, nMonths)}
-	for m := range t.months {
-		t.months[m].Alarms = map[string]int{}
-	}
-	// Patient boluses and MRIs happen whichever pump is in; draw them once.
-	var presses, mris []unit.Time
-	if p.ptm {
-		presses = poisson(g, start, end, p.pressRate/float64(unit.Day))
-	}
-	mris = poisson(g, start, end, 0.08/float64(365*unit.Day))
-	battery := p.battery
-	for from, n := start, 0; from < end; n++ {
-		to, err := t.pumpLife(g, &p, n, battery, from, end, presses, mris, start)
-		if err != nil {
-			return t, err
-		}
-		if to >= end {
+	pr := &popRun{o: o, par: par, start: o.Start}
+	pr.end = unit.FromStd(o.Start.Std().AddDate(o.Years, 0, 0))
+	for m := 0; ; m++ {
+		t := unit.FromStd(o.Start.Std().AddDate(0, m, 0))
+		pr.months = append(pr.months, t)
+		if t >= pr.end {
 			break
 		}
-		if m := t.at(monthIndex(start, to)); m != nil {
-			m.Replacements++
-		}
-		from = to
-		battery = unit.Charge(min(1.0, 0.98+0.01*g.rng.NormFloat64())*1e6) * unit.MicroampHour
 	}
-	return t, nil
-}
-
-// poisson draws the times of a Poisson process of the given rate (per ms) in [from, to).
-func poisson(g *gen, from, to unit.Time, rate float64) []unit.Time {
-	var out []unit.Time
-	t := float64(from)
-	for {
-		t += g.rng.ExpFloat64() / rate
-		if t >= float64(to) {
-			return out
-		}
-		out = append(out, unit.Time(t)/1000*1000)
+	pr.refRate = par.get("referrals_per_month")
+	if pr.refRate < 0 {
+		pr.refRate = 0.011 * float64(o.Patients)
 	}
-}
-
-// pumpLife runs one pump from its implant at from (or the start) until it is
-// replaced or the population ends, and returns the replacement time (or end).
-func (t *tally) pumpLife(g *gen, p *patient, n int, battery unit.Charge, from, end unit.Time, presses, mris []unit.Time, start unit.Time) (unit.Time, error) {
-	sc := &scenario.Scenario{
-		Name: fmt.Sprintf("pump %d", n), Start: from, Duration: end.Sub(from), Seed: int64(g.rng.Uint64() >> 1),
-		Pump: scenario.Pump{Model: p.model, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
-			Battery: battery, Primed: true},
-		Fill: scenario.Fill{Drug: p.drug, Volume: p.model.Reservoir()},
-		Prescription: scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: p.rate,
-			Max24h: p.rate.Over(unit.Day) + 100*unit.Microlitre}},
+	if pr.refRate*float64(len(pr.months)-1)+float64(o.Patients) > 2*MaxPopulationPatients {
+		return nil, &OptionError{Option: "--param", Reason: "referrals_per_month: too many patients in all"}
 	}
-	if p.ptm {
-		sc.Prescription.Rx.PatientBolus = pump.PatientBolus{Volume: 20 * unit.Microlitre, Duration: 10 * unit.Minute, Lockout: 3 * unit.Hour, MaxPer24h: 4}
-		sc.Prescription.Rx.Max24h += 80 * unit.Microlitre
-	}
-	var evs []scenario.Event
-	// Refill visits: due every interval after the last refill; some late, some missed.
-	for due := from.Add(p.interval); due < end; {
-		switch x := g.rng.Float64(); {
-		case x < 0.03:
-			if m := t.at(monthIndex(start, due)); m != nil {
-				m.MissedRefills++
-			}
-			due = due.Add(unit.Duration(g.intn(7, 28)) * unit.Day)
-			continue
-		case x < 0.10:
-			due = due.Add(unit.Duration(g.intn(4, 21)) * unit.Day)
-		default:
-			due = due.Add(unit.Duration(g.intn(-3, 3)) * unit.Day)
-		}
-		at := due.Add(unit.Duration(g.intn(8*60, 16*60)) * unit.Minute) // clinic hours
-		if at >= end {
-			break
-		}
-		evs = append(evs, scenario.Event{At: at, Kind: scenario.Refill, Withdraw: p.model.Reservoir(), Add: p.model.Reservoir(), Drug: p.drug})
-		due = at.Add(p.interval)
-	}
-	for _, at := range presses {
-		if at >= from && at < end {
-			evs = append(evs, scenario.Event{At: at, Kind: scenario.PatientBolusEv})
-		}
-	}
-	for _, at := range mris {
-		if at >= from && at < end {
-			check := at.Add(unit.Duration(g.intn(60, 48*60)) * unit.Minute)
-			evs = append(evs, scenario.Event{At: at, Kind: scenario.MRI, Duration: unit.Duration(g.intn(20, 60)) * unit.Minute, HasDuration: true})
-			if check < end {
-				evs = append(evs, scenario.Event{At: check, Kind: scenario.Interrogate}, scenario.Event{At: check, Kind: scenario.Acknowledge})
+	// Referrals per month, per replicate: a Poisson process drawn from the
+	// replicate's own generator, month by month.
+	for s := range o.Seeds {
+		g := newGen(mix(o.Seed+int64(s), 0x72656665727261), 0)
+		counts := make([]int, len(pr.months)-1)
+		for m := range counts {
+			for t := g.rng.ExpFloat64(); t < pr.refRate; t += g.rng.ExpFloat64() {
+				counts[m]++
 			}
 		}
+		pr.referral = append(pr.referral, counts)
 	}
-	sort.SliceStable(evs, func(a, b int) bool { return evs[a].At < evs[b].At })
-	sc.Events = evs
-	reindex(sc)
+	return pr, nil
+}
 
-	r, err := newRun(sc)
-	if err != nil {
-		return 0, err
+// finishedOrNil waits on c unless it is nil (already received from).
+func finishedOrNil(c chan struct{}) chan struct{} {
+	if c == nil {
+		c = make(chan struct{})
+		close(c)
 	}
-	r.dev.OnStroke, r.dev.OnRun = nil, nil // the workload needs no catheter pipeline
-	replaceAt := end
-	eriSeen := false
-	cursor := uint64(1)
-	h := &hooks{event: func(e *scenario.Event) {
-		cursor = t.count(r, cursor, start, replaceAt)
-		if e == nil || eriSeen || !r.dev.Core.Alarms().Has(pump.ERI) {
-			return
-		}
-		eriSeen = true
-		eri := r.eriTime()
-		delay := unit.Duration(g.intn(1, 14)+g.intn(14, 45)) * unit.Day
-		if g.chance(0.05) {
-			delay += unit.Duration(g.intn(60, 120)) * unit.Day
-		}
-		replaceAt = max(eri.Add(delay), e.At+1)
-		if replaceAt < end {
-			// The explant: the last contact with this pump.
-			r.insertEvent(scenario.Event{At: replaceAt, Kind: scenario.Interrogate})
-		}
-	}, stop: func() bool { return r.dev.Core.Status().At >= replaceAt }}
-	if err := r.drive(h); err != nil {
-		return 0, err
+	return c
+}
+
+// mix is a splitmix64 hash of a seed and a stream: independent generators
+// for independent purposes.
+func mix(seed int64, stream uint64) uint64 { return caseSeed(seed^int64(stream), 0) }
+
+// newGen returns the generator of patient k of a stream.
+func newGen(s uint64, k int) *gen {
+	z := caseSeed(int64(s), k)
+	return &gen{rng: rand.New(rand.NewPCG(z, z^0x51ed2701a3b4c5d7))}
+}
+
+// record is the options as recorded in a raw result.
+func (pr *popRun) record() PopulationOptionsRecord {
+	ps := map[string]float64{}
+	for _, p := range pr.par.list {
+		ps[p.Name] = p.Value
 	}
-	t.count(r, cursor, start, replaceAt)
-	t.strokes += int64(r.dev.Core.Status().Delivered / pump.StrokeVolume)
-	t.life += min(replaceAt, end).Sub(from)
-	for _, e := range r.sc.Events {
-		if e.Kind == scenario.MRI && e.At < replaceAt {
-			if m := t.at(monthIndex(start, e.At)); m != nil {
-				m.MRIs++
+	return PopulationOptionsRecord{Patients: pr.o.Patients, Years: pr.o.Years, Seed: pr.o.Seed, Seeds: pr.o.Seeds,
+		Start: rfc(pr.start)[:10], ReferralsPerMonth: pr.refRate, Params: ps}
+}
+
+// patients is how many patients replicate s has: the starting cohort, then
+// its referrals in order of arrival.
+func (pr *popRun) patients(s int) int {
+	n := pr.o.Patients
+	for _, c := range pr.referral[s] {
+		n += c
+	}
+	return n
+}
+
+func (pr *popRun) run() (*PopulationRaw, error) {
+	o := pr.o
+	// The shard's patients of every replicate, one after the other.
+	first := make([]int, o.Seeds+1) // first[s]: the shard's first item of replicate s
+	for s := range o.Seeds {
+		n := pr.patients(s)
+		mine := 0
+		if n > o.Shard {
+			mine = (n - o.Shard + o.Shards - 1) / o.Shards
+		}
+		first[s+1] = first[s] + mine
+	}
+	total := first[o.Seeds]
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, total))
+	accs := make([][][][]int64, workers)
+	var next, done atomic.Int64
+	var mu sync.Mutex
+	errItem, firstErr := total, error(nil)
+	var wg sync.WaitGroup
+	for w := range workers {
+		accs[w] = pr.newCounts()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ps := &patientSim{pr: pr}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
+				}
+				s := sort.SearchInts(first, i+1) - 1
+				k := o.Shard + (i-first[s])*o.Shards
+				if err := ps.simulate(s, k, accs[w][s]); err != nil {
+					mu.Lock()
+					if i < errItem {
+						errItem, firstErr = i, fmt.Errorf("seed %d, patient %d: %w", o.Seed+int64(s), k, err)
+					}
+					mu.Unlock()
+				}
+				done.Add(1)
 			}
-		}
+		}()
 	}
-	return replaceAt, nil
-}
-
-// eriTime is when the pump raised ERI: the latest ERI raise still in the log.
-func (r *run) eriTime() unit.Time {
-	at := r.dev.Core.Status().At
-	for _, e := range r.dev.Log.Since(0, nil) {
-		if e.Kind == pump.EvAlarmRaise && e.Alarm == pump.ERI {
-			at = e.At
-		}
-	}
-	return at
-}
-
-// count adds the log entries from sequence number cursor on, before until, to
-// the tally and returns the next cursor. Read after every event, the log (a
-// ring of pump.LogSize entries) never overwrites an entry before it is counted.
-func (t *tally) count(r *run, cursor uint64, start, until unit.Time) uint64 {
-	t.buf = r.dev.Log.Since(cursor, t.buf[:0])
-	for _, e := range t.buf {
-		if e.At >= until {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	for o.Progress != nil {
+		select {
+		case <-finished:
+			o.Progress(total, total)
+			finished = nil
+		case <-time.After(100 * time.Millisecond):
+			o.Progress(int(done.Load()), total)
 			continue
 		}
-		m := t.at(monthIndex(start, e.At))
-		if m == nil {
-			continue
-		}
-		switch e.Kind {
-		case pump.EvRefill:
-			if e.At > r.sc.Start { // the implant fill is not a refill visit
-				m.Refills++
-			}
-		case pump.EvPatientBolusStart:
-			m.PatientBoluses++
-		case pump.EvAlarmRaise:
-			m.Alarms[e.Alarm.String()]++
-			switch e.Alarm {
-			case pump.ERI:
-				m.ERI++
-			case pump.EmptyReservoir, pump.EOS, pump.MotorStall, pump.Occlusion, pump.MemoryError:
-				m.Interruptions++
-			}
-		}
+		break
 	}
-	return r.dev.Log.Next()
+	<-finishedOrNil(finished)
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	raw := &PopulationRaw{Version: 1, Options: pr.record(), Shard: fmt.Sprintf("%d/%d", o.Shard, o.Shards),
+		Columns: PopulationColumns}
+	for m := range len(pr.months) - 1 {
+		raw.Months = append(raw.Months, pr.months[m].Std().Format("2006-01"))
+	}
+	sum := pr.newCounts()
+	for _, acc := range accs {
+		addCounts(sum, acc)
+	}
+	for s := range o.Seeds {
+		raw.Seeds = append(raw.Seeds, SeedCounts{Seed: o.Seed + int64(s), Counts: sum[s]})
+	}
+	return raw, nil
 }
 
-// alarmColumns are the alarms the text table shows, in order.
-var alarmColumns = []struct{ name, head string }{
-	{"LOW_RESERVOIR", "low"}, {"EMPTY_RESERVOIR", "empty"}, {"MOTOR_STALL", "stall"}, {"ERI", "eri"}, {"EOS", "eos"},
+func (pr *popRun) newCounts() [][][]int64 {
+	acc := make([][][]int64, pr.o.Seeds)
+	for s := range acc {
+		acc[s] = make([][]int64, len(pr.months)-1)
+		for m := range acc[s] {
+			acc[s][m] = make([]int64, numCols)
+		}
+	}
+	return acc
 }
 
-// WriteText writes the planning table: one line a month, then the totals.
-func (pr *PopulationResult) WriteText(w io.Writer) {
-	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("Virtual clinic: %d patients over %d years from %s, seed %d (%.0f pump-years simulated)", pr.Patients, pr.Years, pr.Start[:10], pr.Seed, pr.PumpYears)
-	p("")
-	head := fmt.Sprintf("%-8s %7s %6s %7s %5s", "month", "refills", "missed", "boluses", "MRIs")
-	for _, c := range alarmColumns {
-		head += fmt.Sprintf(" %6s", c.head)
-	}
-	head += fmt.Sprintf(" %7s %8s", "interr.", "replaced")
-	p("%s", head)
-	row := func(m *PopulationMonth) {
-		line := fmt.Sprintf("%-8s %7d %6d %7d %5d", m.Month, m.Refills, m.MissedRefills, m.PatientBoluses, m.MRIs)
-		for _, c := range alarmColumns {
-			line += fmt.Sprintf(" %6d", m.Alarms[c.name])
+func addCounts(dst, src [][][]int64) {
+	for s := range src {
+		for m := range src[s] {
+			for c, v := range src[s][m] {
+				dst[s][m][c] += v
+			}
 		}
-		line += fmt.Sprintf(" %7d %8d", m.Interruptions, m.Replacements)
-		p("%s", line)
 	}
-	for i := range pr.Months {
-		row(&pr.Months[i])
+}
+
+// month returns the month holding t (the last month for the end itself).
+func (pr *popRun) month(t unit.Time) int {
+	m := sort.Search(len(pr.months), func(i int) bool { return pr.months[i] > t }) - 1
+	return max(0, min(m, len(pr.months)-2))
+}
+
+// ErrMerge is returned for shard results that do not make up one run.
+var ErrMerge = errors.New("sim: the shards do not make up one run")
+
+// MergePopulation adds up the raw results of the shards of one run: every
+// shard of the same options exactly once. The sum is exactly the raw result
+// of the whole run.
+func MergePopulation(parts []*PopulationRaw) (*PopulationRaw, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("%w: no shard given", ErrMerge)
 	}
-	row(&pr.Total)
-	p("")
-	p("Columns: alarm raises by kind (low, empty reservoir, motor stall, ERI, EOS); interr. = therapy")
-	p("interruptions (critical alarms that stop delivery); replaced = pump replacements.")
-	p("Distributions:")
-	for _, d := range pr.Distributions {
-		p("  - %s", d)
+	var n int
+	seen := map[int]bool{}
+	for i, p := range parts {
+		var k, of int
+		if _, err := fmt.Sscanf(p.Shard, "%d/%d", &k, &of); err != nil || of < 1 || k < 0 || k >= of || fmt.Sprintf("%d/%d", k, of) != p.Shard {
+			return nil, fmt.Errorf("%w: part %d: shard %q is not i/N", ErrMerge, i+1, p.Shard)
+		}
+		if i == 0 {
+			n = of
+		}
+		switch {
+		case p.Version != 1:
+			return nil, fmt.Errorf("%w: part %d: version %d, want 1", ErrMerge, i+1, p.Version)
+		case of != n:
+			return nil, fmt.Errorf("%w: part %d is shard %s, part 1 of %d shards", ErrMerge, i+1, p.Shard, n)
+		case seen[k]:
+			return nil, fmt.Errorf("%w: shard %s is given twice", ErrMerge, p.Shard)
+		case !sameRecord(&p.Options, &parts[0].Options):
+			return nil, fmt.Errorf("%w: part %d was run with other options than part 1", ErrMerge, i+1)
+		case !equalStrings(p.Columns, parts[0].Columns) || !equalStrings(p.Months, parts[0].Months):
+			return nil, fmt.Errorf("%w: part %d has other columns or months than part 1", ErrMerge, i+1)
+		case len(p.Seeds) != p.Options.Seeds:
+			return nil, fmt.Errorf("%w: part %d has %d replicates, its options say %d", ErrMerge, i+1, len(p.Seeds), p.Options.Seeds)
+		}
+		for s, sc := range p.Seeds {
+			if sc.Seed != p.Options.Seed+int64(s) || len(sc.Counts) != len(p.Months) {
+				return nil, fmt.Errorf("%w: part %d: replicate %d is malformed", ErrMerge, i+1, s+1)
+			}
+			for _, row := range sc.Counts {
+				if len(row) != len(p.Columns) {
+					return nil, fmt.Errorf("%w: part %d: replicate %d is malformed", ErrMerge, i+1, s+1)
+				}
+			}
+		}
+		seen[k] = true
 	}
+	if len(seen) != n {
+		var missing []int
+		for k := range n {
+			if !seen[k] {
+				missing = append(missing, k)
+			}
+		}
+		return nil, fmt.Errorf("%w: %d of %d shards given; missing %v", ErrMerge, len(seen), n, missing[:min(len(missing), 10)])
+	}
+	out := &PopulationRaw{Version: 1, Options: parts[0].Options, Shard: "0/1", Columns: parts[0].Columns, Months: parts[0].Months}
+	for s, sc := range parts[0].Seeds {
+		sum := SeedCounts{Seed: sc.Seed, Counts: make([][]int64, len(sc.Counts))}
+		for m := range sc.Counts {
+			sum.Counts[m] = make([]int64, len(sc.Counts[m]))
+			for _, p := range parts {
+				for c, v := range p.Seeds[s].Counts[m] {
+					sum.Counts[m][c] += v
+				}
+			}
+		}
+		out.Seeds = append(out.Seeds, sum)
+	}
+	return out, nil
+}
+
+func sameRecord(a, b *PopulationOptionsRecord) bool {
+	if a.Patients != b.Patients || a.Years != b.Years || a.Seed != b.Seed || a.Seeds != b.Seeds || a.Start != b.Start ||
+		a.ReferralsPerMonth != b.ReferralsPerMonth || len(a.Params) != len(b.Params) {
+		return false
+	}
+	for k, v := range a.Params {
+		if w, ok := b.Params[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -46,7 +46,7 @@ func TestRepeatableFlagsSayTheyRepeat(t *testing.T) {
 			}
 		})
 	})
-	if len(lists) != 3 { // calc check --prev, calc screening --result, keys enrol --also-trust
+	if len(lists) != 4 { // calc check --prev, calc screening --result, keys enrol --also-trust, sim population --param
 		t.Errorf("repeatable flags: %v", lists)
 	}
 }

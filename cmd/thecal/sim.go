@@ -14,7 +14,7 @@ func simCommand() *cobra.Command {
 		`Runs scenario files (docs/scenarios.md) against the pump core over virtual time.
 A malformed or unsafe scenario is refused with the field and the reason, exit
 status 2. See docs/simulator.md.`, "subcommand",
-		simRunCommand(), simTrumpetCommand(), simCampaignCommand(), simPopulationCommand(), simPlotCommand())
+		simRunCommand(), simTrumpetCommand(), simCampaignCommand(), simPopulationCommand(), simMergeCommand(), simPlotCommand())
 }
 
 func simRunCommand() *cobra.Command {
