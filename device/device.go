@@ -126,22 +126,27 @@ func (h *Hardware) noise() unit.Pressure {
 func (h *Hardware) skipNoise(n uint64) {
 	var buf [20]byte
 	b, _ := h.src.AppendBinary(buf[:0])
-	hi, lo := beUint64(b[4:]), beUint64(b[12:])
-	// The PCG's step: state = state × mul + inc (mod 2^128), math/rand/v2.
+	st := u128{beUint64(b[4:]), beUint64(b[12:])}
+	for k := 0; n > 0; k, n = k+1, n>>1 {
+		if n&1 == 1 {
+			st = pcgJumps[k].mul.mul(st).add(pcgJumps[k].inc)
+		}
+	}
+	h.src.Seed(st.hi, st.lo)
+}
+
+// pcgJumps[k] is 2^k steps of the PCG's state, state × mul + inc (mod 2^128,
+// math/rand/v2): state_{n} = mul^n × state + inc × (mul^(n-1) + … + 1).
+var pcgJumps = func() (j [64]struct{ mul, inc u128 }) {
 	mul := u128{2549297995355413924, 4865540595714422341}
 	inc := u128{6364136223846793005, 1442695040888963407}
-	accMul, accInc := u128{0, 1}, u128{}
-	for ; n > 0; n >>= 1 {
-		if n&1 == 1 {
-			accMul = accMul.mul(mul)
-			accInc = accInc.mul(mul).add(inc)
-		}
+	for k := range j {
+		j[k].mul, j[k].inc = mul, inc
 		inc = mul.add(u128{0, 1}).mul(inc)
 		mul = mul.mul(mul)
 	}
-	st := accMul.mul(u128{hi, lo}).add(accInc)
-	h.src.Seed(st.hi, st.lo)
-}
+	return j
+}()
 
 // u128 is an unsigned 128-bit integer, arithmetic mod 2^128.
 type u128 struct{ hi, lo uint64 }
@@ -192,6 +197,15 @@ type Device struct {
 	// moved the same volume out of the reservoir.
 	OnRun func(r pump.StrokeRun, moved unit.Volume)
 
+	// Lazy, if set, makes Persist a promise rather than a copy: persistent
+	// memory is brought up to date only when something needs it (PowerLoss,
+	// Sync). A simulation reads it only at a power loss, which takes no time,
+	// so what it holds then is what eager copying would have left; and the
+	// core encodes the state records it would otherwise encode for every
+	// copy only for those that survive to a read. A real device, or anything
+	// reading NVM between calls (the implant's store), leaves it unset.
+	Lazy bool
+
 	coastStroke func(t unit.Time) // d.coasted, bound once
 	tickOnly    bool              // never coast: the stroke-by-stroke reference (tests)
 }
@@ -210,8 +224,16 @@ func New(cfg pump.Config, now unit.Time, seed uint64) (*Device, error) {
 	return d, nil
 }
 
-// Persist copies the core's pending memory writes into persistent memory.
+// Persist copies the core's pending memory writes into persistent memory (or,
+// Lazy, leaves them to Sync).
 func (d *Device) Persist() {
+	if !d.Lazy {
+		d.Sync()
+	}
+}
+
+// Sync copies the core's pending memory writes into persistent memory.
+func (d *Device) Sync() {
 	img := d.Core.Image()
 	for _, w := range d.Core.Writes() {
 		copy(d.NVM[w.Off:w.Off+w.Len], img[w.Off:w.Off+w.Len])
@@ -328,6 +350,7 @@ func (d *Device) Do(now unit.Time, cmd func(c *pump.Pump) error) error {
 // working memory is lost and it restarts from persistent memory.
 func (d *Device) PowerLoss(now unit.Time) error {
 	d.Run(now)
+	d.Sync()
 	cfg := d.Cfg
 	core, err := pump.Restore(cfg, d.NVM[:], d.Log, now)
 	if err != nil {

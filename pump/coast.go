@@ -372,7 +372,7 @@ func (p *Pump) leap(t unit.Time, run *StrokeRun) {
 		r := StrokeRun{first: p.strokeAt(1), rate: p.rate, n: n}
 		r.acc = p.acc + int64(p.rate)*int64(r.first-p.now) - strokeScaled
 		p.win.push(r)
-		p.hourLeap(r)
+		p.pushHours(r, p.runEpoch, true)
 		if run.n == 0 {
 			*run = r
 		} else {
@@ -398,38 +398,4 @@ func (p *Pump) leap(t unit.Time, run *StrokeRun) {
 	// (the charge above its target all along).
 	q := unit.Charge(QuiescentCurrent)
 	p.nextBattery = t.Add(unit.Duration((p.charge - p.batteryTarget() + q - 1) / q))
-}
-
-// hourLeap counts the strokes of r in their clock hours' buckets, as
-// bucketPush would one by one. Every clock hour between r's first and last
-// stroke holds at least one of them (no program runs slower than a stroke in
-// 15 minutes), so only the last hourBuckets hours can still be in the buckets.
-func (p *Pump) hourLeap(r StrokeRun) {
-	last := r.Last()
-	h0 := int64(r.first) / int64(unit.Hour)
-	h1 := int64(last) / int64(unit.Hour)
-	from := max(h0, h1-hourBuckets+1)
-	j := 0 // the first stroke of hour h
-	if from > h0 {
-		j = r.Through(unit.Time(from*int64(unit.Hour)) - 1)
-	}
-	for h := from; h <= h1; h++ {
-		end := r.Through(unit.Time((h+1)*int64(unit.Hour)) - 1) // strokes before the next hour
-		if end == j {
-			continue // unreachable at the rates a program may run (see above)
-		}
-		t := r.At(j)
-		if t >= p.hourEnd {
-			p.enterHour(t)
-		}
-		b := &p.hours[p.hourIdx]
-		switch {
-		case b.n == 0:
-			b.first, b.acc, b.rate, b.epoch = t, r.accAfter(j), r.rate, p.runEpoch
-		case b.epoch != p.runEpoch || b.rate != r.rate:
-			b.rate = 0
-		}
-		b.n += uint32(end - j)
-		j = end
-	}
 }

@@ -34,10 +34,16 @@ type Write struct {
 	Off, Len int
 }
 
-// Image returns the core's copy of the persistent-memory image.
-func (p *Pump) Image() *[ImageSize]byte { return &p.image }
+// Image returns the core's copy of the persistent-memory image, every record
+// written so far encoded in it.
+func (p *Pump) Image() *[ImageSize]byte {
+	p.encodeState(0)
+	p.encodeState(1)
+	return &p.image
+}
 
-// Writes returns the spans of the image written since the last WritesDone.
+// Writes returns the spans of the image written since the last WritesDone
+// (read them through Image).
 func (p *Pump) Writes() []Write { return p.writes[:p.nWrites] }
 
 // WritesDone tells the core the driver has persisted every pending write.
@@ -128,12 +134,97 @@ const (
 // checkpoint writes the state record: the delivered count, reservoir, battery,
 // alarms, patient bolus history and the cap window in hourly buckets. The core
 // writes one at least every hour and after every change of state.
+//
+// The record goes to the older slot; what it will hold is taken now, but its
+// bytes are encoded only when the image is read (Image), or when the next
+// record but one comes to the same slot while this one is longer (its tail
+// would stay): a driver that reads the image only when it needs it (a
+// simulation, between power losses) pays for the records it keeps, not for
+// the ones that are overwritten unread. The image it reads is byte for byte
+// the one of eager encoding (TestCoastEquivalence).
 func (p *Pump) checkpoint() {
 	p.dirty = false
 	if p.suspended&susDead == 0 {
 		p.nextCheckpoint = p.now.Add(CheckpointPeriod)
 	}
-	p.writeSlot(stBase, stSlot, &p.stSeq, magicSt, p.appendState)
+	var head stateHead
+	p.stateHead(&head)
+	i, seq := nextSlot(&p.stSeq)
+	size := slotHead + head.len() + stHours + stTail + 4
+	// The records still to encode in the slot, oldest (and longest) first: the
+	// new one covers those no longer than itself; the tails of longer ones
+	// stay, and are encoded in order under it when the image is read.
+	n := p.nPending[i]
+	for n > 0 && p.pending[i][n-1].size <= size {
+		n--
+	}
+	if n == pendingDepth {
+		p.encodeOldest(i)
+		n--
+	}
+	p.nPending[i] = n + 1
+	r := &p.pending[i][n]
+	r.seq, r.size = seq, size
+	r.head = head
+	r.own, r.ver, r.nRuns, r.lastN = false, p.hoursVer, p.nHourRuns, 0
+	if p.nHourRuns > 0 {
+		r.lastN = p.hourRuns[p.nHourRuns-1].r.n
+	}
+	r.hour = int64(p.now) / int64(unit.Hour)
+	p.appendStateTail(r.tail[:0])
+	p.stSeq[i] = seq
+	p.addWrite(stBase+i*stSlot, size)
+}
+
+// pendingDepth bounds the records kept unencoded in a slot: each longer than
+// the next (a patient bolus left the last 24 h between them).
+const pendingDepth = 5
+
+// pendingState is a state record taken at a checkpoint, not yet encoded.
+// Its hour buckets are the pump's buckets and the first nRuns runs still to
+// count in them (the last cut to lastN strokes), as long as they stand (ver);
+// before they change it takes its own copy (own, hours: materializeHours).
+type pendingState struct {
+	seq   uint32
+	size  int // in its slot, CRC included
+	head  stateHead
+	own   bool
+	ver   uint32
+	nRuns int
+	lastN int
+	hours [hourBuckets]hourBucket
+	hour  int64 // the clock hour of the checkpoint
+	tail  [stTail]byte
+}
+
+// encodeState encodes slot i's pending records, oldest first, into the image.
+func (p *Pump) encodeState(i int) {
+	for k := range p.nPending[i] {
+		p.encodeRecord(i, &p.pending[i][k])
+	}
+	p.nPending[i] = 0
+}
+
+// encodeOldest encodes slot i's oldest pending record and forgets it.
+func (p *Pump) encodeOldest(i int) {
+	p.encodeRecord(i, &p.pending[i][0])
+	n := p.nPending[i]
+	copy(p.pending[i][:n-1], p.pending[i][1:n])
+	p.nPending[i] = n - 1
+}
+
+func (p *Pump) encodeRecord(i int, r *pendingState) {
+	if !r.own {
+		if r.ver != p.hoursVer {
+			panic("pump: a state record outlived its hour buckets") // materializeHours forgotten
+		}
+		foldHours(&p.hours, p.hourIdx, p.hourEnd, p.hourRuns[:r.nRuns], r.lastN, &r.hours)
+	}
+	p.fillSlot(stBase+i*stSlot, stSlot, magicSt, r.seq, func(b []byte) []byte {
+		b = r.head.append(b)
+		b = appendHours(b, &r.hours, r.hour)
+		return append(b, r.tail[:]...)
+	})
 }
 
 // maxRateNow is the highest rate the program can run until the next checkpoint,
@@ -157,8 +248,7 @@ func (p *Pump) maxRateNow() unit.Rate {
 // accumulator).
 const (
 	stFixed    = 101 // now … fill concentration, then the drug name's length
-	stHeadMax  = stFixed + MaxDrugName + 1 + 4*MaxPatientBolusesPer24h
-	hourRecord = 20 // one hour bucket: n u32 | first u32 | acc u64 | rate u32
+	hourRecord = 20  // one hour bucket: n u32 | first u32 | acc u64 | rate u32
 	stHours    = hourBuckets * hourRecord
 	stTail     = 20 // acc u64 | rate u32 | stable u64
 )
@@ -167,25 +257,10 @@ const (
 // written in place at fixed offsets: it runs every hour of a pump's life.
 func (p *Pump) appendState(b []byte) []byte {
 	b = p.appendStateHead(b)
-	b = appendHours(b, &p.hours, int64(p.now)/int64(unit.Hour))
+	var hours [hourBuckets]hourBucket
+	p.currentHours(&hours)
+	b = appendHours(b, &hours, int64(p.now)/int64(unit.Hour))
 	return p.appendStateTail(b)
-}
-
-// recentBoluses is how many patient boluses started in the last 24 h: older
-// ones bear on neither lockout nor count, and the state record leaves them out.
-func (p *Pump) recentBoluses() int {
-	n := 0
-	for i := range p.pbN {
-		if p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]) < unit.Day {
-			n++
-		}
-	}
-	return n
-}
-
-// stateLen is the length of the state record appendState would append now.
-func (p *Pump) stateLen() int {
-	return stFixed + len(p.fillDrug) + 1 + 4*p.recentBoluses() + stHours + stTail
 }
 
 // stateFlags returns the state record's flags.
@@ -204,35 +279,77 @@ func (p *Pump) stateFlags() byte {
 }
 
 func (p *Pump) appendStateHead(b []byte) []byte {
-	le := binary.LittleEndian
+	var h stateHead
+	p.stateHead(&h)
+	return h.append(b)
+}
+
+// stateHead is the state record's head as values: a checkpoint takes them,
+// and encodes them only if its record is ever read (pendingState).
+type stateHead struct {
+	now                         unit.Time
+	delivered, lastFill, since  unit.Volume
+	charge                      unit.Charge
+	alarms                      Alarms
+	suspended, flags            uint8
+	utcOffset                   unit.Duration
+	maxRate                     unit.Rate
+	bridgeTarget, bridgeAccrued int64
+	tonesCrit, tonesNon         int64
+	fillConc                    unit.Concentration
+	fillDrug                    string
+	npb                         int
+	pb                          [MaxPatientBolusesPer24h]uint32 // ms before now, oldest first
+}
+
+// stateHead takes the head's values now.
+func (p *Pump) stateHead(h *stateHead) {
 	flags := p.stateFlags()
-	npb := p.recentBoluses()
-	drug := len(p.fillDrug)
+	h.now, h.delivered, h.lastFill, h.since, h.charge = p.now, p.delivered, p.lastFill, p.sinceFill, p.charge
+	h.alarms, h.suspended, h.flags, h.utcOffset, h.maxRate = p.alarms, p.suspended, flags, p.utcOffset, p.maxRateNow()
+	h.bridgeTarget, h.bridgeAccrued, h.tonesCrit, h.tonesNon = p.bridge.target, p.bridge.accrued, p.tonesCritical, p.tonesNonCrit
+	h.fillConc, h.fillDrug = p.fillConc, p.fillDrug
+	// The patient boluses of the last 24 h (older ones bear on neither
+	// lockout nor count), as milliseconds before now.
+	h.npb = 0
+	for i := range p.pbN {
+		if d := p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)]); d < unit.Day {
+			h.pb[h.npb] = uint32(d)
+			h.npb++
+		}
+	}
+}
+
+// len is the length of the head's encoding.
+func (h *stateHead) len() int { return stFixed + len(h.fillDrug) + 1 + 4*h.npb }
+
+// append appends the head's encoding.
+func (h *stateHead) append(b []byte) []byte {
+	le := binary.LittleEndian
 	n0 := len(b)
-	b = slices.Grow(b, stFixed+drug+1+4*npb)[:n0+stFixed+drug+1+4*npb]
+	b = slices.Grow(b, h.len())[:n0+h.len()]
 	out := b[n0:]
-	le.PutUint64(out[0:], uint64(p.now))
-	le.PutUint64(out[8:], uint64(p.delivered))
-	le.PutUint64(out[16:], uint64(p.lastFill))
-	le.PutUint64(out[24:], uint64(p.sinceFill))
-	le.PutUint64(out[32:], uint64(p.charge))
-	le.PutUint16(out[40:], uint16(p.alarms))
-	out[42], out[43] = p.suspended, flags
-	le.PutUint64(out[44:], uint64(p.utcOffset))
-	le.PutUint64(out[52:], uint64(p.maxRateNow()))
-	le.PutUint64(out[60:], uint64(p.bridge.target))
-	le.PutUint64(out[68:], uint64(p.bridge.accrued))
-	le.PutUint64(out[76:], uint64(p.tonesCritical))
-	le.PutUint64(out[84:], uint64(p.tonesNonCrit))
-	le.PutUint64(out[92:], uint64(p.fillConc))
-	out[100] = byte(drug)
-	copy(out[stFixed:], p.fillDrug)
-	out = out[stFixed+drug:]
-	// The patient boluses, as milliseconds before now.
-	out[0] = byte(npb)
+	le.PutUint64(out[0:], uint64(h.now))
+	le.PutUint64(out[8:], uint64(h.delivered))
+	le.PutUint64(out[16:], uint64(h.lastFill))
+	le.PutUint64(out[24:], uint64(h.since))
+	le.PutUint64(out[32:], uint64(h.charge))
+	le.PutUint16(out[40:], uint16(h.alarms))
+	out[42], out[43] = h.suspended, h.flags
+	le.PutUint64(out[44:], uint64(h.utcOffset))
+	le.PutUint64(out[52:], uint64(h.maxRate))
+	le.PutUint64(out[60:], uint64(h.bridgeTarget))
+	le.PutUint64(out[68:], uint64(h.bridgeAccrued))
+	le.PutUint64(out[76:], uint64(h.tonesCrit))
+	le.PutUint64(out[84:], uint64(h.tonesNon))
+	le.PutUint64(out[92:], uint64(h.fillConc))
+	out[100] = byte(len(h.fillDrug))
+	copy(out[stFixed:], h.fillDrug)
+	out = out[stFixed+len(h.fillDrug):]
+	out[0] = byte(h.npb)
 	out = out[1:]
-	for i := p.pbN - npb; i < p.pbN; i++ {
-		le.PutUint32(out, uint32(p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)])))
+	for _, d := range h.pb[:h.npb] {
+		le.PutUint32(out, d)
 		out = out[4:]
 	}
 	return b

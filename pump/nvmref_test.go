@@ -40,11 +40,12 @@ func (p *Pump) appendStateReference(b []byte) []byte {
 	for i := p.pbN - n; i < p.pbN; i++ {
 		b = le.AppendUint32(b, uint32(p.now.Sub(p.pbTimes[(p.pbHead+i)%len(p.pbTimes)])))
 	}
+	hours := eagerHours(p)
 	h := int64(p.now) / int64(unit.Hour)
 	for k := h - hourBuckets + 1; k <= h; k++ {
 		var hb hourBucket
-		if i := floorMod(k, hourBuckets); p.hours[i].hour == k {
-			hb = p.hours[i]
+		if i := floorMod(k, hourBuckets); hours[i].hour == k {
+			hb = hours[i]
 		}
 		b = le.AppendUint32(b, hb.n)
 		b = le.AppendUint32(b, uint32(hb.first-unit.Time(k*int64(unit.Hour))))
@@ -59,4 +60,36 @@ func (p *Pump) appendStateReference(b []byte) []byte {
 	b = le.AppendUint32(b, uint32(p.rate))
 	b = le.AppendUint64(b, uint64(stable))
 	return b
+}
+
+// eagerHours counts the strokes still kept as runs into the hour buckets one
+// by one, as the core did before it kept them lazily (the reference foldHours
+// is held to).
+func eagerHours(p *Pump) [hourBuckets]hourBucket {
+	hours, idx, end := p.hours, p.hourIdx, p.hourEnd
+	for _, hr := range p.hourRuns[:p.nHourRuns] {
+		for j := range hr.r.n {
+			t := hr.r.At(j)
+			if t >= end {
+				h := int64(t) / int64(unit.Hour)
+				idx = int(floorMod(h, hourBuckets))
+				end = unit.Time((h + 1) * int64(unit.Hour))
+				if hours[idx].hour != h {
+					hours[idx] = hourBucket{hour: h}
+				}
+			}
+			b := &hours[idx]
+			switch {
+			case b.n == 0:
+				b.first, b.acc, b.rate, b.epoch = t, hr.r.accAfter(j), hr.r.rate, hr.epoch
+			case b.epoch != hr.epoch || b.rate != hr.r.rate:
+				b.rate = 0
+			}
+			if !hr.run {
+				b.rate = 0
+			}
+			b.n++
+		}
+	}
+	return hours
 }

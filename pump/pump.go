@@ -201,9 +201,14 @@ type Pump struct {
 
 	// Cap window: the strokes counted against max_24h, as runs.
 	win     window
-	hours   [hourBuckets]hourBucket // strokes per clock hour, for the memory image
-	hourIdx int                     // bucket of the current hour
-	hourEnd unit.Time               // end of the current hour
+	hours   [hourBuckets]hourBucket // strokes per clock hour, for the memory image, up to hourRuns
+	hourIdx int                     // bucket of the current hour (of hours)
+	hourEnd unit.Time               // end of the current hour (of hours)
+	// Strokes not yet counted in hours (hours.go), and the version of hours
+	// (it changes whenever hours does under a state record that refers to it).
+	hourRuns  [maxHourRuns]hourRun
+	nHourRuns int
+	hoursVer  uint32
 	// runEpoch changes whenever the accumulator leaves its regular course (a
 	// rate change, a reset, a stroke spent without being counted), so a bucket
 	// knows whether its strokes came from one uninterrupted run.
@@ -254,6 +259,8 @@ type Pump struct {
 	nextCheckpoint unit.Time
 	dirty          bool // state changed since the last checkpoint: write one when this step ends
 	scratch        [rxEncodedMax]byte
+	pending        [2][pendingDepth]pendingState // state records taken, not yet encoded, by slot (checkpoint)
+	nPending       [2]int
 }
 
 // New returns the core of a pump fresh from the factory at time now: no
@@ -669,8 +676,7 @@ func (p *Pump) resetWindow() {
 		cap = p.schedRx.capStrokes()
 	}
 	p.win.reset(cap)
-	p.hours = [hourBuckets]hourBucket{}
-	p.hourEnd = 0
+	p.clearHours()
 }
 
 func (p *Pump) winAllows(t unit.Time) bool { return p.win.allows(t) }
@@ -679,36 +685,6 @@ func (p *Pump) winAllows(t unit.Time) bool { return p.win.allows(t) }
 func (p *Pump) winPush(t unit.Time) {
 	p.win.push(StrokeRun{first: t, acc: p.acc, rate: p.rate, n: 1})
 	p.bucketPush(t, true)
-}
-
-// bucketPush counts a stroke in its clock hour, for the memory image. A stroke
-// that is not the accumulator's own (run false) marks its hour as not one run.
-func (p *Pump) bucketPush(t unit.Time, run bool) {
-	if t >= p.hourEnd {
-		p.enterHour(t)
-	}
-	b := &p.hours[p.hourIdx]
-	switch {
-	case b.n == 0:
-		b.first, b.acc, b.rate, b.epoch = t, p.acc, p.rate, p.runEpoch
-	case b.epoch != p.runEpoch || b.rate != p.rate:
-		b.rate = 0 // not one uninterrupted run: rebuilt conservatively after a reset
-	}
-	if !run {
-		b.rate = 0
-	}
-	b.n++
-}
-
-// enterHour makes the clock hour of t, at or after the current hour's end, the
-// current hour, starting its bucket afresh unless it already holds that hour.
-func (p *Pump) enterHour(t unit.Time) {
-	h := int64(t) / int64(unit.Hour)
-	p.hourIdx = int(floorMod(h, hourBuckets))
-	p.hourEnd = unit.Time((h + 1) * int64(unit.Hour))
-	if p.hours[p.hourIdx].hour != h {
-		p.hours[p.hourIdx] = hourBucket{hour: h}
-	}
 }
 
 // floorMod is a mod b in [0, b), for times before 1970 too.

@@ -104,6 +104,7 @@ func newRun(sc *scenario.Scenario) (*run, error) {
 	dev.HW.Reservoir = sc.Fill.Volume
 	dev.OnStroke = r.stroke
 	dev.OnRun = r.strokes
+	dev.Lazy = true // the simulator reads persistent memory only at a power loss
 	r.attachMechanics()
 	r.rep = Report{Name: sc.Name, Start: rfc(sc.Start), End: rfc(sc.End()), Seed: sc.Seed, Model: sc.Pump.Model.String()}
 	if !sc.Pump.Primed && !r.primes() {
