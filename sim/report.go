@@ -179,6 +179,13 @@ func (r *run) report() *Report {
 	entries := r.dev.Log.Since(0, nil)
 	rep.Log = make([]LogEntry, 0, len(entries))
 	details := map[detailKey]map[string]any{} // entries with the same values share their detail
+	// Every entry's time, written into one string and sliced: one allocation
+	// for them all (a long run's report is mostly times).
+	buf := make([]byte, 0, 24*len(entries))
+	for _, e := range entries {
+		buf = appendRFC3339(buf, e.At)
+	}
+	times, from := string(buf), 0
 	for _, e := range entries {
 		k := detailKey{e.Kind, e.Alarm, e.Reason, e.A, e.B}
 		d, ok := details[k]
@@ -186,7 +193,9 @@ func (r *run) report() *Report {
 			d = logDetail(e)
 			details[k] = d
 		}
-		at := rfc(e.At)
+		to := from + len(appendRFC3339(buf[:0], e.At))
+		at := times[from:to]
+		from = to
 		rep.Log = append(rep.Log, LogEntry{Seq: e.Seq, At: at, Kind: e.Kind.String(), Detail: d})
 		action := ""
 		switch e.Kind {

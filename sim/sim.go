@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
@@ -181,7 +182,7 @@ func Validate(sc *scenario.Scenario) error {
 		return err
 	}
 	for _, e := range sc.Events {
-		at := fmt.Sprintf("events[%d]", e.Index)
+		at := "events[" + strconv.Itoa(e.Index) + "]" // every event: not fmt
 		switch e.Kind {
 		case scenario.Program, scenario.Bridge:
 			if err := validateRx(at+".prescription", e.Prescription, drug, cfg.Model); err != nil {
