@@ -260,11 +260,12 @@ func (ps *patientSim) system(at unit.Time, battery unit.Charge, fresh bool, deat
 		if err != nil {
 			return never, err
 		}
-		if done {
-			return again, nil
-		}
+		// What the pump logged up to now counts, even in its last moments.
 		if err := ps.read(t); err != nil {
 			return never, err
+		}
+		if done {
+			return again, nil
 		}
 	}
 }
