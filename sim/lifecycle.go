@@ -63,18 +63,40 @@ func defaultParams() []Param {
 		{"rate_sigma", 0.6, "log", a, 0, 5},
 		{"tp40_fraction", 0.30, "fraction", a + ": TP-40 pumps (the rest TP-20)", 0, 1},
 		{"pressure_sensor", 1, "fraction", a + ": pumps with the outlet pressure sensor (Thecal's own design)", 0, 1},
-		{"refill_on_time", 0.90, "probability", a + ": refill within 3 days of due", 0, 1},
-		{"refill_missed", 0.03, "probability", a + ": refill visit missed (next attempt 7-28 days later; the rest are 4-21 days late)", 0, 1},
-		{"mri_rate", 0.08, "/year", a + ": MRI scans (20-60 min motor stall)", 0, 100},
+		{"catheter_length_cm", 50, "cm", a + ": every catheter's length (0.0022 mL/cm, the pump's default)", 1, 200},
+		{"battery_age_years_max", 6, "years", a + ": the starting cohort's pumps have run 0 to this many years at their rate", 0, 20},
+		{"battery_spread", 0.03, "fraction", a + ": their charge then varies by this (1 SD)", 0, 1},
+		{"battery_min_uah", 20000, "µAh", a + ": and is at least this", 1, 1e6},
+		{"shelf_charge", 0.98, "fraction", a + ": a new pump's charge, of full (shelf loss)", 0.01, 1},
+		{"shelf_charge_sd", 0.01, "fraction", a + ": varying by this (1 SD; never above full)", 0, 1},
+		{"refill_on_time", 0.90, "probability", a + ": refill within refill_window_days of due", 0, 1},
+		{"refill_window_days", 3, "days", a, 0, 60},
+		{"refill_missed", 0.03, "probability", a + ": refill visit missed (the rest are late)", 0, 1},
+		{"refill_late_days_min", 4, "days", a + ": a late refill comes this many days after due, or more", 0, 365},
+		{"refill_late_days_max", 21, "days", a + ": up to this many", 0, 365},
+		{"missed_retry_days_min", 7, "days", a + ": after a missed visit the next attempt comes this many days later, or more", 0, 365},
+		{"missed_retry_days_max", 28, "days", a + ": up to this many", 0, 365},
+		{"mri_rate", 0.08, "/year", a + ": MRI scans (each stalls the motor)", 0, 100},
+		{"mri_minutes_min", 20, "min", a + ": a scan's length, from", 1, 600},
+		{"mri_minutes_max", 60, "min", a + ": to", 1, 600},
+		{"mri_check_hours_max", 48, "h", a + ": interrogation and acknowledgement 1 to this many hours after a scan", 1, 720},
 		// Surgery.
 		{"infection_implant", 0.06, "probability", srcMotta, 0, 1},
 		{"infection_replacement", 0.106, "probability", srcMotta, 0, 1},
 		{"infection_revision", 0.06, "probability", a + " (as a first implant)", 0, 1},
+		{"infection_days_min", 7, "days", a + ": a wound infection shows this many days after surgery, or more", 0, 365},
+		{"infection_days_max", 90, "days", a + ": up to this many (early infection: within 90 days)", 0, 365},
 		{"infection_explant", 0.7, "probability", a + ": an infection that ends in explant (the rest are treated)", 0, 1},
-		{"reimplant_after_infection", 0.5, "probability", a + ": re-implant 90-180 days after an infected system was removed", 0, 1},
-		{"eri_notice_days_max", 14, "days", a + ": ERI noticed 1 to this many days after it is raised", 1, 365},
-		{"replacement_schedule_days_max", 45, "days", a + ": then surgery 14 to this many days later", 14, 365},
-		{"replacement_slip", 0.05, "probability", a + ": a replacement slips by 60-120 days more", 0, 1},
+		{"reimplant_after_infection", 0.5, "probability", a + ": an infected system removed is implanted again", 0, 1},
+		{"reimplant_days_min", 90, "days", a + ": this many days later, or more", 0, 3650},
+		{"reimplant_days_max", 180, "days", a + ": up to this many", 0, 3650},
+		{"eri_notice_days_min", 1, "days", a + ": ERI is noticed this many days after it is raised, or more", 0, 365},
+		{"eri_notice_days_max", 14, "days", a + ": up to this many", 0, 365},
+		{"replacement_schedule_days_min", 14, "days", a + ": then surgery this many days later, or more", 0, 365},
+		{"replacement_schedule_days_max", 45, "days", a + ": up to this many", 0, 365},
+		{"replacement_slip", 0.05, "probability", a + ": a replacement slips further", 0, 1},
+		{"replacement_slip_days_min", 60, "days", a + ": by this many days, or more", 0, 3650},
+		{"replacement_slip_days_max", 120, "days", a + ": up to this many", 0, 3650},
 		// The catheter.
 		{"catheter_occlusion", 5 / 451.5, "/year", srcFeller + "5 occlusions", 0, 100},
 		{"catheter_leak", 2 / 451.5, "/year", srcFeller + "2 fractures", 0, 100},
@@ -85,10 +107,14 @@ func defaultParams() []Param {
 		{"mass_rate", 0.009, "/year", srcDuarte + ", at the reference dose and concentration", 0, 100},
 		{"mass_ref_dose_mg", 10, "mg/day", a + ": the inflammatory mass hazard scales with daily dose / this", 0.001, 1e6},
 		{"mass_ref_conc_mg_ml", 20, "mg/mL", a + ": and with concentration / this", 0.001, 1e6},
-		{"occlusion_to_revision_days_max", 7, "days", a + ": OCCLUSION raised to revision, 1 to this many days", 1, 365},
-		{"integrity_to_revision_days_max", 21, "days", a + ": CATHETER_INTEGRITY raised to revision, 3 to this many days", 3, 365},
-		{"discrepancy_to_revision_days_max", 30, "days", a + ": a flagged refill (more than expected) to revision, 7 to this many days", 7, 365},
-		{"efficacy_loss_days_max", 60, "days", a + ": an unalarmed catheter fault noticed as lost efficacy, 14 to this many days", 14, 3650},
+		{"occlusion_to_revision_days_min", 1, "days", a + ": OCCLUSION raised to revision, this many days or more", 0, 365},
+		{"occlusion_to_revision_days_max", 7, "days", a + ": up to this many", 0, 365},
+		{"integrity_to_revision_days_min", 3, "days", a + ": CATHETER_INTEGRITY raised to revision, this many days or more", 0, 365},
+		{"integrity_to_revision_days_max", 21, "days", a + ": up to this many", 0, 365},
+		{"discrepancy_to_revision_days_min", 7, "days", a + ": a refill flagged 'more than expected' to revision, this many days or more", 0, 365},
+		{"discrepancy_to_revision_days_max", 30, "days", a + ": up to this many", 0, 365},
+		{"efficacy_loss_days_min", 14, "days", a + ": a catheter fault the pump cannot sense, noticed as lost efficacy this many days later, or more", 0, 3650},
+		{"efficacy_loss_days_max", 60, "days", a + ": up to this many", 0, 3650},
 	}
 }
 
@@ -125,9 +151,11 @@ func newParams(overrides []string) (*params, error) {
 			return nil, &OptionError{Option: "--param", Reason: fmt.Sprintf("%s + %s is more than 1", pair[0], pair[1])}
 		}
 	}
-	for _, pair := range [][2]string{{"trial_wait_days_min", "trial_wait_days_max"}, {"implant_wait_days_min", "implant_wait_days_max"}, {"ptm_presses_min", "ptm_presses_max"}} {
-		if p.get(pair[0]) > p.get(pair[1]) {
-			return nil, &OptionError{Option: "--param", Reason: fmt.Sprintf("%s is more than %s", pair[0], pair[1])}
+	for _, q := range p.list { // every NAME_min at most its NAME_max
+		if base, ok := strings.CutSuffix(q.Name, "_min"); ok {
+			if hi, ok := p.index[base+"_max"]; ok && q.Value > p.list[hi].Value {
+				return nil, &OptionError{Option: "--param", Reason: fmt.Sprintf("%s is more than %s_max", q.Name, base)}
+			}
 		}
 	}
 	if p.get("refill_on_time")+p.get("refill_missed") > 1 {

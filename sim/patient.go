@@ -81,8 +81,9 @@ func (ps *patientSim) count(t unit.Time, col int, n int64) {
 	ps.acc[ps.pr.month(t)][col] += n
 }
 
-// days draws a whole number of days in [lo, hi].
-func (ps *patientSim) days(lo, hi float64) unit.Duration {
+// span draws a whole number of days between the parameters NAME_min and NAME_max.
+func (ps *patientSim) span(name string) unit.Duration {
+	lo, hi := ps.get(name+"_min"), ps.get(name+"_max")
 	return unit.Duration(ps.g.intn(int(lo), int(math.Max(lo, hi)))) * unit.Day
 }
 
@@ -122,9 +123,9 @@ func (ps *patientSim) simulate(s, k int, acc [][]int64) error {
 		ps.traits()
 		death := ps.after(pr.start, ps.mortality())
 		perDay := 288.0 + 0.1*float64(ps.rate)/float64(pump.StrokeVolume)
-		age := 6 * 365 * ps.g.rng.Float64()
-		uah := (1e6 - age*perDay) * (1 + 0.03*ps.g.rng.NormFloat64())
-		battery := unit.Charge(max(20_000, min(1e6, uah))) * unit.MicroampHour
+		age := ps.get("battery_age_years_max") * 365 * ps.g.rng.Float64()
+		uah := (1e6 - age*perDay) * (1 + ps.get("battery_spread")*ps.g.rng.NormFloat64())
+		battery := unit.Charge(max(ps.get("battery_min_uah"), min(1e6, uah))) * unit.MicroampHour
 		return ps.life(pr.start, battery, false, death)
 	}
 	// A referral: arrives in its month, is trialled, and implanted if the
@@ -139,7 +140,7 @@ func (ps *patientSim) simulate(s, k int, acc [][]int64) error {
 	ps.ind = ps.indication("referral")
 	ps.traits()
 	death := ps.after(arrive, ps.mortality())
-	trial := arrive.Add(ps.days(ps.get("trial_wait_days_min"), ps.get("trial_wait_days_max")))
+	trial := arrive.Add(ps.span("trial_wait_days"))
 	if trial >= pr.end || trial >= death {
 		return nil
 	}
@@ -148,7 +149,7 @@ func (ps *patientSim) simulate(s, k int, acc [][]int64) error {
 		ps.count(trial, cTrialFailures, 1)
 		return nil
 	}
-	implant := trial.Add(ps.days(ps.get("implant_wait_days_min"), ps.get("implant_wait_days_max")))
+	implant := trial.Add(ps.span("implant_wait_days"))
 	if implant >= pr.end || implant >= death {
 		return nil
 	}
@@ -202,7 +203,7 @@ func (ps *patientSim) traits() {
 
 // newBattery is a new pump's charge: full less shelf loss.
 func (ps *patientSim) newBattery() unit.Charge {
-	return unit.Charge(min(1.0, 0.98+0.01*ps.g.rng.NormFloat64())*1e6) * unit.MicroampHour
+	return unit.Charge(min(1.0, ps.get("shelf_charge")+ps.get("shelf_charge_sd")*ps.g.rng.NormFloat64())*1e6) * unit.MicroampHour
 }
 
 // life follows the patient from an implant (or, fresh false, from the start
@@ -304,7 +305,7 @@ func (ps *patientSim) handle(ev int, t unit.Time) (again unit.Time, done bool, e
 			ps.count(t, cExplant+explantInfection, 1)
 			again = never
 			if g.chance(ps.get("reimplant_after_infection")) {
-				again = ps.inHorizon(t.Add(ps.days(90, 180)))
+				again = ps.inHorizon(t.Add(ps.span("reimplant_days")))
 				if again >= ps.at[evDeath] {
 					again = never
 				}
@@ -354,20 +355,20 @@ func (ps *patientSim) handle(ev int, t unit.Time) (again unit.Time, done bool, e
 			ps.at[evCheck] = min(ps.at[evCheck], ps.inHorizon(t.Add(unit.Day)))
 		case ps.fault == faultKink: // a shortfall: the next refill's discrepancy
 		default: // nothing the pump sees: the therapy fails
-			ps.revise(t, t.Add(ps.days(14, ps.get("efficacy_loss_days_max"))), ps.fault)
+			ps.revise(t, t.Add(ps.span("efficacy_loss_days")), ps.fault)
 		}
 	case evMissed:
 		ps.count(t, cMissedRefills, 1)
-		ps.planVisit(t.Add(ps.days(7, 28)))
+		ps.planVisit(t.Add(ps.span("missed_retry_days")))
 	case evRefill:
 		return never, false, ps.refill(t)
 	case evMRI:
-		ps.mriLength = unit.Duration(g.intn(20, 60)) * unit.Minute
+		ps.mriLength = unit.Duration(g.intn(int(ps.get("mri_minutes_min")), int(max(ps.get("mri_minutes_min"), ps.get("mri_minutes_max"))))) * unit.Minute
 		if err := ps.event(scenario.Event{At: t, Kind: scenario.MRI, Duration: ps.mriLength, HasDuration: true}); err != nil {
 			return never, false, err
 		}
 		ps.count(t, cMRIs, 1)
-		ps.at[evMRICheck] = ps.inHorizon(t.Add(unit.Duration(g.intn(60, 48*60)) * unit.Minute))
+		ps.at[evMRICheck] = ps.inHorizon(t.Add(unit.Duration(g.intn(60, int(ps.get("mri_check_hours_max")*60))) * unit.Minute))
 		ps.at[evMRI] = ps.after(t, ps.get("mri_rate"))
 	case evMRICheck:
 		if err := ps.do(t, scenario.Interrogate); err != nil {
@@ -400,7 +401,7 @@ func (ps *patientSim) do(t unit.Time, k scenario.Kind) error {
 func (ps *patientSim) newPump(t unit.Time, battery unit.Charge, prime, filled bool) error {
 	g := ps.g
 	sc := &scenario.Scenario{Start: t, Duration: ps.pr.end.Sub(t), Seed: int64(g.rng.Uint64() >> 1),
-		Pump: scenario.Pump{Model: ps.model, CatheterLength: 50 * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
+		Pump: scenario.Pump{Model: ps.model, CatheterLength: unit.Length(ps.get("catheter_length_cm")) * unit.Centimetre, CatheterPerCm: pump.DefaultCatheterPerCm,
 			PressureSensor: ps.sensor, Battery: battery, Primed: !prime},
 		Fill: scenario.Fill{Drug: ps.drug, Volume: ps.model.Reservoir()},
 		Prescription: scenario.Prescription{Rx: pump.Prescription{Mode: pump.ModeContinuous, Rate: ps.rate,
@@ -452,7 +453,7 @@ func (ps *patientSim) end(t unit.Time) {
 // surgery draws whether a wound infection follows, and when it shows.
 func (ps *patientSim) surgery(t unit.Time, risk string) {
 	if ps.g.chance(ps.get(risk)) {
-		ps.at[evInfection] = min(ps.at[evInfection], ps.inHorizon(t.Add(ps.days(7, 90))))
+		ps.at[evInfection] = min(ps.at[evInfection], ps.inHorizon(t.Add(ps.span("infection_days"))))
 	}
 }
 
@@ -511,9 +512,10 @@ func (ps *patientSim) planRefill(due unit.Time) {
 		ps.at[evMissed] = ps.inHorizon(due)
 		return
 	case x < ps.get("refill_missed")+1-ps.get("refill_on_time"):
-		due = due.Add(ps.days(4, 21))
+		due = due.Add(ps.span("refill_late_days"))
 	default:
-		due = due.Add(unit.Duration(ps.g.intn(-3, 3)) * unit.Day)
+		w := int(ps.get("refill_window_days"))
+		due = due.Add(unit.Duration(ps.g.intn(-w, w)) * unit.Day)
 	}
 	ps.planVisit(due)
 }
@@ -541,7 +543,7 @@ func (ps *patientSim) refill(t unit.Time) error {
 		if rf.Flag != "" {
 			ps.count(t, cFlaggedRefills, 1)
 			if rf.DiscrepancyML > 0 && ps.faulty {
-				ps.revise(t, t.Add(ps.days(7, ps.get("discrepancy_to_revision_days_max"))), ps.fault)
+				ps.revise(t, t.Add(ps.span("discrepancy_to_revision_days")), ps.fault)
 			}
 		}
 	}
@@ -591,19 +593,19 @@ func (ps *patientSim) read(now unit.Time) error {
 			case pump.ERI:
 				if !ps.eriSeen {
 					ps.eriSeen = true
-					delay := ps.days(1, ps.get("eri_notice_days_max")) + ps.days(14, ps.get("replacement_schedule_days_max"))
+					delay := ps.span("eri_notice_days") + ps.span("replacement_schedule_days")
 					if ps.g.chance(ps.get("replacement_slip")) {
-						delay += ps.days(60, 120)
+						delay += ps.span("replacement_slip_days")
 					}
 					ps.at[evReplacement] = ps.inHorizon(max(e.At.Add(delay), now))
 				}
 			case pump.Occlusion:
 				if ps.faulty {
-					ps.revise(now, e.At.Add(ps.days(1, ps.get("occlusion_to_revision_days_max"))), ps.fault)
+					ps.revise(now, e.At.Add(ps.span("occlusion_to_revision_days")), ps.fault)
 				}
 			case pump.CatheterIntegrity:
 				if ps.faulty {
-					ps.revise(now, e.At.Add(ps.days(3, ps.get("integrity_to_revision_days_max"))), ps.fault)
+					ps.revise(now, e.At.Add(ps.span("integrity_to_revision_days")), ps.fault)
 				}
 			}
 		}
