@@ -17,8 +17,8 @@ import "github.com/thecal/thecal/unit"
 //
 // A checkpoint's record refers to the buckets and a prefix of the runs
 // (pendingState.ver, nRuns, lastN) instead of copying them; before the
-// buckets change under it (a fold, a reset of the window) it takes its own
-// copy (materializeHours).
+// buckets change under it (a fold, a reset of the window) it is encoded
+// (materializeHours).
 
 // hourRun is a run of strokes still to count in their hour buckets: the
 // run, the accumulator's epoch when it came, and whether the strokes are the
@@ -80,18 +80,13 @@ func (p *Pump) clearHours() {
 	p.hoursVer++
 }
 
-// materializeHours gives every pending state record that still refers to the
-// buckets and runs its own copy of the buckets it stands for, before they
-// change.
+// materializeHours encodes every pending state record, which refers to the
+// buckets and runs, before they change: a fold or a new window comes every
+// so many runs, and the records then pending are encoded then instead of
+// when the image is read.
 func (p *Pump) materializeHours() {
-	for i := range p.pending {
-		for k := range p.nPending[i] {
-			if r := &p.pending[i][k]; !r.own {
-				foldHours(&p.hours, p.hourIdx, p.hourEnd, p.hourRuns[:r.nRuns], r.lastN, &r.hours)
-				r.own = true
-			}
-		}
-	}
+	p.encodeState(0)
+	p.encodeState(1)
 }
 
 // currentHours writes into out the buckets as counting every stroke so far

@@ -199,7 +199,7 @@ func (l *Log) add(e Entry) {
 	e.Seq = l.next
 	i := e.Seq % LogSize
 	if len(l.entries) == 0 {
-		l.entries = make([]Entry, 0, 64)
+		l.entries = make([]Entry, 0, 128)
 	}
 	for i >= uint64(len(l.entries)) { // still filling: entries holds 0 .. next-1
 		l.entries = append(l.entries, Entry{})
@@ -218,6 +218,10 @@ func (l *Log) Oldest() uint64 {
 	}
 	return 1
 }
+
+// At returns the entry with sequence number seq, which must be held
+// (Oldest ≤ seq < Next).
+func (l *Log) At(seq uint64) *Entry { return &l.entries[seq%LogSize] }
 
 // Since appends to dst the entries from sequence number seq on (or from the
 // oldest held, if seq has been overwritten) and returns it.

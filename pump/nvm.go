@@ -166,7 +166,7 @@ func (p *Pump) checkpoint() {
 	r := &p.pending[i][n]
 	r.seq, r.size = seq, size
 	r.head = head
-	r.own, r.ver, r.nRuns, r.lastN = false, p.hoursVer, p.nHourRuns, 0
+	r.ver, r.nRuns, r.lastN = p.hoursVer, p.nHourRuns, 0
 	if p.nHourRuns > 0 {
 		r.lastN = p.hourRuns[p.nHourRuns-1].r.n
 	}
@@ -182,17 +182,15 @@ const pendingDepth = 5
 
 // pendingState is a state record taken at a checkpoint, not yet encoded.
 // Its hour buckets are the pump's buckets and the first nRuns runs still to
-// count in them (the last cut to lastN strokes), as long as they stand (ver);
-// before they change it takes its own copy (own, hours: materializeHours).
+// count in them (the last cut to lastN strokes); before those change, the
+// record is encoded (materializeHours), so they stand as long as it waits.
 type pendingState struct {
 	seq   uint32
 	size  int // in its slot, CRC included
 	head  stateHead
-	own   bool
 	ver   uint32
 	nRuns int
 	lastN int
-	hours [hourBuckets]hourBucket
 	hour  int64 // the clock hour of the checkpoint
 	tail  [stTail]byte
 }
@@ -214,15 +212,14 @@ func (p *Pump) encodeOldest(i int) {
 }
 
 func (p *Pump) encodeRecord(i int, r *pendingState) {
-	if !r.own {
-		if r.ver != p.hoursVer {
-			panic("pump: a state record outlived its hour buckets") // materializeHours forgotten
-		}
-		foldHours(&p.hours, p.hourIdx, p.hourEnd, p.hourRuns[:r.nRuns], r.lastN, &r.hours)
+	if r.ver != p.hoursVer {
+		panic("pump: a state record outlived its hour buckets") // materializeHours forgotten
 	}
+	var hours [hourBuckets]hourBucket
+	foldHours(&p.hours, p.hourIdx, p.hourEnd, p.hourRuns[:r.nRuns], r.lastN, &hours)
 	p.fillSlot(stBase+i*stSlot, stSlot, magicSt, r.seq, func(b []byte) []byte {
 		b = r.head.append(b)
-		b = appendHours(b, &r.hours, r.hour)
+		b = appendHours(b, &hours, r.hour)
 		return append(b, r.tail[:]...)
 	})
 }

@@ -3,7 +3,10 @@ package sim
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -196,5 +199,24 @@ func TestPopulationLifecycle(t *testing.T) {
 	}
 	if total(get("explants")) != total(get("explants:infection"))+total(get("explants:efficacy"))+total(get("explants:choice")) {
 		t.Errorf("explants do not add up by reason")
+	}
+}
+
+// TestPopulationParamsDocumented: docs/simulator.md lists every parameter of
+// the lifecycle model with its default, as the code has it.
+func TestPopulationParamsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "simulator.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range DefaultParams() {
+		row := "| `" + p.Name + "` | " + strconv.FormatFloat(p.Value, 'g', 6, 64) + " | " + p.Unit + " | "
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/simulator.md has no row %q", row)
+		}
+		if !strings.Contains(p.Source, "assumed") && !strings.Contains(p.Source, " 19") && !strings.Contains(p.Source, " 20") &&
+			!strings.Contains(p.Source, "Duarte") {
+			t.Errorf("%s: neither a source with its year nor 'assumed': %q", p.Name, p.Source)
+		}
 	}
 }

@@ -176,21 +176,23 @@ func (r *run) report() *Report {
 		}
 		rep.Days = append(rep.Days, Day{Date: d.date, DeliveredML: ml(d.delivered), ToPatient: tp})
 	}
-	entries := r.dev.Log.Since(0, nil)
-	rep.Log = make([]LogEntry, 0, len(entries))
+	log := r.dev.Log
+	first, next := log.Oldest(), log.Next()
+	rep.Log = make([]LogEntry, 0, next-first)
 	details := map[detailKey]map[string]any{} // entries with the same values share their detail
 	// Every entry's time, written into one string and sliced: one allocation
 	// for them all (a long run's report is mostly times).
-	buf := make([]byte, 0, 24*len(entries))
-	for _, e := range entries {
-		buf = appendRFC3339(buf, e.At)
+	buf := make([]byte, 0, 24*(next-first))
+	for seq := first; seq < next; seq++ {
+		buf = appendRFC3339(buf, log.At(seq).At)
 	}
 	times, from := string(buf), 0
-	for _, e := range entries {
+	for seq := first; seq < next; seq++ {
+		e := log.At(seq)
 		k := detailKey{e.Kind, e.Alarm, e.Reason, e.A, e.B}
 		d, ok := details[k]
 		if !ok {
-			d = logDetail(e)
+			d = logDetail(*e)
 			details[k] = d
 		}
 		to := from + len(appendRFC3339(buf[:0], e.At))
