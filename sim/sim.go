@@ -440,7 +440,7 @@ func (r *run) event(e *scenario.Event) error {
 	if k, ok := eventCommands[e.Kind]; ok {
 		role = sessionRole(k)
 	}
-	if c.Status().Battery <= 0 && role != pump.ReasonNone {
+	if c.Battery() <= 0 && role != pump.ReasonNone {
 		// A depleted pump does not answer: the session never opens.
 		r.unanswered(e)
 		return nil
@@ -458,11 +458,11 @@ func (r *run) event(e *scenario.Event) error {
 		}
 		d.Persist()
 	}
-	cmd := Command{At: rfc(at), Kind: string(e.Kind), Result: "ok"}
-	if err != nil {
-		cmd.Result, cmd.Reason = "refused", err.Error()
-	}
-	if role == pump.RoleClinician {
+	if role == pump.RoleClinician { // a patient's press is not a command of the report: no record to write
+		cmd := Command{At: rfc(at), Kind: string(e.Kind), Result: "ok"}
+		if err != nil {
+			cmd.Result, cmd.Reason = "refused", err.Error()
+		}
 		r.rep.Commands = append(r.rep.Commands, cmd)
 	}
 	return nil
