@@ -333,7 +333,9 @@ func (r *run) dayAt(t unit.Time) *day {
 	}
 	for d := first; d <= num; d++ {
 		start := unit.Time(d*int64(unit.Day) - int64(r.offset))
-		r.days = append(r.days, day{num: d, start: start, date: unit.Time(d * int64(unit.Day)).Std().Format("2006-01-02")})
+		var buf [32]byte
+		date := string(appendRFC3339(buf[:0], unit.Time(d*int64(unit.Day)))[:10]) // YYYY-MM-DD, without package time's formatter
+		r.days = append(r.days, day{num: d, start: start, date: date})
 	}
 	last := &r.days[len(r.days)-1]
 	// The day ends at the next local midnight under the offset now in force.
