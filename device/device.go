@@ -185,7 +185,6 @@ type Device struct {
 	Core *pump.Pump
 	Log  *pump.Log
 	HW   Hardware
-	NVM  [pump.ImageSize]byte
 
 	// OnStroke, if set, is called after every completed stroke with the volume
 	// that left the reservoir — unless OnRun is set, which then takes the
@@ -208,6 +207,9 @@ type Device struct {
 
 	coastStroke func(t unit.Time) // d.coasted, bound once
 	tickOnly    bool              // never coast: the stroke-by-stroke reference (tests)
+
+	// NVM is the persistent memory (last: it holds no pointer).
+	NVM [pump.ImageSize]byte
 }
 
 // New returns a device fresh from the factory at now; seed drives sensor noise.

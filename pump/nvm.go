@@ -294,7 +294,8 @@ type stateHead struct {
 	bridgeTarget, bridgeAccrued int64
 	tonesCrit, tonesNon         int64
 	fillConc                    unit.Concentration
-	fillDrug                    string
+	fillDrug                    [MaxDrugName]byte // no pointer: records wait in the core's pointer-free tail
+	drugLen                     int
 	npb                         int
 	pb                          [MaxPatientBolusesPer24h]uint32 // ms before now, oldest first
 }
@@ -305,7 +306,8 @@ func (p *Pump) stateHead(h *stateHead) {
 	h.now, h.delivered, h.lastFill, h.since, h.charge = p.now, p.delivered, p.lastFill, p.sinceFill, p.charge
 	h.alarms, h.suspended, h.flags, h.utcOffset, h.maxRate = p.alarms, p.suspended, flags, p.utcOffset, p.maxRateNow()
 	h.bridgeTarget, h.bridgeAccrued, h.tonesCrit, h.tonesNon = p.bridge.target, p.bridge.accrued, p.tonesCritical, p.tonesNonCrit
-	h.fillConc, h.fillDrug = p.fillConc, p.fillDrug
+	h.fillConc = p.fillConc
+	h.drugLen = copy(h.fillDrug[:], p.fillDrug)
 	// The patient boluses of the last 24 h (older ones bear on neither
 	// lockout nor count), as milliseconds before now.
 	h.npb = 0
@@ -318,7 +320,7 @@ func (p *Pump) stateHead(h *stateHead) {
 }
 
 // len is the length of the head's encoding.
-func (h *stateHead) len() int { return stFixed + len(h.fillDrug) + 1 + 4*h.npb }
+func (h *stateHead) len() int { return stFixed + h.drugLen + 1 + 4*h.npb }
 
 // append appends the head's encoding.
 func (h *stateHead) append(b []byte) []byte {
@@ -340,9 +342,9 @@ func (h *stateHead) append(b []byte) []byte {
 	le.PutUint64(out[76:], uint64(h.tonesCrit))
 	le.PutUint64(out[84:], uint64(h.tonesNon))
 	le.PutUint64(out[92:], uint64(h.fillConc))
-	out[100] = byte(len(h.fillDrug))
-	copy(out[stFixed:], h.fillDrug)
-	out = out[stFixed+len(h.fillDrug):]
+	out[100] = byte(h.drugLen)
+	copy(out[stFixed:], h.fillDrug[:h.drugLen])
+	out = out[stFixed+h.drugLen:]
 	out[0] = byte(h.npb)
 	out = out[1:]
 	for _, d := range h.pb[:h.npb] {

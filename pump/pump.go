@@ -182,8 +182,8 @@ type Pump struct {
 	running   bool // clinician stop/resume
 	utcOffset unit.Duration
 
-	// The basal schedule in force (the old program during a bridge).
-	sched     schedule
+	// The basal schedule in force (the old program during a bridge); its
+	// table, sched, is with the large arrays at the end.
 	schedRx   Prescription
 	schedIdx  int
 	nextFlex  unit.Time
@@ -201,12 +201,10 @@ type Pump struct {
 
 	// Cap window: the strokes counted against max_24h, as runs.
 	win     window
-	hours   [hourBuckets]hourBucket // strokes per clock hour, for the memory image, up to hourRuns
-	hourIdx int                     // bucket of the current hour (of hours)
-	hourEnd unit.Time               // end of the current hour (of hours)
+	hourIdx int       // bucket of the current hour (of hours)
+	hourEnd unit.Time // end of the current hour (of hours)
 	// Strokes not yet counted in hours (hours.go), and the version of hours
 	// (it changes whenever hours does under a state record that refers to it).
-	hourRuns  [maxHourRuns]hourRun
 	nHourRuns int
 	hoursVer  uint32
 	// runEpoch changes whenever the accumulator leaves its regular course (a
@@ -214,10 +212,10 @@ type Pump struct {
 	// knows whether its strokes came from one uninterrupted run.
 	runEpoch uint32
 
-	// Patient bolus history: start times of given boluses, oldest first.
-	pbTimes [MaxPatientBolusesPer24h]unit.Time
-	pbHead  int
-	pbN     int
+	// Patient bolus history (pbTimes, at the end): start times of given
+	// boluses, oldest first.
+	pbHead int
+	pbN    int
 
 	// Reservoir.
 	delivered  unit.Volume // all completed strokes since implant, priming included
@@ -251,16 +249,24 @@ type Pump struct {
 	session     bool
 	sessionRole Reason
 
-	// Persistent memory.
-	image          [ImageSize]byte
+	// Persistent memory (the image and the records not yet encoded in it are
+	// at the end).
 	rxSeq, stSeq   [2]uint32
 	writes         [4]Write
 	nWrites        int
 	nextCheckpoint unit.Time
 	dirty          bool // state changed since the last checkpoint: write one when this step ends
-	scratch        [rxEncodedMax]byte
-	pending        [2][pendingDepth]pendingState // state records taken, not yet encoded, by slot (checkpoint)
 	nPending       [2]int
+
+	// The large tables, none holding a pointer, last: a new core's collector
+	// metadata covers only the fields above.
+	sched    schedule
+	hours    [hourBuckets]hourBucket // strokes per clock hour, for the memory image, up to hourRuns
+	hourRuns [maxHourRuns]hourRun
+	pbTimes  [MaxPatientBolusesPer24h]unit.Time
+	scratch  [rxEncodedMax]byte
+	pending  [2][pendingDepth]pendingState // state records taken, not yet encoded, by slot (checkpoint)
+	image    [ImageSize]byte
 }
 
 // New returns the core of a pump fresh from the factory at time now: no

@@ -87,6 +87,40 @@ func BenchmarkEventVsPlainLoop(b *testing.B) {
 	}
 }
 
+// BenchmarkEventDrivenParts splits the event-driven case of
+// BenchmarkEventVsPlainLoop: building the run, driving its 30 days, and
+// writing its report (each part's CPU time per op; the parts the plain loop
+// shares with it are new and report).
+func BenchmarkEventDrivenParts(b *testing.B) {
+	sc := shortScenario(30)
+	parts := []struct {
+		name string
+		f    func()
+	}{
+		{"new", func() { newDriven(sc, nil) }},
+		{"new+drive", func() {
+			r, _ := newDriven(sc, nil)
+			r.drive(&hooks{})
+		}},
+		{"new+drive+report", func() {
+			r, _ := newDriven(sc, nil)
+			r.drive(&hooks{})
+			r.report()
+		}},
+	}
+	for _, p := range parts {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu, n := cpuTime(), 0
+			for b.Loop() {
+				p.f()
+				n++
+			}
+			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(n), "cpu-ns/op")
+		})
+	}
+}
+
 // cpuTime is the CPU time the process has used, user and system (the
 // collector's included): on a machine others load, a fairer clock than the
 // wall for a ratio.

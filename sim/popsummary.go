@@ -158,8 +158,8 @@ func (res *PopulationResult) WriteText(w io.Writer) {
 	if res.Seeds > 1 {
 		seeds = fmt.Sprintf("%d replicates (seeds %d to %d)", res.Seeds, res.Seed, res.Seed+int64(res.Seeds)-1)
 	}
-	p("Virtual clinic: %d patients with pumps at the start, %.3g referrals a month, %d years from %s; seed %d, %s",
-		res.Patients, res.ReferralsPerMonth, res.Years, res.Start, res.Seed, seeds)
+	p("Virtual clinic: %d patients with pumps at the start, %s referrals a month, %d years from %s; seed %d, %s",
+		res.Patients, strconv.FormatFloat(res.ReferralsPerMonth, 'f', -1, 64), res.Years, res.Start, res.Seed, seeds)
 	p("%.0f pump-years simulated%s", res.PumpYears.Mean, interval(res.Seeds, res.PumpYears, 0))
 	p("")
 	head := fmt.Sprintf("%-8s", "month")
