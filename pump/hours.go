@@ -45,8 +45,9 @@ func (p *Pump) bucketPush(t unit.Time, run bool) {
 func (p *Pump) pushHours(r StrokeRun, epoch uint32, run bool) {
 	if n := p.nHourRuns; n > 0 {
 		l := &p.hourRuns[n-1]
-		if run && l.run && l.epoch == epoch && l.r.extends(r) {
+		if run && l.run && l.epoch == epoch && p.hourTail.continues(r) {
 			l.r.n += r.n
+			p.hourTail.setLast(r)
 			return
 		}
 	}
@@ -55,6 +56,7 @@ func (p *Pump) pushHours(r StrokeRun, epoch uint32, run bool) {
 	}
 	p.hourRuns[p.nHourRuns] = hourRun{r: r, epoch: epoch, run: run}
 	p.nHourRuns++
+	p.hourTail.setLast(r)
 }
 
 // foldHours brings the buckets up to date with the runs kept, and forgets them.
@@ -68,6 +70,7 @@ func (p *Pump) foldHours() {
 	p.hourIdx, p.hourEnd = foldHours(&p.hours, p.hourIdx, p.hourEnd, p.hourRuns[:p.nHourRuns], last, &out)
 	p.hours = out
 	p.nHourRuns = 0
+	p.hourTail.rate = 0
 	p.hoursVer++
 }
 
@@ -77,6 +80,7 @@ func (p *Pump) clearHours() {
 	p.hours = [hourBuckets]hourBucket{}
 	p.hourEnd = 0
 	p.nHourRuns = 0
+	p.hourTail.rate = 0
 	p.hoursVer++
 }
 

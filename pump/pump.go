@@ -206,6 +206,7 @@ type Pump struct {
 	// Strokes not yet counted in hours (hours.go), and the version of hours
 	// (it changes whenever hours does under a state record that refers to it).
 	nHourRuns int
+	hourTail  runTail // the last of hourRuns's next stroke
 	hoursVer  uint32
 	// runEpoch changes whenever the accumulator leaves its regular course (a
 	// rate change, a reset, a stroke spent without being counted), so a bucket

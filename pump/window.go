@@ -66,6 +66,57 @@ func (r StrokeRun) extends(s StrokeRun) bool {
 	return r.rate > 0 && r.rate == s.rate && r.At(r.n) == s.first && r.accAfter(r.n) == s.acc
 }
 
+// runTail is what the last of a list of runs predicts: its next stroke and
+// the accumulator just after it, so that a stroke pushed one at a time joins
+// the run with two comparisons (and, in the steady state, no division: q is
+// one stroke over the rate, worked out once a run).
+type runTail struct {
+	t     unit.Time
+	acc   int64
+	rate  unit.Rate // 0: nothing to continue
+	q     int64
+	qRate unit.Rate
+}
+
+// continues reports whether s continues the run the tail was set from
+// (StrokeRun.extends, without its divisions).
+func (p *runTail) continues(s StrokeRun) bool {
+	return p.rate > 0 && s.rate == p.rate && s.first == p.t && s.acc == p.acc
+}
+
+// set makes the tail the one of a run at rate whose last stroke came at t,
+// the accumulator acc just after it.
+func (p *runTail) set(rate unit.Rate, t unit.Time, acc int64) {
+	p.rate = rate
+	r := int64(rate)
+	if r <= 0 {
+		return
+	}
+	if p.qRate != rate {
+		p.q, p.qRate = strokeScaled/r, rate
+	}
+	var d int64
+	if acc >= 0 && acc < r { // after a regular stroke: q or q+1 ms on
+		if d = p.q; acc+r*d < strokeScaled {
+			d++
+		}
+	} else if d = strokeScaled - acc; d > 0 {
+		d = (d + r - 1) / r
+	} else {
+		d = 0
+	}
+	p.t, p.acc = t.Add(unit.Duration(d)), acc+r*d-strokeScaled
+}
+
+// setLast sets the tail from run r's last stroke.
+func (p *runTail) setLast(r StrokeRun) {
+	if r.n == 1 {
+		p.set(r.rate, r.first, r.acc)
+		return
+	}
+	p.set(r.rate, r.At(r.n-1), r.accAfter(r.n-1))
+}
+
 // window is the cap window: the last strokes counted against max_24h, at most
 // cap of them (the executor refuses a stroke when cap strokes already lie in
 // the 24 h before it), kept as runs, oldest first, in a ring of runs. What it
@@ -77,9 +128,13 @@ type window struct {
 	skip int // strokes of the oldest run that have already left the window
 	n    int // strokes in the window
 	cap  int // max_24h in whole strokes
+	tail runTail
 }
 
-func (w *window) reset(cap int) { w.head, w.len, w.skip, w.n, w.cap = 0, 0, 0, 0, cap }
+func (w *window) reset(cap int) {
+	w.head, w.len, w.skip, w.n, w.cap = 0, 0, 0, 0, cap
+	w.tail.rate = 0
+}
 
 // run returns the i-th live run, oldest first.
 func (w *window) run(i int) *StrokeRun {
@@ -107,7 +162,7 @@ func (w *window) push(s StrokeRun) {
 	if w.cap == 0 || s.n == 0 {
 		return
 	}
-	if w.len > 0 && w.run(w.len-1).extends(s) {
+	if w.len > 0 && w.tail.continues(s) {
 		w.run(w.len - 1).n += s.n
 	} else {
 		if w.len == len(w.runs) {
@@ -116,6 +171,7 @@ func (w *window) push(s StrokeRun) {
 		w.len++
 		*w.run(w.len - 1) = s
 	}
+	w.tail.setLast(s)
 	w.n += s.n
 	if over := w.n - w.cap; over > 0 {
 		w.drop(over)
