@@ -125,10 +125,13 @@ type window struct {
 	runs []StrokeRun // ring of runs; the live ones are len from head on
 	head int
 	len  int
-	skip int // strokes of the oldest run that have already left the window
-	n    int // strokes in the window
-	cap  int // max_24h in whole strokes
-	tail runTail
+	skip int     // strokes of the oldest run that have already left the window
+	n    int     // strokes in the window
+	cap  int     // max_24h in whole strokes
+	tail runTail // the last run's next stroke
+	// front is the oldest stroke (front.t, the accumulator after it
+	// front.acc): a stroke leaving steps it on without a division.
+	front runTail
 }
 
 func (w *window) reset(cap int) {
@@ -146,7 +149,14 @@ func (w *window) run(i int) *StrokeRun {
 }
 
 // oldest returns the time of the oldest stroke in the window (n > 0).
-func (w *window) oldest() unit.Time { return w.run(0).At(w.skip) }
+func (w *window) oldest() unit.Time { return w.front.t }
+
+// setFront points front at stroke skip of the oldest run.
+func (w *window) setFront() {
+	r := w.run(0)
+	w.front.t, w.front.acc = r.At(w.skip), r.accAfter(w.skip)
+	w.front.rate = r.rate
+}
 
 // allows reports whether the executor may count a stroke at t.
 func (w *window) allows(t unit.Time) bool {
@@ -170,6 +180,9 @@ func (w *window) push(s StrokeRun) {
 		}
 		w.len++
 		*w.run(w.len - 1) = s
+		if w.len == 1 {
+			w.front.t, w.front.acc, w.front.rate = s.first, s.acc, s.rate
+		}
 	}
 	w.tail.setLast(s)
 	w.n += s.n
@@ -191,11 +204,16 @@ func (w *window) grow() {
 // drop removes the k oldest strokes.
 func (w *window) drop(k int) {
 	w.n -= k
+	if k == 1 && w.skip+1 < w.run(0).n { // the next stroke of the same run
+		w.skip++
+		w.front.set(w.front.rate, w.front.t, w.front.acc)
+		return
+	}
 	for k > 0 {
 		r := w.run(0)
 		if left := r.n - w.skip; k < left {
 			w.skip += k
-			return
+			break
 		} else {
 			k -= left
 		}
@@ -204,6 +222,9 @@ func (w *window) drop(k int) {
 			w.head = 0
 		}
 		w.len--
+	}
+	if w.len > 0 {
+		w.setFront()
 	}
 }
 

@@ -59,6 +59,9 @@ func TestWindowKeepsEveryStrokeTime(t *testing.T) {
 			if w.n != len(want) {
 				rt.Fatalf("n = %d, want %d", w.n, len(want))
 			}
+			if w.oldest() != want[0] {
+				rt.Fatalf("the oldest stroke is %v, want %v", w.oldest(), want[0])
+			}
 		}
 	})
 }
