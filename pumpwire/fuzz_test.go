@@ -94,6 +94,12 @@ func FuzzRecords(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte{1, byte(pump.EvStop), 0, 0})
+	gaps := testRecords()
+	gaps[3].Seq, gaps[4].Seq, gaps[5].Seq = 60, 61, 1<<40
+	if b, err = AppendRecords(nil, gaps); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rs, err := ConsumeRecords(b)
 		if err != nil {

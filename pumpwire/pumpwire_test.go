@@ -240,8 +240,10 @@ func TestRecordsRoundTrip(t *testing.T) {
 			t.Fatalf("within %d bytes: not a prefix encoding", max)
 		}
 	}
-	if _, err := AppendRecords(nil, []Record{{Seq: 1}, {Seq: 3}}); !errors.Is(err, ErrMalformed) {
-		t.Error("records not contiguous encoded")
+	for _, rs := range [][]Record{{{Seq: 3}, {Seq: 1}}, {{Seq: 2}, {Seq: 2}}, {{Seq: 1, Kind: recGap}}} {
+		if _, err := AppendRecords(nil, rs); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%v encoded", rs)
+		}
 	}
 	if _, err := AppendRecords(nil, []Record{{Seq: 1, Name: strings.Repeat("n", MaxName+1)}}); !errors.Is(err, ErrMalformed) {
 		t.Error("a long name encoded")
@@ -249,15 +251,62 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if rs, err := ConsumeRecords(nil); rs != nil || err != nil {
 		t.Error("no bytes are not no records")
 	}
-	// Non-canonical forms: a zero field flagged, a peer repeated, an overlong varint.
+	// Non-canonical forms: a zero field flagged, a peer repeated, an overlong
+	// varint; a gap first, last, empty, doubled, overlong or past the end.
+	stop := []byte{byte(pump.EvStop), 0, 0}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	for _, bad := range [][]byte{
 		{1, byte(pump.EvStop), recA, 0, 0},
 		{1, byte(pump.EvStop), recSerial | recRole, 0, 5, 1, byte(pump.EvStop), recSerial | recRole, 0, 5, 1},
 		{0x81, 0x00, byte(pump.EvStop), 0, 0},
 		{1},
+		cat([]byte{1, recGap, 1}, stop),
+		cat([]byte{1}, stop, []byte{recGap, 1}),
+		cat([]byte{1}, stop, []byte{recGap, 0}, stop),
+		cat([]byte{1}, stop, []byte{recGap, 1, recGap, 1}, stop),
+		cat([]byte{1}, stop, []byte{recGap, 0x81, 0}, stop),
+		cat([]byte{1}, stop, []byte{recGap, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}, stop),
+		cat([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}, stop, stop),
 	} {
 		if _, err := ConsumeRecords(bad); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
 			t.Errorf("% x decoded: %v", bad, err)
+		}
+	}
+}
+
+// A log with sequence numbers it no longer holds (a device drops old records
+// of one kind to keep room for the others): the gaps travel, the records come
+// back with their own numbers, and a cut never splits a gap from its record.
+func TestRecordsWithGaps(t *testing.T) {
+	rs := testRecords()
+	rs[2].Seq, rs[3].Seq, rs[4].Seq, rs[5].Seq = 50, 51, 300, 1<<40
+	b, err := AppendRecords(nil, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ConsumeRecords(b)
+	if err != nil || len(got) != len(rs) {
+		t.Fatalf("%d records, %v", len(got), err)
+	}
+	for i := range rs {
+		if got[i] != rs[i] {
+			t.Errorf("record %d: %+v, want %+v", i, got[i], rs[i])
+		}
+	}
+	contiguous, _ := AppendRecords(nil, testRecords())
+	if gaps := len(b) - len(contiguous); gaps < 6 || gaps > 2+2+2+7 {
+		t.Errorf("three gaps cost %d bytes", gaps)
+	}
+	for max := 0; max <= len(b); max++ {
+		part, n, err := AppendRecordsWithin(nil, rs, max)
+		if err != nil || len(part) > max {
+			t.Fatalf("within %d bytes: %d bytes, %v", max, len(part), err)
+		}
+		if n > 0 {
+			back, err := ConsumeRecords(part)
+			if err != nil || len(back) != n || back[n-1] != rs[n-1] {
+				t.Fatalf("within %d bytes: %d records read back of %d, %v", max, len(back), n, err)
+			}
 		}
 	}
 }
@@ -280,6 +329,27 @@ func TestDescribe(t *testing.T) {
 	rs := testRecords()
 	if !rs[5].Critical() || rs[1].Critical() {
 		t.Error("Critical")
+	}
+	for _, c := range []struct {
+		r    Record
+		want string
+	}{
+		{Record{Kind: RecRadioRefusals, A: 3, B: 21}, "3 connections refused in the listen window: code 1"},
+		{Record{Kind: RecAuthFailures, A: 1, B: 2}, "1 handshake failed in the listen window: code 2"},
+		{Record{Kind: RecLockouts, A: 2, B: 21}, "2 peers locked out in the listen window: code 1"},
+		{Record{Kind: RecRadioUnauth, A: 61_500, B: 75_907}, "radio on 1m1s500ms for 75907 connections that opened no session, charged to the battery"},
+	} {
+		if got := c.r.Describe(code); got != c.want {
+			t.Errorf("%v: %q, want %q", c.r.Kind, got, c.want)
+		}
+		if !c.r.Kind.Unauthenticated() || c.r.Critical() != (c.r.Kind == RecLockouts) {
+			t.Errorf("%v: unauthenticated %v, critical %v", c.r.Kind, c.r.Kind.Unauthenticated(), c.r.Critical())
+		}
+	}
+	for _, k := range []RecordKind{RecCommand, RecCommandRefused, RecIntegrity, RecClockSkew, RecordKind(pump.EvStop)} {
+		if k.Unauthenticated() {
+			t.Errorf("%v is counted as unauthenticated", k)
+		}
 	}
 	if RecClockSkew.String() != "CLOCK_SKEW" || RecordKind(pump.EvRefill).String() != "REFILL" || WakeKind(9).String() != "wake-9" {
 		t.Error("names")

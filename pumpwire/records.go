@@ -28,6 +28,24 @@ type RecordKind uint8
 //	                 time, charged to the battery
 //	CLOCK_SKEW       A programmer clock − pump clock in ms, Role, Serial
 //
+// What peers that never open a session do (refused connections, failed
+// handshakes, lock-outs and their radio time) is counted, not recorded one by
+// one: the device writes one summary record per kind and reason for each
+// listen window, so no flood can push the log's other records out:
+//
+//	RADIO_REFUSALS   A count, B error code: connections refused before any
+//	                 handshake for this reason (locked out, budget, busy)
+//	AUTH_FAILURES    A count, B error code: connections that failed or
+//	                 abandoned the handshake, or whose credential was refused,
+//	                 for this reason
+//	LOCKOUTS         A count, B error code (locked out): peers that reached 5
+//	                 failed handshakes and are ignored for 10 minutes
+//	RADIO_UNAUTH     A radio-on ms, B count: the radio time of the window's
+//	                 connections that opened no session, charged to the battery
+//
+// RADIO_REFUSED, AUTH_FAILED, LOCKOUT and RADIO are the one-by-one records
+// of earlier versions; they are still read.
+//
 // Every record the core writes while carrying out a peer's command, or
 // opening or closing its session, is attributed to the peer: Role and Serial.
 // The core's SESSION_START also gets A = wake kind and Name.
@@ -41,11 +59,26 @@ const (
 	RecLockout        RecordKind = 0x45
 	RecRadio          RecordKind = 0x46
 	RecClockSkew      RecordKind = 0x47
-	recEnd            RecordKind = 0x48
+	RecRadioRefusals  RecordKind = 0x48
+	RecAuthFailures   RecordKind = 0x49
+	RecLockouts       RecordKind = 0x4a
+	RecRadioUnauth    RecordKind = 0x4b
+	recEnd            RecordKind = 0x4c
 )
 
 var linkNames = [...]string{"RADIO_REFUSED", "AUTH_FAILED", "COMMAND", "COMMAND_REFUSED", "INTEGRITY",
-	"LOCKOUT", "RADIO", "CLOCK_SKEW"}
+	"LOCKOUT", "RADIO", "CLOCK_SKEW", "RADIO_REFUSALS", "AUTH_FAILURES", "LOCKOUTS", "RADIO_UNAUTH"}
+
+// Unauthenticated reports whether records of kind k are about peers that
+// opened no session: the one-by-one records of earlier versions and the
+// window summaries. A device keeps them apart from the rest of its log.
+func (k RecordKind) Unauthenticated() bool {
+	switch k {
+	case RecRadioRefused, RecAuthFailed, RecLockout, RecRadio, RecRadioRefusals, RecAuthFailures, RecLockouts, RecRadioUnauth:
+		return true
+	}
+	return false
+}
 
 func (k RecordKind) String() string {
 	if k >= RecLink && k < recEnd {
@@ -112,7 +145,7 @@ const MaxName = 64
 // integrity failures, lock-outs, motor stalls, cap faults, critical alarms.
 func (r *Record) Critical() bool {
 	switch r.Kind {
-	case RecIntegrity, RecLockout:
+	case RecIntegrity, RecLockout, RecLockouts:
 		return true
 	case RecordKind(pump.EvMotorStall), RecordKind(pump.EvCapFault):
 		return true
@@ -157,8 +190,23 @@ func (r *Record) Describe(code func(uint16) string) string {
 		return fmt.Sprintf("radio on %s, not authenticated: %s", dur(r.A), result(r.B))
 	case RecClockSkew:
 		return fmt.Sprintf("programmer clock differs from the pump's by %s (%s); the pump clock is not stepped", dur(r.A), peer())
+	case RecRadioRefusals:
+		return fmt.Sprintf("%d %s refused in the listen window: %s", r.A, plural(r.A, "connection"), result(r.B))
+	case RecAuthFailures:
+		return fmt.Sprintf("%d %s failed in the listen window: %s", r.A, plural(r.A, "handshake"), result(r.B))
+	case RecLockouts:
+		return fmt.Sprintf("%d %s locked out in the listen window: %s", r.A, plural(r.A, "peer"), result(r.B))
+	case RecRadioUnauth:
+		return fmt.Sprintf("radio on %s for %d %s that opened no session, charged to the battery", dur(r.A), r.B, plural(r.B, "connection"))
 	}
 	return r.describe(vol, dur)
+}
+
+func plural(n int64, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
 }
 
 // describe says what a core record's values mean.
@@ -220,18 +268,26 @@ const (
 	recSamePeer // Role and Serial are the previous record's
 )
 
-// AppendRecords appends the compact encoding of rs, which must have
-// contiguous sequence numbers, to b. It is what a Log message carries:
+// recGap is the one byte that is not a record kind in the compact encoding:
+// it marks sequence numbers the log no longer holds (a device drops old
+// records of one kind to keep room for the others).
+const recGap = 0xff
+
+// AppendRecords appends the compact encoding of rs, whose sequence numbers
+// must increase, to b. It is what a Log message carries:
 //
-//	first seq uvarint | records
+//	first seq uvarint | records, and gaps between them
 //	record: kind u8 | flags u8 | time − previous zigzag varint (the first
 //	        record: its time) | [alarm u8] | [reason u8] | [A zigzag] |
 //	        [B zigzag] | [serial uvarint] | [name string8] | [role u8]
+//	gap:    0xff | how many sequence numbers are skipped uvarint (≥ 1)
 //
-// A flag is set exactly when its field is not zero, except that a record
-// attributed to the same peer as the record before it says so with one flag
-// (bit 7) instead of repeating role and serial; so the encoding is canonical.
-// No records encode to nothing.
+// A record's sequence number is the previous one's plus one, plus a gap's
+// count if a gap comes between them; a gap is never first, last, or next to
+// another gap. A flag is set exactly when its field is not zero, except that
+// a record attributed to the same peer as the record before it says so with
+// one flag (bit 7) instead of repeating role and serial; so the encoding is
+// canonical. No records encode to nothing. The kind 0xff is refused.
 func AppendRecords(b []byte, rs []Record) ([]byte, error) {
 	b, n, err := AppendRecordsWithin(b, rs, MaxMessage*len(rs))
 	if err == nil && n < len(rs) {
@@ -251,10 +307,15 @@ func AppendRecordsWithin(b []byte, rs []Record, max int) ([]byte, int, error) {
 	var prev *Record
 	for i := range rs {
 		r := &rs[i]
-		if r.Seq != rs[0].Seq+uint64(i) {
-			return b[:start], 0, fmt.Errorf("%w: records not contiguous at #%d", ErrMalformed, r.Seq)
-		}
 		end := len(b)
+		if prev != nil {
+			if r.Seq <= prev.Seq {
+				return b[:start], 0, fmt.Errorf("%w: record #%d after #%d", ErrMalformed, r.Seq, prev.Seq)
+			}
+			if skip := r.Seq - prev.Seq - 1; skip > 0 {
+				b = binary.AppendUvarint(append(b, recGap), skip)
+			}
+		}
 		var err error
 		if b, err = appendRecord(b, r, prev); err != nil {
 			return b[:start], 0, err
@@ -285,6 +346,9 @@ func appendRecord(b []byte, r, prev *Record) ([]byte, error) {
 		if f.set {
 			flags |= f.bit
 		}
+	}
+	if r.Kind == recGap {
+		return b, fmt.Errorf("%w: record #%d of kind %#02x", ErrMalformed, r.Seq, recGap)
 	}
 	prevAt := unit.Time(0)
 	if prev != nil {
@@ -329,9 +393,31 @@ func ConsumeRecords(b []byte) ([]Record, error) {
 	seq := c.Uvarint()
 	at := unit.Time(0)
 	var rs []Record
+	gap := false // the last thing read was a gap
 	for c.Err() == nil && c.Len() > 0 {
-		r := Record{Seq: seq + uint64(len(rs))}
-		r.Kind = RecordKind(c.U8())
+		kind := c.U8()
+		if kind == recGap {
+			skip := c.Uvarint()
+			switch {
+			case len(rs) == 0 || gap:
+				c.Fail("a gap first or after a gap")
+			case skip == 0:
+				c.Fail("an empty gap")
+			case seq+skip < seq:
+				c.Fail("a gap past the last sequence number")
+			}
+			seq += skip
+			gap = true
+			continue
+		}
+		if len(rs) > 0 {
+			if seq++; seq == 0 {
+				c.Fail("a record past the last sequence number")
+			}
+		}
+		gap = false
+		r := Record{Seq: seq}
+		r.Kind = RecordKind(kind)
 		flags := c.U8()
 		at += unit.Time(c.Varint())
 		r.At = at
@@ -369,8 +455,11 @@ func ConsumeRecords(b []byte) ([]Record, error) {
 		}
 		rs = append(rs, r)
 	}
-	if c.Err() == nil && len(rs) == 0 {
+	switch {
+	case c.Err() == nil && len(rs) == 0:
 		c.Fail("a header without records")
+	case gap:
+		c.Fail("a gap last")
 	}
 	if err := c.Err(); err != nil {
 		return nil, err
