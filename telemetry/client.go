@@ -222,6 +222,9 @@ func (c *Client) DoAll(ctx context.Context, cmds ...pump.Command) ([]pumpwire.Re
 	rs := make([]pumpwire.Response, 0, len(cmds))
 	for range cmds {
 		m, err := c.receive(ctx)
+		if _, ok := m.(pumpwire.Close); ok && err == nil {
+			err = fmt.Errorf("%w: by the pump", ErrClosed)
+		}
 		if err != nil {
 			// The pump may have answered an earlier request with its
 			// reason for ending the session (a refused credential): that

@@ -39,6 +39,7 @@ const (
 	CodeConflict        ErrorCode = 27
 	CodeRole            ErrorCode = 28
 	CodeWrongPump       ErrorCode = 29
+	CodeYielded         ErrorCode = 30
 )
 
 // Errors. Every refusal in this package wraps exactly one of these, so callers
@@ -76,11 +77,12 @@ var (
 	ErrNotListening = errors.New("telemetry: radio not listening (no wake in the last listen window)")
 	ErrLockedOut    = errors.New("telemetry: peer locked out after repeated failed handshakes")
 	ErrBudget       = errors.New("telemetry: daily radio budget exhausted")
-	ErrBusy         = errors.New("telemetry: another session is open")
+	ErrBusy         = errors.New("telemetry: the radio is busy with other peers")
 	ErrTimeout      = errors.New("telemetry: timed out")
 
 	// Session end.
-	ErrClosed = errors.New("telemetry: session closed")
+	ErrClosed  = errors.New("telemetry: session closed")
+	ErrYielded = errors.New("telemetry: session ended for a peer of higher priority")
 
 	// Device answers, carried in ErrorResponse.
 	ErrRejected = errors.New("telemetry: command rejected by the device")
@@ -121,6 +123,7 @@ var codes = []struct {
 	{CodeBusy, ErrBusy},
 	{CodeTimeout, ErrTimeout},
 	{CodeClosed, ErrClosed},
+	{CodeYielded, ErrYielded},
 	{CodeRejected, ErrRejected},
 	{CodeConflict, ErrConflict},
 	{CodeInternal, ErrInternal},

@@ -202,19 +202,36 @@ func TestBudgetCutsSession(t *testing.T) {
 	}
 }
 
-// One session at a time: a second connection while one is open is refused.
+// One session holds the radio at a time. Another authenticated peer of the
+// same or lower priority waits for it until its handshake deadline, then is
+// refused (encrypted, ErrBusy); one that arrives as the holder closes gets it.
 func TestBusy(t *testing.T) {
-	f := newFixture(t).wake(WakeContact)
+	f := newFixture(t, shortHandshake).wake(WakeContact)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
 	mustDo(t, c, pump.ReadStatus{})
-	conn, done2 := f.serve("ptm")
-	if _, err := Dial(ctx(t), conn, f.clientConfig(f.w.patient)); !errors.Is(err, ErrBusy) {
+	p, _, done2 := f.dial(f.w.patient, "ptm", nil)
+	if _, err := p.Do(ctx(t), pump.ReadStatus{}); !errors.Is(err, ErrBusy) {
 		t.Errorf("second session: %v", err)
 	}
-	report(t, done2)
+	if rep := report(t, done2); !errors.Is(rep.Err, ErrBusy) || rep.Info.Authenticated() {
+		t.Errorf("second session's report %+v", rep)
+	}
+	mustDo(t, c, pump.ReadStatus{}) // the holder never noticed
+	// A second clinician while the first closes: it waits, then is served.
+	c2, _, done3 := f.dial(f.w.clinician, "programmer-2", nil)
+	answered := make(chan error, 1)
+	go func() { _, err := c2.Do(ctx(t), pump.ReadStatus{}); answered <- err }()
 	c.Close()
 	report(t, done)
+	if err := <-answered; err != nil {
+		t.Errorf("the waiting clinician: %v", err)
+	}
+	c2.Close()
+	report(t, done3)
 	f.events.mustLog(t, EventRefused, ErrBusy)
+	if _, ok := f.events.find(EventLockout, nil); ok {
+		t.Error("a busy radio counted as a failure")
+	}
 }
 
 // The role table, whole: every role, every command, every wake. The rights

@@ -60,32 +60,74 @@ type serverSession struct {
 	keyKnown bool // info.StaticKey was authenticated by the handshake
 	answered bool // the failure was already told to the peer, encrypted
 	commands int
+
+	// The server stops a session's reads with a reason (stop): ErrBusy for
+	// a handshake that made room for a newer one, ErrYielded for a holder of
+	// the radio that a session of higher priority waits for.
+	reads context.Context
+	stop  context.CancelCauseFunc
+	// Guarded by srv.mu:
+	heard      unit.Time    // the last frame received during the handshake
+	progress   sessionState // the state it took the handshake to
+	ready      chan error   // the radio is granted (nil) or refused while waiting
+	claimed    bool         // this session claimed the contact wake (claimedGen)
+	claimedGen uint64
+
+	authorised   bool      // the credential was accepted (the session may open)
+	authorisedAt unit.Time // when
+	holding      bool      // the session holds the radio: it is open
 }
 
 func (ss *serverSession) run(ctx context.Context, conn Conn) error {
 	for {
+		if ss.state == open && !ss.holding {
+			if cause := context.Cause(ss.reads); cause != nil {
+				return ss.busy(ctx, conn, cause) // made room for a newer handshake as it completed
+			}
+			if err := ss.srv.acquire(ctx, ss, ss.authorisedAt); err != nil {
+				return ss.busy(ctx, conn, err)
+			}
+			ss.holding = true
+			sev := SeverityInfo
+			if ss.info.Role == RoleEmergency {
+				sev = SeverityCritical
+			}
+			ss.srv.emit(Event{Time: ss.authorisedAt, Kind: EventSessionOpened, Severity: sev, Peer: ss.info})
+		}
+		if errors.Is(context.Cause(ss.reads), ErrYielded) {
+			return ss.yield(ctx, conn)
+		}
 		now := ss.srv.cfg.Clock()
 		wait, err := ss.deadline(now)
 		if err != nil {
-			return err
+			return ss.ended(err)
 		}
-		rctx, cancel := context.WithTimeout(ctx, wait.Std())
+		rctx, cancel := context.WithTimeout(ss.reads, wait.Std())
 		frame, err := conn.ReadFrame(rctx)
 		cancel()
 		if err != nil {
+			cause := context.Cause(ss.reads)
 			switch {
 			case isFrameError(err):
 				return ss.protocolError(ss.srv.cfg.Clock(), err)
 			case ctx.Err() != nil:
 				return fmt.Errorf("%w: %w", ErrClosed, ctx.Err())
+			case errors.Is(cause, ErrYielded):
+				return ss.yield(ctx, conn)
+			case cause != nil && !errors.Is(cause, context.Canceled):
+				return ss.ended(cause)
 			case errors.Is(err, context.DeadlineExceeded):
-				return ErrTimeout
+				return ss.ended(ErrTimeout)
 			case errors.Is(err, ErrClosed):
-				return err
+				return ss.ended(err)
 			}
-			return fmt.Errorf("%w: %w", ErrClosed, err)
+			return ss.ended(fmt.Errorf("%w: %w", ErrClosed, err))
 		}
-		frames, err := ss.step(ss.srv.cfg.Clock(), frame)
+		now = ss.srv.cfg.Clock()
+		frames, err := ss.step(now, frame)
+		if err == nil && ss.state != open {
+			ss.srv.heard(ss, now, ss.state)
+		}
 		for _, f := range frames {
 			if werr := conn.WriteFrame(ctx, f); werr != nil && err == nil {
 				err = fmt.Errorf("%w: %w", ErrClosed, werr)
@@ -98,6 +140,54 @@ func (ss *serverSession) run(ctx context.Context, conn Conn) error {
 			return err
 		}
 	}
+}
+
+// ended reports a session that ended without a bad frame (a timeout, the
+// peer gone, the radio made room for another): during the handshake that is
+// a failed handshake, and logged as one.
+func (ss *serverSession) ended(err error) error {
+	if ss.state != open {
+		ss.srv.emit(Event{Time: ss.srv.cfg.Clock(), Kind: EventHandshakeFailed, Severity: SeverityWarning, Peer: ss.info, Err: err})
+	}
+	return err
+}
+
+// busy refuses an authorised session the radio (err: ErrBusy, or the
+// connection's end), telling the peer why, encrypted.
+func (ss *serverSession) busy(ctx context.Context, conn Conn, err error) error {
+	if !errors.Is(err, ErrClosed) {
+		ss.srv.emit(Event{Time: ss.authorisedAt, Kind: EventRefused, Severity: SeverityWarning, Peer: ss.info, Err: err})
+		ss.tell(ctx, conn, Refuse(err))
+	}
+	return err
+}
+
+// yield ends a session that holds the radio because one of higher priority
+// waits for it: between commands, never inside one; the peer is told,
+// encrypted, and the session ends cleanly.
+func (ss *serverSession) yield(ctx context.Context, conn Conn) error {
+	ss.tell(ctx, conn, Refuse(fmt.Errorf("%w: a session of higher priority waits", ErrYielded)), pumpwire.Close{})
+	return ErrYielded
+}
+
+// tell sends messages on the open channel, best effort, as the session's
+// last words.
+func (ss *serverSession) tell(ctx context.Context, conn Conn, ms ...pumpwire.Message) {
+	ctx, cancel := context.WithTimeout(ctx, alertTimeout)
+	defer cancel()
+	for _, m := range ms {
+		var frames [][]byte
+		var err error
+		if ss.out, frames, err = ss.ch.seal(ss.out[:0], m); err != nil {
+			return
+		}
+		for _, f := range frames {
+			if conn.WriteFrame(ctx, f) != nil {
+				return
+			}
+		}
+	}
+	ss.answered = true
 }
 
 func isFrameError(err error) bool {
@@ -114,7 +204,7 @@ func (ss *serverSession) deadline(now unit.Time) (unit.Duration, error) {
 	cfg := &ss.srv.cfg
 	age := now.Sub(ss.info.Opened)
 	wait := cfg.IdleTimeout
-	if !ss.info.Authenticated() {
+	if !ss.holding {
 		wait = cfg.HandshakeTimeout - age
 	}
 	wait = min(wait, cfg.MaxSession-age)
@@ -229,16 +319,15 @@ func (ss *serverSession) finishHandshake(now unit.Time, h Header, payload []byte
 		ss.answered = frames != nil
 		return frames, ss.protocolError(now, err)
 	}
+	// Open, once it holds the radio (run).
 	ss.state = open
-	sev := SeverityInfo
-	if ss.info.Role == RoleEmergency {
-		sev = SeverityCritical
-	}
-	ss.srv.emit(Event{Time: now, Kind: EventSessionOpened, Severity: sev, Peer: ss.info})
 	return nil, nil
 }
 
-// authorise checks the credential in message 3.
+// authorise checks the credential in message 3, and decides the session's
+// wake: a clinician or emergency credential claims an unclaimed contact wake
+// (and with it admission despite a lock-out of its address or key); any other
+// session counts as under the listening window's other wakes.
 func (ss *serverSession) authorise(now unit.Time, wire []byte) error {
 	cred, n, err := ConsumeCredential(wire)
 	if err != nil {
@@ -247,20 +336,42 @@ func (ss *serverSession) authorise(now unit.Time, wire []byte) error {
 	if n != len(wire) {
 		return fmt.Errorf("%w: bytes after the credential", ErrCredential)
 	}
-	ss.srv.mu.Lock()
-	_, locked := ss.srv.locked(staticKey(ss.info.StaticKey), now)
-	trust := ss.srv.trust // SetTrust replaces the value, never mutates it
-	ss.srv.mu.Unlock()
-	if locked {
-		return ErrLockedOut
-	}
+	srv := ss.srv
+	srv.mu.Lock()
+	trust := srv.trust // SetTrust replaces the value, never mutates it
+	srv.mu.Unlock()
 	if err := trust.Verify(cred, now, ss.info.StaticKey); err != nil {
 		return err
 	}
-	if err := mayOpen(cred.Role, ss.info.Wake); err != nil {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	wake := ss.info.Wake
+	claim := false
+	if wake == WakeContact {
+		claim = (cred.Role == RoleClinician || cred.Role == RoleEmergency) && srv.inWindow(WakeContact, now) && !srv.claimed
+		if !claim {
+			wake, _ = srv.listeningBelowContact(now)
+			if !wake.Valid() {
+				wake = WakeRadio // admitted in the contact wake's window, which has just closed
+			}
+		}
+	}
+	if !claim {
+		for _, k := range []string{addrKey(ss.info.Addr), staticKey(ss.info.StaticKey)} {
+			if _, locked := srv.locked(k, now); locked {
+				return ErrLockedOut
+			}
+		}
+	}
+	if err := mayOpen(cred.Role, wake); err != nil {
 		return err
 	}
+	if claim {
+		srv.claimed, ss.claimed, ss.claimedGen = true, true, srv.contactGen
+	}
+	ss.info.Wake = wake
 	ss.info.Name, ss.info.Serial, ss.info.Role, ss.info.Authority = cred.Name, cred.Serial, cred.Role, cred.Authority
+	ss.authorised, ss.authorisedAt = true, now
 	return nil
 }
 
