@@ -55,8 +55,8 @@ func TestAttackUnauthenticatedCommand(t *testing.T) {
 		t.Errorf("session ended with %v", rep.Err)
 	}
 	f.untouched(rx)
-	f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrUnauthenticated)
-	f.mustLog(pumpwire.RecRadio, telemetry.ErrUnauthenticated)
+	f.mustLog(pumpwire.RecAuthFailures, telemetry.ErrUnauthenticated)
+	f.mustLog(pumpwire.RecRadioUnauth, nil)
 }
 
 func TestAttackReplayWithinSession(t *testing.T) {
@@ -115,7 +115,7 @@ func TestAttackReplayAcrossSessions(t *testing.T) {
 		t.Errorf("%d clinician boluses started, want the original one", n)
 	}
 	f.untouched(rx)
-	f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrHandshake)
+	f.mustLog(pumpwire.RecAuthFailures, telemetry.ErrHandshake)
 	f.mustLog(pumpwire.RecIntegrity, telemetry.ErrIntegrity)
 }
 
@@ -316,8 +316,7 @@ func TestAttackEmergencyBeyondRights(t *testing.T) {
 			}
 			report(t, done)
 			f.untouched(rx)
-			r := f.mustLog(pumpwire.RecAuthFailed, telemetry.ErrNoContactWake)
-			if telemetry.WakeKind(r.A) != wake {
+			if r := f.mustLog(pumpwire.RecAuthFailures, telemetry.ErrNoContactWake); r.A != 1 {
 				t.Errorf("record %v", r)
 			}
 		}
@@ -339,8 +338,8 @@ func dialRefused(t *testing.T, f *fixture, id telemetry.Identity, want error) {
 	if n := len(f.records(pumpwire.RecordKind(pump.EvStop))); n != 0 {
 		t.Error("the stop reached the core")
 	}
-	f.mustLog(pumpwire.RecAuthFailed, want)
-	f.mustLog(pumpwire.RecRadio, want)
+	f.mustLog(pumpwire.RecAuthFailures, want)
+	f.mustLog(pumpwire.RecRadioUnauth, nil)
 }
 
 func TestAttackUntrustedAuthority(t *testing.T) {
@@ -367,7 +366,9 @@ func TestAttackRevokedCredential(t *testing.T) {
 
 // A flood of handshakes from one address: five failures lock it out for ten
 // minutes, what follows costs no radio time, and the core's battery lost
-// exactly its quiescent drain and the radio time of the five failures.
+// exactly its quiescent drain and the radio time of the five failures. The log
+// holds summaries, one per kind and reason per listen window, not a record
+// per connection.
 func TestAttackHandshakeFlood(t *testing.T) {
 	f := newFixture(t) // no prescription: no strokes, no tones, only quiescent drain and radio
 	var before unit.Charge
@@ -390,26 +391,38 @@ func TestAttackHandshakeFlood(t *testing.T) {
 	if refusedAt != 5 {
 		t.Errorf("locked out from attempt %d, want 5", refusedAt)
 	}
+	if err := f.im.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	var after unit.Charge
 	var now unit.Time
 	f.im.Do(func(d *device.Device, t unit.Time) error { after, now = d.Core.Battery(), t; return nil })
-	var radio unit.Duration
-	for _, r := range f.records(pumpwire.RecRadio) {
-		radio += unit.Duration(r.A)
+	sum := func(k pumpwire.RecordKind) (a, b int64) {
+		for _, r := range f.records(k) {
+			a, b = a+r.A, b+r.B
+		}
+		return a, b
 	}
-	if n := len(f.records(pumpwire.RecRadio)); n != 5 {
-		t.Errorf("%d connections charged radio time, want 5", n)
+	radio, conns := sum(pumpwire.RecRadioUnauth)
+	if conns != 5 {
+		t.Errorf("%d connections charged radio time, want 5", conns)
 	}
-	want := pump.QuiescentCurrent.Over(now.Sub(start)) + pump.RadioCurrent.Over(radio)
+	want := pump.QuiescentCurrent.Over(now.Sub(start)) + pump.RadioCurrent.Over(unit.Duration(radio))
 	if before-after != want {
 		t.Errorf("battery lost %v, want quiescent + radio of 5 handshakes = %v", before-after, want)
 	}
 	if bound := 5 * pump.RadioCurrent.Over(telemetry.DefaultHandshakeTimeout); before-after-pump.QuiescentCurrent.Over(now.Sub(start)) > bound {
 		t.Errorf("radio drain %v over the bound %v", before-after, bound)
 	}
-	f.mustLog(pumpwire.RecLockout, telemetry.ErrLockedOut)
-	if n := len(f.records(pumpwire.RecRadioRefused)); n != 1 {
-		t.Errorf("%d RADIO_REFUSED records, want one per lock-out", n)
+	if failed, _ := sum(pumpwire.RecAuthFailures); failed != 5 {
+		t.Errorf("%d failed handshakes counted, want 5", failed)
+	}
+	// The address and the static key the forged credential came with.
+	if r := f.mustLog(pumpwire.RecLockouts, telemetry.ErrLockedOut); r.A != 2 || !r.Critical() {
+		t.Errorf("lock-out record %v", r)
+	}
+	if refused, _ := sum(pumpwire.RecRadioRefusals); refused != 1 {
+		t.Errorf("%d refusals counted, want one per lock-out", refused)
 	}
 	// Ten minutes later the address may try again.
 	f.clock.Advance(10 * unit.Minute)
@@ -468,7 +481,7 @@ func TestAttackMalformedFrames(t *testing.T) {
 			if err := raw(c.bytes); !errors.Is(err, c.want) {
 				t.Errorf("alert %v, want %v", err, c.want)
 			}
-			f.mustLog(pumpwire.RecAuthFailed, c.want)
+			f.mustLog(pumpwire.RecAuthFailures, c.want)
 		})
 	}
 	for _, c := range cases {

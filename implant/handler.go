@@ -173,19 +173,19 @@ func (im *Implant) readLog(from uint64, max int) (pumpwire.Response, error) {
 }
 
 // event records a telemetry audit event in the event log, opens and closes
-// the core's session, and charges the radio time of connections that never
-// authenticated (an authenticated session's radio time is charged by the
-// core's CloseSession). It answers nobody: when the log or the image cannot
-// be stored, the failure is sticky (Err), and every later command is refused.
+// the core's session, and charges the radio time of connections that opened
+// no session (an open session's radio time is charged by the core's
+// CloseSession). What such connections did is counted in the listen window's
+// summaries (linklog.go), not recorded one by one. It answers nobody: when
+// the log or the image cannot be stored, the failure is sticky (Err), and
+// every later command is refused.
 func (im *Implant) event(e telemetry.Event) {
-	switch e.Kind {
-	case telemetry.EventWake, telemetry.EventCommand:
-		// A wake is the pump's own; an authorised command is logged by Handle.
-		return
+	if e.Kind == telemetry.EventCommand {
+		return // an authorised command is logged by Handle
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	if im.failed != nil {
+	if im.failed != nil || e.Kind == telemetry.EventWake && !im.window.pending() {
 		return
 	}
 	now := im.now()
@@ -199,21 +199,19 @@ func (im *Implant) event(e telemetry.Event) {
 		code = int64(telemetry.CodeOf(e.Err))
 	}
 	peer := pumpwire.Record{At: now, Role: e.Peer.Role.Sender(), Serial: e.Peer.Serial, B: code}
-	var err error // the core's refusal of a session's opening, closing or radio time
-	switch e.Kind {
-	case telemetry.EventRefused:
-		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecRadioRefused, A: int64(e.Peer.Wake), B: code})
-	case telemetry.EventHandshakeFailed:
-		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecAuthFailed, A: int64(e.Peer.Wake), B: code})
-	case telemetry.EventLockout:
-		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecLockout, A: int64(e.Peer.Wake), B: code, Serial: e.Peer.Serial})
-	case telemetry.EventCommandRefused:
-		peer.Kind, peer.A = pumpwire.RecCommandRefused, int64(e.Command)
-		im.append(peer)
-	case telemetry.EventIntegrity:
-		peer.Kind = pumpwire.RecIntegrity
-		im.append(peer)
-	case telemetry.EventSessionOpened:
+	var err error // the core's refusal of a session's opening or closing
+	switch {
+	case e.Kind == telemetry.EventWake, e.Kind == telemetry.EventSessionOpened:
+		// A wake starts a listen window; a session's records follow what
+		// came before it in the window.
+		im.flushLink(now)
+		if err := im.sync(); err != nil {
+			im.logger.Error("PERSIST", "err", err)
+			return
+		}
+		if e.Kind == telemetry.EventWake {
+			return // the pump's own
+		}
 		p := e.Peer
 		im.by = &p
 		err = im.dev.Do(now, func(c *pump.Pump) error {
@@ -228,17 +226,18 @@ func (im *Implant) event(e telemetry.Event) {
 			}
 			return err
 		})
-	case telemetry.EventSessionClosed:
-		if e.Peer.Authenticated() {
-			p := e.Peer
-			im.by = &p
-			err = im.dev.Do(now, func(c *pump.Pump) error { _, err := c.Step(now, pump.CloseSession{Radio: e.Radio}); return err })
-			break
-		}
-		im.append(pumpwire.Record{At: now, Kind: pumpwire.RecRadio, A: int64(e.Radio), B: code})
-		if e.Charge > 0 {
-			err = im.dev.Do(now, func(c *pump.Pump) error { _, err := c.Step(now, pump.Drain{Charge: e.Charge}); return err })
-		}
+	case im.linkEvent(now, e, code):
+		// Counted.
+	case e.Kind == telemetry.EventCommandRefused:
+		peer.Kind, peer.A = pumpwire.RecCommandRefused, int64(e.Command)
+		im.append(peer)
+	case e.Kind == telemetry.EventIntegrity:
+		peer.Kind = pumpwire.RecIntegrity
+		im.append(peer)
+	case e.Kind == telemetry.EventSessionClosed:
+		p := e.Peer
+		im.by = &p
+		err = im.dev.Do(now, func(c *pump.Pump) error { _, err := c.Step(now, pump.CloseSession{Radio: e.Radio}); return err })
 	}
 	if err != nil {
 		// A depleted pump refuses to open or close sessions; nobody waits for

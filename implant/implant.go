@@ -15,10 +15,12 @@
 package implant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,10 +96,6 @@ type Config struct {
 	Server func(*telemetry.ServerConfig)
 }
 
-// LogKeep is how many event-log records the implant holds and serves (the
-// core's own ring holds 4,096).
-const LogKeep = 8192
-
 // Implant is a running virtual implant. It is safe for concurrent use: the
 // telemetry session, the real-time loop and tests serialise on one lock.
 type Implant struct {
@@ -108,7 +106,9 @@ type Implant struct {
 	srv      *telemetry.Server
 	store    Store
 	logger   *slog.Logger
-	records  []pumpwire.Record // at most LogKeep, oldest first
+	records  []pumpwire.Record // in sequence order; see keep (linklog.go)
+	link     int               // how many of records are of peers that opened no session
+	window   linkWindow        // what those peers did in the listen window under way
 	next     uint64            // sequence number of the next record
 	stored   uint64            // first record not yet given to the store
 	coreNext uint64            // next core log entry to copy
@@ -131,13 +131,13 @@ func New(cfg Config) (*Implant, error) {
 		im.logger = slog.New(slog.DiscardHandler)
 	}
 	if n := len(cfg.Records); n > 0 {
-		first := cfg.Records[0].Seq
-		for i, r := range cfg.Records {
-			if r.Seq != first+uint64(i) {
-				return nil, fmt.Errorf("implant: event log not contiguous at #%d", r.Seq)
+		for i := 1; i < n; i++ {
+			if cfg.Records[i].Seq <= cfg.Records[i-1].Seq {
+				return nil, fmt.Errorf("implant: event log out of order at #%d", cfg.Records[i].Seq)
 			}
 		}
-		im.records = append([]pumpwire.Record(nil), cfg.Records[max(0, n-LogKeep):]...)
+		im.records = slices.Clone(keep(cfg.Records))
+		im.link = countLink(im.records)
 		im.next = cfg.Records[n-1].Seq + 1
 		for i := range cfg.Records {
 			if cfg.Records[i].Seq >= cfg.Meta.LogNext {
@@ -265,14 +265,8 @@ func (im *Implant) Records(from uint64) []pumpwire.Record {
 }
 
 func (im *Implant) since(from uint64) []pumpwire.Record {
-	if len(im.records) == 0 || from >= im.next {
-		return nil
-	}
-	first := im.records[0].Seq
-	if from < first {
-		from = first
-	}
-	return im.records[from-first:]
+	i, _ := slices.BinarySearchFunc(im.records, from, func(r pumpwire.Record, seq uint64) int { return cmp.Compare(r.Seq, seq) })
+	return im.records[i:]
 }
 
 // status is the link's status: the core's status cs, the implant's
@@ -301,6 +295,19 @@ func (im *Implant) append(r pumpwire.Record) {
 	r.Seq = im.next
 	im.next++
 	im.records = append(im.records, r)
+	if r.Kind.Unauthenticated() {
+		im.link++
+	}
+}
+
+func countLink(rs []pumpwire.Record) int {
+	n := 0
+	for i := range rs {
+		if rs[i].Kind.Unauthenticated() {
+			n++
+		}
+	}
+	return n
 }
 
 // sync copies the core's new log entries into the event log, stores new
@@ -310,6 +317,11 @@ func (im *Implant) append(r pumpwire.Record) {
 func (im *Implant) sync() error {
 	if im.failed != nil {
 		return im.failed
+	}
+	if im.by == nil && im.window.pending() && im.srv != nil {
+		if _, on := im.srv.Listening(); !on {
+			im.flushLink(im.last) // the listen window is over
+		}
 	}
 	for _, e := range im.dev.Log.Since(im.coreNext, nil) {
 		r := pumpwire.Record{At: e.At, Kind: pumpwire.RecordKind(e.Kind), Alarm: e.Alarm, Reason: e.Reason, A: e.A, B: e.B}
@@ -337,8 +349,10 @@ func (im *Implant) sync() error {
 		}
 	}
 	im.stored = im.next
-	if over := len(im.records) - LogKeep; over > LogKeep/4 {
-		im.records = append(im.records[:0:0], im.records[over:]...)
+	// Each space is trimmed to its size once a quarter over it.
+	if main := len(im.records) - im.link; main > LogKeep+LogKeep/4 || im.link > LinkKeep+LinkKeep/4 {
+		im.records = keep(im.records)
+		im.link = countLink(im.records)
 	}
 	if im.store != nil && (im.dev.NVM != im.saved || factsChanged) {
 		im.meta.PumpTime = im.last
@@ -358,8 +372,7 @@ func (im *Implant) report(r *pumpwire.Record) {
 	switch {
 	case r.Critical():
 		level = slog.LevelError
-	case r.Kind == pumpwire.RecAuthFailed, r.Kind == pumpwire.RecCommandRefused, r.Kind == pumpwire.RecRadioRefused,
-		r.Kind == pumpwire.RecRadio, r.Kind == pumpwire.RecCommand && r.B != 0,
+	case r.Kind.Unauthenticated(), r.Kind == pumpwire.RecCommandRefused, r.Kind == pumpwire.RecCommand && r.B != 0,
 		r.Kind == pumpwire.RecordKind(pump.EvProgramRefused), r.Kind == pumpwire.RecordKind(pump.EvPatientBolusRefused),
 		r.Kind == pumpwire.RecordKind(pump.EvClinicianBolusRefused), r.Kind == pumpwire.RecordKind(pump.EvCommandRefused):
 		level = slog.LevelWarn

@@ -170,6 +170,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		select {
 		case <-ctx.Done():
 			_, err := im.Advance()
+			if ferr := im.Flush(); err == nil {
+				err = ferr
+			}
 			if serveErr != nil {
 				return serveErr
 			}

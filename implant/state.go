@@ -239,9 +239,10 @@ func Open(dir string) (*State, error) {
 	return st, nil
 }
 
-// openJournal reads the journal up to its first torn or corrupt record,
-// cuts the file there, keeps at most 2 × LogKeep records (rewriting the file
-// with the last LogKeep when it holds more) and opens it for appending.
+// openJournal reads the journal up to its first torn or corrupt record (or
+// one out of sequence order), cuts the file there, keeps at most twice what
+// the log holds (rewriting the file with what the log holds, keep, when it
+// has more) and opens it for appending.
 func (st *State) openJournal() error {
 	path := filepath.Join(st.Dir, journalFile)
 	data, err := os.ReadFile(path)
@@ -251,14 +252,14 @@ func (st *State) openJournal() error {
 	valid := 0
 	for valid < len(data) {
 		r, n, ok := consumeJournal(data[valid:])
-		if !ok || (len(st.Records) > 0 && r.Seq != st.Records[len(st.Records)-1].Seq+1) {
+		if !ok || (len(st.Records) > 0 && r.Seq <= st.Records[len(st.Records)-1].Seq) {
 			break
 		}
 		st.Records = append(st.Records, r)
 		valid += n
 	}
-	if len(st.Records) > 2*LogKeep {
-		st.Records = st.Records[len(st.Records)-LogKeep:]
+	if len(st.Records) > 2*(LogKeep+LinkKeep) {
+		st.Records = keep(st.Records)
 		var out []byte
 		for i := range st.Records {
 			out = appendJournal(out, &st.Records[i])
