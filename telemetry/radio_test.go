@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
@@ -63,31 +64,43 @@ func TestPriority(t *testing.T) {
 			}
 		})
 	}
-	// The same or lower priority waits, and is refused at its deadline.
+	// The same or lower priority waits, the holder keeping the radio, and is
+	// served when it closes (TestBusy: refused at its deadline otherwise).
 	for _, tc := range [][2]Role{{RoleClinician, RoleClinician}, {RoleClinician, RolePatient}, {RoleEmergency, RoleClinician}, {RoleMonitor, RolePatient}} {
 		t.Run(fmt.Sprintf("%v holds against %v", tc[0], tc[1]), func(t *testing.T) {
-			f := newFixture(t, shortHandshake).wake(WakeContact)
+			f := newFixture(t).wake(WakeContact)
 			holder, _, done := f.dial(f.w.byRole(tc[0]), "holder", nil)
 			mustDo(t, holder, pump.ReadStatus{})
 			next, _, done2 := f.dial(f.w.byRole(tc[1]), "next", nil)
-			if _, err := next.Do(ctx(t), pump.ReadStatus{}); !errors.Is(err, ErrBusy) {
-				t.Errorf("%v: %v, want ErrBusy", tc[1], err)
+			answered := make(chan error, 1)
+			go func() { _, err := next.Do(ctx(t), pump.ReadStatus{}); answered <- err }()
+			for f.waiting() == 0 {
+				select {
+				case err := <-answered:
+					t.Fatalf("%v answered while %v held the radio: %v", tc[1], tc[0], err)
+				case <-time.After(time.Millisecond):
+				}
 			}
-			report(t, done2)
 			mustDo(t, holder, pump.ReadStatus{})
 			holder.Close()
 			if rep := report(t, done); rep.Err != nil {
 				t.Errorf("holder ended with %v", rep.Err)
 			}
+			if err := <-answered; err != nil {
+				t.Errorf("%v after the holder closed: %v", tc[1], err)
+			}
+			next.Close()
+			report(t, done2)
 		})
 	}
 }
 
-// shortHandshake shortens the handshake deadline, which bounds how long a
-// session waits for the radio, so tests that wait for it take less time.
-func shortHandshake(c *ServerConfig) { c.HandshakeTimeout = shortHandshakeTimeout }
-
-const shortHandshakeTimeout = unit.Second
+// waiting is how many sessions wait for the radio.
+func (f *fixture) waiting() int {
+	f.srv.mu.Lock()
+	defer f.srv.mu.Unlock()
+	return len(f.srv.waiting)
+}
 
 // byRole returns the test identity of a role.
 func (w *world) byRole(r Role) Identity {

@@ -206,7 +206,7 @@ func TestBudgetCutsSession(t *testing.T) {
 // same or lower priority waits for it until its handshake deadline, then is
 // refused (encrypted, ErrBusy); one that arrives as the holder closes gets it.
 func TestBusy(t *testing.T) {
-	f := newFixture(t, shortHandshake).wake(WakeContact)
+	f := newFixture(t).wake(WakeContact)
 	c, _, done := f.dial(f.w.clinician, "programmer", nil)
 	mustDo(t, c, pump.ReadStatus{})
 	p, _, done2 := f.dial(f.w.patient, "ptm", nil)
