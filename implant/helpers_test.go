@@ -225,6 +225,41 @@ func (f *fixture) mustLog(k pumpwire.RecordKind, target error) pumpwire.Record {
 	return pumpwire.Record{}
 }
 
+// readsBack reads the whole log over the link in a clinician's session, a
+// page of at most maxBytes at a time, and fails unless it begins with the
+// records the implant held before.
+func (f *fixture) readsBack(maxBytes uint32) {
+	f.t.Helper()
+	held := f.im.Records(0)
+	var got []pumpwire.Record
+	from := uint64(0)
+	f.session(f.w.clinician, func(c *telemetry.Client) {
+		for l := (&pumpwire.Log{More: true}); l.More; {
+			r, err := c.Do(ctx(f.t), pump.ReadLog{From: from, MaxBytes: maxBytes})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			l = r.(*pumpwire.Log)
+			if len(l.Entries) > int(maxBytes) {
+				f.t.Fatalf("page of %d bytes", len(l.Entries))
+			}
+			rs, err := pumpwire.ConsumeRecords(l.Entries)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			got, from = append(got, rs...), l.Next
+		}
+	})
+	if len(got) < len(held) {
+		f.t.Fatalf("read %d records, the log held %d", len(got), len(held))
+	}
+	for i := range held {
+		if got[i] != held[i] {
+			f.t.Fatalf("record %d: read %v, held %v", i, got[i], held[i])
+		}
+	}
+}
+
 func (f *fixture) dump() {
 	f.t.Helper()
 	for _, r := range f.im.Records(0) {

@@ -218,38 +218,7 @@ func TestReadLogPages(t *testing.T) {
 	for range 20 {
 		f.do(f.w.monitor, pump.ReadStatus{})
 	}
-	all := f.im.Records(0)
-	var got []pumpwire.Record
-	from := uint64(0)
-	f.session(f.w.clinician, func(c *telemetry.Client) {
-		for i := 0; i < 1000; i++ {
-			r, err := c.Do(ctx(t), pump.ReadLog{From: from, MaxBytes: 64})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := r.(*pumpwire.Log)
-			if len(l.Entries) > 64 {
-				t.Fatalf("page of %d bytes", len(l.Entries))
-			}
-			rs, err := pumpwire.ConsumeRecords(l.Entries)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, rs...)
-			from = l.Next
-			if !l.More {
-				return
-			}
-		}
-	})
-	if len(got) < len(all) {
-		t.Fatalf("read %d records, log had %d", len(got), len(all))
-	}
-	for i := range all {
-		if got[i] != all[i] {
-			t.Fatalf("record %d: got %v, want %v", i, got[i], all[i])
-		}
-	}
+	f.readsBack(64)
 }
 
 // TestDispatchCoversTheTable walks the pump's command table: every command a

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
@@ -31,23 +30,9 @@ import (
 // handshake deadlines and radio time are real time.
 func realFixture(t testing.TB, opts ...func(*telemetry.ServerConfig)) *fixture {
 	t.Helper()
-	w := testWorld()
-	f := &fixture{t: t, w: w, clock: telemetry.NewStepClock(t0, 10*unit.Millisecond)}
-	d, err := device.New(testConfig(), t0, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	link := func() unit.Time { return t0 + unit.Time(time.Since(start)/time.Millisecond) }
-	f.im, err = New(Config{Device: d, Enrolment: w.pump, Clock: f.clock.Now, LinkClock: link, Server: func(c *telemetry.ServerConfig) {
-		for _, o := range opts {
-			o(c)
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return newFixture(t, append(opts, func(c *telemetry.ServerConfig) { c.Clock = link })...)
 }
 
 // serveTCP serves the implant on a loopback port until the test ends.

@@ -103,30 +103,7 @@ func TestLinkSpaceBounded(t *testing.T) {
 		t.Fatalf("the log holds #%d to #%d in %d records: nothing was dropped", held[0].Seq, held[len(held)-1].Seq, len(held))
 	}
 	// Read it over the link, a page at a time.
-	var got []pumpwire.Record
-	from := uint64(0)
-	f.session(f.w.clinician, func(c *telemetry.Client) {
-		for l := (&pumpwire.Log{More: true}); l.More; {
-			r, err := c.Do(ctx(t), pump.ReadLog{From: from, MaxBytes: 4000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l = r.(*pumpwire.Log)
-			rs, err := pumpwire.ConsumeRecords(l.Entries)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, from = append(got, rs...), l.Next
-		}
-	})
-	if len(got) < len(held) {
-		t.Fatalf("read %d records, the log held %d", len(got), len(held))
-	}
-	for i := range held {
-		if got[i] != held[i] {
-			t.Fatalf("record %d: read %v, held %v", i, got[i], held[i])
-		}
-	}
+	f.readsBack(4000)
 }
 
 // Finding 2: after one contact wake an emergency credential reads the status

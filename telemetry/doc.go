@@ -3,11 +3,12 @@
 // emergency programmer): the versioned frame format, the Noise XX handshake
 // with credentials signed by a clinic authority, the encrypted and
 // counter-bound data channel, the role checks (deny by default, the rights
-// taken from the pump's command table), the pump-side admission rules (wake
-// before radio, failed-handshake lock-out, daily radio budget, radio time
-// charged to the battery), the error codes, the audit events, the key and
-// credential files, and two transports (an in-memory link with fault
-// injection and TCP).
+// taken from the pump's command table), the pump-side admission and
+// scheduling rules (wake before radio and whose a contact wake is,
+// failed-handshake lock-out, handshake deadlines, one session holding the
+// radio at a time by priority, daily radio budget, radio time charged to the
+// battery), the error codes, the audit events, the key and credential files,
+// and two transports (an in-memory link with fault injection and TCP).
 //
 // It trusts no byte it has not authenticated: before the handshake completes
 // the only thing the pump does with a frame is check its header and feed it to
