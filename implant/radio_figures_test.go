@@ -3,6 +3,7 @@ package implant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -289,8 +290,10 @@ type blockFigures struct {
 }
 
 // silentConnections opens n connections from rotating loopback addresses
-// that send nothing, then has a clinician read the status under a radio wake.
-func silentConnections(t testing.TB, f *fixture, addr string, n int) blockFigures {
+// that send nothing, then has a clinician read the status under a radio wake;
+// or, own, from the programmer's own address (127.0.0.1), then under a
+// contact wake, as `thecal program` with THECAL_WAKE does.
+func silentConnections(t testing.TB, f *fixture, addr string, n int, own bool) blockFigures {
 	t.Helper()
 	var fig blockFigures
 	f.wake(telemetry.WakeRadio)
@@ -298,7 +301,11 @@ func silentConnections(t testing.TB, f *fixture, addr string, n int) blockFigure
 	var wg sync.WaitGroup
 	conns := make([]net.Conn, 0, n)
 	for i := range n {
-		c, err := rawDial(ctx(t), addr, attacker(1000+i))
+		from := attacker(1000 + i)
+		if own {
+			from = nil
+		}
+		c, err := rawDial(ctx(t), addr, from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,6 +318,9 @@ func silentConnections(t testing.TB, f *fixture, addr string, n int) blockFigure
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if own {
+		f.wake(telemetry.WakeContact)
+	}
 	start := time.Now()
 	fig.Err = once(cctx, f, addr, f.w.clinician, pump.ReadStatus{})
 	fig.Wait = time.Since(start)
@@ -385,11 +395,14 @@ func TestRadioFigures(t *testing.T) {
 		t.Logf("lockout: after %d bad frames from 127.0.0.1: clinician under a radio wake: %v; under a fresh contact wake: clinician %v, emergency %v",
 			fig.BadFrames, fig.ClinicianAfterRadioWake, fig.Clinician, fig.Emergency)
 	})
-	t.Run("silent", func(t *testing.T) {
-		f := realFixture(t)
-		fig := silentConnections(t, f, serveTCP(t, f), 30)
-		t.Logf("silent: 30 silent connections: clinician %v after %v; %d of them closed by then, %d in all", fig.Err, fig.Wait.Round(time.Millisecond), fig.ClosedAtAnswer, fig.Closed)
-	})
+	for _, own := range []bool{false, true} {
+		t.Run(fmt.Sprint("silent/own=", own), func(t *testing.T) {
+			f := realFixture(t)
+			fig := silentConnections(t, f, serveTCP(t, f), 30, own)
+			t.Logf("silent: 30 silent connections (from the programmer's address: %v): clinician %v after %v; %d of them closed by then, %d in all",
+				own, fig.Err, fig.Wait.Round(time.Millisecond), fig.ClosedAtAnswer, fig.Closed)
+		})
+	}
 	t.Run("patient", func(t *testing.T) {
 		f := realFixture(t)
 		fig := patientHolds(t, f, serveTCP(t, f))
