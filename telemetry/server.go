@@ -393,8 +393,9 @@ func (s *Server) admit(ss *serverSession, addr string) error {
 	if len(s.pending) > 0 && len(s.pending) >= s.cfg.MaxHandshakes {
 		// Room for the newcomer: of the handshakes that have got least far
 		// (nothing heard, or a hello), the one that has waited longest for
-		// its peer goes. A silent connection never displaces one that sent
-		// its hello; a peer answering within a round trip is displaced only
+		// its peer goes. Connections that sent nothing go before any that
+		// sent its hello, so silent ones never displace a peer that is
+		// handshaking; one answering within a round trip is displaced only
 		// if MaxHandshakes newer hellos all arrived during it.
 		victim := 0
 		for i, p := range s.pending {
