@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/thecal/thecal/unit"
 )
@@ -39,7 +41,6 @@ const (
 	UnknownDrug             Kind = "unknown_drug"              // not in the library
 	HardLimit               Kind = "hard_limit"                // outside a hard dose or concentration limit
 	SoftLimit               Kind = "soft_limit"                // outside a soft dose or concentration limit
-	MissingLimit            Kind = "missing_limit"             // the library has no limit here: treated as soft
 	StartingDose            Kind = "starting_dose"             // a first dose outside the starting limits or range
 	TitrationStep           Kind = "titration_step"            // an increase larger than the largest step
 	TitrationInterval       Kind = "titration_interval"        // an increase too soon after the last
@@ -47,7 +48,8 @@ const (
 	NotLabelled             Kind = "not_labelled"              // not labelled for intrathecal pump use
 	ConcentrationNotAllowed Kind = "concentration_not_allowed" // not a listed strength, dilution or range
 	Dilution                Kind = "dilution"                  // a dilution of a listed strength: the diluent to use
-	WithdrawalRisk          Kind = "withdrawal_risk"           // stopping a drug whose withdrawal is dangerous
+	WithdrawalRisk          Kind = "withdrawal_risk"           // stopping, cutting or minimising a drug whose withdrawal is dangerous
+	PatientBolusNotAllowed  Kind = "patient_bolus_not_allowed" // a patient bolus where the library allows none
 )
 
 // Finding is one result of checking a proposal against the library.
@@ -71,16 +73,61 @@ func Worst(fs []Finding) Severity {
 }
 
 // Decide says whether a prescription with findings fs may go ahead with the
-// stated reason: ErrRefused if any finding refuses it, ErrReasonRequired if one
-// needs a reason and reason is blank, nil otherwise.
+// stated reason: ErrRefused if any finding refuses it; when one needs a
+// reason, ErrReasonRequired if reason is blank, a *ReasonError if it says
+// nothing specific (CheckReason); nil otherwise.
 func Decide(fs []Finding, reason string) error {
 	switch {
 	case Worst(fs) == Refused:
 		return ErrRefused
-	case Worst(fs) == NeedsReason && strings.TrimSpace(reason) == "":
-		return ErrReasonRequired
+	case Worst(fs) == NeedsReason:
+		return CheckReason(reason, fs)
 	}
 	return nil
+}
+
+// MinReason is the fewest characters a stated reason has: "typo", "ok" or
+// "x" say nothing a colleague can check later.
+const MinReason = 10
+
+// ReasonError refuses a stated reason that says nothing specific; it wraps
+// ErrReasonRequired (a reason is still required).
+type ReasonError struct {
+	Reason string // as given
+	Why    string // what is wrong with it
+}
+
+func (e *ReasonError) Error() string {
+	return fmt.Sprintf("%v: %q %s", ErrReasonRequired, e.Reason, e.Why)
+}
+
+func (e *ReasonError) Unwrap() error { return ErrReasonRequired }
+
+// CheckReason is the rule for a stated reason: at least MinReason
+// characters, and not the text of a finding it answers (a copy of the
+// warning is no reason). ErrReasonRequired when blank.
+func CheckReason(reason string, fs []Finding) error {
+	r := strings.TrimSpace(reason)
+	if r == "" {
+		return ErrReasonRequired
+	}
+	if n := utf8.RuneCountInString(r); n < MinReason {
+		return &ReasonError{Reason: r, Why: fmt.Sprintf("is %d characters: say why, specifically, in at least %d", n, MinReason)}
+	}
+	for _, f := range fs {
+		if f.Severity >= NeedsReason && (plain(r) == plain(f.Message) || plain(r) == plain(f.String())) {
+			return &ReasonError{Reason: r, Why: "repeats the finding: say why it is right for this patient"}
+		}
+	}
+	return nil
+}
+
+// plain is s in lower case with every run of other than letters and digits
+// one space: what two texts are compared by.
+func plain(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), " ")
 }
 
 // ProposalError refuses a malformed proposal or history (it wraps ErrProposal):
@@ -103,10 +150,28 @@ func proposalErr(field, format string, args ...any) error {
 type Proposal struct {
 	Drug          string // name or synonym
 	Concentration unit.Concentration
-	Dose          unit.DoseRate // per day
-	At            unit.Time
-	Population    string // one of the drug's populations, or "" if not stated
+	Dose          unit.DoseRate // the basal per day: what titration steps and changes are measured by
+	// Most is everything the pump may give in a day: the basal and every
+	// allowed patient bolus, within max_24h. The daily and starting limits are
+	// checked against it; 0 means Dose (no patient bolus).
+	Most unit.DoseRate
+	// PatientBolus: the prescription lets the patient give boluses.
+	PatientBolus bool
+	// Minimum: the pump's minimum rate, which only keeps the catheter open.
+	Minimum    bool
+	At         unit.Time
+	Population string // one of the drug's populations, or "" if not stated
+	// DecreaseThreshold is the decrease of the daily dose beyond which a drug
+	// flagged withdrawal shows its warning, where the library gives the drug
+	// none (Withdrawal.DecreaseThreshold): the caller's large-change threshold.
+	// 0: every decrease.
+	DecreaseThreshold unit.Percent
+	// DecreaseSource says where DecreaseThreshold comes from.
+	DecreaseSource string
 }
+
+// most is what the daily and starting limits are checked against.
+func (p Proposal) most() unit.DoseRate { return max(p.Most, p.Dose) }
 
 // Prescribed is one past prescription of the patient, in time order.
 type Prescribed struct {
@@ -124,7 +189,7 @@ func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
 	if p.Concentration <= 0 {
 		return nil, proposalErr("concentration", "concentration must be more than 0")
 	}
-	if p.Dose < 0 {
+	if p.Dose < 0 || p.Most < 0 {
 		return nil, proposalErr("dose", "dose must not be negative")
 	}
 	for i, h := range history {
@@ -147,13 +212,11 @@ func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
 	c.labelled()
 	c.concentration()
 	if p.Dose == 0 {
-		if d.HasRisk(Withdrawal) {
-			c.add(Finding{Kind: WithdrawalRisk, Severity: NeedsReason, Source: d.riskSource(Withdrawal),
-				Message: fmt.Sprintf("stopping %s: its withdrawal can be life-threatening; taper instead unless there is a reason", d.Name)})
-		}
+		c.withdrawal("stopping " + d.Name)
 		return c.out, nil
 	}
 	c.dailyDose()
+	c.patientBolus()
 	run := sameDrugRun(lib, d, history)
 	switch {
 	case len(run) == 0:
@@ -161,7 +224,69 @@ func Check(lib *Library, p Proposal, history []Prescribed) ([]Finding, error) {
 	case p.Dose > run[len(run)-1].Dose:
 		c.titration(run)
 	}
+	switch {
+	case p.Minimum:
+		c.withdrawal(fmt.Sprintf("the minimum rate (%s of %s) keeps the catheter open but is no therapeutic dose", c.dose(p.Dose), d.Name))
+	case len(run) > 0 && p.Dose < run[len(run)-1].Dose:
+		c.decrease(run[len(run)-1].Dose)
+	}
 	return c.out, nil
+}
+
+// withdrawal adds the drug's withdrawal warning, for what (a stop, a cut, the
+// minimum rate), when the drug is flagged withdrawal: it needs a reason.
+func (c *checker) withdrawal(what string) {
+	if !c.d.HasRisk(Withdrawal) {
+		return
+	}
+	warning, src := c.d.WithdrawalWarning()
+	c.add(Finding{Kind: WithdrawalRisk, Severity: NeedsReason, Field: "withdrawal", Source: src,
+		Message: fmt.Sprintf("%s: %s; taper instead unless there is a reason", what, warning)})
+}
+
+// decrease adds the withdrawal warning for a cut of the daily dose from cur
+// beyond the drug's decrease threshold (the library's, or the proposal's).
+func (c *checker) decrease(cur unit.DoseRate) {
+	if !c.d.HasRisk(Withdrawal) {
+		return
+	}
+	limit, src := c.p.DecreaseThreshold, c.p.DecreaseSource
+	if w := c.d.Withdrawal; w != nil && w.DecreaseThreshold != nil {
+		limit, src = w.DecreaseThreshold.Value, w.DecreaseThreshold.Source
+	}
+	cut := cur - c.p.Dose
+	if int64(cut) <= limit.Of(int64(cur)) {
+		return
+	}
+	pct, _ := unit.PercentOf(int64(cut), int64(cur))
+	why := fmt.Sprintf("a decrease of %s from %s to %s (−%v) is more than %v", c.dose(cut), c.dose(cur), c.dose(c.p.Dose), pct, limit)
+	if src != "" {
+		why += " (" + src + ")"
+	}
+	c.withdrawal(why)
+}
+
+// patientBolus refuses a patient bolus where the library allows none for the
+// patient (every population's rule, when the population is not stated).
+func (c *checker) patientBolus() {
+	if !c.p.PatientBolus {
+		return
+	}
+	for _, r := range c.d.PatientBolus {
+		if r.Allowed || c.p.Population != "" && r.Population != "" && r.Population != c.p.Population {
+			continue
+		}
+		who := ""
+		if r.Population != "" {
+			who = " for " + r.Population + " patients"
+			if c.p.Population == "" {
+				who += " (population not stated: every rule is checked)"
+			}
+		}
+		c.add(Finding{Kind: PatientBolusNotAllowed, Severity: Refused, Field: "patient_bolus", Source: r.Source,
+			Message: fmt.Sprintf("%s: the library allows no patient bolus%s (%s)", c.d.Name, who, r.Source)})
+		return
+	}
 }
 
 type checker struct {
@@ -190,11 +315,12 @@ func sameDrugRun(lib *Library, d *Drug, history []Prescribed) []Prescribed {
 	return history[i:]
 }
 
+// labelled asks a reason for a drug the library records as not labelled for
+// pump use. A library that records no label is a gap the clinic sees where it
+// publishes the library (Gaps), not a finding on every prescription.
 func (c *checker) labelled() {
 	switch {
 	case c.d.Labelled == nil:
-		c.add(Finding{Kind: NotLabelled, Severity: NeedsReason, Field: "labelled_for_pump",
-			Message: fmt.Sprintf("%s: the library records no label for intrathecal pump use (off-label use needs a reason)", c.d.Name)})
 	case !c.d.Labelled.Value:
 		c.add(Finding{Kind: NotLabelled, Severity: NeedsReason, Field: "labelled_for_pump", Source: c.d.Labelled.Source,
 			Message: fmt.Sprintf("%s is not labelled for intrathecal pump use (off-label use needs a reason)", c.d.Name)})
@@ -205,9 +331,7 @@ func (c *checker) concentration() {
 	u, x := c.d.DoseUnit, c.p.Concentration
 	cs := c.d.Concentrations
 	switch {
-	case cs == nil:
-		c.add(Finding{Kind: ConcentrationNotAllowed, Severity: NeedsReason, Field: "concentrations",
-			Message: fmt.Sprintf("%s: the library lists no allowed concentrations; %s needs a reason until the clinic lists them", c.d.Name, x.Format(u))})
+	case cs == nil: // a gap of the library (Gaps)
 	case len(cs.List) > 0 && slices.Contains(cs.List, x):
 	case len(cs.List) > 0 && c.d.Diluent != nil && x < slices.Max(cs.List):
 		c.add(Finding{Kind: Dilution, Severity: Info, Field: "diluent", Source: c.d.Diluent.Source,
@@ -219,7 +343,7 @@ func (c *checker) concentration() {
 		c.add(Finding{Kind: ConcentrationNotAllowed, Severity: NeedsReason, Field: "concentrations", Source: cs.Source,
 			Message: fmt.Sprintf("%s is outside the range the library allows for %s (%s to %s)", x.Format(u), c.d.Name, cs.Min.Format(u), cs.Max.Format(u))})
 	}
-	limit(c, "", "concentration_limit", "concentration", c.d.Concentration, x, func(v unit.Concentration) string { return v.Format(u) }, true)
+	limit(c, "", "concentration_limit", "concentration", c.d.Concentration, x, func(v unit.Concentration) string { return v.Format(u) })
 }
 
 func listConc(list []unit.Concentration, u unit.MassUnit) string {
@@ -230,8 +354,20 @@ func listConc(list []unit.Concentration, u unit.MassUnit) string {
 	return strings.Join(s, ", ")
 }
 
+// dailyDose checks everything the pump may give in a day against the daily
+// limits.
 func (c *checker) dailyDose() {
-	limit(c, "", "daily_dose_limit", "daily dose", c.d.DailyDose, c.p.Dose, c.dose, true)
+	limit(c, "", "daily_dose_limit", c.mostWhat("daily dose"), c.d.DailyDose, c.p.most(), c.dose)
+}
+
+// mostWhat names the amount the limits are checked against: the basal alone,
+// or with every allowed patient bolus, with its parts.
+func (c *checker) mostWhat(what string) string {
+	if c.p.most() <= c.p.Dose {
+		return what
+	}
+	return fmt.Sprintf("%s with every allowed patient bolus (basal %s + boluses %s)", what,
+		c.p.Dose.Format(c.d.DoseUnit), (c.p.most() - c.p.Dose).Format(c.d.DoseUnit))
 }
 
 // bound is one side of a limit.
@@ -259,9 +395,9 @@ func (s bound[T]) describe() string {
 
 // limit checks v against l, hard sides first: a value outside a hard limit is
 // reported once, as refused. A breach is of kind, or HardLimit/SoftLimit when
-// kind is "". With required, a missing soft_max or hard_max is a MissingLimit
-// finding: spec/drugs.md treats every dose as over an empty limit.
-func limit[T ~int64](c *checker, kind Kind, field, what string, l Limit[T], v T, show func(T) string, required bool) {
+// kind is "". A side the library leaves empty is a gap the clinic sees where
+// it publishes its library (Gaps), not a finding on every prescription.
+func limit[T ~int64](c *checker, kind Kind, field, what string, l Limit[T], v T, show func(T) string) {
 	for _, s := range []bound[T]{{"hard_max", l.HardMax, false}, {"hard_min", l.HardMin, true},
 		{"soft_max", l.SoftMax, false}, {"soft_min", l.SoftMin, true}} {
 		if s.b == nil || !(s.below && v < s.b.Value || !s.below && v > s.b.Value) {
@@ -280,24 +416,11 @@ func limit[T ~int64](c *checker, kind Kind, field, what string, l Limit[T], v T,
 			return
 		}
 	}
-	if !required {
-		return
-	}
-	var missing []string
-	if l.SoftMax == nil {
-		missing = append(missing, "soft maximum")
-	}
-	if l.HardMax == nil {
-		missing = append(missing, "hard maximum")
-	}
-	if len(missing) > 0 {
-		c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: field,
-			Message: fmt.Sprintf("%s: the library sets no %s %s; %s %s needs a reason until the clinic sets one", c.d.Name, what, strings.Join(missing, " or "), what, show(v))})
-	}
 }
 
 func (c *checker) starting() {
-	limit(c, StartingDose, "starting_dose.limit", "starting dose", c.d.Starting.Limit, c.p.Dose, c.dose, false)
+	most := c.p.most()
+	limit(c, StartingDose, "starting_dose.limit", c.mostWhat("starting dose"), c.d.Starting.Limit, most, c.dose)
 	for _, r := range c.d.Starting.Recommended {
 		if c.p.Population != "" && r.Population != "" && r.Population != c.p.Population {
 			continue
@@ -310,13 +433,14 @@ func (c *checker) starting() {
 			}
 		}
 		rng := c.dose(r.Min) + " to " + c.dose(r.Max)
+		what := c.mostWhat("starting dose")
 		switch {
-		case c.p.Dose > r.Max:
+		case most > r.Max:
 			c.add(Finding{Kind: StartingDose, Severity: NeedsReason, Field: "starting_dose.recommended", Source: r.Source,
-				Message: fmt.Sprintf("starting dose %s is above the recommended starting range%s, %s (%s)", c.dose(c.p.Dose), who, rng, r.Source)})
-		case c.p.Dose < r.Min:
+				Message: fmt.Sprintf("%s %s is above the recommended starting range%s, %s (%s)", what, c.dose(most), who, rng, r.Source)})
+		case most < r.Min:
 			c.add(Finding{Kind: StartingDose, Severity: Info, Field: "starting_dose.recommended", Source: r.Source,
-				Message: fmt.Sprintf("starting dose %s is below the recommended starting range%s, %s (%s)", c.dose(c.p.Dose), who, rng, r.Source)})
+				Message: fmt.Sprintf("%s %s is below the recommended starting range%s, %s (%s)", what, c.dose(most), who, rng, r.Source)})
 		}
 	}
 }
@@ -339,12 +463,10 @@ func (c *checker) titration(run []Prescribed) {
 		}
 	}
 	since := c.p.At.Sub(lastChange)
-	applied := 0
 	for i, t := range c.d.Titration {
 		if c.p.Population != "" && t.Population != "" && t.Population != c.p.Population {
 			continue
 		}
-		applied++
 		field := fmt.Sprintf("titration[%d]", i)
 		who := ""
 		if t.Population != "" {
@@ -364,21 +486,15 @@ func (c *checker) titration(run []Prescribed) {
 				func(side string, l unit.Percent) string {
 					return fmt.Sprintf("increase of %s from %s to %s (%v) is larger than the %s largest step, %v of the current dose%s", c.dose(step), c.dose(cur), c.dose(c.p.Dose), pct, side, l, who)
 				})
-		default:
-			c.missingTitration(field+".max_step", "largest step", who)
 		}
-		if t.MinInterval.Empty() {
-			c.missingTitration(field+".min_interval", "shortest interval between increases", who)
-		} else {
+		if !t.MinInterval.Empty() {
 			titrationLimit(c, field+".min_interval", TitrationInterval, t.MinInterval, true,
 				func(l unit.Duration) bool { return since < l },
 				func(side string, l unit.Duration) string {
 					return fmt.Sprintf("increase %v after the last change (%v) is sooner than the %s shortest interval %v%s", since, lastChange, side, l, who)
 				})
 		}
-		if t.MaxPerWeek.Empty() {
-			c.missingTitration(field+".max_per_week", "most increases per week", who)
-		} else {
+		if !t.MaxPerWeek.Empty() {
 			n := int64(len(increases))
 			titrationLimit(c, field+".max_per_week", TitrationPerWeek, t.MaxPerWeek, false,
 				func(l int64) bool { return n > l },
@@ -387,15 +503,6 @@ func (c *checker) titration(run []Prescribed) {
 				})
 		}
 	}
-	if applied == 0 {
-		c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: "titration",
-			Message: fmt.Sprintf("%s: the library has no titration rule for this patient; the increase of %s needs a reason until the clinic sets one", c.d.Name, c.dose(step))})
-	}
-}
-
-func (c *checker) missingTitration(field, what, who string) {
-	c.add(Finding{Kind: MissingLimit, Severity: NeedsReason, Field: field,
-		Message: fmt.Sprintf("%s: the library sets no %s%s; this increase needs a reason until the clinic sets one", c.d.Name, what, who)})
 }
 
 // titrationLimit reports the first breached side of l, hard before soft: the

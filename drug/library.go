@@ -209,6 +209,42 @@ type Drug struct {
 	// explicit confirmation; nil where the library is silent (the clinic's
 	// default applies: therapy.Settings.LargeChange).
 	LargeChange *Sourced[unit.Percent]
+	// Withdrawal is the warning of a drug flagged withdrawal (nil: the
+	// library gives none, a generic one is shown).
+	Withdrawal *WithdrawalNote
+	// Interruption is what the library says of resuming after delivery
+	// stopped; each part nil where it is silent.
+	Interruption Interruption
+	// PatientBolus says, per population (or "" for everyone), whether patient
+	// boluses are allowed; empty where the library is silent.
+	PatientBolus []BolusRule
+}
+
+// WithdrawalNote is a drug's withdrawal warning: what a sudden stop can do, the
+// taper its source gives (0 when none), and the decrease of the daily dose
+// beyond which the warning is shown (nil: the large-change threshold in force).
+type WithdrawalNote struct {
+	Warning            string
+	TaperMin, TaperMax unit.Duration
+	Source             string
+	DecreaseThreshold  *Sourced[unit.Percent]
+}
+
+// Interruption is what the library says of delivery that stopped (an empty
+// reservoir, a stop): beyond Threshold, resuming the dose before is a
+// physician's decision; Restart is the reduced dose, a share of the dose
+// before, a restart may take without one.
+type Interruption struct {
+	Threshold *Sourced[unit.Duration]
+	Restart   *Sourced[unit.Percent]
+}
+
+// BolusRule says whether patient boluses are allowed, for a population or
+// ("") for everyone.
+type BolusRule struct {
+	Population string
+	Allowed    bool
+	Source     string
 }
 
 // HasRisk reports whether d carries risk flag k.

@@ -127,6 +127,18 @@ func TestLoadRefusals(t *testing.T) {
 		{"screening without volume", doc(drugEntry(`"screening": {"doses": ["50 mcg"], "min_injection": "1m", "observe_min": "4h", "observe_max": "8h", "between": "24h", "source": "x"}`)), "drugs[0].screening.first_volume", "required"},
 		{"screening start without screening", doc(drugEntry(`"screening_start": {"multiplier": 2, "long_effect_multiplier": 1, "long_effect_over": "8h", "source": "x"}`)), "drugs[0].screening_start", "needs a \"screening\""},
 		{"screening start multipliers reversed", doc(drugEntry(`"screening": {"doses": ["50 mcg"], "first_volume": "1 mL", "min_injection": "1m", "observe_min": "4h", "observe_max": "8h", "between": "24h", "source": "x"}, "screening_start": {"multiplier": 1, "long_effect_multiplier": 2, "long_effect_over": "8h", "source": "x"}`)), "drugs[0].screening_start.long_effect_multiplier", "more than multiplier"},
+		{"withdrawal warning without the flag", doc(drugEntry(`"withdrawal": {"warning": "w", "source": "x"}`)), "drugs[0].withdrawal", "flagged \"withdrawal\""},
+		{"withdrawal without warning", doc(drugEntry(`"risks": [{"flag": "withdrawal", "source": "x"}], "withdrawal": {"source": "x"}`)), "drugs[0].withdrawal.warning", "required"},
+		{"withdrawal without source", doc(drugEntry(`"risks": [{"flag": "withdrawal", "source": "x"}], "withdrawal": {"warning": "w"}`)), "drugs[0].withdrawal.source", "required"},
+		{"taper half", doc(drugEntry(`"risks": [{"flag": "withdrawal", "source": "x"}], "withdrawal": {"warning": "w", "taper_min": "2d", "source": "x"}`)), "drugs[0].withdrawal.taper_max", "required"},
+		{"taper reversed", doc(drugEntry(`"risks": [{"flag": "withdrawal", "source": "x"}], "withdrawal": {"warning": "w", "taper_min": "4d", "taper_max": "2d", "source": "x"}`)), "drugs[0].withdrawal.taper_min", "longer than taper_max"},
+		{"decrease threshold without source", doc(drugEntry(`"risks": [{"flag": "withdrawal", "source": "x"}], "withdrawal": {"warning": "w", "source": "x", "decrease_threshold": {"value": "20%"}}`)), "drugs[0].withdrawal.decrease_threshold.source", "required"},
+		{"empty interruption", doc(drugEntry(`"interruption": {}`)), "drugs[0].interruption", "empty"},
+		{"interruption threshold without unit", doc(drugEntry(`"interruption": {"threshold": ` + src(`"48"`) + `}`)), "drugs[0].interruption.threshold.value", "expected whole numbers"},
+		{"restart over 100%", doc(drugEntry(`"interruption": {"restart": ` + src(`"150%"`) + `}`)), "drugs[0].interruption.restart.value", "more than 100%"},
+		{"bolus rule not a bool", doc(drugEntry(`"patient_bolus": [{"allowed": "no", "source": "x"}]`)), "drugs[0].patient_bolus[0].allowed", "true or false"},
+		{"bolus rule without source", doc(drugEntry(`"patient_bolus": [{"allowed": false}]`)), "drugs[0].patient_bolus[0].source", "required"},
+		{"two bolus rules for everyone", doc(drugEntry(`"patient_bolus": [{"allowed": false, "source": "x"}, {"allowed": true, "source": "y"}]`)), "drugs[0].patient_bolus[1]", "second patient bolus rule"},
 		{"conversion out of order", doc(drugEntry(`"oral_conversion": {"from": "oral x", "typical_ratio": 500, "min_ratio": 10, "max_ratio": 300, "source": "x"}`)), "drugs[0].oral_conversion", "min_ratio ≤ typical_ratio ≤ max_ratio"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -270,10 +282,28 @@ func TestDefaultHasEverySourcedFigure(t *testing.T) {
 	eq("baclofen cerebral step", b.Titration[0].MaxStepPercent.SoftMax.Value, 15*unit.OnePercent)
 	eq("baclofen spinal step", b.Titration[1].MaxStepPercent.SoftMax.Value, 30*unit.OnePercent)
 	eq("baclofen pediatric step", b.Titration[2].MaxStepPercent.SoftMax.Value, 15*unit.OnePercent)
-	eq("baclofen interval", b.Titration[0].MinInterval.SoftMin.Value, 24*unit.Hour)
+	eq("baclofen interval (cerebral), the label's once every 24 h", b.Titration[0].MinInterval.HardMin.Value, 24*unit.Hour)
+	eq("baclofen interval (spinal), the label's once every 24 h", b.Titration[1].MinInterval.HardMin.Value, 24*unit.Hour)
+	eq("baclofen interval cited to the label", strings.HasPrefix(b.Titration[1].MinInterval.HardMin.Source, "Lioresal Intrathecal label"), true)
 	eq("baclofen maintenance", [2]unit.DoseRate{b.Maintenance[0].Min, b.Maintenance[0].Max}, [2]unit.DoseRate{mcgDay("90 mcg/day"), mcgDay("703 mcg/day")})
-	eq("baclofen strengths", slices.Equal(b.Concentrations.List, []unit.Concentration{conc("50 mcg/mL"), conc("500 mcg/mL"), conc("2000 mcg/mL")}), true)
+	eq("baclofen spinal maintenance", [3]any{b.Maintenance[1].Population, b.Maintenance[1].Min, b.Maintenance[1].Max}, [3]any{"spinal", mcgDay("300 mcg/day"), mcgDay("800 mcg/day")})
+	eq("baclofen strengths, Gablofen's 1000 mcg/mL included", slices.Equal(b.Concentrations.List, []unit.Concentration{conc("50 mcg/mL"), conc("500 mcg/mL"), conc("1000 mcg/mL"), conc("2000 mcg/mL")}), true)
 	eq("baclofen refill", b.Refill.MaxInterval.Value, 180*unit.Day)
+	eq("baclofen withdrawal warning", strings.Contains(b.Withdrawal.Warning, "rebound spasticity"), true)
+
+	c := get("clonidine")
+	eq("clonidine withdrawal flag", c.HasRisk(Withdrawal), true)
+	eq("clonidine warning", strings.Contains(c.Withdrawal.Warning, "rise in blood pressure"), true)
+	eq("clonidine taper", [2]unit.Duration{c.Withdrawal.TaperMin, c.Withdrawal.TaperMax}, [2]unit.Duration{2 * unit.Day, 4 * unit.Day})
+	eq("clonidine source", strings.HasPrefix(c.Withdrawal.Source, "Duraclon"), true)
+	eq("no drug has an interruption rule or a bolus rule without a source", func() bool {
+		for _, d := range lib.Drugs {
+			if d.Interruption != (Interruption{}) || d.PatientBolus != nil {
+				return false
+			}
+		}
+		return true
+	}(), true)
 
 	// No confirmed source: in the library with their units, every limit empty.
 	for _, name := range []string{"hydromorphone", "fentanyl", "sufentanil", "bupivacaine", "clonidine"} {

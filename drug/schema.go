@@ -45,7 +45,32 @@ type (
 		ScreeningStart     *fileScreeningStart `json:"screening_start"`
 		OralConversion     *fileConversion     `json:"oral_conversion"`
 		LargeChange        *fileSourced        `json:"large_change"`
+		Withdrawal         *fileWithdrawal     `json:"withdrawal"`
+		Interruption       *fileInterruption   `json:"interruption"`
+		PatientBolus       []fileBolusRule     `json:"patient_bolus"`
 		Unknown            jsontext.Value      `json:",embed"`
+	}
+	// fileWithdrawal is the warning a drug flagged "withdrawal" carries, and
+	// the taper its source gives (taper_min, taper_max, covered by source);
+	// decrease_threshold has a source of its own.
+	fileWithdrawal struct {
+		Warning           *string        `json:"warning"`
+		TaperMin          jsontext.Value `json:"taper_min"`
+		TaperMax          jsontext.Value `json:"taper_max"`
+		Source            *string        `json:"source"`
+		DecreaseThreshold *fileSourced   `json:"decrease_threshold"`
+		Unknown           jsontext.Value `json:",embed"`
+	}
+	fileInterruption struct {
+		Threshold *fileSourced   `json:"threshold"`
+		Restart   *fileSourced   `json:"restart"`
+		Unknown   jsontext.Value `json:",embed"`
+	}
+	fileBolusRule struct {
+		Population *string        `json:"population"`
+		Allowed    jsontext.Value `json:"allowed"`
+		Source     *string        `json:"source"`
+		Unknown    jsontext.Value `json:",embed"`
 	}
 	// fileSourced is {"value": …, "source": "…"}: a value is never without its source.
 	fileSourced struct {
@@ -322,7 +347,78 @@ func (r *reader) drug(path string, f *fileDrug) *Drug {
 			return percentQuantity.read(r, p, v)
 		})
 	}
+	if f.Withdrawal != nil {
+		d.Withdrawal = e.withdrawal(at("withdrawal"), f.Withdrawal)
+	}
+	if f.Interruption != nil {
+		d.Interruption = e.interruption(at("interruption"), f.Interruption)
+	}
+	for i := range f.PatientBolus {
+		e.bolusRule(index(at("patient_bolus"), i), &f.PatientBolus[i])
+	}
 	return d
+}
+
+// withdrawal reads a drug's withdrawal warning; the drug must carry the
+// withdrawal risk flag (risks are read before it).
+func (e *entry) withdrawal(path string, f *fileWithdrawal) *WithdrawalNote {
+	w := &WithdrawalNote{}
+	if v := e.r.require(join(path, "warning"), f.Warning, "what a sudden stop can do, in words, e.g. \"a sudden stop can raise blood pressure sharply\""); v != nil {
+		w.Warning, _ = e.r.text(join(path, "warning"), *v, maxText)
+	}
+	if f.TaperMin != nil || f.TaperMax != nil {
+		lo := e.r.requireValue(join(path, "taper_min"), f.TaperMin, `the shortest taper, e.g. "2d"`)
+		hi := e.r.requireValue(join(path, "taper_max"), f.TaperMax, `the longest taper, e.g. "4d"`)
+		if lo != nil && hi != nil {
+			var okLo, okHi bool
+			w.TaperMin, okLo = durationQuantity.read(e.r, join(path, "taper_min"), lo)
+			w.TaperMax, okHi = durationQuantity.read(e.r, join(path, "taper_max"), hi)
+			if okLo && okHi && w.TaperMin > w.TaperMax {
+				e.r.fail(join(path, "taper_min"), "%v is longer than taper_max %v", w.TaperMin, w.TaperMax)
+			}
+		}
+	}
+	w.Source = e.r.source(path, f.Source)
+	if f.DecreaseThreshold != nil {
+		w.DecreaseThreshold = sourced(e.r, join(path, "decrease_threshold"), f.DecreaseThreshold, func(p string, v jsontext.Value) (unit.Percent, bool) {
+			return percentQuantity.read(e.r, p, v)
+		})
+	}
+	if !e.d.HasRisk(Withdrawal) {
+		e.r.fail(path, "a withdrawal warning is for a drug flagged \"withdrawal\" in \"risks\"")
+	}
+	return w
+}
+
+func (e *entry) interruption(path string, f *fileInterruption) Interruption {
+	var in Interruption
+	if f.Threshold == nil && f.Restart == nil {
+		e.r.fail(path, "empty: give threshold or restart, or leave the field out")
+	}
+	if f.Threshold != nil {
+		in.Threshold = sourced(e.r, join(path, "threshold"), f.Threshold, func(p string, v jsontext.Value) (unit.Duration, bool) {
+			return durationQuantity.read(e.r, p, v)
+		})
+	}
+	if f.Restart != nil {
+		in.Restart = sourced(e.r, join(path, "restart"), f.Restart, func(p string, v jsontext.Value) (unit.Percent, bool) {
+			return percentQuantity.read(e.r, p, v)
+		})
+	}
+	return in
+}
+
+func (e *entry) bolusRule(path string, f *fileBolusRule) {
+	b := BolusRule{Population: e.population(join(path, "population"), f.Population)}
+	if v := e.r.requireValue(join(path, "allowed"), f.Allowed, "true or false: whether patient boluses are allowed"); v != nil {
+		b.Allowed, _ = e.r.boolean(join(path, "allowed"), v)
+	}
+	b.Source = e.r.source(path, f.Source)
+	if slices.ContainsFunc(e.d.PatientBolus, func(x BolusRule) bool { return x.Population == b.Population }) {
+		e.r.fail(path, "a second patient bolus rule for the same population (%q)", b.Population)
+		return
+	}
+	e.d.PatientBolus = append(e.d.PatientBolus, b)
 }
 
 // names reads a list of distinct names.
