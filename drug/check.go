@@ -301,6 +301,11 @@ func (c *checker) dose(x unit.DoseRate) string {
 	return x.Format(c.d.DoseUnit) + " (" + x.FormatPerHour(c.d.DoseUnit) + ")"
 }
 
+// Run is the tail of history on drug d since d was last started: a change
+// of drug or a stop (dose 0) ends a run, so a restart is checked as a start.
+// Empty means the proposal is a first dose.
+func Run(lib *Library, d *Drug, history []Prescribed) []Prescribed { return sameDrugRun(lib, d, history) }
+
 // sameDrugRun is the tail of history on d since d was last started: a change of
 // drug or a stop (dose 0) ends a run, so a restart is checked as a start.
 func sameDrugRun(lib *Library, d *Drug, history []Prescribed) []Prescribed {
