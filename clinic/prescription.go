@@ -52,6 +52,10 @@ type Prescription struct {
 	// a change of the daily dose beyond the drug's threshold
 	// (therapy.CheckDoseChange): without it such a change is refused.
 	ConfirmLargeChange bool `json:"confirm_large_change,omitempty"`
+	// ConfirmConcentrationChange confirms an order for another drug or
+	// concentration than the reservoir holds: the reservoir is emptied and
+	// refilled with it, and the old drug bridged (therapy.ConfirmFill).
+	ConfirmConcentrationChange bool `json:"confirm_concentration_change,omitempty"`
 	// Set by the service.
 	Findings       []LibraryFinding `json:"findings,omitempty"`
 	LibraryVersion string           `json:"library_version"`
@@ -84,14 +88,21 @@ type PrescriptionReview struct {
 	Proposed *Prescription
 	Findings []drug.Finding
 	Change   therapy.DoseChange
-	Unit     unit.MassUnit // the drug's dose unit
-	Library  *drug.Library
+	// Most is everything the proposal lets the pump give in a day: the basal
+	// and every allowed patient bolus, within max_24h (what the limits count).
+	Most unit.DoseRate
+	// FillChange says the change of drug or concentration from what the
+	// reservoir holds, when the proposal orders one ("" when not).
+	FillChange string
+	Unit       unit.MassUnit // the drug's dose unit
+	Library    *drug.Library
 	// Invalid is the pump's refusal of the program (pump.Prescription.Validate),
 	// naming its field: shown at review beside the findings, refused by Prescribe.
 	Invalid *Error
 	// latest is the newest prescription recorded (whatever its start): the
 	// one a new prescription supersedes.
 	latest int64
+	review *therapy.ChangeReview
 }
 
 // MarshalJSON writes the review as the API answers it: the prescription in
@@ -116,10 +127,12 @@ func (r PrescriptionReview) MarshalJSON() ([]byte, error) {
 		Current     *Prescription `json:"current"`
 		Proposed    *Prescription `json:"proposed"`
 		Change      change        `json:"change"`
+		Most        unit.DoseRate `json:"most_per_day"`
+		FillChange  string        `json:"concentration_change,omitempty"`
 		Invalid     *invalid      `json:"invalid,omitempty"`
 		Refused     bool          `json:"refused"`
 		NeedsReason bool          `json:"needs_reason"`
-	}{Current: r.Current, Proposed: r.Proposed, Refused: r.Refused(), NeedsReason: r.NeedsReason(),
+	}{Current: r.Current, Proposed: r.Proposed, Refused: r.Refused(), NeedsReason: r.NeedsReason(), Most: r.Most, FillChange: r.FillChange,
 		Change: change{Comparable: c.Comparable, Old: c.Old, New: c.New, Threshold: c.Threshold, Source: c.Source, Large: c.Large}}
 	if c.Comparable {
 		out.Change.Percent = &c.Change
@@ -137,11 +150,14 @@ func (r *PrescriptionReview) Refused() bool { return drug.Worst(r.Findings) == d
 func (r *PrescriptionReview) NeedsReason() bool { return drug.Worst(r.Findings) == drug.NeedsReason }
 
 // ReviewPrescription checks a proposed prescription exactly as Prescribe does
-// and returns the review, writing nothing. An error is an input the checks
-// cannot take (an unknown drug, a dose the pump cannot run, no implanted
-// pump…); what the pump's validation refuses, a hard limit, a missing reason
-// and an unconfirmed large change are in the review, for the prescriber to
-// see at once before confirming.
+// and returns the review, writing nothing: the prescription in force beside
+// the proposal, the findings of the proposal, the change of daily dose. What
+// the pump's validation refuses and a hard limit refuse at review: the review
+// is returned with the refusal (an *Error naming the field), for the
+// prescriber to see both. A missing reason and an unconfirmed change are in
+// the review, asked for at the confirmation. Any other error is an input the
+// checks cannot take (an unknown drug, a dose the pump cannot run, no
+// implanted pump…), with no review.
 func (s *Service) ReviewPrescription(ctx context.Context, patientID int64, rx *Prescription) (*PrescriptionReview, error) {
 	if err := s.allow(ctx, Prescribe); err != nil {
 		return nil, err
@@ -160,7 +176,24 @@ func (s *Service) ReviewPrescription(ctx context.Context, patientID int64, rx *P
 		return nil, err
 	}
 	// The review shows the prescription in force: a read of the record.
-	return rev, s.auditRead(ctx, "patient.read", patientID)
+	if err := s.auditRead(ctx, "patient.read", patientID); err != nil {
+		return nil, err
+	}
+	return rev, rev.refusal()
+}
+
+// refusal is what refuses a proposal at review: the pump's validation, then
+// a hard limit of the library; nil when neither does.
+func (rev *PrescriptionReview) refusal() error {
+	if rev.Invalid != nil {
+		return rev.Invalid
+	}
+	for _, f := range rev.Findings {
+		if f.Severity == drug.Refused {
+			return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", rev.Library.Version, f.Message)
+		}
+	}
+	return nil
 }
 
 // Prescribe records a new prescription for the patient's implanted pump, after
@@ -187,6 +220,10 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 			rx.Findings = append(rx.Findings, LibraryFinding{Kind: KindLargeChange, Severity: "confirmed",
 				Message: rev.Change.Text(rev.Unit) + fmt.Sprintf(", more than %s: confirmed by the prescriber", rev.Change.Threshold),
 				Source:  rev.Change.Source})
+		}
+		if rev.FillChange != "" {
+			rx.Findings = append(rx.Findings, LibraryFinding{Kind: string(therapy.KindFillChange), Severity: "confirmed",
+				Message: rev.FillChange + ": the change of drug or concentration confirmed by the prescriber"})
 		}
 		rx.LibraryVersion, rx.LibraryDigest = rev.Library.Version, rev.Library.Digest
 		rx.Supersedes = rev.latest
@@ -300,8 +337,15 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 		return nil, err
 	}
 	rev.Library = lib
-	findings, err := drug.Check(lib, drug.Proposal{Drug: rx.Program.Drug, Concentration: rx.Program.Concentration,
-		Dose: rx.DosePerDay, At: ustd(rx.StartAt), Population: rx.Population}, past)
+	in := therapy.ChangeInput{Library: lib, Proposed: rx.Program, History: past, Population: rx.Population,
+		At: ustd(rx.StartAt), Settings: s.Settings.Therapy}
+	if rev.Current != nil {
+		in.Running = &rev.Current.Program
+	}
+	if err := s.reviewContext(tx, patientID, im, history, rev.Current, &in); err != nil {
+		return nil, err
+	}
+	cr, err := therapy.ReviewChange(in)
 	if err != nil {
 		var pe *drug.ProposalError
 		if errors.As(err, &pe) {
@@ -309,26 +353,47 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 		}
 		return nil, err
 	}
-	rev.Findings = findings
+	rev.review, rev.Findings, rev.Change, rev.Most, rev.FillChange, rev.Unit = cr, cr.Findings, cr.Change, cr.Most, cr.FillChange, cr.Unit
 	rx.Findings = nil
-	for _, f := range findings {
+	for _, f := range cr.Findings {
 		rx.Findings = append(rx.Findings, LibraryFinding{Kind: string(f.Kind), Severity: f.Severity.String(), Message: f.Message, Source: f.Source})
 	}
-	d, known := lib.Lookup(rx.Program.Drug)
-	rev.Unit = unit.Milligram
-	if known {
-		rev.Unit = d.DoseUnit
+	return rev, nil
+}
+
+// reviewContext fills in what the review of a prescription for the
+// patient's pump im needs from the records: what the reservoir holds (an
+// order for another drug or concentration changes the fill), an
+// interruption of delivery since the last fill or the stop in force, and
+// the screening result a first dose is checked against.
+func (s *Service) reviewContext(tx Tx, patientID int64, im *Implant, history []*Prescription, cur *Prescription, in *therapy.ChangeInput) error {
+	refills, err := list[Refill](tx, RecordFilter{PatientID: patientID})
+	if err != nil {
+		return err
 	}
-	var old unit.DoseRate
-	same := false
-	if cur := rev.Current; cur != nil {
-		old = cur.DosePerDay
-		if cd, ok := lib.Lookup(cur.Program.Drug); ok && known {
-			same = cd == d
+	alarms, err := list[Alarm](tx, RecordFilter{PatientID: patientID})
+	if err != nil {
+		return err
+	}
+	trials, err := list[Trial](tx, RecordFilter{PatientID: patientID})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	last := fillBefore(im, refills, now.Add(clockSkew+time.Millisecond))
+	in.Reservoir = drug.Product{Drug: last.Drug, Concentration: last.Concentration}
+	in.Interruption = interruptionAt(im, refills, history, alarms, now)
+	if cur != nil && cur.stopped() && cur.StartAt.Before(now) && (in.Interruption == nil || cur.StartAt.Before(in.Interruption.Since.Std())) {
+		in.Interruption = &therapy.Interruption{Since: ustd(cur.StartAt), Until: ustd(now), Why: "stopped by the prescription of " + cur.StartAt.Format(time.DateOnly)}
+	}
+	d, ok := in.Library.Lookup(in.Proposed.Drug)
+	for _, t := range trials {
+		td, tok := in.Library.Lookup(t.Drug)
+		if ok && tok && td == d && t.Decision == "implant" && len(t.Doses) > 0 {
+			in.Screening = &therapy.Screening{Effective: t.Doses[len(t.Doses)-1]}
 		}
 	}
-	rev.Change = therapy.CheckDoseChange(d, same, old, rx.DosePerDay, s.Settings.Therapy)
-	return rev, nil
+	return nil
 }
 
 // proposalFields maps a drug.ProposalError's input to the field the
@@ -337,31 +402,30 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 var proposalFields = map[string]string{"concentration": "program.concentration", "dose": "dose_per_day",
 	"population": "population", "history": "start_at"}
 
-// decideRx applies the verdict of a review: what the pump refuses is
-// refused, a hard limit refuses, a large change needs its confirmation, a
-// soft limit a reason.
+// decideRx applies the verdict of a review (therapy.ChangeReview.Decide):
+// what the pump refuses is refused, a hard limit refuses, a large change and
+// a change of fill need their confirmations, a soft limit a specific reason.
 func decideRx(rev *PrescriptionReview) error {
 	rx := rev.Proposed
-	if rev.Invalid != nil {
-		return rev.Invalid
-	}
-	if rev.Refused() {
-		for _, f := range rev.Findings {
-			if f.Severity == drug.Refused {
-				return Errorf(EINVALID, findingField(f), "refused by drug library %s: %s", rev.Library.Version, f.Message)
-			}
-		}
-	}
-	if err := rev.Change.Confirm(rx.ConfirmLargeChange, rev.Unit); err != nil {
-		var le *therapy.LargeChangeError
-		if errors.As(err, &le) {
-			c := le.Change
-			return Errorf(EINVALID, "confirm_large_change", "%s is more than %s (%s): a second, explicit confirmation is required (confirm_large_change)",
-				c.Text(le.Unit), c.Threshold, c.Source)
-		}
+	if err := rev.refusal(); err != nil {
 		return err
 	}
-	if err := drug.Decide(rev.Findings, rx.Reason); errors.Is(err, drug.ErrReasonRequired) {
+	err := rev.review.Decide(rx.Reason, rx.ConfirmLargeChange, rx.ConfirmConcentrationChange)
+	var le *therapy.LargeChangeError
+	var fe *therapy.FillChangeError
+	var re *drug.ReasonError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &le):
+		c := le.Change
+		return Errorf(EINVALID, "confirm_large_change", "%s is more than %s (%s): a second, explicit confirmation is required (confirm_large_change)",
+			c.Text(le.Unit), c.Threshold, c.Source)
+	case errors.As(err, &fe):
+		return Errorf(EINVALID, "confirm_concentration_change", "%s: this order changes what the reservoir holds: confirm it explicitly (confirm_concentration_change)", fe.Change)
+	case errors.As(err, &re):
+		return Errorf(EINVALID, "reason", "the stated reason %q %s", re.Reason, re.Why)
+	case errors.Is(err, drug.ErrReasonRequired):
 		var msgs []string
 		for _, f := range rev.Findings {
 			if f.Severity == drug.NeedsReason {
@@ -370,7 +434,7 @@ func decideRx(rev *PrescriptionReview) error {
 		}
 		return Errorf(EINVALID, "reason", "a stated reason is required: %s", strings.Join(msgs, "; "))
 	}
-	return nil
+	return err
 }
 
 // findingField is the prescription field a library finding is about.
@@ -378,6 +442,8 @@ func findingField(f drug.Finding) string {
 	switch {
 	case f.Kind == drug.UnknownDrug || f.Kind == drug.NotLabelled:
 		return "program.drug"
+	case f.Kind == drug.PatientBolusNotAllowed:
+		return "program.patient_bolus"
 	case f.Kind == drug.ConcentrationNotAllowed || f.Kind == drug.Dilution || strings.HasPrefix(f.Field, "concentration"):
 		return "program.concentration"
 	}

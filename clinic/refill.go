@@ -19,7 +19,15 @@ type Refill struct {
 	At            time.Time          `json:"at"`
 	Drug          string             `json:"drug"`
 	Concentration unit.Concentration `json:"concentration"`
-	Diluted       bool               `json:"diluted,omitempty"`
+	// The independent confirmation of the drug and concentration typed:
+	// typed a second time, or the vial label's text (drug.CheckFill).
+	ConfirmDrug          string             `json:"confirm_drug,omitempty"`
+	ConfirmConcentration unit.Concentration `json:"confirm_concentration,omitempty"`
+	Label                string             `json:"label,omitempty"`
+	// ConfirmConcentrationChange confirms a change of drug or concentration
+	// a physician ordered; without it such a refill is refused.
+	ConfirmConcentrationChange bool `json:"confirm_concentration_change,omitempty"`
+	Diluted                    bool `json:"diluted,omitempty"`
 	Lot           string             `json:"lot"`
 	Withdrawn     unit.Volume        `json:"withdrawn"`
 	Added         unit.Volume        `json:"added"`
@@ -35,6 +43,10 @@ type Refill struct {
 	Flagged      bool        `json:"flagged"`
 	FlagReason   string      `json:"flag_reason,omitempty"`
 	DrugMismatch string      `json:"drug_mismatch,omitempty"` // set when drug or concentration differ from the prescription (hazard H2)
+	Bridge       string      `json:"bridge,omitempty"`        // the bridge after an ordered change of drug or concentration
+	// InterruptedSince is when delivery stopped before this refill (the
+	// reservoir ran empty, or the pump reported it empty), if it did.
+	InterruptedSince *time.Time `json:"interrupted_since,omitempty"`
 	NextDue      *time.Time  `json:"next_due,omitempty"`
 	NextDueBasis string      `json:"next_due_basis,omitempty"`
 	ReviewedBy   string      `json:"reviewed_by,omitempty"`
@@ -135,13 +147,8 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 	if err := notFuture("at", rf.At, now); err != nil {
 		return err
 	}
-	d, err := s.lookupDrug("drug", rf.Drug)
-	if err != nil {
+	if err := fillInput(rf); err != nil {
 		return err
-	}
-	rf.Drug = d.Name
-	if rf.Concentration <= 0 {
-		return Errorf(EINVALID, "concentration", "must be more than 0")
 	}
 	if strings.TrimSpace(rf.Lot) == "" || len(rf.Lot) > 64 {
 		return Errorf(EINVALID, "lot", "the drug lot number is required (at most 64 bytes)")
@@ -186,9 +193,11 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 		if rf.Flag == "invalid" {
 			return Errorf(EINVALID, rf.NextDueBasis, "%s", rf.FlagReason)
 		}
-		if rx := currentRx(im, rxs, rf.At); rx != nil && (rx.Program.Drug != rf.Drug || rx.Program.Concentration != rf.Concentration) {
-			rf.DrugMismatch = fmt.Sprintf("the reservoir now holds %s at %s but the pump is programmed for %s at %s: reprogram, with a bridge bolus (hazard H2)",
-				rf.Drug, rf.Concentration, rx.Program.Drug, rx.Program.Concentration)
+		if err := s.checkFill(o.tx, im, rf, refills, rxs); err != nil {
+			return err
+		}
+		if err := s.checkResume(o.tx, im, rf, refills, rxs); err != nil {
+			return err
 		}
 		// The next refill date as the chart, the worklist and the documents
 		// will show it (dates.go), from this fill.

@@ -2,7 +2,11 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +71,15 @@ func TestRefillReachesThePump(t *testing.T) {
 	p := c.PatientByStage(StageOverdue)
 	sys := clinic.NewContext(ctx, clinic.System)
 	c.Clock.Set(c.Start.Add(time.Hour))
-	rf := &clinic.Refill{Drug: "morphine", Concentration: conc("10 mg/mL"), Lot: "T", Withdrawn: vol("0.7 mL"), Added: vol("20 mL")}
+	// The patient missed the refill: the pump ran empty days ago, so a
+	// physician orders the restart (tolerance may be lost) before the refill.
+	restart := &clinic.Prescription{Program: pump.Prescription{Drug: "morphine", Concentration: conc("10 mg/mL"), Mode: pump.ModeContinuous,
+		Max24h: vol("1 mL")}, DosePerDay: dose("1 mg/day"), Population: "opioid-tolerant", ConfirmLargeChange: true,
+		Reason: "pump ran empty while travelling: restart at half the dose, re-titrate"}
+	if err := c.Svc.Prescribe(sys, p.ID, restart); err != nil {
+		t.Fatal(err)
+	}
+	rf := &clinic.Refill{Drug: "morphine", Concentration: conc("10 mg/mL"), ConfirmDrug: "morphine", ConfirmConcentration: conc("10 mg/mL"), Lot: "T", Withdrawn: vol("0.7 mL"), Added: vol("20 mL")}
 	if err := c.Svc.RecordRefill(sys, p.ID, rf); err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +140,84 @@ func TestPrescriptionReachesThePumpAsItIs(t *testing.T) {
 	got := running(p.ID)
 	if got != rx.Program || got.PatientBolus.Volume == 0 || got.LowReservoir != vol("3 mL") || got.Mode != pump.ModeFlex {
 		t.Errorf("the pump runs\n%+v\nthe clinic recorded\n%+v", got, rx.Program)
+	}
+}
+
+// TestDemoLibraryIsTheClinics: the demonstration publishes its own library
+// (issue 11 item 4): in force for every prescription, every figure it adds to
+// the default library marked as the clinic's choice, and nothing left empty
+// for the drugs its patients take.
+func TestDemoLibraryIsTheClinics(t *testing.T) {
+	c := seeded(t)
+	if v := c.Svc.Library().Version; v != "demo-clinic-1" {
+		t.Fatalf("library in force: %s", v)
+	}
+	rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), c.PatientByStage(StageStable).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := rec.Prescriptions[0].LibraryVersion; v != "demo-clinic-1" {
+		t.Errorf("a seeded prescription was checked against %s", v)
+	}
+	var def, demo any
+	if err := json.Unmarshal(drug.DefaultJSON(), &def); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(Library(), &demo); err != nil {
+		t.Fatal(err)
+	}
+	// Every sourced object of the demonstration's drugs that the default
+	// library does not hold, as it is, says it is the clinic's choice.
+	byName := func(root any) map[string]any {
+		m := map[string]any{}
+		for _, d := range root.(map[string]any)["drugs"].([]any) {
+			m[d.(map[string]any)["name"].(string)] = d
+		}
+		return m
+	}
+	defDrugs := byName(def)
+	var walk func(path string, v, base any)
+	walk = func(path string, v, base any) {
+		switch v := v.(type) {
+		case map[string]any:
+			b, _ := base.(map[string]any)
+			// The figures a source covers are the object's own scalar members.
+			changed := b == nil
+			for k, x := range v {
+				switch x.(type) {
+				case map[string]any, []any:
+				default:
+					changed = changed || !reflect.DeepEqual(x, b[k])
+				}
+			}
+			if src, ok := v["source"].(string); ok && changed && !strings.HasPrefix(src, "Demonstration clinic's choice, not a published figure") {
+				t.Errorf("%s: a figure the default lacks, not marked the clinic's choice: %v", path, v)
+			}
+			for k, x := range v {
+				var bx any
+				if b != nil {
+					bx = b[k]
+				}
+				walk(path+"."+k, x, bx)
+			}
+		case []any:
+			b, _ := base.([]any)
+			for i, x := range v {
+				var bx any
+				if i < len(b) {
+					bx = b[i]
+				}
+				walk(fmt.Sprintf("%s[%d]", path, i), x, bx)
+			}
+		}
+	}
+	for name, d := range byName(demo) {
+		walk(name, d, defDrugs[name])
+	}
+	for _, name := range []string{"ziconotide", "morphine", "baclofen"} {
+		d, _ := c.Svc.Library().Lookup(name)
+		if g := d.Gaps(); len(g) > 0 {
+			t.Errorf("%s: the demonstration clinic leaves %q empty", name, g)
+		}
 	}
 }

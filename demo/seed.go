@@ -83,6 +83,9 @@ func Seed(ctx context.Context, svc *clinic.Service, clock *Clock, o Options) (*C
 		c.Logins = append(c.Logins, u)
 	}
 
+	if _, err := svc.PublishLibrary(ctx, Library(), LibraryNote); err != nil {
+		return nil, must("the demonstration clinic's drug library", err)
+	}
 	s := &seeder{ctx: ctx, svc: svc, clock: clock, c: c, start: start}
 	for _, f := range []func() error{s.critical, s.overdue, s.eri, s.trial, s.priming, s.stable} {
 		if err := f(); err != nil {
@@ -220,6 +223,7 @@ func (s *seeder) refill(p *clinic.Patient, rx *clinic.Prescription, at time.Dura
 	used := s.used(lastAt, t)
 	left := max(0, last-used+off)
 	rf := &clinic.Refill{Drug: rx.Program.Drug, Concentration: rx.Program.Concentration, Lot: lot, Withdrawn: left, Added: vol(add),
+		ConfirmDrug: rx.Program.Drug, ConfirmConcentration: rx.Program.Concentration,
 		Observation: "no sedation, no respiratory depression; wound and pocket unremarkable", ObservedFor: 30 * unit.Minute}
 	if err := s.svc.RecordRefill(s.ctx, p.ID, rf); err != nil {
 		return t, 0, must("refill for "+p.MRN, err)
@@ -333,8 +337,8 @@ func (s *seeder) eri() error {
 		return err
 	}
 	at, last := im.ImplantedAt, im.InitialFill
-	for i, d := range []time.Duration{-60, -2} {
-		_ = i
+	// 40 mL at 0.16 mL/day lasts 246 days: refilled every 220 days or sooner.
+	for i, d := range []time.Duration{-780, -560, -340, -120, -2} {
 		if at, last, err = s.refill(p, rx, d*day, at, last, "40 mL", "MOR-25"+string(rune('A'+i)), 0); err != nil {
 			return err
 		}

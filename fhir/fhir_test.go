@@ -57,7 +57,7 @@ func record(t *testing.T) *clinic.PatientRecord {
 	_ = a.UnmarshalText([]byte("20 mL"))
 	var c unit.Concentration
 	_ = c.UnmarshalText([]byte("2000 mcg/mL"))
-	if err := e.Svc.RecordRefill(e.Nurse, p.ID, &clinic.Refill{Drug: "baclofen", Concentration: c, Lot: "L9", Withdrawn: w, Added: a}); err != nil {
+	if err := e.Svc.RecordRefill(e.Nurse, p.ID, &clinic.Refill{Drug: "baclofen", Concentration: c, ConfirmDrug: "baclofen", ConfirmConcentration: c, Lot: "L9", Withdrawn: w, Added: a}); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := e.Svc.PatientRecord(e.ReadOnly, p.ID)

@@ -1,6 +1,9 @@
 package therapy
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/thecal/thecal/pump"
 	"github.com/thecal/thecal/unit"
 )
@@ -94,3 +97,17 @@ func BridgeFor(oldRate unit.Rate, c Catheter, start unit.Time, oldConc unit.Conc
 	}
 	return b, nil
 }
+
+// Text says the bridge for a person, with the old drug's name, concentration
+// and dose unit, times in loc: what tubing and catheter hold, how long it
+// runs at the old rate, when the new drug reaches the tip, and that patient
+// boluses are locked out until then (the pump refuses a patient bolus while
+// a bridge runs).
+func (b Bridge) Text(oldDrug string, oldConc unit.Concentration, u unit.MassUnit, loc *time.Location) string {
+	at := b.NewDrugAtTip.Std().In(loc).Format("2006-01-02 15:04 MST")
+	return fmt.Sprintf("the old %s in tubing and catheter, %v = %s at %s, is delivered at the old rate %v for %v; the new drug reaches the catheter tip at %s, when the new program starts. Patient boluses are locked out during the bridge: for %v, until %s.",
+		oldDrug, b.Volume, b.OldDrug.Format(u), oldConc.Format(u), b.Rate, roundTo(b.Duration, unit.Minute), at, roundTo(b.Duration, unit.Minute), at)
+}
+
+// roundTo rounds d to the nearest multiple of m, for display.
+func roundTo(d, m unit.Duration) unit.Duration { return (d + m/2) / m * m }

@@ -66,7 +66,7 @@ func testDatesOneSource(t *testing.T, e *Env) {
 	}
 	// A refill: its own next due date is the record's and the worklist's.
 	e.Advance(day(20))
-	rf := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), Lot: "L1", Withdrawn: mustVol("10 mL"), Added: mustVol("20 mL")}
+	rf := Typed("baclofen", "2000 mcg/mL", "L1", "10 mL", "20 mL")
 	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf))
 	d = agree("after a refill")
 	if rf.NextDue == nil || !rf.NextDue.Equal(d.NextRefill.Date) {

@@ -25,32 +25,45 @@ func testDrugMismatchUntilAgreement(t *testing.T, e *Env) {
 		}
 	}
 	listed("as implanted", false)
+	// order records a physician's order confirmed for a large change and for
+	// a change of what the reservoir holds (rules: drug.CheckFill), from start.
+	order := func(conc, dose, reason string, start time.Time) {
+		t.Helper()
+		rx := ContinuousRx("baclofen", conc, dose, reason)
+		rx.ConfirmLargeChange, rx.ConfirmConcentrationChange, rx.StartAt = true, true, start
+		e.must(e.Svc.Prescribe(e.Physician, p.ID, rx))
+	}
+	// refill records a refill typed twice, the change of strength confirmed.
+	refill := func(conc, lot, withdrawn string) *clinic.Refill {
+		t.Helper()
+		rf := Typed("baclofen", conc, lot, withdrawn, "20 mL")
+		rf.ConfirmConcentrationChange = true
+		e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf))
+		return rf
+	}
 	// A prescription at another strength before any refill: the reservoir
 	// still holds the first fill's.
 	e.Advance(time.Hour)
-	_, err = e.PrescribeConfirmed(p, "baclofen", "500 mcg/mL", "400 mcg/day", "a weaker strength for finer steps")
-	e.must(err)
+	order("500 mcg/mL", "400 mcg/day", "a weaker strength for finer steps", e.Now())
 	listed("prescribed 500 mcg/mL over a 2000 mcg/mL fill", true)
 	// The refill with the prescribed strength: they agree.
 	e.Advance(day(10))
-	rf := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("500 mcg/mL"), Lot: "M1", Withdrawn: mustVol("18 mL"), Added: mustVol("20 mL")}
-	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf))
+	refill("500 mcg/mL", "M1", "18 mL")
 	listed("refilled at the prescribed strength", false)
-	// A refill at another strength; reviewing it does not clear it.
+	// A refill at another strength (the one a physician ordered from a later
+	// day: a refill must match the newest order); reviewing it does not clear it.
 	e.Advance(day(10))
-	rf2 := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), Lot: "M2", Withdrawn: mustVol("16 mL"), Added: mustVol("20 mL")}
-	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf2))
+	order("2000 mcg/mL", "400 mcg/day", "back to the strong strength from next week", e.Now().Add(day(7)))
+	rf2 := refill("2000 mcg/mL", "M2", "16 mL")
 	listed("refilled at another strength", true)
 	_, err = e.Svc.ReviewRefill(e.Nurse, rf2.ID, clinic.ReviewInput{Note: "seen by the physician", Version: rf2.Version})
 	e.must(err)
 	listed("the refill reviewed", true)
 	// A new dose at the old strength still differs; at the reservoir's, it agrees.
 	e.Advance(time.Hour)
-	_, err = e.PrescribeConfirmed(p, "baclofen", "500 mcg/mL", "300 mcg/day", "less drowsy")
-	e.must(err)
+	order("500 mcg/mL", "300 mcg/day", "less drowsy on the lower dose", e.Now())
 	listed("a new dose at the wrong strength", true)
 	e.Advance(time.Hour)
-	_, err = e.PrescribeConfirmed(p, "baclofen", "2000 mcg/mL", "300 mcg/day", "reprogrammed for the strength in the pump")
-	e.must(err)
+	order("2000 mcg/mL", "300 mcg/day", "reprogrammed for the strength in the pump", e.Now())
 	listed("reprogrammed for the reservoir", false)
 }

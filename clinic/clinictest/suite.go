@@ -121,6 +121,13 @@ func (e *Env) PrescribeConfirmed(p *clinic.Patient, drugName, conc, dose, reason
 	return rx, e.Svc.Prescribe(e.Physician, p.ID, rx)
 }
 
+// Typed is a refill of drug at conc as a nurse reports it: typed, and typed
+// again from the vial (the independent confirmation drug.CheckFill asks).
+func Typed(drugName, conc, lot, withdrawn, added string) *clinic.Refill {
+	return &clinic.Refill{Drug: drugName, Concentration: mustConc(conc), ConfirmDrug: drugName, ConfirmConcentration: mustConc(conc),
+		Lot: lot, Withdrawn: mustVol(withdrawn), Added: mustVol(added)}
+}
+
 // ContinuousRx is a continuous prescription by its daily dose, capped at 5 mL in 24 h.
 func ContinuousRx(drugName, conc, dose, reason string) *clinic.Prescription {
 	return &clinic.Prescription{Program: pump.Prescription{Drug: drugName, Concentration: mustConc(conc), Mode: pump.ModeContinuous,
@@ -458,13 +465,13 @@ func testPrescriptions(t *testing.T, e *Env) {
 	// Past a soft (or missing) limit: needs a reason.
 	_, err = e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "")
 	wantErr(t, err, clinic.EINVALID, "reason")
-	rx, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "start")
+	rx, err := e.Prescribe(p, "ziconotide", "25 mcg/mL", "2.4 mcg/day", "start at the label's dose, PACC range too slow for her pain")
 	e.must(err)
 	if rx.LibraryVersion != "thecal-default-1" || rx.LibraryDigest == "" || rx.Program.Rate == 0 || rx.CreatedBy != "dr.house" {
 		t.Fatalf("prescription: %+v", rx)
 	}
 	e.Advance(day(7))
-	rx2, err := e.PrescribeConfirmed(p, "ziconotide", "25 mcg/mL", "4.8 mcg/day", "titration")
+	rx2, err := e.PrescribeConfirmed(p, "ziconotide", "25 mcg/mL", "4.8 mcg/day", "titration: pain 7/10")
 	e.must(err)
 	if rx2.Supersedes != rx.ID {
 		t.Fatalf("supersedes %d, want %d", rx2.Supersedes, rx.ID)
@@ -494,14 +501,14 @@ func testRefills(t *testing.T, e *Env) {
 	e.must(err)
 	// 0.5 mL/day for 20 days: 10 mL delivered, 10 mL expected back.
 	e.Advance(day(20))
-	rf := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), Lot: "L1", Withdrawn: mustVol("10.4 mL"), Added: mustVol("20 mL")}
+	rf := Typed("baclofen", "2000 mcg/mL", "L1", "10.4 mL", "20 mL")
 	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf))
 	if rf.Flagged || rf.Expected != mustVol("10 mL") || rf.Discrepancy != mustVol("0.4 mL") || rf.NextDue == nil {
 		t.Fatalf("refill within limit: %+v", rf)
 	}
 	// Pocket fill at that refill: 20 days on, only 4 mL comes back of 10 expected.
 	e.Advance(day(20))
-	rf2 := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), Lot: "L2", Withdrawn: mustVol("4 mL"), Added: mustVol("20 mL")}
+	rf2 := Typed("baclofen", "2000 mcg/mL", "L2", "4 mL", "20 mL")
 	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf2))
 	if !rf2.Flagged || rf2.Flag != "less_than_expected" {
 		t.Fatalf("pocket fill not flagged: %+v", rf2)
@@ -517,20 +524,43 @@ func testRefills(t *testing.T, e *Env) {
 	}
 	// Withdrawing more than was put in is refused, naming the field.
 	e.Advance(day(1))
-	wantErr(t, e.Svc.RecordRefill(e.Nurse, p.ID, &clinic.Refill{Drug: "baclofen", Concentration: mustConc("2000 mcg/mL"), Lot: "L3",
-		Withdrawn: mustVol("25 mL"), Added: mustVol("20 mL")}), clinic.EINVALID, "withdrawn")
-	// Hazard H2: a refill with another concentration than programmed.
-	rf3 := &clinic.Refill{Drug: "baclofen", Concentration: mustConc("500 mcg/mL"), Lot: "L4", Withdrawn: mustVol("19.5 mL"), Added: mustVol("20 mL")}
-	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf3))
-	items = e.Work(clinic.WorkDrugMismatch, p.ID)
-	if rf3.DrugMismatch == "" || len(items) != 1 || items[0].Priority != clinic.Urgent {
-		t.Fatalf("mismatch: %q %+v", rf3.DrugMismatch, items)
-	}
+	wantErr(t, e.Svc.RecordRefill(e.Nurse, p.ID, Typed("baclofen", "2000 mcg/mL", "L3", "25 mL", "20 mL")), clinic.EINVALID, "withdrawn")
+	// Hazard H2: a refill with another concentration than programmed is
+	// refused without a physician's order for it; nothing is written.
+	audit0 := auditCount(t, e)
+	wantErr(t, e.Svc.RecordRefill(e.Nurse, p.ID, Typed("baclofen", "500 mcg/mL", "L4", "19.5 mL", "20 mL")), clinic.EINVALID, "concentration")
+	// The physician orders the change: it changes what the reservoir holds,
+	// so it is confirmed explicitly.
 	e.Advance(time.Hour)
-	_, err = e.Prescribe(p, "baclofen", "500 mcg/mL", "1000 mcg/day", "new concentration")
-	e.must(err)
+	_, err = e.Prescribe(p, "baclofen", "500 mcg/mL", "1000 mcg/day", "1000 mcg/day in 2 mL/day: dilution after granuloma work-up")
+	wantErr(t, err, clinic.EINVALID, "confirm_concentration_change")
+	if n := auditCount(t, e); n != audit0 {
+		t.Fatalf("refused refill and order wrote %d audit entries", n-audit0)
+	}
+	order := ContinuousRx("baclofen", "500 mcg/mL", "1000 mcg/day", "1000 mcg/day in 2 mL/day: dilution after granuloma work-up")
+	order.ConfirmConcentrationChange = true
+	e.must(e.Svc.Prescribe(e.Physician, p.ID, order))
+	// Ordered, not yet filled: the reservoir still holds 2000 mcg/mL where the
+	// prescription in force says 500, an urgent item until they agree.
+	items = e.Work(clinic.WorkDrugMismatch, p.ID)
+	if len(items) != 1 || items[0].Priority != clinic.Urgent {
+		t.Fatalf("ordered change before the refill: %+v", items)
+	}
+	// The refill with the ordered concentration is a change too: confirmed.
+	e.Advance(time.Hour)
+	rf3 := Typed("baclofen", "500 mcg/mL", "L4", "19.5 mL", "20 mL")
+	wantErr(t, e.Svc.RecordRefill(e.Nurse, p.ID, rf3), clinic.EINVALID, "confirm_concentration_change")
+	rf3.ConfirmConcentrationChange = true
+	e.must(e.Svc.RecordRefill(e.Nurse, p.ID, rf3))
+	if rf3.DrugMismatch == "" || !strings.Contains(rf3.Bridge, "Patient boluses are locked out during the bridge") ||
+		!strings.Contains(rf3.Bridge, "old baclofen") {
+		t.Fatalf("ordered change: %q %q", rf3.DrugMismatch, rf3.Bridge)
+	}
+	// The reservoir now holds what the prescription in force orders: the
+	// records agree, so the item is gone (mismatchItem judges the records; a
+	// pump still running the old program is the closed loop's business).
 	if items := e.Work(clinic.WorkDrugMismatch, p.ID); len(items) != 0 {
-		t.Fatalf("mismatch still listed after reprogramming: %+v", items)
+		t.Fatalf("mismatch still listed after the refill with the ordered concentration: %+v", items)
 	}
 }
 
