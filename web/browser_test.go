@@ -71,7 +71,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 80*time.Second)
+	ctx, cancel3 := context.WithTimeout(ctx, 120*time.Second)
 	t.Cleanup(cancel3)
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -228,9 +228,67 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx, "chart")
 	})
 
+	refills := func(id int64) int {
+		rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rec.Refills)
+	}
+
+	t.Run("a refill with a wrong concentration is refused, nothing written", func(t *testing.T) {
+		// Ziconotide 25 mcg/mL in the pump. Nothing is filled in for the
+		// nurse; 250 mcg/mL (over the library's hard maximum 100) typed twice
+		// is refused, and so is the other strength (100 mcg/mL) without a
+		// physician's order; what was typed stays on the form.
+		n0 := refills(stable.ID)
+		page := fmt.Sprintf("%s/patients/%d/refill", base, stable.ID)
+		var drugTyped, concTyped string
+		if err := chromedp.Run(ctx, chromedp.Navigate(page), chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
+			chromedp.Value("#drug", &drugTyped, chromedp.ByQuery), chromedp.Value("#concentration", &concTyped, chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if drugTyped != "" || concTyped != "" {
+			t.Errorf("the form fills in the drug %q and concentration %q: they must be typed from the vial", drugTyped, concTyped)
+		}
+		fill := func(conc, again string) chromedp.Tasks {
+			return chromedp.Tasks{chromedp.Navigate(page), chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
+				chromedp.SendKeys("#withdrawn", "8.5", chromedp.ByQuery),
+				chromedp.SendKeys("#drug", "ziconotide", chromedp.ByQuery), chromedp.SendKeys("#concentration", conc, chromedp.ByQuery),
+				chromedp.SendKeys("#confirm_drug", "Prialt", chromedp.ByQuery), chromedp.SendKeys("#confirm_concentration", again, chromedp.ByQuery),
+				chromedp.SendKeys("#lot", "ZIC-WRONG", chromedp.ByQuery), chromedp.SendKeys("#added", "20", chromedp.ByQuery),
+				chromedp.Click("#record-refill", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)}
+		}
+		for _, c := range []struct{ conc, again, want, field string }{
+			{"250 mcg/mL", "250 mcg/mL", "250 mcg/mL is not a strength of ziconotide", "#conc-err"},
+			{"100 mcg/mL", "100 mcg/mL", "no physician's order for ziconotide 100 mcg/mL: the pump runs ziconotide 25 mcg/mL", "#conc-err"},
+			{"25 mcg/mL", "2.5 mcg/mL", "typed the second time is not 25 mcg/mL", "#confirm-conc-err"},
+		} {
+			if err := chromedp.Run(ctx, fill(c.conc, c.again)); err != nil {
+				t.Fatal(err)
+			}
+			if s := text(ctx, t, c.field); !strings.Contains(s, c.want) {
+				t.Errorf("%s typed, %s again: %q, want %q", c.conc, c.again, s, c.want)
+			}
+			var kept string
+			if err := chromedp.Run(ctx, chromedp.Value("#concentration", &kept, chromedp.ByQuery)); err != nil || kept != c.conc {
+				t.Errorf("the typed concentration was not kept: %q %v", kept, err)
+			}
+			if c.conc == "100 mcg/mL" {
+				shot(t, ctx, "refill-wrong-concentration")
+			}
+		}
+		if n := refills(stable.ID); n != n0 {
+			t.Errorf("refused refills were recorded: %d → %d", n0, n)
+		}
+	})
+
 	t.Run("refill with a discrepancy", func(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/refill", base, stable.ID)),
 			chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
+			chromedp.SendKeys("#drug", "ziconotide", chromedp.ByQuery),
+			chromedp.SendKeys("#concentration", "25 mcg/mL", chromedp.ByQuery),
+			chromedp.SendKeys("#label", "PRIALT (ziconotide intrathecal infusion) 25 mcg/mL, 20 mL vial", chromedp.ByQuery),
 			chromedp.SendKeys("#withdrawn", "8", chromedp.ByQuery),
 			chromedp.SendKeys("#lot", "ZIC-DEMO", chromedp.ByQuery),
 			chromedp.SendKeys("#added", "20", chromedp.ByQuery),
@@ -271,6 +329,8 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/patients/%d/refill", base, stable.ID)),
 			chromedp.WaitVisible("#withdrawn", chromedp.ByQuery),
 			chromedp.SendKeys("#withdrawn", "19.9", chromedp.ByQuery),
+			chromedp.SendKeys("#drug", "ziconotide", chromedp.ByQuery), chromedp.SendKeys("#concentration", "25 mcg/mL", chromedp.ByQuery),
+			chromedp.SendKeys("#confirm_drug", "ziconotide", chromedp.ByQuery), chromedp.SendKeys("#confirm_concentration", "25 mcg/mL", chromedp.ByQuery),
 			chromedp.SendKeys("#lot", "ZIC-DEMO-2", chromedp.ByQuery),
 			chromedp.SendKeys("#added", "20", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
@@ -290,26 +350,29 @@ func TestBrowser(t *testing.T) {
 	})
 
 	rxPage := fmt.Sprintf("%s/patients/%d/prescribe", base, stable.ID)
-	var setDoseOn func(page, d string) chromedp.Tasks
-	setDose := func(d string) chromedp.Tasks { return setDoseOn(rxPage, d) }
 	overdue := c.PatientByStage(demo.StageOverdue)
-	setDoseOn = func(page, d string) chromedp.Tasks {
+	setDoseOn := func(page, d string) chromedp.Tasks {
 		return chromedp.Tasks{chromedp.Navigate(page), chromedp.WaitVisible("#dose_per_day", chromedp.ByQuery),
 			chromedp.SetValue("#dose_per_day", d, chromedp.ByQuery), chromedp.Click("#rx-review", chromedp.ByQuery),
 			chromedp.WaitVisible("#rx-confirm", chromedp.ByQuery)}
 	}
 
-	t.Run("prescription over a hard limit is refused", func(t *testing.T) {
-		if err := chromedp.Run(ctx, setDose("25 mcg/day")); err != nil {
+	t.Run("prescription over a hard limit is refused at review", func(t *testing.T) {
+		if err := chromedp.Run(ctx, chromedp.Navigate(rxPage), chromedp.WaitVisible("#dose_per_day", chromedp.ByQuery),
+			chromedp.SetValue("#dose_per_day", "25 mcg/day", chromedp.ByQuery), chromedp.Click("#rx-review", chromedp.ByQuery),
+			chromedp.WaitVisible("#refused-at-review", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
 		shot(t, ctx, "prescribe-review")
-		if err := chromedp.Run(ctx, chromedp.Click("#confirm_large", chromedp.ByQuery), chromedp.Click("#rx-confirm", chromedp.ByQuery),
-			chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
-			t.Fatal(err)
-		}
 		if s := text(ctx, t, "#error"); !strings.Contains(s, "Refused") || !strings.Contains(s, "hard") {
 			t.Errorf("hard limit: %q", s)
+		}
+		var confirms int
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#rx-confirm").length`, &confirms)); err != nil || confirms != 0 {
+			t.Errorf("a refused review offers to confirm (%d buttons, %v)", confirms, err)
+		}
+		if s := text(ctx, t, "#new-dose"); s != "25 mcg/day" {
+			t.Errorf("the review does not show the proposal beside the current: %q", s)
 		}
 		var kept string
 		_ = chromedp.Run(ctx, chromedp.Value("#dose_per_day", &kept, chromedp.ByQuery))
@@ -319,9 +382,13 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("prescription over a soft limit needs a reason", func(t *testing.T) {
-		// Morphine: the library's soft daily limit is 20 mg/day.
+		// Morphine: the library's soft daily limit is 20 mg/day. The cap is
+		// raised with the dose: 2.1 mL/day over a 1 mL cap is refused at review.
 		page := fmt.Sprintf("%s/patients/%d/prescribe", base, overdue.ID)
-		if err := chromedp.Run(ctx, setDoseOn(page, "21 mg/day"), chromedp.SetValue("#max_24h", "3 mL", chromedp.ByQuery), chromedp.Click("#confirm_large", chromedp.ByQuery),
+		if err := chromedp.Run(ctx, chromedp.Navigate(page), chromedp.WaitVisible("#dose_per_day", chromedp.ByQuery),
+			chromedp.SetValue("#dose_per_day", "21 mg/day", chromedp.ByQuery), chromedp.SetValue("#max_24h", "3 mL", chromedp.ByQuery),
+			chromedp.Click("#rx-review", chromedp.ByQuery), chromedp.WaitVisible("#rx-confirm", chromedp.ByQuery),
+			chromedp.Click("#confirm_large", chromedp.ByQuery),
 			chromedp.Click("#rx-confirm", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
@@ -341,21 +408,26 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("a large change needs the second confirmation; a flex program from the step editor", func(t *testing.T) {
-		okafor := c.PatientByStage(demo.StagePriming) // baclofen 500 mcg/mL, 100 mcg/day
-		page := fmt.Sprintf("%s/patients/%d/prescribe", base, okafor.ID)
-		count := func() int {
-			rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), okafor.ID)
+		// Novak: baclofen 2000 mcg/mL, 400 mcg/day for 240 days. (The newly
+		// implanted Okafor's dose cannot rise within a day: the label's once
+		// every 24 h refuses it at review.)
+		page := fmt.Sprintf("%s/patients/%d/prescribe", base, critical.ID)
+		count := func(id int64) int {
+			rec, err := c.Svc.PatientRecord(clinic.NewContext(context.Background(), clinic.System), id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return len(rec.Prescriptions)
 		}
-		n0 := count()
-		if err := chromedp.Run(ctx, setDoseOn(page, "200 mcg/day"), chromedp.SendKeys("#reason", "spasticity worse after the implant", chromedp.ByQuery)); err != nil {
+		n0 := count(critical.ID)
+		if err := chromedp.Run(ctx, setDoseOn(page, "800 mcg/day"), chromedp.SendKeys("#reason", "spasms worse after the infection", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
-		if s := text(ctx, t, "#change"); !strings.Contains(s, "100 mcg/day → 200 mcg/day (+100%)") {
+		if s := text(ctx, t, "#change"); !strings.Contains(s, "400 mcg/day → 800 mcg/day (+100%)") {
 			t.Errorf("review: change %q", s)
+		}
+		if s := text(ctx, t, "#findings"); !strings.Contains(s, "larger than the soft largest step, 15% of the current dose (cerebral)") {
+			t.Errorf("review: the findings of the proposal: %q", s)
 		}
 		// Confirmed without ticking the second confirmation: refused, nothing written.
 		if err := chromedp.Run(ctx, chromedp.Click("#rx-confirm", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery)); err != nil {
@@ -364,10 +436,26 @@ func TestBrowser(t *testing.T) {
 		if s := text(ctx, t, "#error"); !strings.Contains(s, "a second, explicit confirmation is required") || !strings.Contains(s, "more than 50%") {
 			t.Errorf("a large change without the confirmation: %q", s)
 		}
-		if n := count(); n != n0 {
+		if n := count(critical.ID); n != n0 {
 			t.Fatalf("the refused change was recorded: %d → %d prescriptions", n0, n)
 		}
 		shot(t, ctx, "prescribe-large-change")
+		// Ticked, it is recorded, with its reason on the chart.
+		if err := chromedp.Run(ctx, chromedp.Click("#confirm_large", chromedp.ByQuery), chromedp.Click("#rx-confirm", chromedp.ByQuery),
+			chromedp.WaitVisible("#rx-dose", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#rx-dose"); s != "800 mcg/day" {
+			t.Errorf("recorded dose %q", s)
+		}
+		if s := text(ctx, t, "#rx-reason"); s != "spasms worse after the infection" {
+			t.Errorf("the chart shows the reason %q", s)
+		}
+		if n := count(critical.ID); n != n0+1 {
+			t.Fatalf("the confirmed change: %d → %d prescriptions", n0, n)
+		}
+		okafor := c.PatientByStage(demo.StagePriming) // baclofen 500 mcg/mL, 100 mcg/day
+		page = fmt.Sprintf("%s/patients/%d/prescribe", base, okafor.ID)
 		// A daily flex program of the same dose: 0.3 mL/day from 08:00, 0.1 mL/day from 20:00.
 		if err := chromedp.Run(ctx, chromedp.Navigate(page), chromedp.WaitVisible("#mode", chromedp.ByQuery),
 			chromedp.SetValue("#mode", "flex", chromedp.ByQuery),

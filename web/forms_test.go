@@ -92,7 +92,7 @@ func TestPageFormsOnce(t *testing.T) {
 	cases := []tc{
 		{name: "refill", role: clinic.Nurse, path: func() string { return fmt.Sprintf("/patients/%d/refill", stable.ID) },
 			form: func() url.Values {
-				return url.Values{"withdrawn": {"8"}, "drug": {"ziconotide"}, "concentration": {"25 mcg/mL"}, "lot": {"F1"}, "added": {"20"}}
+				return url.Values{"withdrawn": {"8"}, "drug": {"ziconotide"}, "concentration": {"25 mcg/mL"}, "confirm_drug": {"ziconotide"}, "confirm_concentration": {"25 mcg/mL"}, "lot": {"F1"}, "added": {"20"}}
 			},
 			other: func(v url.Values) { v.Set("lot", "F2") }, where: "/refills/"},
 		{name: "refill flag review", role: clinic.Nurse, path: func() string {

@@ -187,11 +187,11 @@ func TestIdempotencyEveryCreate(t *testing.T) {
 			other: fmt.Sprintf(`{"model":"TP-40","serial":"K-SN-2","implanted_at":%q,"surgeon":"Dr C","catheter_length":"50 cm","tip_level":"T10","drug":"baclofen","concentration":"2000 mcg/mL","initial_fill":"40 mL"}`,
 				now.Add(-time.Hour).Format(time.RFC3339)), status: 201},
 		{route: "POST /api/v1/patients/{id}/prescriptions", as: "physician", path: fmt.Sprintf("/api/v1/patients/%d/prescriptions", f.withPump),
-			body:  `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"420 mcg/day","reason":"spasms at night persist"}`,
-			other: `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"440 mcg/day","reason":"spasms at night persist"}`, status: 201},
+			body:  `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"380 mcg/day","reason":"drowsy in the afternoon; small decrease"}`,
+			other: `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"360 mcg/day","reason":"drowsy in the afternoon; small decrease"}`, status: 201},
 		{route: "POST /api/v1/patients/{id}/refills", as: "nurse", path: fmt.Sprintf("/api/v1/patients/%d/refills", f.withPump),
-			body:  `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"K1","withdrawn":"19.9 mL","added":"20 mL"}`,
-			other: `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"K2","withdrawn":"19.9 mL","added":"20 mL"}`, status: 201},
+			body:  `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"K1","withdrawn":"19.9 mL","added":"20 mL"}`,
+			other: `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"K2","withdrawn":"19.9 mL","added":"20 mL"}`, status: 201},
 		{route: "POST /api/v1/patients/{id}/follow-ups", as: "nurse", path: fmt.Sprintf("/api/v1/patients/%d/follow-ups", f.withPump),
 			body:  fmt.Sprintf(`{"type":"dose_review","due":%q}`, now.Add(30*24*time.Hour).Format(time.RFC3339)),
 			other: fmt.Sprintf(`{"type":"dose_review","due":%q}`, now.Add(31*24*time.Hour).Format(time.RFC3339)), status: 201},
@@ -290,11 +290,11 @@ func TestIdempotencyEveryCreate(t *testing.T) {
 	t.Run("a refused request leaves the key free", func(t *testing.T) {
 		nurse, key := e.clients["nurse"], newKey()
 		hk := map[string]string{web.IdempotencyHeader: key}
-		bad := `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"K3","withdrawn":"25 mL","added":"20 mL"}`
+		bad := `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"K3","withdrawn":"25 mL","added":"20 mL"}`
 		if code, _, b := nurse.raw("POST", fmt.Sprintf("/api/v1/patients/%d/refills", f.withPump), "application/json", bad, hk); code != 400 {
 			t.Fatalf("a bad refill: %d %s", code, b)
 		}
-		good := `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"K3","withdrawn":"19.9 mL","added":"20 mL"}`
+		good := `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"K3","withdrawn":"19.9 mL","added":"20 mL"}`
 		if code, _, b := nurse.raw("POST", fmt.Sprintf("/api/v1/patients/%d/refills", f.withPump), "application/json", good, hk); code != 201 {
 			t.Fatalf("the corrected refill under the same key: %d %s", code, b)
 		}
@@ -327,7 +327,7 @@ func TestIdempotencyConcurrentRequests(t *testing.T) {
 	e := newEnv(t, nil)
 	f := newIdemFixture(t, e.svc)
 	nurse, key := e.clients["nurse"], newKey()
-	body := `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"C1","withdrawn":"19.9 mL","added":"20 mL"}`
+	body := `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"C1","withdrawn":"19.9 mL","added":"20 mL"}`
 	before := refillCount(t, e.svc, f.withPump)
 	var wg sync.WaitGroup
 	bodies := make([][]byte, 8)
@@ -406,7 +406,7 @@ func TestIdempotencyAcrossServersAndRestart(t *testing.T) {
 			f := newIdemFixture(t, first.svc)
 			key := newKey()
 			path := fmt.Sprintf("/api/v1/patients/%d/refills", f.withPump)
-			body := `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"R1","withdrawn":"19.9 mL","added":"20 mL"}`
+			body := `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"R1","withdrawn":"19.9 mL","added":"20 mL"}`
 			nurse := first.clients["nurse"]
 			code1, _, b1 := nurse.raw("POST", path, "application/json", body, map[string]string{web.IdempotencyHeader: key})
 			if code1 != 201 {
@@ -435,7 +435,7 @@ func TestIdempotencyAcrossServersAndRestart(t *testing.T) {
 			srv2 := httptest.NewServer(web.NewServer(svc2, nil).Handler())
 			defer srv2.Close()
 			key2 := newKey()
-			body2 := `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"R2","withdrawn":"19.9 mL","added":"20 mL"}`
+			body2 := `{"drug":"baclofen","concentration":"2000 mcg/mL","confirm_drug":"baclofen","confirm_concentration":"2000 mcg/mL","lot":"R2","withdrawn":"19.9 mL","added":"20 mL"}`
 			var wg sync.WaitGroup
 			codes, bodies := make([]int, 8), make([][]byte, 8)
 			for i := range 8 {

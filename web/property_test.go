@@ -43,7 +43,7 @@ func TestPropertyReservoirMatchesPrescriptionOrUrgentItem(t *testing.T) {
 		prescribe := func(conc, dose string) (int, map[string]any) {
 			return doc.do("POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), map[string]any{
 				"program":      map[string]any{"drug": "baclofen", "concentration": conc, "mode": "continuous", "max_24h": "2 mL"},
-				"dose_per_day": dose, "reason": "titration agreed in clinic today", "confirm_large_change": true})
+				"dose_per_day": dose, "reason": "titration agreed in clinic today", "confirm_large_change": true, "confirm_concentration_change": true})
 		}
 		if code, b := prescribe("2000 mcg/mL", "400 mcg/day"); code != 201 {
 			rt.Fatalf("first prescription: %d %v", code, b)
@@ -101,7 +101,7 @@ func TestPropertyReservoirMatchesPrescriptionOrUrgentItem(t *testing.T) {
 				withdrawn := rapid.IntRange(0, 40).Draw(rt, "withdrawn half mL")
 				added := rapid.IntRange(10, 40).Draw(rt, "added half mL")
 				code, _ := nurse.do("POST", fmt.Sprintf("/api/v1/patients/%d/refills", pid), map[string]any{"drug": "baclofen", "concentration": conc,
-					"lot": "L", "withdrawn": fmt.Sprintf("%.1f mL", float64(withdrawn)/2), "added": fmt.Sprintf("%.1f mL", float64(added)/2)})
+					"confirm_drug": "baclofen", "confirm_concentration": conc, "confirm_concentration_change": true, "lot": "L", "withdrawn": fmt.Sprintf("%.1f mL", float64(withdrawn)/2), "added": fmt.Sprintf("%.1f mL", float64(added)/2)})
 				did = fmt.Sprintf("a refill at %s (%d)", conc, code)
 			case 2:
 				conc := rapid.SampledFrom(concs).Draw(rt, "prescription concentration")

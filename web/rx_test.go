@@ -43,11 +43,15 @@ func written(t *testing.T, svc *clinic.Service, patientID int64) (changes, presc
 // docs/openapi.yaml describes.
 func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 	e := newEnv(t, nil)
+	// The clock stands two days back for the first prescription: the
+	// label's baclofen increases come at least 24 h apart.
+	ck := &clock{t: time.Now().UTC().Add(-74 * time.Hour)}
+	e.svc.Now = ck.Now
 	nurse, doc := e.clients["nurse"], e.clients["physician"]
 	_, p := nurse.do("POST", "/api/v1/patients", patientJSON("M1"))
 	pid := int64(p["id"].(float64))
 	if code, out := doc.do("POST", fmt.Sprintf("/api/v1/patients/%d/implants", pid), map[string]any{"model": "TP-20", "serial": "S1",
-		"implanted_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "surgeon": "Dr C", "catheter_length": "50 cm", "tip_level": "T10",
+		"implanted_at": ck.Now().Add(-time.Hour).Format(time.RFC3339), "surgeon": "Dr C", "catheter_length": "50 cm", "tip_level": "T10",
 		"drug": "baclofen", "concentration": "2000 mcg/mL", "initial_fill": "20 mL"}); code != 201 {
 		t.Fatalf("implant: %d %v", code, out)
 	}
@@ -59,6 +63,7 @@ func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 	if code, out := doc.do("POST", path, rx("200 mcg/day", false)); code != 201 {
 		t.Fatalf("first prescription: %d %v", code, out)
 	}
+	ck.Add(49 * time.Hour)
 	audit0, rxs0 := written(t, e.svc, pid)
 	// The review says it all before anything is written.
 	code, rev := doc.do("POST", path+"/review", rx("500 mcg/day", false))
@@ -71,8 +76,9 @@ func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 		rev["needs_reason"] != true || rev["refused"] != false {
 		t.Fatalf("review: %v", rev)
 	}
+	// What the pump refuses, and a hard limit, refuse at review: 400 on the field.
 	code, rev = doc.do("POST", path+"/review", `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"0.1 mL"},"dose_per_day":"500 mcg/day"}`)
-	if inv, _ := rev["invalid"].(map[string]any); code != 200 || inv["field"] != "program.max_24h" {
+	if c, f := errField(rev); code != 400 || c != "invalid" || f != "program.max_24h" {
 		t.Fatalf("review of a program the pump refuses: %d %v", code, rev)
 	}
 	if code, out := e.clients["nurse"].do("POST", path+"/review", rx("500 mcg/day", false)); code != 403 {
@@ -114,6 +120,7 @@ func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 		t.Fatalf("a weekly step without days: %d %v", code, out)
 	}
 	flex = strings.Replace(flex, `"rate":"0.2 mL/day"}`, `"rate":"0.2 mL/day","days":["sun","mon","tue","wed","thu","fri","sat"]}`, 1)
+	ck.Add(25 * time.Hour)
 	code, out = doc.do("POST", path, flex)
 	if code != 201 {
 		t.Fatalf("flex program: %d %v", code, out)
@@ -183,7 +190,8 @@ func TestPageFlexProgram(t *testing.T) {
 		"program.flex[0].at": {"07:00"}, "program.flex[0].rate": {"0.22"}, "program.flex[0].days": {"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
 		"program.flex[2].at": {"07:00"}, "program.flex[2].rate": {"0.18 mL/day"}, "program.flex[2].days": {"sat"}}
 	code, body := post(u, form)
-	if code != 200 || !strings.Contains(body, "(program.flex[1].at): starts at the same time as flex[0] on the same day") ||
+	if code != http.StatusBadRequest || !strings.Contains(body, "(program.flex[1].at): starts at the same time as flex[0] on the same day") ||
+		!strings.Contains(body, `id="refused-at-review"`) || strings.Contains(body, `id="rx-confirm"`) ||
 		!strings.Contains(body, `name="program.flex[1].rate" size="12" placeholder="0.5 mL/day" aria-label="step 2 rate" value="0.18 mL/day"`) {
 		t.Fatalf("two steps at 07:00 on Saturday, reviewed: %d %.3000s", code, body)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/drug"
-	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
@@ -294,10 +293,13 @@ type refillView struct {
 	*chart
 	Result   *clinic.Refill
 	Step     int
-	Bridge   string
 	Checks   []string
 	Concs    []string
 	LastFill string
+	// Order is the physician's order the refill must match; Change says the
+	// change of drug or concentration it orders from what the pump holds
+	// ("" when none): the refill then needs its explicit confirmation.
+	Order, Change string
 }
 
 // observation is the post-refill checklist (the clinic's own, on the form).
@@ -309,6 +311,10 @@ var observation = []string{
 	"Next refill date given to the patient",
 }
 
+// refillPage shows the refill form, or the recorded refill. The drug and the
+// concentration are never filled in for the nurse: they are typed from the
+// vial, and confirmed (typed again, or the label's text), as
+// drug.CheckFill asks.
 func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, code int, res *clinic.Refill) error {
 	c, err := s.loadChart(r)
 	if err != nil {
@@ -318,46 +324,31 @@ func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, cod
 		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to refill")
 	}
 	v := &refillView{chart: c, Result: res, Checks: observation}
-	v.Concs = s.strengths(c.Implant.Drug)
+	fillDrug, fillConc := c.Implant.Drug, c.Implant.Concentration
 	if c.Refill != nil {
-		v.LastFill = fmt.Sprintf("%s on %s", c.Refill.Added, c.Refill.At.Format("2 Jan 2006"))
+		v.LastFill = fmt.Sprintf("%s of %s %s on %s", c.Refill.Added, c.Refill.Drug, s.concText(c.Refill.Drug, c.Refill.Concentration), c.Refill.At.Format("2 Jan 2006"))
+		fillDrug, fillConc = c.Refill.Drug, c.Refill.Concentration
 	} else {
-		v.LastFill = fmt.Sprintf("%s on %s (first fill)", c.Implant.InitialFill, c.Implant.ImplantedAt.Format("2 Jan 2006"))
+		v.LastFill = fmt.Sprintf("%s of %s %s on %s (first fill)", c.Implant.InitialFill, c.Implant.Drug, s.concText(c.Implant.Drug, c.Implant.Concentration), c.Implant.ImplantedAt.Format("2 Jan 2006"))
 	}
-	if res != nil && res.DrugMismatch != "" && c.Rx != nil {
-		v.Bridge = s.bridgeText(c, res)
+	v.Concs = s.strengths(fillDrug)
+	var order *clinic.Prescription
+	for _, rx := range c.Rec.Prescriptions {
+		if rx.ImplantID == c.Implant.ID && (order == nil || rx.ID > order.ID) {
+			order = rx
+		}
 	}
-	if len(p.Form) == 0 && c.Rx != nil {
-		p.Form.Set("drug", c.Rx.Program.Drug)
-		p.Form.Set("concentration", c.RxConc)
+	if order != nil {
+		v.Order = order.Program.Drug + " " + s.concText(order.Program.Drug, order.Program.Concentration)
+		if order.Program.Drug != fillDrug || order.Program.Concentration != fillConc {
+			v.Change = fmt.Sprintf("the physician's order of %s is for %s; the pump holds %s %s", order.CreatedAt.Format("2 Jan 2006"),
+				v.Order, fillDrug, s.concText(fillDrug, fillConc))
+			v.Concs = append(v.Concs, s.strengths(order.Program.Drug)...)
+		}
 	}
 	p.Title, p.Data = "Refill — "+c.Rec.Patient.FamilyName+", "+c.Rec.Patient.GivenName, v
 	s.render(w, code, "refill", p)
 	return nil
-}
-
-// bridgeText shows therapy's bridge arithmetic when the concentration changed:
-// the old drug left in tubing and catheter runs out at the old rate
-// (therapy.BridgeFor), then the new program (therapy.DosingForDose) keeps the
-// prescribed dose at the new concentration.
-func (s *Server) bridgeText(c *chart, rf *clinic.Refill) string {
-	u := s.drugUnit(rf.Drug)
-	old, nw := c.Rx.Program.Concentration, rf.Concentration
-	dz, err := therapy.DosingForDose(c.Rx.DosePerDay, nw)
-	if err != nil {
-		return ""
-	}
-	rate := unit.Rate(therapy.DailyOf(&c.Rx.Program).Avg)
-	b, err := therapy.BridgeFor(rate, therapy.Catheter{Length: c.Implant.CatheterLength,
-		PerCm: c.Implant.CatheterPerCm}, unit.FromStd(rf.At), old)
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprintf("Bridge: tubing and catheter hold %s of %s at %s; at the old rate %s it reaches the patient in %s "+
-		"(%s of drug), the new drug is at the catheter tip at %s. Then the program is %s (%s at %s), "+
-		"so the dose stays %s (hazard H2).",
-		b.Volume, rf.Drug, old.Format(u), rate, b.Duration, b.OldDrug.Format(u), b.NewDrugAtTip.Std().Format("2 Jan 2006 15:04 UTC"),
-		dz.Rate, dz.Dose.Format(u), nw.Format(u), c.Rx.DosePerDay.Format(u))
 }
 
 func (s *Server) pageRefill(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -381,12 +372,17 @@ func (s *Server) postRefill(w http.ResponseWriter, r *http.Request, p *page) err
 		return err
 	}
 	f := p.Form
-	rf := &clinic.Refill{Drug: f.Get("drug"), Lot: f.Get("lot"), Observation: strings.Join(f["check"], "; ")}
+	rf := &clinic.Refill{Drug: strings.TrimSpace(f.Get("drug")), ConfirmDrug: strings.TrimSpace(f.Get("confirm_drug")),
+		Label: strings.TrimSpace(f.Get("label")), ConfirmConcentrationChange: f.Get("confirm_concentration_change") == "yes",
+		Lot: f.Get("lot"), Observation: strings.Join(f["check"], "; ")}
 	if note := strings.TrimSpace(f.Get("observation")); note != "" {
 		rf.Observation = strings.TrimPrefix(rf.Observation+"; "+note, "; ")
 	}
+	// The confirmation of a change is asked afresh each time.
+	f.Del("confirm_concentration_change")
 	if err := readForm(f,
-		formField{"concentration", quantity(&rf.Concentration, "")},
+		formField{"concentration", optional(quantity(&rf.Concentration, ""))},
+		formField{"confirm_concentration", optional(quantity(&rf.ConfirmConcentration, ""))},
 		formField{"withdrawn", quantity(&rf.Withdrawn, "mL")},
 		formField{"added", quantity(&rf.Added, "mL")},
 		formField{"boluses", optional(quantity(&rf.Boluses, "mL"))},
@@ -508,6 +504,9 @@ func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, p *page) erro
 
 type libDrug struct {
 	Name, Unit, Concs, Soft, Hard string
+	// Gaps is what the library leaves empty for the drug (drug.Drug.Gaps):
+	// said once here, not on every prescription.
+	Gaps []string
 }
 
 func (s *Server) pageLibrary(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -570,12 +569,8 @@ func (s *Server) renderLibrary(w http.ResponseWriter, r *http.Request, p *page, 
 		p.Flash = "" // say "published" only of the version in force
 	}
 	var ds []libDrug
-	for _, name := range []string{"baclofen", "morphine", "ziconotide", "hydromorphone", "fentanyl", "sufentanil", "bupivacaine", "clonidine"} {
-		d, ok := lib.Lookup(name)
-		if !ok {
-			continue
-		}
-		ld := libDrug{Name: d.Name, Unit: d.DoseUnit.String()}
+	for _, d := range lib.Drugs {
+		ld := libDrug{Name: d.Name, Unit: d.DoseUnit.String(), Gaps: d.Gaps()}
 		if d.Concentrations != nil {
 			var cs []string
 			for _, c := range d.Concentrations.List {

@@ -35,7 +35,10 @@ type rxView struct {
 	New    *side
 	Review *clinic.PrescriptionReview
 	Change string // the change of daily dose, when comparable
-	Result *clinic.Prescription
+	// Refused is the refusal at review (the pump's validation, a hard
+	// limit): the review is shown with it, and nothing can be confirmed.
+	Refused string
+	Result  *clinic.Prescription
 }
 
 // stepRow is one row of the flex step editor: its form field names.
@@ -50,6 +53,10 @@ type side struct {
 	Drug, Mode, Conc, Dose, PerHour, Volume string
 	Steps                                   []string
 	Bolus, Cap, Low                         string
+	// Most is everything the pump may give in a day: the basal and every
+	// allowed patient bolus within max_24h, in volume and mass (what the
+	// library's daily limits count).
+	Most string
 }
 
 func (s *Server) sideOf(rx *clinic.Prescription, u unit.MassUnit) *side {
@@ -73,6 +80,7 @@ func (s *Server) sideOf(rx *clinic.Prescription, u unit.MassUnit) *side {
 	if b := p.PatientBolus; b.Volume > 0 {
 		sd.Bolus = fmt.Sprintf("%s = %s over %s, lockout %s, at most %d in 24 h", b.Volume, c.Of(b.Volume).Format(u), b.Duration, b.Lockout, b.MaxPer24h)
 	}
+	sd.Most = fmt.Sprintf("%s = %s", d.Total(), c.Of(d.Total()).Format(u))
 	return sd
 }
 
@@ -182,7 +190,8 @@ func compactSteps(f url.Values) {
 // the patient bolus (none when stopped: the pump gives none) and the
 // low-reservoir threshold.
 func rxFromForm(f url.Values, c *chart) (*clinic.Prescription, error) {
-	rx := &clinic.Prescription{Reason: strings.TrimSpace(f.Get("reason")), ConfirmLargeChange: f.Get("confirm_large_change") == "yes"}
+	rx := &clinic.Prescription{Reason: strings.TrimSpace(f.Get("reason")), ConfirmLargeChange: f.Get("confirm_large_change") == "yes",
+		ConfirmConcentrationChange: f.Get("confirm_concentration_change") == "yes"}
 	p := &rx.Program
 	p.Drug = c.Implant.Drug
 	if c.Rx != nil {
@@ -234,7 +243,7 @@ func rxFromForm(f url.Values, c *chart) (*clinic.Prescription, error) {
 	return rx, readForm(f, fields...)
 }
 
-func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code int, rev *clinic.PrescriptionReview) error {
+func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code int, rev *clinic.PrescriptionReview, refused error) error {
 	c, err := s.loadChart(r)
 	if err != nil {
 		return err
@@ -264,6 +273,9 @@ func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code in
 			v.Change = rev.Change.Text(rev.Unit)
 		}
 	}
+	if refused != nil {
+		v.Refused = clinic.ErrorMessage(refused)
+	}
 	rows := 4
 	for p.Form.Get(stepField(rows-2, "at")) != "" || p.Form.Get(stepField(rows-2, "rate")) != "" {
 		rows++
@@ -277,7 +289,7 @@ func (s *Server) rxPage(w http.ResponseWriter, r *http.Request, p *page, code in
 }
 
 func (s *Server) pagePrescribe(w http.ResponseWriter, r *http.Request, p *page) error {
-	return s.rxPage(w, r, p, http.StatusOK, nil)
+	return s.rxPage(w, r, p, http.StatusOK, nil, nil)
 }
 
 // postPrescribe reviews (first press) or records (the confirmation) the
@@ -300,32 +312,39 @@ func (s *Server) postPrescribe(w http.ResponseWriter, r *http.Request, p *page) 
 	rx, err := rxFromForm(f, c)
 	if err != nil {
 		formErr(p, err)
-		return s.rxPage(w, r, p, http.StatusBadRequest, nil)
+		return s.rxPage(w, r, p, http.StatusBadRequest, nil, nil)
 	}
-	// The confirmation is asked afresh on every review: never kept checked.
+	// The confirmations are asked afresh on every review: never kept checked.
 	f.Del("confirm_large_change")
+	f.Del("confirm_concentration_change")
 	asTyped := *rx
-	review := func() *clinic.PrescriptionReview {
+	// review is the service's review of what was typed, with its refusal
+	// (the pump's validation, a hard limit) if any; a review that cannot be
+	// made at all is an error.
+	review := func() (*clinic.PrescriptionReview, error, error) {
 		proposed := asTyped
 		rev, err := s.Svc.ReviewPrescription(r.Context(), id, &proposed)
-		if err != nil {
-			return nil
+		if rev == nil {
+			return nil, nil, err
 		}
 		p.Flash = "review"
-		return rev
+		return rev, err, nil
 	}
 	if f.Get("step") != "confirm" || f.Get("review") != "" {
 		// The first press reviews: old and new side by side, nothing written.
-		proposed := asTyped
-		rev, err := s.Svc.ReviewPrescription(r.Context(), id, &proposed)
+		rev, refused, err := review()
 		if err != nil {
 			if !formErr(p, err) {
 				return err
 			}
-			return s.rxPage(w, r, p, http.StatusBadRequest, nil)
+			return s.rxPage(w, r, p, http.StatusBadRequest, nil, nil)
 		}
-		p.Flash = "review"
-		return s.rxPage(w, r, p, http.StatusOK, rev)
+		code := http.StatusOK
+		if refused != nil {
+			formErr(p, refused)
+			code = http.StatusBadRequest
+		}
+		return s.rxPage(w, r, p, code, rev, refused)
 	}
 	d, err := s.keyedTo(w, r, p, id, "prescription recorded", func(ctx context.Context) error { return s.Svc.Prescribe(ctx, id, rx) })
 	if d {
@@ -336,7 +355,8 @@ func (s *Server) postPrescribe(w http.ResponseWriter, r *http.Request, p *page) 
 			return err
 		}
 		// Refused: the review again, with the service's message next to the field.
-		return s.rxPage(w, r, p, http.StatusBadRequest, review())
+		rev, refused, _ := review()
+		return s.rxPage(w, r, p, http.StatusBadRequest, rev, refused)
 	}
 	done(w, r, id, "prescription recorded")
 	return nil

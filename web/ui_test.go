@@ -269,7 +269,7 @@ func TestReviewAndFollowUpForms(t *testing.T) {
 	// A refill with a discrepancy, then its review.
 	st := c.PatientByStage(demo.StageStable)
 	code, body := postFollow(get, post, fmt.Sprintf("%s/patients/%d/refill", ts.URL, st.ID), url.Values{"withdrawn": {"8"}, "drug": {"ziconotide"},
-		"concentration": {"25 mcg/mL"}, "lot": {"Z1"}, "added": {"20"}})
+		"concentration": {"25 mcg/mL"}, "confirm_drug": {"Prialt"}, "confirm_concentration": {"25 mcg/mL"}, "lot": {"Z1"}, "added": {"20"}})
 	if code != 200 || !strings.Contains(body, `id="discrepancy-flag"`) {
 		t.Fatalf("refill: %d %.500s", code, body)
 	}
@@ -313,10 +313,27 @@ func TestReviewAndFollowUpForms(t *testing.T) {
 	if !strings.Contains(body, "critical alarm OCCLUSION") || !strings.Contains(body, "acknowledged by nurse.ode") {
 		t.Errorf("the acknowledged, still active alarm is not on the worklist marked acknowledged")
 	}
-	// A refill at another concentration: the mismatch and the bridge arithmetic.
-	code, body = postFollow(get, post, fmt.Sprintf("%s/patients/%d/refill", ts.URL, cr.ID), url.Values{"withdrawn": {"2"}, "drug": {"baclofen"},
-		"concentration": {"500 mcg/mL"}, "lot": {"B5"}, "added": {"20"}})
-	if code != 200 || !strings.Contains(body, `id="bridge"`) || !strings.Contains(body, "Then the program is 0.8 mL/day (400 mcg/day at 500 mcg/mL)") {
-		t.Errorf("refill at a new concentration: %d\n%.3000s", code, body)
+	// A refill at another concentration without a physician's order is
+	// refused; with the order, confirmed, it records the change and the bridge.
+	form := url.Values{"withdrawn": {"2"}, "drug": {"baclofen"}, "concentration": {"500 mcg/mL"},
+		"confirm_drug": {"baclofen"}, "confirm_concentration": {"500 mcg/mL"}, "lot": {"B5"}, "added": {"20"}}
+	code, body = post(fmt.Sprintf("%s/patients/%d/refill", ts.URL, cr.ID), form)
+	if code != http.StatusBadRequest || !strings.Contains(body, "no physician&#39;s order for baclofen 500 mcg/mL") {
+		t.Errorf("refill at a new concentration, no order: %d\n%.3000s", code, body)
+	}
+	order := &clinic.Prescription{Program: rec.Prescriptions[len(rec.Prescriptions)-1].Program, DosePerDay: rec.Prescriptions[len(rec.Prescriptions)-1].DosePerDay,
+		Reason: "dilute to 500 mcg/mL for finer steps", ConfirmConcentrationChange: true}
+	order.Program.Concentration, order.Program.Rate = order.Program.Concentration/4, 0
+	if err := c.Svc.Prescribe(sys, cr.ID, order); err != nil {
+		t.Fatal(err)
+	}
+	if code, body = post(fmt.Sprintf("%s/patients/%d/refill", ts.URL, cr.ID), form); code != http.StatusBadRequest || !strings.Contains(body, "confirm it explicitly") {
+		t.Errorf("the ordered change, not confirmed: %d\n%.3000s", code, body)
+	}
+	form.Set("confirm_concentration_change", "yes")
+	code, body = postFollow(get, post, fmt.Sprintf("%s/patients/%d/refill", ts.URL, cr.ID), form)
+	if code != 200 || !strings.Contains(body, `id="bridge"`) || !strings.Contains(body, "the old baclofen in tubing and catheter") ||
+		!strings.Contains(body, "Patient boluses are locked out during the bridge") {
+		t.Errorf("refill at the ordered concentration: %d\n%.3000s", code, body)
 	}
 }

@@ -258,7 +258,8 @@ func TestBadInputNamesFieldWritesNothing(t *testing.T) {
 		{nurse, "POST", "/api/v1/patients", `{"mrn":"M1","family_name":"D","birth_date":"1970-01-01","sex":"male","indication":"pain"}`, 409, "mrn"},
 		{nurse, "POST", fmt.Sprintf("/api/v1/patients/%d/refills", pid), `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"L","withdrawn":"10","added":"20 mL"}`, 400, "withdrawn"},
 		{nurse, "POST", fmt.Sprintf("/api/v1/patients/%d/refills", pid), `{"drug":"baclofen","concentration":"2000 mcg/mL","lot":"L","withdrawn":"10 mL","added":"25 mL"}`, 400, "added"},
-		{doc, "POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"100 mcg/day"}`, 400, "reason"},
+		{doc, "POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"stopped"}}`, 400, "reason"},
+		{doc, "POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"stopped"},"reason":"typo"}`, 400, "reason"},
 		{doc, "POST", fmt.Sprintf("/api/v1/patients/%d/prescriptions", pid), `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous"},"dose_per_day":"100 mcg/day"}`, 400, "program.max_24h"},
 		{doc, "POST", "/api/v1/patients/999/prescriptions", `{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"continuous","max_24h":"1 mL"},"dose_per_day":"100 mcg/day","reason":"x"}`, 404, "patient_id"},
 		// The old flat form is refused, naming the first field that moved into "program".
