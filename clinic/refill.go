@@ -19,15 +19,7 @@ type Refill struct {
 	At            time.Time          `json:"at"`
 	Drug          string             `json:"drug"`
 	Concentration unit.Concentration `json:"concentration"`
-	// The independent confirmation of the drug and concentration typed:
-	// typed a second time, or the vial label's text (drug.CheckFill).
-	ConfirmDrug          string             `json:"confirm_drug,omitempty"`
-	ConfirmConcentration unit.Concentration `json:"confirm_concentration,omitempty"`
-	Label                string             `json:"label,omitempty"`
-	// ConfirmConcentrationChange confirms a change of drug or concentration
-	// a physician ordered; without it such a refill is refused.
-	ConfirmConcentrationChange bool `json:"confirm_concentration_change,omitempty"`
-	Diluted                    bool `json:"diluted,omitempty"`
+	Diluted       bool               `json:"diluted,omitempty"`
 	Lot           string             `json:"lot"`
 	Withdrawn     unit.Volume        `json:"withdrawn"`
 	Added         unit.Volume        `json:"added"`
@@ -43,15 +35,25 @@ type Refill struct {
 	Flagged      bool        `json:"flagged"`
 	FlagReason   string      `json:"flag_reason,omitempty"`
 	DrugMismatch string      `json:"drug_mismatch,omitempty"` // set when drug or concentration differ from the prescription (hazard H2)
-	Bridge       string      `json:"bridge,omitempty"`        // the bridge after an ordered change of drug or concentration
-	// InterruptedSince is when delivery stopped before this refill (the
-	// reservoir ran empty, or the pump reported it empty), if it did.
-	InterruptedSince *time.Time `json:"interrupted_since,omitempty"`
 	NextDue      *time.Time  `json:"next_due,omitempty"`
 	NextDueBasis string      `json:"next_due_basis,omitempty"`
 	ReviewedBy   string      `json:"reviewed_by,omitempty"`
 	ReviewedAt   *time.Time  `json:"reviewed_at,omitempty"`
 	ReviewNote   string      `json:"review_note,omitempty"`
+
+	// The independent confirmation of the drug and concentration typed:
+	// typed a second time, or the vial label's text (drug.CheckFill).
+	ConfirmDrug          string             `json:"confirm_drug,omitempty"`
+	ConfirmConcentration unit.Concentration `json:"confirm_concentration,omitempty"`
+	Label                string             `json:"label,omitempty"`
+	// ConfirmConcentrationChange confirms a change of drug or concentration
+	// a physician ordered; without it such a refill is refused.
+	ConfirmConcentrationChange bool `json:"confirm_concentration_change,omitempty"`
+	// Bridge is the bridge after an ordered change of drug or concentration.
+	Bridge string `json:"bridge,omitempty"`
+	// InterruptedSince is when delivery stopped before this refill (the
+	// reservoir ran empty, or the pump reported it empty), if it did.
+	InterruptedSince *time.Time `json:"interrupted_since,omitempty"`
 }
 
 // lastFill is the fill a refill follows: the last refill of the pump before at,

@@ -304,7 +304,9 @@ func (c *checker) dose(x unit.DoseRate) string {
 // Run is the tail of history on drug d since d was last started: a change
 // of drug or a stop (dose 0) ends a run, so a restart is checked as a start.
 // Empty means the proposal is a first dose.
-func Run(lib *Library, d *Drug, history []Prescribed) []Prescribed { return sameDrugRun(lib, d, history) }
+func Run(lib *Library, d *Drug, history []Prescribed) []Prescribed {
+	return sameDrugRun(lib, d, history)
+}
 
 // sameDrugRun is the tail of history on d since d was last started: a change of
 // drug or a stop (dose 0) ends a run, so a restart is checked as a start.
