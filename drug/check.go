@@ -104,8 +104,8 @@ func (e *ReasonError) Error() string {
 func (e *ReasonError) Unwrap() error { return ErrReasonRequired }
 
 // CheckReason is the rule for a stated reason: at least MinReason
-// characters, and not the text of a finding it answers (a copy of the
-// warning is no reason). ErrReasonRequired when blank.
+// characters, and not the text of a finding it answers, nor a piece of it
+// (a copy of the warning is no reason). ErrReasonRequired when blank.
 func CheckReason(reason string, fs []Finding) error {
 	r := strings.TrimSpace(reason)
 	if r == "" {
@@ -115,7 +115,7 @@ func CheckReason(reason string, fs []Finding) error {
 		return &ReasonError{Reason: r, Why: fmt.Sprintf("is %d characters: say why, specifically, in at least %d", n, MinReason)}
 	}
 	for _, f := range fs {
-		if f.Severity >= NeedsReason && (plain(r) == plain(f.Message) || plain(r) == plain(f.String())) {
+		if f.Severity >= NeedsReason && (strings.Contains(plain(f.Message), plain(r)) || plain(r) == plain(f.String())) {
 			return &ReasonError{Reason: r, Why: "repeats the finding: say why it is right for this patient"}
 		}
 	}

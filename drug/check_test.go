@@ -255,6 +255,7 @@ func TestReasonIsSpecific(t *testing.T) {
 		{soft.Message, "repeats the finding"},
 		{"Daily dose 200 mg/day (≈8.333 mg/h) is above the soft maximum 20 mg/day (≈0.8333 mg/h) (Infumorph label: caution above 20 mg/day).", "repeats the finding"},
 		{soft.String(), "repeats the finding"},
+		{"is above the soft maximum 20 mg/day", "repeats the finding"},
 	} {
 		err := Decide([]Finding{soft}, c.reason)
 		var re *ReasonError

@@ -199,6 +199,10 @@ func Run(t *testing.T, open Opener) {
 		{"IngestConcurrentDuplicates", testIngestConcurrent},
 		{"AuditChainVerifies", testAudit},
 		{"LibraryPublishRefuseRestart", testLibrary},
+		{"RulesNoReasonFatigue", testNoReasonFatigue},
+		{"RulesInterruptionNeedsARestartOrder", testInterruption},
+		{"RulesFillConfirmedByTheLabel", testFillFromLabel},
+		{"RulesFirstBaclofenDoseAgainstScreening", testScreeningFirstDose},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })
