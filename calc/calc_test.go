@@ -37,7 +37,8 @@ func TestCheckReport(t *testing.T) {
 	if err != nil || !rep.Refused {
 		t.Fatalf("24 mcg/day: refused %v, %v", rep != nil && rep.Refused, err)
 	}
-	in.Dose, in.Prev = parse[Dose](t, "4.8mcg/day"), []Prev{parse[Prev](t, "2026-01-05T08:00:00Z=2.4mcg/day")}
+	// 30 h after the start: sooner than the recommended 48 h, a soft finding.
+	in.Dose, in.Prev = parse[Dose](t, "4.8mcg/day"), []Prev{parse[Prev](t, "2026-01-06T02:00:00Z=2.4mcg/day")}
 	rep, err = in.Report(lib)
 	if err != nil || rep.Refused {
 		t.Fatalf("4.8 mcg/day with a reason: refused %v, %v", rep.Refused, err)
@@ -56,7 +57,7 @@ func TestCheckReport(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &j); err != nil {
 		t.Fatal(err)
 	}
-	if j.Inputs["dose"] != "4.8 mcg/day" || j.Inputs["prev_1"] != "2.4 mcg/day from 2026-01-05T08:00:00Z" ||
+	if j.Inputs["dose"] != "4.8 mcg/day" || j.Inputs["prev_1"] != "2.4 mcg/day from 2026-01-06T02:00:00Z" ||
 		len(j.Result.Findings) != 1 || !strings.HasPrefix(j.Result.Verdict, "may go ahead with the stated reason") {
 		t.Errorf("JSON %s", b.String())
 	}

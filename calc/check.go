@@ -177,7 +177,11 @@ func (in *CheckInput) Report(lib Library) (*Report, error) {
 	if in.Population != "" {
 		rep.in("population", "population", in.Population)
 	}
-	fsd, err := drug.Check(lib.Library, drug.Proposal{Drug: d.Name, Concentration: in.Concentration.Value, Dose: dose, At: or(in.At), Population: in.Population}, history)
+	// A decrease beyond the large-change threshold shows the withdrawal
+	// warning where the library gives the drug no threshold of its own.
+	lc := therapy.CheckDoseChange(d, false, 0, 0, therapy.DefaultSettings)
+	fsd, err := drug.Check(lib.Library, drug.Proposal{Drug: d.Name, Concentration: in.Concentration.Value, Dose: dose, At: or(in.At), Population: in.Population,
+		DecreaseThreshold: lc.Threshold, DecreaseSource: lc.Source}, history)
 	var pe *drug.ProposalError
 	if errors.As(err, &pe) {
 		input := pe.Field // concentration, dose, population, or history[i]…: --prev
@@ -197,9 +201,12 @@ func (in *CheckInput) Report(lib Library) (*Report, error) {
 		rep.work("no findings")
 	}
 	verdict := "may go ahead"
+	var vague *drug.ReasonError
 	switch decision := drug.Decide(fsd, in.Reason); {
 	case decision == drug.ErrRefused:
 		verdict, rep.Refused = "REFUSED by the library", true
+	case errors.As(decision, &vague):
+		verdict, rep.Refused = fmt.Sprintf("NEEDS A SPECIFIC REASON (--reason): %q %s", vague.Reason, vague.Why), true
 	case decision == drug.ErrReasonRequired:
 		verdict, rep.Refused = "NEEDS A STATED REASON (--reason)", true
 	case drug.Worst(fsd) == drug.NeedsReason:

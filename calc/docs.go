@@ -80,9 +80,12 @@ is recorded. Scores are numbers on the scale given (default 0 to 10).`},
 prescription history, and lists every finding: a hard limit (refused), a soft
 limit (needs a stated reason), a titration breach (step too large, too soon, too
 many this week), a first dose outside the starting range, a drug not labelled for
-intrathecal pump use, a concentration the library does not allow, and a limit the
-library leaves empty (treated as a soft limit until the clinic sets it).`},
+intrathecal pump use, a concentration the library does not allow, and stopping, cutting or
+minimising a drug whose withdrawal is dangerous. A limit the library leaves
+empty is not a finding: 'calc library' lists it, once. A stated reason is
+specific: at least 10 characters, not the finding's own words.`},
 	{Name: "library", Example: "thecal calc library --drug ziconotide", New: func() Calculation { return new(LibraryInput) }, Library: true, Summary: "validate and show a drug library with the source of every number", About: `Reads a drug library file (or the built-in one), refuses it with every problem
 and its field if anything is wrong, and otherwise shows its version and each
-drug's units, limits and rules, every number with its source.`},
+drug's units, limits and rules, every number with its source, and what it
+leaves empty for the clinic to set.`},
 }

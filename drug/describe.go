@@ -9,8 +9,9 @@ import (
 )
 
 // Describe lists the drug's entry in words, one line per figure with its
-// source, and every limit the library leaves empty: what a clinic reviews
-// before it publishes its library (thecal calc library, the library page).
+// source, then everything the library leaves empty (Gaps), said once: what
+// a clinic reviews before it publishes its library (thecal calc library, the
+// library page). A prescription is not asked a reason for an empty limit.
 func (d *Drug) Describe() []string {
 	u := d.DoseUnit
 	dose := func(x unit.DoseRate) string { return x.Format(u) + " (" + x.FormatPerHour(u) + ")" }
@@ -27,6 +28,13 @@ func (d *Drug) Describe() []string {
 	}
 	for _, r := range d.Risks {
 		add("risk: %s [%s]", r.Value, r.Source)
+	}
+	if w := d.Withdrawal; w != nil {
+		text, src := d.WithdrawalWarning()
+		add("withdrawal warning: %s [%s]", text, src)
+		if t := w.DecreaseThreshold; t != nil {
+			add("withdrawal warning on a decrease of more than %v [%s]", t.Value, t.Source)
+		}
 	}
 	if c := d.Concentrations; c != nil {
 		if len(c.List) > 0 {
@@ -90,6 +98,24 @@ func (d *Drug) Describe() []string {
 	if c := d.OralConversion; c != nil {
 		add("from %s: ÷%d typical, ÷%d to ÷%d published (a suggestion) [%s]", c.From, c.Typical, c.Max, c.Min, c.Source)
 	}
+	if c := d.LargeChange; c != nil {
+		add("large change: more than %v needs a second confirmation [%s]", c.Value, c.Source)
+	}
+	if i := d.Interruption.Threshold; i != nil {
+		add("interruption: after more than %v without delivery, resuming is a physician's decision [%s]", i.Value, i.Source)
+	}
+	if r := d.Interruption.Restart; r != nil {
+		add("restart after an interruption at %v of the dose before [%s]", r.Value, r.Source)
+	}
+	for _, b := range d.PatientBolus {
+		add("patient boluses%s: %s [%s]", forPopulation(b.Population), map[bool]string{true: "allowed", false: "not allowed"}[b.Allowed], b.Source)
+	}
+	if gaps := d.Gaps(); len(gaps) > 0 {
+		add("left empty (for the clinic to set; not asked on each prescription):")
+		for _, g := range gaps {
+			add("  - %s", g)
+		}
+	}
 	return out
 }
 
@@ -100,10 +126,8 @@ func forPopulation(p string) string {
 	return " (" + p + ")"
 }
 
+// limitLines lists a limit's sides; an empty limit is among the gaps.
 func limitLines[T ~int64](what string, l Limit[T], show func(T) string) []string {
-	if l.Empty() {
-		return []string{"    " + what + ": EMPTY (treated as a soft limit: a reason is needed until the clinic sets it)"}
-	}
 	var out []string
 	for _, s := range []struct {
 		side string

@@ -68,10 +68,18 @@ func TestCalcOutputs(t *testing.T) {
 			[]string{"reduction = (8 − 3) ÷ 8 = 62.5%", "TRIAL SUCCESS           yes"}},
 		{"trial without the functional record", []string{"trial", "--baseline", "8", "--trial", "4"},
 			[]string{"50% reaches the threshold 50%", "TRIAL SUCCESS           no", "record functional improvement"}},
-		{"check with a reason", []string{"check", "--drug", "ziconotide", "--concentration", "25mcg/mL", "--dose", "4.8mcg/day", "--at", "2026-01-07T08:00:00Z", "--prev", "2d=2.4mcg/day", "--reason", "agreed"},
-			[]string{"Findings", "needs a reason: ziconotide: the library sets no concentration soft maximum", "may go ahead with the stated reason: agreed"}},
+		{"check with a reason", []string{"check", "--drug", "ziconotide", "--concentration", "25mcg/mL", "--dose", "2.4mcg/day", "--reason", "PACC range too slow for this pain"},
+			[]string{"Findings", "needs a reason: starting dose 2.4 mcg/day (0.1 mcg/h) is above the recommended starting range", "may go ahead with the stated reason: PACC range too slow for this pain"}},
+		{"check: an increase within the rules needs no reason", []string{"check", "--drug", "ziconotide", "--concentration", "25mcg/mL", "--dose", "4.8mcg/day", "--at", "2026-01-07T08:00:00Z", "--prev", "2d=2.4mcg/day"},
+			[]string{"Findings", "no findings", "may go ahead"}},
+		{"check: a 90% baclofen decrease shows the withdrawal warning", []string{"check", "--drug", "baclofen", "--concentration", "500mcg/mL", "--dose", "40mcg/day", "--at", "2026-01-07T08:00:00Z", "--prev", "2d=400mcg/day", "--reason", "intrathecal trial ended: taper to oral"},
+			[]string{"needs a reason: a decrease of 360 mcg/day", "(−90%) is more than 50% (the clinic's default", "rebound spasticity", "may go ahead with the stated reason"}},
 		{"library", []string{"library", "--drug", "Prialt"},
-			[]string{"ziconotide (doses in mcg)", "daily dose limit, soft maximum: 19.2 mcg/day (0.8 mcg/h) [US label", "daily dose limit, hard maximum: 21.6 mcg/day (0.9 mcg/h) [EU SmPC"}},
+			[]string{"ziconotide (doses in mcg)", "daily dose limit, soft maximum: 19.2 mcg/day (0.8 mcg/h) [US label", "daily dose limit, hard maximum: 21.6 mcg/day (0.9 mcg/h) [EU SmPC",
+				"left empty (for the clinic to set; not asked on each prescription):", "- no concentration soft maximum"}},
+		{"library: baclofen and clonidine", []string{"library"},
+			[]string{"concentrations: 50 mcg/mL, 500 mcg/mL, 1000 mcg/mL, 2000 mcg/mL", "maintenance (spinal): 300 mcg/day", "clonidine (doses in mcg)",
+				"withdrawal warning: a sudden stop can cause nervousness, agitation, headache and tremor with a rapid, sharp rise in blood pressure; taper over 2d to 4d [Duraclon"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, errOut, status := calcCLI(t, c.args...)
@@ -211,10 +219,14 @@ func TestCalcCheckRefuses(t *testing.T) {
 		!strings.Contains(out, "REFUSED by the library") {
 		t.Fatalf("exit %d:\n%s", status, out)
 	}
-	// A soft finding without a reason.
-	_, _, status = calcCLI(t, "check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "1mg/day")
+	// A soft finding without a reason, and with a vague one.
+	_, _, status = calcCLI(t, "check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "24mg/day")
 	if status != exitRefused {
 		t.Fatalf("a finding needing a reason, none given: exit %d", status)
+	}
+	out, _, status = calcCLI(t, "check", "--drug", "morphine", "--concentration", "10mg/mL", "--dose", "24mg/day", "--reason", "typo")
+	if status != exitRefused || !strings.Contains(out, `NEEDS A SPECIFIC REASON (--reason): "typo" is 4 characters`) {
+		t.Fatalf("a vague reason: exit %d\n%s", status, out)
 	}
 }
 
