@@ -3,6 +3,7 @@ package clinic
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/thecal/thecal/drug"
@@ -186,3 +187,22 @@ func (s *Service) checkResume(tx Tx, im *Implant, rf *Refill, refills []*Refill,
 }
 
 func roundDur(d unit.Duration) unit.Duration { return (d + unit.Minute/2) / unit.Minute * unit.Minute }
+
+// ProgrammerFacts is what a programmer takes from the patient's record (the
+// API's GET …/record): every prescription as the titration rules count it,
+// oldest first, and the physician's newest order (the drug and
+// concentration a refill must match).
+func (r *PatientRecord) ProgrammerFacts() (history []drug.Prescribed, order drug.Product) {
+	var newest *Prescription
+	for _, rx := range r.Prescriptions {
+		history = append(history, drug.Prescribed{At: ustd(rx.StartAt), Drug: rx.Program.Drug, Dose: rx.DosePerDay})
+		if newest == nil || rx.ID > newest.ID {
+			newest = rx
+		}
+	}
+	slices.SortStableFunc(history, func(a, b drug.Prescribed) int { return int(a.At - b.At) })
+	if newest != nil {
+		order = drug.Product{Drug: newest.Program.Drug, Concentration: newest.Program.Concentration}
+	}
+	return history, order
+}

@@ -235,11 +235,26 @@ func TestProcesses(t *testing.T) {
 	// First fill and the prescription: the library's soft findings need a reason.
 	wake()
 	w.expect(0, []string{"first fill", "20 mL = 200 mg of morphine 10 mg/mL", "Refill recorded"},
-		"program", "refill", "--withdrawn", "0mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--yes")
+		"program", "refill", "--withdrawn", "0mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL",
+		"--confirm-drug", "morphine", "--confirm-concentration", "10mg/mL", "--yes")
 	set := []string{"program", "set", "--dose", "5mg/day", "--bolus", "0.025mL", "--bolus-duration", "10m", "--lockout", "2h", "--max-per-day", "4", "--yes"}
 	w.expect(1, []string{"needs a reason", "give --reason", "nothing was sent"}, set...)
 	w.expect(1, []string{"the pump would refuse this prescription", "rate"}, "program", "set", "--rate", "30mL/day", "--yes", "--reason", "x")
 	w.expect(0, []string{"current", "new", "0.5 mL = 5 mg", "0.6 mL = 6 mg", "Programmed: the pump stored"}, append(set, "--reason", "opioid-tolerant")...)
+	p.waitLog(t, "PROGRAM  continuous, max_24h 0.6 mL")
+
+	// The safety rules on the programmer's path (issue 11): a refill's drug
+	// and concentration are typed and confirmed, never taken from the
+	// program; another drug without a physician's order is refused; a large
+	// change needs --confirm-large-change, which --yes does not give.
+	wake()
+	refill := []string{"program", "refill", "--withdrawn", "19.9mL", "--added", "20mL", "--yes"}
+	w.expect(2, []string{"--concentration: required"}, append(refill, "--drug", "morphine")...)
+	w.expect(2, []string{"--confirm-drug: required: type the drug and the concentration a second time"}, append(refill, "--drug", "morphine", "--concentration", "10mg/mL")...)
+	w.expect(1, []string{"refused: no physician's order for baclofen 2000 mcg/mL: the pump runs morphine 10 mg/mL", "nothing was sent"},
+		append(refill, "--drug", "baclofen", "--concentration", "2000mcg/mL", "--confirm-drug", "baclofen", "--confirm-concentration", "2000mcg/mL")...)
+	w.expect(1, []string{"daily dose 5 mg/day → 20 mg/day (+300%) is more than 50%", "--confirm-large-change", "nothing was sent"},
+		"program", "set", "--dose", "20mg/day", "--max-24h", "3mL", "--reason", "pain 8/10, escalation agreed", "--yes")
 	p.waitLog(t, "PROGRAM  continuous, max_24h 0.6 mL")
 
 	// The patient: one bolus, then the lockout, said plainly.

@@ -77,7 +77,7 @@ func (b *bench) status() pumpwire.Status { return b.pr.S.Status() }
 // patient bolus.
 func (b *bench) morphine(rate unit.Rate) {
 	b.t.Helper()
-	if _, err := b.pr.Refill(ctx(b.t), RefillInput{Added: 20 * unit.Millilitre, Drug: "morphine", Concentration: 10 * unit.MilligramPerMillilitre}); err != nil {
+	if _, err := b.pr.Refill(ctx(b.t), typed("morphine", 10*unit.MilligramPerMillilitre, 0, 20*unit.Millilitre)); err != nil {
 		b.t.Fatal(err)
 	}
 	b.pr.Reason = "opioid-tolerant patient, converted from oral morphine"
@@ -88,6 +88,12 @@ func (b *bench) morphine(rate unit.Rate) {
 	}
 	b.pr.Reason = ""
 	b.out.Reset()
+}
+
+// typed is a refill as the nurse types it: the drug and concentration
+// from the vial, typed a second time.
+func typed(drugName string, c unit.Concentration, withdrawn, added unit.Volume) RefillInput {
+	return RefillInput{Withdrawn: withdrawn, Added: added, Drug: drugName, Concentration: c, ConfirmDrug: drugName, ConfirmConcentration: c}
 }
 
 func (b *bench) records(k pumpwire.RecordKind) int {
@@ -112,7 +118,7 @@ func TestChangeShowsOldAndNewAndPrograms(t *testing.T) {
 	}
 	out := b.out.String()
 	for _, want := range []string{"current", "new", "0.5 mL = 5 mg", "0.6 mL = 6 mg", "0.025 mL = 0.25 mg over 10m",
-		"most per day", "Drug library findings", "needs a reason", "Programmed: the pump stored"} {
+		"most per day", "change: daily dose 5 mg/day → 6 mg/day (+20%)", "Drug library: no findings.", "Programmed: the pump stored"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -134,13 +140,20 @@ func TestChangeRefusals(t *testing.T) {
 	programs := b.records(pumpwire.RecordKind(pump.EvProgram))
 	mcg := func(n int64) unit.DoseRate { return unit.DoseRate(unit.MassIn(n, unit.Microgram)) }
 
-	// No reason for the library's soft findings.
-	if _, err := b.pr.ChangePrescription(ctx(t), Edit{Rate: 600 * unit.Rate(unit.Microlitre)}); !errors.Is(err, drug.ErrReasonRequired) {
+	// 21 mg/day: over the soft limit, and more than a 50% change.
+	over := Edit{Rate: 2100 * unit.Rate(unit.Microlitre), Max24h: 3 * unit.Millilitre}
+	var le *therapy.LargeChangeError
+	if _, err := b.pr.ChangePrescription(ctx(t), over); !errors.As(err, &le) {
+		t.Errorf("a large change without its second confirmation: %v", err)
+	}
+	// --yes does not give the second confirmation; the flag does.
+	b.pr.ConfirmLargeChange = true
+	if _, err := b.pr.ChangePrescription(ctx(t), over); !errors.Is(err, drug.ErrReasonRequired) {
 		t.Errorf("without a reason: %v", err)
 	}
 	// Not confirmed.
-	b.yes, b.pr.Reason = false, "titration"
-	if _, err := b.pr.ChangePrescription(ctx(t), Edit{Rate: 600 * unit.Rate(unit.Microlitre)}); !errors.Is(err, ErrNotConfirmed) {
+	b.yes, b.pr.Reason = false, "cancer pain escalating, palliative"
+	if _, err := b.pr.ChangePrescription(ctx(t), over); !errors.Is(err, ErrNotConfirmed) {
 		t.Errorf("not confirmed: %v", err)
 	}
 	b.yes = true
@@ -165,7 +178,7 @@ func TestChangeRefusals(t *testing.T) {
 // 2.4 mcg/day.
 func TestChangeHardLimitRefused(t *testing.T) {
 	b := newBench(t)
-	if _, err := b.pr.Refill(ctx(t), RefillInput{Added: 20 * unit.Millilitre, Drug: "ziconotide", Concentration: 25 * unit.MicrogramPerMillilitre}); err != nil {
+	if _, err := b.pr.Refill(ctx(t), typed("ziconotide", 25*unit.MicrogramPerMillilitre, 0, 20*unit.Millilitre)); err != nil {
 		t.Fatal(err)
 	}
 	b.pr.Reason = "the patient insists"
@@ -253,17 +266,20 @@ func TestRefillWorkflow(t *testing.T) {
 		t.Fatalf("reservoir %v after 10 days at 1 mL/day", st.Reservoir)
 	}
 	// 3 mL less than expected: a possible pocket fill at the last refill.
-	in := RefillInput{Withdrawn: st.Reservoir - 3*unit.Millilitre, Added: 20 * unit.Millilitre}
+	in := typed("morphine", 10*unit.MilligramPerMillilitre, st.Reservoir-3*unit.Millilitre, 20*unit.Millilitre)
 	if _, err := b.pr.Refill(ctx(t), in); !errors.Is(err, drug.ErrReasonRequired) {
 		t.Fatalf("flagged discrepancy without a reason: %v\n%s", err, b.out)
 	}
 	if !strings.Contains(b.out.String(), "possible pocket fill") {
 		t.Errorf("no warning:\n%s", b.out)
 	}
-	// As expected, a stronger solution: 20 mg/mL.
+	// As expected, a stronger solution, 20 mg/mL, as the physician ordered
+	// (the clinic's record), the change confirmed.
 	b.out.Reset()
 	b.pr.Reason = "stronger solution to lengthen the refill interval"
-	in = RefillInput{Withdrawn: st.Reservoir, Added: 20 * unit.Millilitre, Concentration: 20 * unit.MilligramPerMillilitre}
+	b.pr.Order = drug.Product{Drug: "morphine", Concentration: 20 * unit.MilligramPerMillilitre}
+	b.pr.ConfirmConcentrationChange = true
+	in = typed("morphine", 20*unit.MilligramPerMillilitre, st.Reservoir, 20*unit.Millilitre)
 	plan, err := b.pr.Refill(ctx(t), in)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, b.out)
@@ -277,7 +293,8 @@ func TestRefillWorkflow(t *testing.T) {
 		t.Errorf("after the refill: %+v", after)
 	}
 	out := b.out.String()
-	for _, want := range []string{"discrepancy", "within the limit", "Bridge:", "0.36 mL = 3.6 mg", "Next refill due", "10 mg/mL", "20 mg/mL"} {
+	for _, want := range []string{"discrepancy", "within the limit", "morphine 10 mg/mL → morphine 20 mg/mL (2× stronger), as a physician ordered",
+		"Bridge: the old morphine in tubing and catheter, 0.36 mL = 3.6 mg at 10 mg/mL", "Patient boluses are locked out during the bridge: for 8h38m", "Next refill due"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -306,8 +323,10 @@ func TestOtherWorkflows(t *testing.T) {
 	if !strings.Contains(b.out.String(), "0.1 mL = 1 mg over 1h") {
 		t.Errorf("bolus output:\n%s", b.out)
 	}
+	// The minimum rate is a cut of 90%: a large change, confirmed.
+	b.pr.ConfirmLargeChange = true
 	if err := b.pr.MinimumRate(ctx(t)); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, b.out)
 	}
 	if st := b.status(); st.Rx.Mode != pump.ModeMinimum {
 		t.Errorf("mode %v", st.Rx.Mode)

@@ -145,7 +145,10 @@ type Daily = therapy.Daily
 func DailyOf(rx *pump.Prescription) Daily { return therapy.DailyOf(rx) }
 
 // Change is a reviewed prescription change: the running prescription and the
-// new one, the drug library's findings, and how it is to be sent.
+// new one, the review every path runs (therapy.ReviewChange: the drug
+// library's findings with every patient bolus counted, the large-change
+// rule, the withdrawal warning, a restart after an interruption), and how it
+// is to be sent.
 type Change struct {
 	Old, New pump.Prescription
 	HasOld   bool
@@ -154,15 +157,33 @@ type Change struct {
 	Unit     unit.MassUnit
 	Drug     *drug.Drug // nil when the library does not know it
 	Findings []drug.Finding
+	Review   *therapy.ChangeReview
 	Notes    []string
 }
 
+// Facts are what the programmer knows of the patient beyond the pump: the
+// prescription history, the physician's order, a stop of delivery. The
+// pump keeps only its running prescription; the clinic's record (--record)
+// gives the whole history, which the titration rules count.
+type Facts struct {
+	Population string
+	Now        unit.Time // the pump's time
+	// History is every earlier prescription of the patient, oldest first;
+	// nil: only the pump's running prescription is known.
+	History []drug.Prescribed
+	// Order is the physician's newest order (zero: none known): a refill of
+	// another drug or concentration than the pump runs needs one.
+	Order drug.Product
+	// Interruption is a stop of delivery the pump showed (an empty
+	// reservoir): resuming is then a physician's decision.
+	Interruption *therapy.Interruption
+}
+
 // PlanChange reviews newRx against the pump's state and the drug library:
-// the pump's own validation, the reservoir's drug and concentration (H2), and
-// drug.Check on the daily dose (and on what max_24h allows, for hard limits).
-// The history given to the library is the running prescription since it was
-// stored.
-func PlanChange(lib *drug.Library, st pumpwire.Status, newRx pump.Prescription, population string, now unit.Time) (*Change, error) {
+// the pump's own validation, the reservoir's drug and concentration (H2),
+// and therapy.ReviewChange with the history the facts give (or, without
+// one, the running prescription since it was stored).
+func PlanChange(lib *drug.Library, st pumpwire.Status, newRx pump.Prescription, f Facts) (*Change, error) {
 	c := &Change{Old: st.Rx, New: newRx, HasOld: st.HasRx, Replaces: st.RxHash, Unit: unit.Milligram}
 	if err := newRx.Validate(st.Model); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPumpWouldRefuse, err)
@@ -177,32 +198,26 @@ func PlanChange(lib *drug.Library, st pumpwire.Status, newRx pump.Prescription, 
 	if d, ok := lib.Lookup(newRx.Drug); ok {
 		c.Drug, c.Unit = d, d.DoseUnit
 	}
-	nd := DailyOf(&newRx)
-	dose := newRx.Concentration.Dose(unit.Rate(nd.Max))
-	var history []drug.Prescribed
-	if st.HasRx && st.RxSince > 0 && st.RxSince <= now && st.Rx.Mode != pump.ModeStopped {
-		od := DailyOf(&st.Rx)
-		history = append(history, drug.Prescribed{At: st.RxSince, Drug: st.Rx.Drug, Dose: st.Rx.Concentration.Dose(unit.Rate(od.Max))})
+	in := therapy.ChangeInput{Library: lib, Proposed: newRx, Population: f.Population, At: f.Now, Settings: therapy.DefaultSettings,
+		Interruption: f.Interruption}
+	if st.HasRx {
+		in.Running = &st.Rx
 	}
-	fs, err := drug.Check(lib, drug.Proposal{Drug: newRx.Drug, Concentration: newRx.Concentration, Dose: dose, At: now, Population: population}, history)
+	for _, h := range f.History {
+		if !h.At.After(f.Now) {
+			in.History = append(in.History, h)
+		}
+	}
+	if f.History == nil && st.HasRx && st.RxSince > 0 && st.RxSince <= f.Now {
+		in.History = []drug.Prescribed{{At: st.RxSince, Drug: st.Rx.Drug, Dose: therapy.DailyDose(&st.Rx)}}
+		c.Notes = append(c.Notes, fmt.Sprintf("the titration rules see only the prescription the pump runs since %s: give the clinic's record of the patient (--record) for the whole history",
+			st.RxSince.Std().In(Local(st)).Format("2006-01-02 15:04")))
+	}
+	r, err := therapy.ReviewChange(in)
 	if err != nil {
 		return nil, err
 	}
-	c.Findings = fs
-	// What max_24h allows beyond the basal (patient boluses) must stay
-	// within the hard daily limit too.
-	if capDose := newRx.Concentration.Dose(unit.Rate(nd.Total())); capDose > dose {
-		more, err := drug.Check(lib, drug.Proposal{Drug: newRx.Drug, Concentration: newRx.Concentration, Dose: capDose, At: now, Population: population}, nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range more {
-			if f.Severity == drug.Refused && f.Kind == drug.HardLimit {
-				f.Message = "with every allowed patient bolus: " + f.Message
-				c.Findings = append(c.Findings, f)
-			}
-		}
-	}
+	c.Review, c.Findings = r, r.Findings
 	return c, nil
 }
 
@@ -215,10 +230,13 @@ func sameDrug(lib *drug.Library, a, b string) bool {
 	return ok1 && ok2 && da == db
 }
 
-// Decide applies the library's verdict: ErrRefused (wrapped from package
-// drug) for a hard-limit breach, ErrReasonRequired when a finding needs a
-// reason and none is given.
-func (c *Change) Decide(reason string) error { return drug.Decide(c.Findings, reason) }
+// Decide applies the review's verdict (therapy.ChangeReview.Decide): a
+// refusal (drug.ErrRefused), a large change without its second confirmation
+// (*therapy.LargeChangeError), a missing or vague reason
+// (drug.ErrReasonRequired).
+func (c *Change) Decide(reason string, confirmLarge bool) error {
+	return c.Review.Decide(reason, confirmLarge, false)
+}
 
 // Write prints the change for review: the running and the new prescription
 // side by side, every daily amount in volume and in mass, then the findings.
@@ -271,6 +289,13 @@ func (c *Change) Write(w io.Writer) {
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintln(w, "  note:", n)
+	}
+	if ch := c.Review.Change; ch.Comparable && ch.Old != ch.New {
+		line := "  change: " + ch.Text(u)
+		if ch.Large {
+			line += fmt.Sprintf(", more than %s (%s): a second, explicit confirmation is needed", ch.Threshold, ch.Source)
+		}
+		fmt.Fprintln(w, line)
 	}
 	if len(c.Findings) == 0 {
 		fmt.Fprintln(w, "Drug library: no findings.")

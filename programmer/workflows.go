@@ -36,6 +36,39 @@ type Programmer struct {
 	// log a skew; nil means the pump's time as last read. Therapy rules
 	// (titration intervals, refill dates) always use the pump's time.
 	Clock func() unit.Time
+	// ConfirmLargeChange is the clinician's second, explicit confirmation of
+	// a change of the daily dose beyond the drug's threshold, given up front
+	// (--confirm-large-change); ConfirmConcentrationChange that of a refill
+	// with the drug or concentration a physician ordered instead of what
+	// runs (--confirm-change). SecondConfirm, when set (a terminal), asks
+	// them; Confirm (and --yes) never gives them.
+	ConfirmLargeChange, ConfirmConcentrationChange bool
+	SecondConfirm                                  func(question string) bool
+	// History and Order are the clinic's record of the patient (Facts): the
+	// whole prescription history and the physician's newest order.
+	History []drug.Prescribed
+	Order   drug.Product
+}
+
+// facts are what the programmer knows beyond the pump, at the pump's time.
+func (p *Programmer) facts() Facts {
+	return Facts{Population: p.Population, Now: p.now(), History: p.History, Order: p.Order}
+}
+
+// second is an explicit confirmation: given up front, or asked.
+func (p *Programmer) second(given bool, q string) bool {
+	return given || p.SecondConfirm != nil && p.SecondConfirm(q)
+}
+
+// decide applies a change's verdict, asking the second confirmation of a
+// large change only when nothing refuses it first.
+func (p *Programmer) decide(c *Change) error {
+	if c.Review.Refused() {
+		return drug.ErrRefused
+	}
+	confirmed := !c.Review.Change.Large || p.second(p.ConfirmLargeChange,
+		fmt.Sprintf("The %s is more than %s: confirm this large change?", c.Review.Change.Text(c.Unit), c.Review.Change.Threshold))
+	return c.Decide(p.Reason, confirmed)
 }
 
 // now is the pump's time as last read: therapy runs in pump time (which a
@@ -87,13 +120,13 @@ func (p *Programmer) ChangePrescription(ctx context.Context, e Edit) (*Change, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := PlanChange(p.Lib, st, rx, p.Population, p.now())
+	c, err := PlanChange(p.Lib, st, rx, p.facts())
 	if err != nil {
 		return nil, err
 	}
 	p.printf("Prescription change for pump #%d:", p.S.Pump().Serial)
 	c.Write(p.Out)
-	if err := c.Decide(p.Reason); err != nil {
+	if err := p.decide(c); err != nil {
 		return c, err
 	}
 	if strings.TrimSpace(p.Reason) != "" && drug.Worst(c.Findings) == drug.NeedsReason {
@@ -177,8 +210,31 @@ func (p *Programmer) Prime(ctx context.Context) error {
 }
 
 // Stop stops delivery. The session then refuses to close unless the
-// clinician leaves the pump stopped on purpose.
+// clinician leaves the pump stopped on purpose. A drug whose withdrawal is
+// dangerous shows its warning first, and the stop needs a stated reason.
 func (p *Programmer) Stop(ctx context.Context) error {
+	if st := p.S.Status(); st.HasRx && st.Rx.Mode != pump.ModeStopped {
+		stop := st.Rx
+		stop.Mode, stop.Rate, stop.Weekly, stop.FlexSteps, stop.Flex, stop.PatientBolus = pump.ModeStopped, 0, false, 0, [pump.MaxFlexSteps]pump.FlexStep{}, pump.PatientBolus{}
+		r, err := therapy.ReviewChange(therapy.ChangeInput{Library: p.Lib, Running: &st.Rx, Proposed: stop, History: p.facts().History,
+			Population: p.Population, At: p.now(), Settings: therapy.DefaultSettings})
+		if err != nil {
+			return err
+		}
+		var warn []drug.Finding
+		for _, f := range r.Findings {
+			if f.Kind == drug.WithdrawalRisk {
+				warn = append(warn, f)
+				p.printf("%s: %s", f.Severity, f.Message)
+			}
+		}
+		if err := drug.Decide(warn, p.Reason); err != nil {
+			return err
+		}
+		if len(warn) > 0 {
+			p.printf("Reason stated: %s", p.Reason)
+		}
+	}
 	if _, err := p.S.Send(ctx, pump.Stop{}); err != nil {
 		return err
 	}
@@ -200,7 +256,10 @@ func (p *Programmer) Resume(ctx context.Context) error {
 	return nil
 }
 
-// MinimumRate switches to the minimum rate that keeps the catheter patent.
+// MinimumRate switches to the minimum rate that keeps the catheter patent,
+// reviewed as a change (therapy.ReviewChange): a drug whose withdrawal is
+// dangerous shows its warning and needs a reason, and a cut beyond the
+// large-change threshold needs its second confirmation.
 func (p *Programmer) MinimumRate(ctx context.Context) error {
 	st := p.S.Status()
 	if !st.HasRx {
@@ -209,6 +268,25 @@ func (p *Programmer) MinimumRate(ctx context.Context) error {
 	u := p.unit()
 	p.printf("Minimum rate: %s a day (was %s), no patient bolus.", VolumeMass(pump.MinRate.Over(unit.Day), st.Rx.Concentration, u),
 		VolumeMass(DailyOf(&st.Rx).Max, st.Rx.Concentration, u))
+	if st.Rx.Mode != pump.ModeStopped {
+		minRx := pump.Prescription{Drug: st.Rx.Drug, Concentration: st.Rx.Concentration, Mode: pump.ModeMinimum,
+			Max24h: max(st.Rx.Max24h, therapy.AutoCap(&pump.Prescription{Mode: pump.ModeMinimum})), LowReservoir: st.Rx.LowReservoir}
+		r, err := therapy.ReviewChange(therapy.ChangeInput{Library: p.Lib, Running: &st.Rx, Proposed: minRx, History: p.facts().History,
+			Population: p.Population, At: p.now(), Settings: therapy.DefaultSettings})
+		if err != nil {
+			return err
+		}
+		c := &Change{Unit: u, Review: r, Findings: r.Findings}
+		if ch := r.Change; ch.Comparable {
+			p.printf("  change: %s", ch.Text(u))
+		}
+		for _, f := range r.Findings {
+			p.printf("  %s: %s", f.Severity, f.Message)
+		}
+		if err := p.decide(c); err != nil {
+			return err
+		}
+	}
 	if err := p.confirm("Set the minimum rate?"); err != nil {
 		return err
 	}
@@ -275,14 +353,21 @@ func zoneSuffix(name string) string {
 	return " (" + name + ")"
 }
 
-// RefillInput is what the refill nurse reports.
+// RefillInput is what the refill nurse reports. The drug and the
+// concentration are typed from the vial and confirmed — typed again, or the
+// vial label's text — and never taken from the program (drug.CheckFill).
 type RefillInput struct {
-	Withdrawn     unit.Volume
-	Added         unit.Volume
-	Drug          string             // "": the drug programmed (or last filled)
-	Concentration unit.Concentration // 0: the concentration programmed (or last filled)
-	// Dose is the new daily basal dose when the drug or concentration
-	// changes; 0 keeps the daily dose (the rates follow the concentration).
+	Withdrawn            unit.Volume
+	Added                unit.Volume
+	Drug                 string
+	Concentration        unit.Concentration
+	ConfirmDrug          string
+	ConfirmConcentration unit.Concentration
+	Label                string
+	// Dose is the new daily basal dose: with the change of drug or
+	// concentration a physician ordered (0 keeps the daily dose: the rates
+	// follow the concentration), or the restart dose after an interruption
+	// (0 resumes the dose before).
 	Dose unit.DoseRate
 }
 
@@ -293,43 +378,56 @@ type RefillPlan struct {
 	Since     unit.Duration       // since the last refill
 	Refill    pump.Refill
 	Unit      unit.MassUnit
-	Change    *Change         // the new prescription, when the drug or concentration changes
-	Bridge    *therapy.Bridge // when Change starts after a bridge
-	Next      *therapy.RefillDate
-	Notes     []string
+	Fill      *drug.FillReview // the drug and concentration as drug.CheckFill found them
+	Change    *Change          // the new prescription, when the drug, concentration or dose changes
+	// Resume is the review of the prescription that resumes unchanged after
+	// an interruption (nil when there was none, or when Change replaces it).
+	Resume *Change
+	Bridge *therapy.Bridge // when Change starts after a bridge
+	Next   *therapy.RefillDate
+	Notes  []string
 }
 
-// PlanRefill reviews a refill: the discrepancy between what was withdrawn and
-// what the pump's count leaves (therapy.CheckRefill), the new drug and
-// concentration, the new prescription and its bridge when they change, and
-// the next refill date.
-func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, population string, now unit.Time) (*RefillPlan, error) {
-	name, conc := in.Drug, in.Concentration
-	if name == "" {
-		name = st.Rx.Drug
-		if name == "" {
-			name = st.FillDrug
+// running is what the pump holds and runs: its prescription's drug and
+// concentration, or its last fill's; zero before the first fill.
+func running(st pumpwire.Status) drug.Product {
+	switch {
+	case st.HasRx:
+		return drug.Product{Drug: st.Rx.Drug, Concentration: st.Rx.Concentration}
+	case st.FillDrug != "":
+		return drug.Product{Drug: st.FillDrug, Concentration: st.FillConc}
+	}
+	return drug.Product{}
+}
+
+// PlanRefill reviews a refill: the drug and concentration typed, confirmed
+// and checked against the library, the pump and the physician's order
+// (drug.CheckFill); the discrepancy between what was withdrawn and what the
+// pump's count leaves (therapy.CheckRefill); the new prescription and its
+// bridge when the order changes the drug or concentration; the prescription
+// that resumes after an interruption; and the next refill date. A refused
+// fill is an error wrapping drug.ErrRefused; a malformed one wraps ErrRx
+// (and the *drug.FillError naming the input).
+func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, f Facts) (*RefillPlan, error) {
+	fr, err := drug.CheckFill(lib, drug.Fill{Drug: in.Drug, Concentration: in.Concentration, ConfirmDrug: in.ConfirmDrug,
+		ConfirmConcentration: in.ConfirmConcentration, Label: in.Label, Running: running(st), Ordered: f.Order})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRx, err)
+	}
+	for _, fd := range fr.Findings {
+		if fd.Severity == drug.Refused {
+			return nil, fmt.Errorf("%w: %s", drug.ErrRefused, fd.Message)
 		}
 	}
-	if conc == 0 {
-		conc = st.Rx.Concentration
-		if conc == 0 {
-			conc = st.FillConc
-		}
-	}
-	if name == "" || conc == 0 {
-		return nil, fmt.Errorf("%w: first fill: give the drug and its concentration", ErrRx)
-	}
-	if d, ok := lib.Lookup(name); ok && len(d.Name) <= pump.MaxDrugName {
-		name = d.Name
-	}
-	r := &RefillPlan{Refill: pump.Refill{Withdrawn: in.Withdrawn, Added: in.Added, Drug: name, Concentration: conc}, Unit: unit.Milligram}
-	if d, ok := lib.Lookup(name); ok {
-		r.Unit = d.DoseUnit
+	name, conc := fr.Drug.Name, in.Concentration
+	r := &RefillPlan{Refill: pump.Refill{Withdrawn: in.Withdrawn, Added: in.Added, Drug: name, Concentration: conc}, Unit: fr.Drug.DoseUnit, Fill: fr}
+	if len(name) > pump.MaxDrugName {
+		return nil, fmt.Errorf("%w: the drug's name %q is longer than the pump records (%d bytes)", ErrRx, name, pump.MaxDrugName)
 	}
 	if in.Added <= pump.EmptyVolume || in.Added > st.Model.Reservoir() {
 		return nil, fmt.Errorf("%w: added %v is outside more than %v to %v (the %v reservoir)", ErrRx, in.Added, pump.EmptyVolume, st.Model.Reservoir(), st.Model)
 	}
+	now := f.Now
 	if st.LastFill > 0 {
 		r.Since = max(now.Sub(st.LastFillAt), unit.Millisecond)
 		delivered := min(max(st.LastFill-st.Reservoir, 0), st.LastFill)
@@ -344,21 +442,24 @@ func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, populatio
 	} else {
 		r.FirstFill = true
 	}
-	// A change of drug or concentration: the new prescription keeps the daily
-	// dose (or takes the one given) and starts after a bridge.
+	// A change of drug or concentration (as ordered) or of dose: the new
+	// prescription keeps the daily dose (or takes the one given); another
+	// drug or concentration starts after a bridge.
 	runs := st.HasRx && st.Rx.Mode != pump.ModeStopped
-	if runs && (!sameDrug(lib, name, st.Rx.Drug) || conc != st.Rx.Concentration || in.Dose != 0) {
+	changes := runs && (!sameDrug(lib, name, st.Rx.Drug) || conc != st.Rx.Concentration)
+	after := st
+	after.FillDrug, after.FillConc = name, conc
+	switch {
+	case runs && (changes || in.Dose != 0):
 		rx, err := Edit{Drug: name, Concentration: conc, Dose: in.Dose}.Apply(st.Rx, true)
 		if err != nil {
 			return nil, err
 		}
-		after := st
-		after.FillDrug, after.FillConc = name, conc
-		c, err := PlanChange(lib, after, rx, population, now)
+		c, err := PlanChange(lib, after, rx, f)
 		if err != nil {
 			return nil, err
 		}
-		if old := DailyOf(&st.Rx); old.Avg > 0 {
+		if old := DailyOf(&st.Rx); changes && old.Avg > 0 {
 			b, err := therapy.BridgeFor(unit.Rate(old.Avg), therapy.Catheter{Length: st.CatheterLength, PerCm: st.CatheterPerCm}, now, st.Rx.Concentration)
 			if err != nil {
 				return nil, err
@@ -366,7 +467,16 @@ func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, populatio
 			c.Bridge, r.Bridge = true, &b
 		}
 		r.Change = c
-	} else if runs && st.FillDrug != "" && (!sameDrug(lib, name, st.FillDrug) || conc != st.FillConc) {
+	case runs && f.Interruption != nil:
+		// The prescription resumes as it is once the reservoir is filled:
+		// reviewed as a restart.
+		c, err := PlanChange(lib, after, st.Rx, f)
+		if err != nil {
+			return nil, err
+		}
+		r.Resume = c
+	}
+	if !changes && runs && st.FillDrug != "" && (!sameDrug(lib, name, st.FillDrug) || conc != st.FillConc) {
 		r.Notes = append(r.Notes, "the last fill differed from the prescription; this fill matches it")
 	}
 	// The next refill date for what will run.
@@ -394,16 +504,33 @@ func PlanRefill(lib *drug.Library, st pumpwire.Status, in RefillInput, populatio
 	return r, nil
 }
 
-// Decide says whether the refill may go ahead: a flagged discrepancy (a
-// possible pocket fill, or a pump delivering less than programmed) and the
-// new prescription's findings need a stated reason; a hard limit refuses.
-func (r *RefillPlan) Decide(reason string) error {
+// Decide says whether the refill may go ahead, in the order every path
+// gives it: a refusal; an ordered change of drug or concentration without
+// its confirmation (*therapy.FillChangeError); a large change of the dose
+// without its confirmation; then a stated, specific reason for a flagged
+// discrepancy (a possible pocket fill, or a pump delivering less than
+// programmed), the new prescription's findings and a restart after an
+// interruption.
+func (r *RefillPlan) Decide(reason string, confirmLarge, confirmFill bool) error {
 	var fs []drug.Finding
-	if !r.FirstFill && r.Check.Flag != therapy.WithinLimit {
-		fs = append(fs, drug.Finding{Severity: drug.NeedsReason, Message: "refill discrepancy"})
+	for _, c := range []*Change{r.Change, r.Resume} {
+		if c != nil {
+			fs = append(fs, c.Findings...)
+		}
 	}
-	if r.Change != nil {
-		fs = append(fs, r.Change.Findings...)
+	if drug.Worst(fs) == drug.Refused {
+		return drug.ErrRefused
+	}
+	if err := therapy.ConfirmFill(r.Fill.Change, confirmFill); err != nil {
+		return err
+	}
+	if c := r.Change; c != nil {
+		if err := c.Review.Change.Confirm(confirmLarge, c.Unit); err != nil {
+			return err
+		}
+	}
+	if !r.FirstFill && r.Check.Flag != therapy.WithinLimit {
+		fs = append(fs, drug.Finding{Severity: drug.NeedsReason, Message: "refill discrepancy: " + r.Check.Flag.String()})
 	}
 	return drug.Decide(fs, reason)
 }
@@ -423,6 +550,9 @@ func (r *RefillPlan) Write(w io.Writer, st pumpwire.Status, loc *time.Location) 
 	}
 	row("new fill", fmt.Sprintf("%s of %s %s", VolumeMass(r.Refill.Added, r.Refill.Concentration, r.Unit), r.Refill.Drug, r.Refill.Concentration.Format(r.Unit)))
 	tw.Flush()
+	for _, f := range r.Fill.Findings {
+		fmt.Fprintf(w, "  %s: %s\n", f.Severity, f.Message)
+	}
 	if !r.FirstFill && r.Check.Flag != therapy.WithinLimit {
 		fmt.Fprintf(w, "WARNING: %s. Check the patient for overdose or withdrawal signs; a stated reason is needed to go on.\n", r.Check.Flag)
 	}
@@ -430,12 +560,17 @@ func (r *RefillPlan) Write(w io.Writer, st pumpwire.Status, loc *time.Location) 
 		fmt.Fprintln(w, "  note:", n)
 	}
 	if r.Change != nil {
-		fmt.Fprintln(w, "The drug or concentration changes: the prescription is reprogrammed for it.")
+		fmt.Fprintln(w, "The prescription is reprogrammed after the refill.")
 		r.Change.Write(w)
 	}
+	if c := r.Resume; c != nil {
+		fmt.Fprintln(w, "Delivery had stopped: the prescription resumes with the refill.")
+		for _, f := range c.Findings {
+			fmt.Fprintf(w, "  %s: %s\n", f.Severity, f.Message)
+		}
+	}
 	if b := r.Bridge; b != nil {
-		fmt.Fprintf(w, "Bridge: the old drug in tubing and catheter, %s, is delivered at the old rate %v for %v;\n  the new drug reaches the catheter tip at %s, when the new prescription starts.\n",
-			VolumeMass(b.Volume, r.Change.Old.Concentration, r.Unit), b.Rate, roundTo(b.Duration, unit.Minute), b.NewDrugAtTip.Std().In(loc).Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "Bridge: %s\n", b.Text(r.Change.Old.Drug, r.Change.Old.Concentration, r.Unit, loc))
 	}
 	if n := r.Next; n != nil {
 		by := "low-reservoir alarm"
@@ -447,18 +582,49 @@ func (r *RefillPlan) Write(w io.Writer, st pumpwire.Status, loc *time.Location) 
 	}
 }
 
+// interruption reads how long delivery has stopped for an empty reservoir:
+// from the pump's EMPTY_RESERVOIR, raised at the time its log says.
+func (p *Programmer) interruption(ctx context.Context, st pumpwire.Status) (*therapy.Interruption, error) {
+	if !st.Alarms.Has(pump.EmptyReservoir) {
+		return nil, nil
+	}
+	from := uint64(1)
+	if st.LogNext > 1000 {
+		from = st.LogNext - 1000
+	}
+	recs, err := p.S.Log(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	since := st.LastFillAt
+	for _, rec := range recs {
+		if pump.EventKind(rec.Kind) == pump.EvAlarmRaise && rec.Alarm == pump.EmptyReservoir {
+			since = rec.At
+		}
+	}
+	return &therapy.Interruption{Since: since, Until: st.At, Why: "the pump reported EMPTY_RESERVOIR"}, nil
+}
+
 // Refill records a refill, after review: the refill, then (in the same
-// session) the new prescription with its bridge when the drug or concentration
-// changed.
+// session) the new prescription with its bridge when the physician's order
+// changes the drug or concentration.
 func (p *Programmer) Refill(ctx context.Context, in RefillInput) (*RefillPlan, error) {
 	st := p.S.Status()
-	r, err := PlanRefill(p.Lib, st, in, p.Population, p.now())
+	f := p.facts()
+	var err error
+	if f.Interruption, err = p.interruption(ctx, st); err != nil {
+		return nil, err
+	}
+	r, err := PlanRefill(p.Lib, st, in, f)
 	if err != nil {
 		return nil, err
 	}
 	p.printf("Refill of pump #%d (%v):", p.S.Pump().Serial, st.Model)
 	r.Write(p.Out, st, Local(st))
-	if err := r.Decide(p.Reason); err != nil {
+	confirmFill := r.Fill.Change == "" || p.second(p.ConfirmConcentrationChange, "The physician's order changes what the pump holds: "+r.Fill.Change+". Confirm the change?")
+	confirmLarge := r.Change == nil || !r.Change.Review.Change.Large ||
+		p.second(p.ConfirmLargeChange, fmt.Sprintf("The %s is more than %s: confirm this large change?", r.Change.Review.Change.Text(r.Unit), r.Change.Review.Change.Threshold))
+	if err := r.Decide(p.Reason, confirmLarge, confirmFill); err != nil {
 		return r, err
 	}
 	if err := p.confirm("Record the refill?"); err != nil {
@@ -471,9 +637,9 @@ func (p *Programmer) Refill(ctx context.Context, in RefillInput) (*RefillPlan, e
 	if r.Change != nil {
 		seq, err := p.S.Program(ctx, r.Change)
 		if err != nil {
-			return r, fmt.Errorf("%w: the refill is recorded but the prescription for the new drug was not: program it now: %w", ErrReservoirMismatch, err)
+			return r, fmt.Errorf("%w: the refill is recorded but the new prescription was not: program it now: %w", ErrReservoirMismatch, err)
 		}
-		p.printf("Programmed for the new drug (event #%d)%s.", seq, map[bool]string{true: ", after the bridge", false: ""}[r.Change.Bridge])
+		p.printf("Programmed (event #%d)%s.", seq, map[bool]string{true: ", after the bridge", false: ""}[r.Change.Bridge])
 	}
 	return r, nil
 }

@@ -133,9 +133,9 @@ func programVerbs() []programVerb {
 			"Changes the prescription. Only what is given changes; a new concentration keeps\nthe daily dose. The change is shown old beside new in volume and mass per day,\nchecked against the drug library (a hard limit refuses; a soft limit needs\n--reason) and against the pump's own rules, and sent once confirmed.", setupSet},
 		{"bolus", "--volume V --duration D", "a clinician bolus on top of the running program", "Gives a clinician bolus on top of the running program.", setupBolus},
 		{"prime", "", "the priming bolus (tubing + catheter volume)", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", plain((*programmer.Programmer).Prime)},
-		{"refill", "--withdrawn V --added V [--drug D --concentration C] [--dose D]",
-			"record a refill: discrepancy check, new drug and concentration, bridge and new prescription",
-			"Records a refill: the volume withdrawn is checked against what the pump's count\nleaves (a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason);\na new drug or concentration reprograms the prescription for it (same daily\ndose unless --dose) after a bridge.", setupRefill},
+		{"refill", "--withdrawn V --added V --drug D --concentration C (--confirm-drug D --confirm-concentration C | --label TEXT) [--dose D] [--confirm-change]",
+			"record a refill: drug and concentration typed and confirmed, discrepancy check, bridge and new prescription",
+			"Records a refill. The drug and concentration are typed from the vial and\nconfirmed (typed again, or the label's text); they must be a strength of the\nlibrary within its hard maximum and what the pump runs: another drug or\nconcentration needs the physician's order (--record) and --confirm-change, and\nreprograms the prescription for it (same daily dose unless --dose) after a\nbridge. The volume withdrawn is checked against what the pump's count leaves\n(a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason). After\nthe pump ran empty, resuming is a physician's decision: --reason, or a reduced\n--dose.", setupRefill},
 		{"stop", "--leave-stopped", "stop delivery (needs --leave-stopped: the session ends stopped)", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", plain((*programmer.Programmer).Stop)},
 		{"resume", "", "resume delivery (no catch-up)", "Resumes delivery from now (what was missed is not made up).", plain((*programmer.Programmer).Resume)},
 		{"minimum", "", "switch to the minimum rate that keeps the catheter patent", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", plain((*programmer.Programmer).MinimumRate)},
@@ -150,6 +150,7 @@ type sessionFlags struct {
 	link                        *linkFlags
 	yes, leave                  *bool
 	reason, library, population *string
+	rules                       rulesFlags
 }
 
 func (v programVerb) command() *cobra.Command {
@@ -161,6 +162,7 @@ func (v programVerb) command() *cobra.Command {
 		leave:      f.Bool("leave-stopped", false, "end the session even though the pump is stopped"),
 		library:    f.String("library", "", "the clinic's drug library file (default: the built-in library)"),
 		population: f.String("population", "", "the patient's population, where the library's rules differ"),
+		rules:      addRulesFlags(f),
 	}
 	act, check := v.setup(f)
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int { return v.run(f, sf, act, check, stdout, stderr) })
@@ -207,6 +209,10 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes")
 	}
 	pr := &programmer.Programmer{S: s, Lib: lib, Out: stdout, Reason: *reason, Population: *population, Clock: peer.WallClock}
+	if err := sf.rules.apply(pr, interactive, ask); err != nil {
+		_ = s.Close(true)
+		return f.fail("%v", err)
+	}
 	switch {
 	case *yes:
 		pr.Confirm = func(q string) bool { fmt.Fprintf(stdout, "%s yes (--yes)\n", q); return true }
@@ -222,11 +228,14 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 
 // programError explains a workflow's error and returns the exit status.
 func programError(stderr io.Writer, prog string, err error) int {
+	if status, ok := ruleError(stderr, prog, err); ok {
+		return status
+	}
 	switch {
 	case errors.Is(err, drug.ErrRefused):
-		fmt.Fprintf(stderr, "%s: refused by the drug library (a hard limit): nothing was sent\n", prog)
+		fmt.Fprintf(stderr, "%s: refused by the drug library (see the findings above): nothing was sent\n", prog)
 	case errors.Is(err, drug.ErrReasonRequired):
-		fmt.Fprintf(stderr, "%s: a finding needs a stated reason: give --reason \"...\"; nothing was sent\n", prog)
+		fmt.Fprintf(stderr, "%s: a finding needs a stated reason: give --reason \"...\" (specific: at least 10 characters); nothing was sent\n", prog)
 	case errors.Is(err, programmer.ErrNotConfirmed):
 		fmt.Fprintf(stderr, "%s: not confirmed: nothing was sent (answer y on a terminal, or add --yes)\n", prog)
 	case errors.Is(err, programmer.ErrRx):
@@ -411,12 +420,16 @@ func setupBolus(f *devFlags) (func(context.Context, *programmer.Programmer) erro
 func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
 	w := devQty[unit.Volume](f, "withdrawn", "the volume withdrawn from the reservoir (0mL at a first fill)")
 	a := devQty[unit.Volume](f, "added", "the volume now in the reservoir")
-	drugName := f.String("drug", "", "the drug filled (default: the programmed one)")
-	conc := devQty[unit.Concentration](f, "concentration", "its concentration (default: the programmed one)")
-	dose := devQty[unit.DoseRate](f, "dose", "the new daily dose, when the drug or concentration changes (default: the same dose)")
-	f.need("withdrawn", "added")
+	drugName := f.String("drug", "", "the drug filled, typed from the vial (never taken from the program)")
+	conc := devQty[unit.Concentration](f, "concentration", "its concentration, typed from the vial, e.g. 2000mcg/mL (never taken from the program)")
+	confirmDrug := f.String("confirm-drug", "", "the drug typed a second time from the vial (or give --label)")
+	confirmConc := devQty[unit.Concentration](f, "confirm-concentration", "the concentration typed a second time from the vial (or give --label)")
+	label := f.String("label", "", "the vial label's text (read or scanned), confirming what was typed once")
+	dose := devQty[unit.DoseRate](f, "dose", "the new daily dose: with an ordered change of drug or concentration (default: the same dose), or to restart after an interruption (default: the dose before)")
+	f.need("withdrawn", "added", "drug", "concentration")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
-		_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v, Dose: dose.v})
+		_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v,
+			ConfirmDrug: *confirmDrug, ConfirmConcentration: confirmConc.v, Label: *label, Dose: dose.v})
 		return err
 	}, nil
 }
