@@ -20,7 +20,9 @@ import (
 
 func mgPerML(n int64) unit.Concentration  { return unit.Concentration(n) * unit.MilligramPerMillilitre }
 func mcgPerML(n int64) unit.Concentration { return unit.Concentration(n) * unit.MicrogramPerMillilitre }
-func mcgDay(milli int64) unit.DoseRate    { return unit.DoseRate(unit.MassIn(milli, unit.Microgram) / 1000) }
+func mcgDay(milli int64) unit.DoseRate {
+	return unit.DoseRate(unit.MassIn(milli, unit.Microgram) / 1000)
+}
 
 // coreLog is the pump core's own event log (the link's records aside): what
 // a refused workflow must leave as it was.
