@@ -107,7 +107,9 @@ type PrescriptionReview struct {
 
 // MarshalJSON writes the review as the API answers it: the prescription in
 // force and the proposal (with its findings), the change of daily dose with
-// its threshold, and the verdict a recording would meet.
+// its threshold, everything a day can give, a change of what the reservoir
+// holds, and whether a recording needs a reason. (A refusal is no review:
+// the API answers it with 400.)
 func (r PrescriptionReview) MarshalJSON() ([]byte, error) {
 	type change struct {
 		Comparable bool          `json:"comparable"`
@@ -118,10 +120,6 @@ func (r PrescriptionReview) MarshalJSON() ([]byte, error) {
 		Source     string        `json:"source"`
 		Large      bool          `json:"large"`
 	}
-	type invalid struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	}
 	c := r.Change
 	out := struct {
 		Current     *Prescription `json:"current"`
@@ -129,16 +127,11 @@ func (r PrescriptionReview) MarshalJSON() ([]byte, error) {
 		Change      change        `json:"change"`
 		Most        unit.DoseRate `json:"most_per_day"`
 		FillChange  string        `json:"concentration_change,omitempty"`
-		Invalid     *invalid      `json:"invalid,omitempty"`
-		Refused     bool          `json:"refused"`
 		NeedsReason bool          `json:"needs_reason"`
-	}{Current: r.Current, Proposed: r.Proposed, Refused: r.Refused(), NeedsReason: r.NeedsReason(), Most: r.Most, FillChange: r.FillChange,
+	}{Current: r.Current, Proposed: r.Proposed, NeedsReason: r.NeedsReason(), Most: r.Most, FillChange: r.FillChange,
 		Change: change{Comparable: c.Comparable, Old: c.Old, New: c.New, Threshold: c.Threshold, Source: c.Source, Large: c.Large}}
 	if c.Comparable {
 		out.Change.Percent = &c.Change
-	}
-	if r.Invalid != nil {
-		out.Invalid = &invalid{r.Invalid.Field, r.Invalid.Message}
 	}
 	return json.Marshal(out)
 }

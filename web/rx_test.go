@@ -73,7 +73,7 @@ func TestAPILargeChangeNeedsConfirmation(t *testing.T) {
 	ch := rev["change"].(map[string]any)
 	if ch["large"] != true || ch["percent"] != "150%" || ch["threshold"] != "50%" || ch["old"] != "200 mcg/day" ||
 		rev["current"].(map[string]any)["dose_per_day"] != "200 mcg/day" || rev["proposed"].(map[string]any)["program"].(map[string]any)["rate"] != "0.25 mL/day" ||
-		rev["needs_reason"] != true || rev["refused"] != false {
+		rev["needs_reason"] != true || rev["refused"] != nil || rev["most_per_day"] != "500 mcg/day" {
 		t.Fatalf("review: %v", rev)
 	}
 	// What the pump refuses, and a hard limit, refuse at review: 400 on the field.
