@@ -76,7 +76,7 @@ prescription is checked against the drug library like any other.`},
 A trial succeeds when the reduction reaches the clinic's threshold (default 50%,
 as in payer policies for implantable infusion pumps) and functional improvement
 is recorded. Scores are numbers on the scale given (default 0 to 10).`},
-	{Name: "check", Example: "thecal calc check --drug ziconotide --concentration 25mcg/mL --dose 4.8mcg/day --at 2026-01-07T08:00:00Z --prev 2d=2.4mcg/day", New: func() Calculation { return new(CheckInput) }, Library: true, Summary: "check a prescription against the drug library", Refuses: true, About: `Checks a drug, concentration and daily dose against the drug library and the
+	{Name: "check", Example: "thecal calc check --drug ziconotide --concentration 25mcg/mL --dose 4.8mcg/day --at 2026-01-07T08:00:00Z --prev 30h=2.4mcg/day", New: func() Calculation { return new(CheckInput) }, Library: true, Summary: "check a prescription against the drug library", Refuses: true, About: `Checks a drug, concentration and daily dose against the drug library and the
 prescription history, and lists every finding: a hard limit (refused), a soft
 limit (needs a stated reason), a titration breach (step too large, too soon, too
 many this week), a first dose outside the starting range, a drug not labelled for

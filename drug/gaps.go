@@ -78,7 +78,7 @@ func (d *Drug) Gaps() []string {
 		}
 	}
 	for _, p := range d.Populations {
-		if !d.hasTitrationFor(p) {
+		if len(d.Titration) > 0 && !d.hasTitrationFor(p) {
 			add("titration (%s): no rule for this population", p)
 		}
 	}
@@ -98,7 +98,7 @@ func (d *Drug) Gaps() []string {
 		add("no interruption threshold: after any interruption of delivery, resuming the dose before is a physician's decision")
 	}
 	if d.Interruption.Restart == nil {
-		add("no reduced restart dose after an interruption: only a physician's order restarts delivery")
+		add("no reduced restart dose after an interruption: only a physician's order, with its reason, restarts delivery")
 	}
 	if len(d.PatientBolus) == 0 {
 		add("whether patient boluses are allowed is not stated: they are allowed")
