@@ -273,15 +273,9 @@ func (c *checker) patientBolus() {
 		return
 	}
 	for _, r := range c.d.PatientBolus {
-		if r.Allowed || c.p.Population != "" && r.Population != "" && r.Population != c.p.Population {
+		who, applies := c.forWhom(r.Population, "rule")
+		if r.Allowed || !applies {
 			continue
-		}
-		who := ""
-		if r.Population != "" {
-			who = " for " + r.Population + " patients"
-			if c.p.Population == "" {
-				who += " (population not stated: every rule is checked)"
-			}
 		}
 		c.add(Finding{Kind: PatientBolusNotAllowed, Severity: Refused, Field: "patient_bolus", Source: r.Source,
 			Message: fmt.Sprintf("%s: the library allows no patient bolus%s (%s)", c.d.Name, who, r.Source)})
@@ -425,19 +419,29 @@ func limit[T ~int64](c *checker, kind Kind, field, what string, l Limit[T], v T,
 	}
 }
 
+// forWhom says whether a rule for population p ("" for everyone) applies to
+// the patient — every population's does when the patient's is not stated —
+// and names whom it is for in a message.
+func (c *checker) forWhom(p, what string) (who string, applies bool) {
+	if c.p.Population != "" && p != "" && p != c.p.Population {
+		return "", false
+	}
+	if p != "" {
+		who = " for " + p + " patients"
+		if c.p.Population == "" {
+			who += " (population not stated: every " + what + " is checked)"
+		}
+	}
+	return who, true
+}
+
 func (c *checker) starting() {
 	most := c.p.most()
 	limit(c, StartingDose, "starting_dose.limit", c.mostWhat("starting dose"), c.d.Starting.Limit, most, c.dose)
 	for _, r := range c.d.Starting.Recommended {
-		if c.p.Population != "" && r.Population != "" && r.Population != c.p.Population {
+		who, applies := c.forWhom(r.Population, "range")
+		if !applies {
 			continue
-		}
-		who := ""
-		if r.Population != "" {
-			who = " for " + r.Population + " patients"
-			if c.p.Population == "" {
-				who += " (population not stated: every range is checked)"
-			}
 		}
 		rng := c.dose(r.Min) + " to " + c.dose(r.Max)
 		what := c.mostWhat("starting dose")
