@@ -300,6 +300,8 @@ type refillView struct {
 	// change of drug or concentration it orders from what the pump holds
 	// ("" when none): the refill then needs its explicit confirmation.
 	Order, Change string
+	// Filled is the recorded refill's concentration in its drug's unit.
+	Filled string
 }
 
 // observation is the post-refill checklist (the clinic's own, on the form).
@@ -324,6 +326,9 @@ func (s *Server) refillPage(w http.ResponseWriter, r *http.Request, p *page, cod
 		return clinic.Errorf(clinic.EINVALID, "", "the patient has no implanted pump to refill")
 	}
 	v := &refillView{chart: c, Result: res, Checks: observation}
+	if res != nil {
+		v.Filled = s.concText(res.Drug, res.Concentration)
+	}
 	fillDrug, fillConc := c.Implant.Drug, c.Implant.Concentration
 	if c.Refill != nil {
 		v.LastFill = fmt.Sprintf("%s of %s %s on %s", c.Refill.Added, c.Refill.Drug, s.concText(c.Refill.Drug, c.Refill.Concentration), c.Refill.At.Format("2 Jan 2006"))
