@@ -75,13 +75,19 @@ func Worst(fs []Finding) Severity {
 // Decide says whether a prescription with findings fs may go ahead with the
 // stated reason: ErrRefused if any finding refuses it; when one needs a
 // reason, ErrReasonRequired if reason is blank, a *ReasonError if it says
-// nothing specific (CheckReason); nil otherwise.
+// nothing specific (CheckReason, answering those findings); nil otherwise.
 func Decide(fs []Finding, reason string) error {
 	switch {
 	case Worst(fs) == Refused:
 		return ErrRefused
 	case Worst(fs) == NeedsReason:
-		return CheckReason(reason, fs)
+		var answers []string
+		for _, f := range fs {
+			if f.Severity >= NeedsReason {
+				answers = append(answers, f.Message, f.String())
+			}
+		}
+		return CheckReason(reason, answers...)
 	}
 	return nil
 }
@@ -89,6 +95,15 @@ func Decide(fs []Finding, reason string) error {
 // MinReason is the fewest characters a stated reason has: "typo", "ok" or
 // "x" say nothing a colleague can check later.
 const MinReason = 10
+
+// ReasonWords is the fewest different words (of two letters or more) a
+// stated reason has of its own: besides the texts it answers, taken whole
+// (an alarm's name; a finding's message), and words that only say something
+// was seen ("ok", "done", "acknowledged").
+const ReasonWords = 2
+
+// seenWords only say that something was seen: no reason, nothing done.
+const seenWords = "acknowledged acknowledge ack alarm alarms seen noted ok okay done fine yes no na"
 
 // ReasonError refuses a stated reason that says nothing specific; it wraps
 // ErrReasonRequired (a reason is still required).
@@ -103,10 +118,19 @@ func (e *ReasonError) Error() string {
 
 func (e *ReasonError) Unwrap() error { return ErrReasonRequired }
 
-// CheckReason is the rule for a stated reason: at least MinReason
-// characters, and not the text of a finding it answers, nor a piece of it
-// (a copy of the warning is no reason). ErrReasonRequired when blank.
-func CheckReason(reason string, fs []Finding) error {
+// CheckReason is the one rule for what a person states in answer to
+// something: a prescription's reason answering its findings (Decide), an
+// alarm's acknowledgement saying what was done about it (the clinic's
+// CheckStatement). answers are the texts it answers (the findings' messages,
+// the alarm's name). ErrReasonRequired when blank; a *ReasonError when it
+// has fewer than MinReason characters, is the text of one of answers or a
+// piece of it (a copy of the warning is no reason), or has fewer than
+// ReasonWords words of its own once the answers' texts and the words that
+// only say it was seen are taken out ("OCCLUSION acknowledged", "done done
+// done done"), whatever their case and punctuation. A word an answer also
+// uses still counts ("opioid-tolerant" answering a starting range for
+// opioid-tolerant patients says which range applies).
+func CheckReason(reason string, answers ...string) error {
 	r := strings.TrimSpace(reason)
 	if r == "" {
 		return ErrReasonRequired
@@ -114,12 +138,43 @@ func CheckReason(reason string, fs []Finding) error {
 	if n := utf8.RuneCountInString(r); n < MinReason {
 		return &ReasonError{Reason: r, Why: fmt.Sprintf("is %d characters: say why, specifically, in at least %d", n, MinReason)}
 	}
-	for _, f := range fs {
-		if f.Severity >= NeedsReason && (strings.Contains(plain(f.Message), plain(r)) || plain(r) == plain(f.String())) {
-			return &ReasonError{Reason: r, Why: "repeats the finding: say why it is right for this patient"}
+	for _, a := range answers {
+		if p := plain(r); p != "" && strings.Contains(plain(a), p) {
+			return &ReasonError{Reason: r, Why: "repeats the finding it answers: say why it is right for this patient"}
 		}
 	}
+	told := strings.Fields(plain(r))
+	for _, a := range answers {
+		told = without(told, strings.Fields(plain(a)))
+	}
+	seen := strings.Fields(seenWords)
+	own := map[string]bool{}
+	for _, w := range told {
+		if utf8.RuneCountInString(w) >= 2 && !slices.Contains(seen, w) {
+			own[w] = true
+		}
+	}
+	if len(own) < ReasonWords {
+		return &ReasonError{Reason: r, Why: fmt.Sprintf("says nothing of its own (fewer than %d words besides what it answers and words such as \"ok\", \"done\", \"acknowledged\"): say why, or what was done, specifically", ReasonWords)}
+	}
 	return nil
+}
+
+// without is words with every run equal to phrase taken out.
+func without(words, phrase []string) []string {
+	if len(phrase) == 0 {
+		return words
+	}
+	var out []string
+	for i := 0; i < len(words); {
+		if i+len(phrase) <= len(words) && slices.Equal(words[i:i+len(phrase)], phrase) {
+			i += len(phrase)
+			continue
+		}
+		out = append(out, words[i])
+		i++
+	}
+	return out
 }
 
 // plain is s in lower case with every run of other than letters and digits

@@ -273,6 +273,36 @@ func TestReasonIsSpecific(t *testing.T) {
 	}
 }
 
+// TestCheckReasonOneRule: the stated reason of a prescription and the note
+// of an alarm's acknowledgement are judged by one rule. What answers the
+// alarm's name, or a finding's whole text, with nothing of its own is
+// refused; a word the finding also uses still counts.
+func TestCheckReasonOneRule(t *testing.T) {
+	start := Finding{Kind: StartingDose, Severity: NeedsReason, Message: "starting dose 5 mg/day is above the recommended starting range for opioid-tolerant patients, 1 mg/day"}
+	step := Finding{Kind: TitrationStep, Severity: NeedsReason, Message: "increase of 40 mcg/day (20%) is larger than the soft largest step, 15% of the current dose (cerebral); 30% (spinal): spasticity of spinal origin"}
+	for _, c := range []struct {
+		text    string
+		answers []string
+		ok      bool
+	}{
+		{"OCCLUSION acknowledged", []string{"OCCLUSION"}, false},
+		{"EMPTY RESERVOIR acknowledged", []string{"EMPTY_RESERVOIR"}, false},
+		{"occlusion occlusion seen", []string{"OCCLUSION"}, false},
+		{"done done done done", []string{"OCCLUSION"}, false},
+		{"!!!!!!!!!!!!", nil, false},
+		{start.Message + ", ok", []string{start.Message, start.String()}, false},
+		{"reservoir refilled, pump restarted", []string{"EMPTY_RESERVOIR"}, true},
+		{"catheter checked", []string{"OCCLUSION"}, true},
+		{"spasticity, spinal origin", []string{step.Message, step.String()}, true},
+	} {
+		err := CheckReason(c.text, c.answers...)
+		var re *ReasonError
+		if c.ok != (err == nil) || err != nil && (!errors.As(err, &re) || !errors.Is(err, ErrReasonRequired)) {
+			t.Errorf("CheckReason(%q, %q) = %v, want ok %v (else a *ReasonError)", c.text, c.answers, err, c.ok)
+		}
+	}
+}
+
 // TestPatientBolusRule: where the library says patient boluses are not
 // allowed, for the patient's population or for everyone, a prescription with
 // one is refused; where it is silent they are allowed.
