@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -343,4 +346,177 @@ func (s *Service) Audit(ctx context.Context, after int64, limit int) ([]*AuditEn
 		return err
 	})
 	return out, err
+}
+
+// AuditFilter selects audit entries for the audit view.
+type AuditFilter struct {
+	Actor     string    // the username (or "token:NAME") who acted, "" for all
+	PatientID int64     // 0 for all
+	Action    string    // an action ("refill.create") or an entity ("refill"), "" for all
+	From, To  time.Time // bounds on the time (inclusive, exclusive); zero for none
+	Oldest    bool      // oldest first (default newest first)
+	Limit     int
+	Offset    int
+}
+
+// AuditRow is an entry as the audit view shows it: the person and the
+// patient by name, and every change as old → new.
+type AuditRow struct {
+	*AuditEntry
+	ActorName   string   `json:"actor_name,omitempty"`
+	PatientName string   `json:"patient_name,omitempty"`
+	Changes     []Change `json:"changes,omitempty"`
+}
+
+// AuditPage is one page of the audit view and how many entries match.
+type AuditPage struct {
+	Entries []*AuditRow `json:"entries"`
+	Total   int         `json:"total"`
+	Limit   int         `json:"limit"`
+	Offset  int         `json:"offset"`
+}
+
+func (f *AuditFilter) check() error {
+	var err error
+	if f.Limit, err = pageLimit(f.Limit, f.Offset); err != nil {
+		return err
+	}
+	switch {
+	case len(f.Actor) > 200:
+		return Errorf(EINVALID, "actor", "is at most 200 bytes")
+	case len(f.Action) > 64:
+		return Errorf(EINVALID, "action", "is at most 64 bytes")
+	case f.PatientID < 0:
+		return Errorf(EINVALID, "patient_id", "must be a patient id")
+	case !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From):
+		return Errorf(EINVALID, "to", "must be after from")
+	}
+	return nil
+}
+
+// AuditLog returns a page of the audit trail as people read it: filtered,
+// with names for users and patients and each change as old → new.
+func (s *Service) AuditLog(ctx context.Context, f AuditFilter) (*AuditPage, error) {
+	if err := s.allow(ctx, ReadAudit); err != nil {
+		return nil, err
+	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	pg := &AuditPage{Limit: f.Limit, Offset: f.Offset, Entries: []*AuditRow{}}
+	err := s.Store.View(ctx, func(tx Tx) error {
+		es, err := tx.AuditLog(f)
+		if err != nil {
+			return err
+		}
+		if pg.Total, err = tx.CountAudit(f); err != nil {
+			return err
+		}
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for _, u := range users {
+			names[u.Username] = u.Name
+		}
+		patients := map[int64]string{}
+		for _, e := range es {
+			row := &AuditRow{AuditEntry: e, ActorName: names[e.Actor], Changes: AuditChanges(e.Before, e.After)}
+			if e.Actor == System.Name {
+				row.ActorName = "Thecal (the server)"
+			}
+			if e.PatientID != 0 {
+				name, ok := patients[e.PatientID]
+				if !ok {
+					if p, err := tx.Patient(e.PatientID); err == nil {
+						name = p.FamilyName + ", " + p.GivenName
+					} else if ErrorCode(err) != ENOTFOUND {
+						return err
+					}
+					patients[e.PatientID] = name
+				}
+				row.PatientName = name
+			}
+			pg.Entries = append(pg.Entries, row)
+		}
+		return nil
+	})
+	return pg, err
+}
+
+// Change is one field an audit entry changed, as text: "" for a value that
+// was not there.
+type Change struct {
+	Field string `json:"field"`
+	Old   string `json:"old,omitempty"`
+	New   string `json:"new,omitempty"`
+}
+
+// AuditChanges lists the fields that differ between an entry's before and
+// after (nested fields by dotted path: "program.rate", "flex[1].at"), in the
+// order of the paths. The version and the update time, which every change
+// moves, are left out.
+func AuditChanges(before, after json.RawMessage) []Change {
+	old, cur := map[string]string{}, map[string]string{}
+	flatten("", decodeAny(before), old)
+	flatten("", decodeAny(after), cur)
+	var out []Change
+	for k, v := range cur {
+		if o := old[k]; o != v {
+			out = append(out, Change{Field: k, Old: o, New: v})
+		}
+	}
+	for k, o := range old {
+		if _, ok := cur[k]; !ok {
+			out = append(out, Change{Field: k, Old: o})
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
+	return out
+}
+
+func decodeAny(b json.RawMessage) any {
+	var v any
+	if len(b) == 0 || json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	return v
+}
+
+// flatten writes every leaf of v under its dotted path.
+func flatten(path string, v any, out map[string]string) {
+	switch x := v.(type) {
+	case nil:
+		if path != "" {
+			out[path] = ""
+		}
+	case map[string]any:
+		for k, e := range x {
+			if path == "" && (k == "version" || k == "updated_at") {
+				continue
+			}
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			flatten(p, e, out)
+		}
+	case []any:
+		if len(x) == 0 && path != "" {
+			out[path] = ""
+		}
+		for i, e := range x {
+			flatten(path+"["+strconv.Itoa(i)+"]", e, out)
+		}
+	case string:
+		out[path] = x
+	case bool:
+		out[path] = strconv.FormatBool(x)
+	case float64:
+		out[path] = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		b, _ := json.Marshal(x)
+		out[path] = string(b)
+	}
 }

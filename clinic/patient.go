@@ -116,20 +116,6 @@ func (s *Service) Patient(ctx context.Context, id int64) (*Patient, error) {
 	return p, err
 }
 
-// Patients lists patients matching f.
-func (s *Service) Patients(ctx context.Context, f PatientFilter) ([]*Patient, error) {
-	f.Limit = clampLimit(f.Limit)
-	if f.Offset < 0 {
-		return nil, Errorf(EINVALID, "offset", "must not be negative")
-	}
-	var out []*Patient
-	err := s.view(ctx, ReadRecords, func(tx Tx) (err error) {
-		out, err = tx.Patients(f)
-		return err
-	})
-	return out, err
-}
-
 // PatientRecord returns everything held about a patient, with its worklist.
 func (s *Service) PatientRecord(ctx context.Context, id int64) (*PatientRecord, error) {
 	if err := s.allow(ctx, ReadRecords); err != nil {

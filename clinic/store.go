@@ -62,7 +62,14 @@ type Tx interface {
 	CreatePatient(p *Patient) error // sets ID, Version 1; ECONFLICT on a duplicate MRN
 	UpdatePatient(p *Patient) error // version-checked as UpdateUser
 	Patient(id int64) (*Patient, error)
-	Patients(f PatientFilter) ([]*Patient, error)
+	// Patients returns one page of the patients f selects, in its order;
+	// CountPatients how many it selects in all. f.Words are matched through
+	// the database's text index (SQLite FTS5, PostgreSQL full text), each
+	// as the start of a word of PatientIndex.Search.
+	Patients(f PatientFilter) ([]*PatientRow, error)
+	CountPatients(f PatientFilter) (int, error)
+	// IndexPatient sets a patient's list columns and search words.
+	IndexPatient(ix *PatientIndex) error
 	// PatientsAfter returns up to limit patients with an ID above afterID,
 	// in ID order (the audit verification reads them all).
 	PatientsAfter(afterID int64, limit int) ([]*Patient, error)
@@ -80,8 +87,10 @@ type Tx interface {
 
 	// ReplaceWork sets a patient's worklist items to items.
 	ReplaceWork(patientID int64, items []WorkItem) error
-	// Work returns items shown at q.Now, most urgent first (priority, then due).
+	// Work returns a page of the items q selects, in q.Sort's order (most
+	// urgent first: priority, then due); CountWork how many it selects.
 	Work(q WorkQuery) ([]WorkItem, error)
+	CountWork(q WorkQuery) (int, error)
 
 	// CreateLibraryVersion saves a published drug library version (with its
 	// file) and sets its ID; ECONFLICT when the version name exists. Stored
@@ -111,6 +120,14 @@ type Tx interface {
 	AuditHead() (seq int64, hash string, err error)
 	AppendAudit(e *AuditEntry) error
 	Audit(afterSeq int64, limit int) ([]*AuditEntry, error)
+	// AuditLog returns a page of the entries f selects, newest first (or
+	// oldest first with f.Oldest); CountAudit how many it selects.
+	AuditLog(f AuditFilter) ([]*AuditEntry, error)
+	CountAudit(f AuditFilter) (int, error)
+
+	// Secret returns the shared secret of that name, storing fresh as it
+	// when there is none yet: every server on the database gets the same.
+	Secret(name string, fresh []byte) ([]byte, error)
 }
 
 // Record is the stored form of a patient record: the columns queries need and
@@ -140,19 +157,17 @@ type RecordFilter struct {
 	Limit     int
 }
 
-// PatientFilter selects patients: Query matches the start of the MRN or the
-// family name, case-insensitively.
-type PatientFilter struct {
-	Query  string
-	Limit  int
-	Offset int
-}
-
 // WorkQuery selects worklist items shown at Now.
 type WorkQuery struct {
 	Now       time.Time
 	Kind      WorkKind // "" for all
 	PatientID int64    // 0 for all
-	Limit     int
-	Offset    int
+	Priority  int      // 1 urgent, 2 high, 3 normal; 0 for all
+	Drug      string   // the patient's drug, "" for all
+	// DueFrom and DueTo bound the due date (inclusive, exclusive); zero for
+	// no bound.
+	DueFrom, DueTo time.Time
+	Sort           string // "urgency" (default), "due", "patient"
+	Limit          int
+	Offset         int
 }

@@ -48,6 +48,13 @@ type WorkItem struct {
 	Due          time.Time `json:"due"`
 	Reason       string    `json:"reason"`
 	Status       string    `json:"status,omitempty"` // upcoming, due, overdue (at the time of reading)
+	// Drug is the patient's drug (the prescription in force, else the
+	// pump's fill); a refill item also says what to prepare: the drug's
+	// concentration and the volume (the pump's reservoir, filled to its
+	// capacity).
+	Drug          string             `json:"drug,omitempty"`
+	Concentration unit.Concentration `json:"concentration,omitempty"`
+	Volume        unit.Volume        `json:"volume,omitempty"`
 }
 
 func (w *WorkItem) setStatus(now time.Time) {
@@ -78,7 +85,10 @@ func (s *Service) refreshWork(tx Tx, patientID int64, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return tx.ReplaceWork(patientID, s.PatientWork(snap, now))
+	if err := tx.ReplaceWork(patientID, s.PatientWork(snap, now)); err != nil {
+		return err
+	}
+	return tx.IndexPatient(IndexOf(snap, now))
 }
 
 func loadSnapshot(tx Tx, id int64) (*Snapshot, error) {
@@ -133,7 +143,7 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 	im := activeOf(snap.Implants)
 	if im != nil {
 		dates := s.PatientDates(snap, now)
-		s.refillItem(add, &dates)
+		s.refillItem(add, im, snap.Prescriptions, &dates, now)
 		s.replacementItem(add, im, &dates, now)
 		trendItem(add, s.Settings, im, snap.Prescriptions)
 		if rf := snap.LastRefill; rf != nil && rf.ImplantID == im.ID && rf.ReviewedAt == nil {
@@ -145,6 +155,14 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 		}
 		s.mismatchItem(add, im, snap.Prescriptions, snap.LastRefill, now)
 	}
+	patientDrug := IndexOf(snap, now).Drug
+	defer func() {
+		for i := range items {
+			if items[i].Drug == "" {
+				items[i].Drug = patientDrug
+			}
+		}
+	}()
 	for _, a := range snap.OpenAlarms {
 		switch {
 		case a.Critical:
@@ -256,7 +274,7 @@ func (s *Service) concText(drugName string, c unit.Concentration) string {
 // refillItem lists the next refill (Dates.NextRefill): urgent when the pump
 // reported a low or empty reservoir; high risk for a drug whose withdrawal is
 // dangerous (hazard H4).
-func (s *Service) refillItem(add func(WorkItem), d *Dates) {
+func (s *Service) refillItem(add func(WorkItem), im *Implant, rxs []*Prescription, d *Dates, now time.Time) {
 	next := d.NextRefill
 	if next == nil {
 		return
@@ -272,7 +290,12 @@ func (s *Service) refillItem(add func(WorkItem), d *Dates) {
 		pr = min(pr, High)
 		reason += fmt.Sprintf("; HIGH RISK: stopping %s abruptly can cause life-threatening withdrawal (hazard H4)", dr.Name)
 	}
-	add(WorkItem{Kind: WorkRefill, Priority: pr, HighRisk: high, ShowFrom: next.Date.Add(-s.Settings.RefillLead), Due: next.Date, Reason: reason})
+	w := WorkItem{Kind: WorkRefill, Priority: pr, HighRisk: high, ShowFrom: next.Date.Add(-s.Settings.RefillLead), Due: next.Date,
+		Reason: reason, Drug: d.Drug, Volume: im.Model.Reservoir()}
+	if rx := currentRx(im, rxs, now); rx != nil { // prepare what the program is for
+		w.Drug, w.Concentration = rx.Program.Drug, rx.Program.Concentration
+	}
+	add(w)
 }
 
 // replacementItem lists the pump's replacement (Dates.Replacement): urgent at
@@ -363,20 +386,76 @@ func orText(s, def string) string {
 	return typeText(s)
 }
 
-// Worklist returns the clinic's worklist at the current time, most urgent first.
-func (s *Service) Worklist(ctx context.Context, q WorkQuery) ([]WorkItem, error) {
-	q.Now = s.now()
-	q.Limit = clampLimit(q.Limit)
-	if q.Offset < 0 {
-		return nil, Errorf(EINVALID, "offset", "must not be negative")
+// WorkPage is one page of the worklist and how many items match in all.
+type WorkPage struct {
+	Items  []WorkItem `json:"items"`
+	Total  int        `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+}
+
+var workKinds = []WorkKind{WorkRefill, WorkReplacement, WorkCriticalAlarm, WorkAlarm, WorkFollowUp, WorkTrial, WorkDoseTrend,
+	WorkDiscrepancy, WorkDrugMismatch}
+
+// WorkKinds lists the kinds of worklist item.
+func WorkKinds() []WorkKind { return workKinds }
+
+var workSorts = []string{"urgency", "due", "patient"}
+
+func (q *WorkQuery) check() error {
+	var err error
+	if q.Limit, err = pageLimit(q.Limit, q.Offset); err != nil {
+		return err
 	}
-	var items []WorkItem
-	err := s.view(ctx, ReadRecords, func(tx Tx) (err error) {
-		items, err = tx.Work(q)
+	switch {
+	case q.Kind != "" && !contains(workKinds, q.Kind):
+		return Errorf(EINVALID, "kind", "%q is not a kind of worklist item", q.Kind)
+	case q.Priority < 0 || q.Priority > Normal:
+		return Errorf(EINVALID, "priority", "must be 1 (urgent), 2 (high) or 3 (normal)")
+	case len(q.Drug) > 64:
+		return Errorf(EINVALID, "drug", "is at most 64 bytes")
+	case !q.DueFrom.IsZero() && !q.DueTo.IsZero() && !q.DueTo.After(q.DueFrom):
+		return Errorf(EINVALID, "due_to", "must be after due_from")
+	}
+	if q.Sort == "" {
+		q.Sort = "urgency"
+	}
+	if !contains(workSorts, q.Sort) {
+		return Errorf(EINVALID, "sort", "must be urgency, due or patient")
+	}
+	return nil
+}
+
+// WorklistPage returns one page of the clinic's worklist at the current
+// time, with the number of items matching q.
+func (s *Service) WorklistPage(ctx context.Context, q WorkQuery) (*WorkPage, error) {
+	if err := s.allow(ctx, ReadRecords); err != nil {
+		return nil, err
+	}
+	q.Now = s.now()
+	if err := q.check(); err != nil {
+		return nil, err
+	}
+	pg := &WorkPage{Limit: q.Limit, Offset: q.Offset}
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		if pg.Items, err = tx.Work(q); err != nil {
+			return err
+		}
+		pg.Total, err = tx.CountWork(q)
 		return err
 	})
-	for i := range items {
-		items[i].setStatus(q.Now)
+	for i := range pg.Items {
+		pg.Items[i].setStatus(q.Now)
 	}
-	return items, err
+	return pg, err
+}
+
+// Worklist returns one page of the clinic's worklist at the current time,
+// most urgent first.
+func (s *Service) Worklist(ctx context.Context, q WorkQuery) ([]WorkItem, error) {
+	pg, err := s.WorklistPage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return pg.Items, nil
 }

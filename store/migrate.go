@@ -27,6 +27,7 @@ type Migration struct {
 // (clinic.ConvertPrescriptions), not by SQL behind it.
 var conversions = map[string]func(clinic.Tx, time.Time) (int, error){
 	"prescription_program.sql": clinic.ConvertPrescriptions,
+	"patient_index.sql":        clinic.IndexPatients,
 }
 
 // Migrations reads NNNN_name.sql files from fsys, in order of their number.

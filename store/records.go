@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,34 +90,89 @@ func (t *tx) PatientsAfter(after int64, limit int) ([]*clinic.Patient, error) {
 	return out, rows.Err()
 }
 
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
+// patientWhere is the WHERE clause (over patient_index x) of a patient list.
+func (t *tx) patientWhere(f clinic.PatientFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if len(f.Words) > 0 {
+		conds = append(conds, t.d.Search)
+		args = append(args, t.d.SearchQuery(f.Words))
+	}
+	for _, c := range []struct{ col, v string }{{"x.status", string(f.Status)}, {"x.drug", f.Drug}, {"x.model", f.Model}} {
+		if c.v != "" {
+			conds = append(conds, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.Patient, error) {
-	q := "SELECT id, version, data, created_at, updated_at FROM patients"
-	var args []any
-	if f.Query != "" {
-		q += ` WHERE mrn LIKE ? ESCAPE '\' OR family_lower LIKE ? ESCAPE '\'`
-		args = append(args, likePrefix(f.Query), likePrefix(strings.ToLower(f.Query)))
+var patientOrder = map[string]string{
+	"name":   " ORDER BY x.sort_name, x.patient_id",
+	"mrn":    " ORDER BY p.mrn",
+	"newest": " ORDER BY p.id DESC",
+}
+
+func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, error) {
+	where, args := t.patientWhere(f)
+	order, ok := patientOrder[f.Sort]
+	if !ok {
+		order = patientOrder["name"]
 	}
-	q += " ORDER BY family_lower, id LIMIT ? OFFSET ?"
-	args = append(args, f.Limit, f.Offset)
-	rows, err := t.tx.QueryContext(t.ctx, t.q(q), args...)
+	q := "SELECT p.id, p.version, p.data, p.created_at, p.updated_at, x.status, x.drug, x.model, x.serial" +
+		" FROM patient_index x JOIN patients p ON p.id = x.patient_id" + where + order + " LIMIT ? OFFSET ?"
+	rows, err := t.tx.QueryContext(t.ctx, t.q(q), append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer rows.Close()
-	out := []*clinic.Patient{}
+	out := []*clinic.PatientRow{}
 	for rows.Next() {
-		p, err := scanPatient(rows)
+		var r clinic.PatientRow
+		var status string
+		p, err := scanPatient(scanTail(rows, &status, &r.Drug, &r.Model, &r.Serial))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		r.Patient, r.Status = p, clinic.PatientStatus(status)
+		out = append(out, &r)
 	}
 	return out, rows.Err()
+}
+
+// scanTail scans a row whose first columns a scan function reads and whose
+// last ones are tail.
+func scanTail(row interface{ Scan(...any) error }, tail ...any) interface{ Scan(...any) error } {
+	return scanFunc(func(dest ...any) error { return row.Scan(append(dest, tail...)...) })
+}
+
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+func (t *tx) CountPatients(f clinic.PatientFilter) (int, error) {
+	where, args := t.patientWhere(f)
+	var n int
+	if err := t.queryRow("SELECT COUNT(*) FROM patient_index x"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
+}
+
+func (t *tx) IndexPatient(ix *clinic.PatientIndex) error {
+	// Unchanged columns write nothing (and leave the text index alone).
+	_, err := t.exec(`INSERT INTO patient_index (patient_id, sort_name, status, drug, model, serial, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (patient_id) DO UPDATE SET sort_name = excluded.sort_name, status = excluded.status, drug = excluded.drug,
+			model = excluded.model, serial = excluded.serial, search = excluded.search
+		WHERE patient_index.sort_name <> excluded.sort_name OR patient_index.status <> excluded.status
+			OR patient_index.drug <> excluded.drug OR patient_index.model <> excluded.model
+			OR patient_index.serial <> excluded.serial OR patient_index.search <> excluded.search`,
+		ix.PatientID, ix.SortName, string(ix.Status), ix.Drug, ix.Model, ix.Serial, ix.Search)
+	return err
 }
 
 // ---- records ----
@@ -250,22 +306,38 @@ func (t *tx) ReplaceWork(patientID int64, items []clinic.WorkItem) error {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO work_items (patient_id, kind, record_id, priority, high_risk, acknowledged, show_from, due, reason) VALUES ")
-	args := make([]any, 0, 9*len(items))
+	b.WriteString("INSERT INTO work_items (patient_id, kind, record_id, priority, high_risk, acknowledged, show_from, due, reason, drug, concentration, volume) VALUES ")
+	args := make([]any, 0, 12*len(items))
 	for i, w := range items {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, patientID, string(w.Kind), w.RecordID, w.Priority, w.HighRisk, w.Acknowledged, ms(w.ShowFrom), ms(w.Due), w.Reason)
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, patientID, string(w.Kind), w.RecordID, w.Priority, w.HighRisk, w.Acknowledged, ms(w.ShowFrom), ms(w.Due), w.Reason,
+			w.Drug, text(w.Concentration), text(w.Volume))
 	}
 	_, err := t.exec(b.String(), args...)
 	return err
 }
 
-func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
-	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason
-		FROM work_items w JOIN patients p ON p.id = w.patient_id WHERE w.show_from <= ?`
+// text is a quantity as stored ("2000 mcg/mL"), "" for none.
+func text[Q interface {
+	~int64
+	MarshalText() ([]byte, error)
+}](q Q) string {
+	if q == 0 {
+		return ""
+	}
+	b, err := q.MarshalText()
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// workWhere is the WHERE clause (over work_items w) of a worklist query.
+func workWhere(q clinic.WorkQuery) (string, []any) {
+	s := " WHERE w.show_from <= ?"
 	args := []any{ms(q.Now)}
 	if q.Kind != "" {
 		s += " AND w.kind = ?"
@@ -275,7 +347,43 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 		s += " AND w.patient_id = ?"
 		args = append(args, q.PatientID)
 	}
-	s += " ORDER BY w.priority, w.due, w.patient_id, w.kind LIMIT ? OFFSET ?"
+	if q.Priority != 0 {
+		s += " AND w.priority = ?"
+		args = append(args, q.Priority)
+	}
+	if q.Drug != "" {
+		s += " AND w.drug = ?"
+		args = append(args, q.Drug)
+	}
+	if !q.DueFrom.IsZero() {
+		s += " AND w.due >= ?"
+		args = append(args, ms(q.DueFrom))
+	}
+	if !q.DueTo.IsZero() {
+		s += " AND w.due < ?"
+		args = append(args, ms(q.DueTo))
+	}
+	return s, args
+}
+
+var workOrder = map[string]string{
+	"urgency": " ORDER BY w.priority, w.due, w.patient_id, w.kind",
+	"due":     " ORDER BY w.due, w.priority, w.patient_id, w.kind",
+	"patient": " ORDER BY x.sort_name, w.patient_id, w.priority, w.due, w.kind",
+}
+
+func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
+	where, args := workWhere(q)
+	order, ok := workOrder[q.Sort]
+	if !ok {
+		order = workOrder["urgency"]
+	}
+	join := ""
+	if q.Sort == "patient" {
+		join = " JOIN patient_index x ON x.patient_id = w.patient_id"
+	}
+	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason, w.drug, w.concentration, w.volume
+		FROM work_items w JOIN patients p ON p.id = w.patient_id` + join + where + order + " LIMIT ? OFFSET ?"
 	args = append(args, q.Limit, q.Offset)
 	rows, err := t.tx.QueryContext(t.ctx, t.q(s), args...)
 	if err != nil {
@@ -285,9 +393,9 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 	out := []clinic.WorkItem{}
 	for rows.Next() {
 		var w clinic.WorkItem
-		var kind, data string
+		var kind, data, conc, vol string
 		var show, due int64
-		if err := rows.Scan(&w.PatientID, &data, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &w.Acknowledged, &show, &due, &w.Reason); err != nil {
+		if err := rows.Scan(&w.PatientID, &data, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &w.Acknowledged, &show, &due, &w.Reason, &w.Drug, &conc, &vol); err != nil {
 			return nil, err
 		}
 		var p struct {
@@ -298,9 +406,28 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 		_ = json.Unmarshal([]byte(data), &p)
 		w.Kind, w.ShowFrom, w.Due = clinic.WorkKind(kind), fromMS(show), fromMS(due)
 		w.Patient, w.MRN = p.Family+", "+p.Given, p.MRN
+		if conc != "" {
+			if err := w.Concentration.UnmarshalText([]byte(conc)); err != nil {
+				return nil, fmt.Errorf("store: work item concentration %q: %w", conc, err)
+			}
+		}
+		if vol != "" {
+			if err := w.Volume.UnmarshalText([]byte(vol)); err != nil {
+				return nil, fmt.Errorf("store: work item volume %q: %w", vol, err)
+			}
+		}
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+func (t *tx) CountWork(q clinic.WorkQuery) (int, error) {
+	where, args := workWhere(q)
+	var n int
+	if err := t.queryRow("SELECT COUNT(*) FROM work_items w"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
 }
 
 // ---- idempotency keys ----
@@ -363,11 +490,67 @@ func (t *tx) AppendAudit(e *clinic.AuditEntry) error {
 	return err
 }
 
+const auditCols = "seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, record_hash, prev_hash, hash"
+
 func (t *tx) Audit(after int64, limit int) ([]*clinic.AuditEntry, error) {
-	rows, err := t.tx.QueryContext(t.ctx, t.q(`SELECT seq, at, actor, actor_id, action, entity, entity_id, patient_id, before_json, after_json, record_hash, prev_hash, hash
-		FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+	return t.auditRows("SELECT "+auditCols+" FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+}
+
+// auditWhere is the WHERE clause of an audit view query; "" for none.
+func auditWhere(f clinic.AuditFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if f.Actor != "" {
+		conds, args = append(conds, "actor = ?"), append(args, f.Actor)
+	}
+	if f.PatientID != 0 {
+		conds, args = append(conds, "patient_id = ?"), append(args, f.PatientID)
+	}
+	if f.Action != "" {
+		if strings.Contains(f.Action, ".") {
+			conds, args = append(conds, "action = ?"), append(args, f.Action)
+		} else {
+			conds, args = append(conds, "entity = ?"), append(args, f.Action)
+		}
+	}
+	if !f.From.IsZero() {
+		conds, args = append(conds, "at >= ?"), append(args, ms(f.From))
+	}
+	if !f.To.IsZero() {
+		conds, args = append(conds, "at < ?"), append(args, ms(f.To))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func (t *tx) AuditLog(f clinic.AuditFilter) ([]*clinic.AuditEntry, error) {
+	where, args := auditWhere(f)
+	order := " ORDER BY seq DESC"
+	if f.Oldest {
+		order = " ORDER BY seq"
+	}
+	return t.auditRows("SELECT "+auditCols+" FROM audit"+where+order+" LIMIT ? OFFSET ?", append(args, f.Limit, f.Offset)...)
+}
+
+func (t *tx) CountAudit(f clinic.AuditFilter) (int, error) {
+	where, args := auditWhere(f)
+	q := "SELECT COUNT(*) FROM audit" + where
+	if where == "" {
+		q = "SELECT seq FROM audit_head WHERE id = 1" // the chain is numbered without gaps
+	}
+	var n int
+	if err := t.queryRow(q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
+}
+
+func (t *tx) auditRows(q string, args ...any) ([]*clinic.AuditEntry, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.q(q), args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer rows.Close()
 	out := []*clinic.AuditEntry{}
@@ -382,4 +565,18 @@ func (t *tx) Audit(after int64, limit int) ([]*clinic.AuditEntry, error) {
 		out = append(out, &e)
 	}
 	return out, rows.Err()
+}
+
+// ---- shared secrets ----
+
+func (t *tx) Secret(name string, fresh []byte) ([]byte, error) {
+	if _, err := t.exec("INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+		name, hex.EncodeToString(fresh), time.Now().UnixMilli()); err != nil {
+		return nil, err
+	}
+	var v string
+	if err := t.queryRow("SELECT value FROM server_secrets WHERE name = ?", name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("store: secret %s: %w", name, err)
+	}
+	return hex.DecodeString(v)
 }

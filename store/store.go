@@ -28,6 +28,11 @@ type Dialect struct {
 	// IsRetryable reports whether a transaction that failed with err may simply
 	// be run again (a serialization failure or deadlock).
 	IsRetryable func(err error) bool
+	// Search is the condition (over patient_index x, with one placeholder)
+	// that a patient's search words match a query; SearchQuery makes the
+	// query's argument from the words, each to match the start of a word.
+	Search      string
+	SearchQuery func(words []string) string
 }
 
 // DB is a clinic.Store on a SQL database. Writes go through W; reads through R

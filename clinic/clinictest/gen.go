@@ -176,5 +176,8 @@ func genPatient(tx clinic.Tx, svc *clinic.Service, rng *rand.Rand, i, years int,
 			}
 		}
 	}
-	return tx.ReplaceWork(p.ID, svc.PatientWork(snap, now))
+	if err := tx.ReplaceWork(p.ID, svc.PatientWork(snap, now)); err != nil {
+		return err
+	}
+	return tx.IndexPatient(clinic.IndexOf(snap, now))
 }

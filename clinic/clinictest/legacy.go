@@ -145,3 +145,22 @@ func CheckLegacy(t *testing.T, st clinic.Store, patientID int64) {
 }
 
 func mustRate(s string) unit.Rate { return must[unit.Rate](s) }
+
+// CheckIndexed checks that the patient InsertLegacy wrote before the
+// migration that adds the patient list's index was indexed by its Go step:
+// found by name in any order and by pump serial, with its list columns.
+func CheckIndexed(t *testing.T, st clinic.Store, patientID int64) {
+	t.Helper()
+	svc := clinic.NewService(st, nil, nil)
+	sys := clinic.NewContext(t.Context(), clinic.System)
+	for _, q := range []string{"lena legacy", "L-SN-1", "morphine"} {
+		pg, err := svc.PatientList(sys, clinic.PatientFilter{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.Total != 1 || pg.Patients[0].ID != patientID || pg.Patients[0].Status != clinic.StatusImplanted ||
+			pg.Patients[0].Model != "TP-20" || pg.Patients[0].Drug != "morphine" {
+			t.Errorf("search %q after the migration: %d found, %+v", q, pg.Total, pg.Patients)
+		}
+	}
+}

@@ -203,6 +203,9 @@ func Run(t *testing.T, open Opener) {
 		{"RulesInterruptionNeedsARestartOrder", testInterruption},
 		{"RulesFillConfirmedByTheLabel", testFillFromLabel},
 		{"RulesFirstBaclofenDoseAgainstScreening", testScreeningFirstDose},
+		{"PatientSearchFiltersPaging", testPatientSearch},
+		{"WorklistFiltersTotalsRefillPreparation", testWorklistFilters},
+		{"AuditViewFiltersNamesChanges", testAuditView},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })

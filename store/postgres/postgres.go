@@ -37,6 +37,15 @@ var Dialect = store.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
 	},
+	// Full text: every word a prefix ('maria':*), all of them (&).
+	Search: "x.search_tsv @@ to_tsquery('simple', ?)",
+	SearchQuery: func(words []string) string {
+		q := make([]string, len(words))
+		for i, w := range words {
+			q[i] = "'" + strings.ReplaceAll(w, "'", "''") + "':*"
+		}
+		return strings.Join(q, " & ")
+	},
 }
 
 // migrationLock is the advisory lock held while migrating: servers starting

@@ -88,6 +88,7 @@ func TestPrescriptionMigration(t *testing.T) {
 	}
 	defer db.Close()
 	clinictest.CheckLegacy(t, db, pid)
+	clinictest.CheckIndexed(t, db, pid)
 }
 
 func TestAuditAppendOnly(t *testing.T) {

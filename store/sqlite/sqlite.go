@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -35,6 +36,15 @@ var Dialect = store.Dialect{
 	IsRetryable: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY)
+	},
+	// FTS5: every word a prefix ("maria"*), all of them (implicit AND).
+	Search: "x.patient_id IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ?)",
+	SearchQuery: func(words []string) string {
+		q := make([]string, len(words))
+		for i, w := range words {
+			q[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+		}
+		return strings.Join(q, " ")
 	},
 }
 

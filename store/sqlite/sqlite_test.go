@@ -98,4 +98,5 @@ func TestPrescriptionMigration(t *testing.T) {
 	}
 	defer db.Close()
 	clinictest.CheckLegacy(t, db, pid)
+	clinictest.CheckIndexed(t, db, pid)
 }
