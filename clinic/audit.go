@@ -355,7 +355,10 @@ type AuditFilter struct {
 	Action    string    // an action ("refill.create") or an entity ("refill"), "" for all
 	From, To  time.Time // bounds on the time (inclusive, exclusive); zero for none
 	Oldest    bool      // oldest first (default newest first)
-	Limit     int
+	// After and Before bound the sequence number (exclusive; 0 for none):
+	// walking the chain on from an entry, or an export page after page.
+	After, Before int64
+	Limit         int
 	Offset    int
 }
 
@@ -388,6 +391,8 @@ func (f *AuditFilter) check() error {
 		return Errorf(EINVALID, "action", "is at most 64 bytes")
 	case f.PatientID < 0:
 		return Errorf(EINVALID, "patient_id", "must be a patient id")
+	case f.After < 0 || f.Before < 0:
+		return Errorf(EINVALID, "after", "must not be negative")
 	case !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From):
 		return Errorf(EINVALID, "to", "must be after from")
 	}
@@ -519,4 +524,16 @@ func flatten(path string, v any, out map[string]string) {
 		b, _ := json.Marshal(x)
 		out[path] = string(b)
 	}
+}
+
+// AuditActions lists the actions the audit trail records, for the audit
+// view's filter ("KIND.create" and "KIND.update" for every record kind).
+func AuditActions() []string {
+	out := []string{"patient.create", "patient.update", "patient.read", "patient.export", "prescription.convert",
+		"user.create", "user.update", "user.end_access", "user.two_factor", "token.create", "token.revoke",
+		"session.create", "session.fail", "signin.lock", "security.resolve", "library.publish"}
+	for _, k := range []Kind{KindTrial, KindImplant, KindPrescription, KindRefill, KindFollowUp, KindComplication, KindSideEffect, KindAlarm, KindReport} {
+		out = append(out, string(k)+".create", string(k)+".update")
+	}
+	return out
 }

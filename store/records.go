@@ -519,6 +519,12 @@ func auditWhere(f clinic.AuditFilter) (string, []any) {
 	if !f.To.IsZero() {
 		conds, args = append(conds, "at < ?"), append(args, ms(f.To))
 	}
+	if f.After > 0 {
+		conds, args = append(conds, "seq > ?"), append(args, f.After)
+	}
+	if f.Before > 0 {
+		conds, args = append(conds, "seq < ?"), append(args, f.Before)
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}

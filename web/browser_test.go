@@ -214,6 +214,36 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("lists: filter, page, search", func(t *testing.T) {
+		// The worklist filtered to refills: the count line, and what to
+		// prepare for each.
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#kind", chromedp.ByQuery),
+			chromedp.SetValue("#kind", "refill", chromedp.ByQuery),
+			chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery),
+			chromedp.WaitVisible("#worklist-count", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		count := text(ctx, t, "#worklist-count")
+		if !regexp.MustCompile(`^1–\d+ of \d+$`).MatchString(count) {
+			t.Errorf("worklist count line: %q", count)
+		}
+		if s := text(ctx, t, "#worklist"); !strings.Contains(s, "prepare morphine") || strings.Contains(s, "Critical alarm") {
+			t.Errorf("refills only, with what to prepare: %.300s", s)
+		}
+		shot(t, ctx, "worklist-refills")
+		// The patient search: two words in any order, accents as typed.
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/patients"), chromedp.WaitVisible("#q", chromedp.ByQuery),
+			chromedp.SendKeys("#q", "maria novák", chromedp.ByQuery),
+			chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery),
+			chromedp.WaitVisible("#patients-count", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s, n := text(ctx, t, "#patient-list"), text(ctx, t, "#patients-count"); !strings.Contains(s, "Novak, Maria") || n != "1–1 of 1" {
+			t.Errorf("search \"maria novák\": %q, %.200s", n, s)
+		}
+		shot(t, ctx, "patients-search")
+	})
+
 	stable := c.PatientByStage(demo.StageStable)
 	critical := c.PatientByStage(demo.StageCritical)
 
@@ -543,13 +573,23 @@ func TestBrowser(t *testing.T) {
 		if err := signIn(ctx, base, admin.Username, admin.Password); err != nil {
 			t.Fatal(err)
 		}
-		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/audit"), chromedp.WaitVisible("table", chromedp.ByQuery)); err != nil {
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/audit?action=patient.create&order=oldest"), chromedp.WaitVisible("#audit", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
-		if s := text(ctx, t, "main"); !strings.Contains(s, "intact") {
-			t.Errorf("audit page: %.200s", s)
+		// People and patients by name; a creation's values as new.
+		if s := text(ctx, t, "#audit"); !strings.Contains(s, "Moreau, Claire") || !strings.Contains(s, "family_name: none → Moreau") {
+			t.Errorf("audit page: %.300s", s)
+		}
+		if n := text(ctx, t, "#audit-count"); n != "1–6 of 6" {
+			t.Errorf("six patients created: %q", n)
 		}
 		shot(t, ctx, "audit")
+		if err := chromedp.Run(ctx, chromedp.Click("#verify-link", chromedp.ByQuery), chromedp.WaitVisible("#verify", chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if s := text(ctx, t, "#verify"); !strings.Contains(s, "intact") {
+			t.Errorf("verification: %q", s)
+		}
 		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/users"), chromedp.WaitVisible("table", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
 	"time"
 
 	"github.com/thecal/thecal/clinic"
@@ -325,23 +324,6 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listPatients(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(r, "offset")
-	if err != nil {
-		return err
-	}
-	ps, err := s.Svc.Patients(r.Context(), clinic.PatientFilter{Query: r.URL.Query().Get("q"), Limit: limit, Offset: offset})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"patients": ps})
-	return nil
-}
-
 func (s *Server) createPatient(w http.ResponseWriter, r *http.Request) error {
 	var p clinic.Patient
 	if err := decode(w, r, &p, s.MaxBody); err != nil {
@@ -396,29 +378,6 @@ func (s *Server) fhirExport(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	offset, err := queryInt(r, "offset")
-	if err != nil {
-		return err
-	}
-	q := clinic.WorkQuery{Kind: clinic.WorkKind(r.URL.Query().Get("kind")), Limit: limit, Offset: offset}
-	if v := r.URL.Query().Get("patient_id"); v != "" {
-		if q.PatientID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return clinic.Errorf(clinic.EINVALID, "patient_id", "must be a patient id")
-		}
-	}
-	items, err := s.Svc.Worklist(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-	return nil
-}
-
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	var rep clinic.Report
 	if err := decode(w, r, &rep, s.MaxReport); err != nil {
@@ -444,23 +403,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		s.ingested.WithLabelValues("stored").Inc()
 	}
 	writeJSON(w, code, res)
-	return nil
-}
-
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	es, err := s.Svc.Audit(r.Context(), int64(after), limit)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
 	return nil
 }
 

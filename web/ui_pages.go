@@ -55,6 +55,8 @@ var funcs = template.FuncMap{
 	"complicationTypes": func() []string { return complicationTypes },
 	"sideEffectTypes":   func() []string { return sideEffectTypes },
 	"slice3":            func() []string { return []string{"mild", "moderate", "severe"} },
+	"slice2":            func() []string { return []string{"TP-20", "TP-40"} },
+	"auditActions":      clinic.AuditActions,
 	"trimDash":          func(s string) string { return strings.TrimPrefix(s, "—") },
 	"has":               slices.Contains[[]string],
 	"kindClass": func(k clinic.WorkKind) string {
@@ -80,22 +82,6 @@ func (s *Server) concText(drugName string, c unit.Concentration) string {
 }
 
 // ---- worklist ----
-
-func (s *Server) pageWorklist(w http.ResponseWriter, r *http.Request, p *page) error {
-	items, err := s.Svc.Worklist(r.Context(), clinic.WorkQuery{Limit: 200})
-	if err != nil {
-		return err
-	}
-	patients, err := s.Svc.Patients(r.Context(), clinic.PatientFilter{Query: r.URL.Query().Get("q"), Limit: 200})
-	if err != nil {
-		return err
-	}
-	p.Title, p.Nav = "Worklist", "worklist"
-	p.Form.Set("q", r.URL.Query().Get("q"))
-	p.Data = map[string]any{"Items": items, "Patients": patients}
-	s.render(w, http.StatusOK, "worklist", p)
-	return nil
-}
 
 // ---- chart ----
 
@@ -475,23 +461,6 @@ func withUnit(v, u string) string {
 }
 
 // ---- administration ----
-
-func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *page) error {
-	es, err := s.Svc.Audit(r.Context(), 0, 1000)
-	if err != nil {
-		return err
-	}
-	rep, err := s.Svc.VerifyAudit(r.Context())
-	if err != nil {
-		return err
-	}
-	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
-		es[i], es[j] = es[j], es[i]
-	}
-	p.Title, p.Nav, p.Data = "Audit trail", "audit", map[string]any{"Entries": es, "Verify": rep}
-	s.render(w, http.StatusOK, "audit", p)
-	return nil
-}
 
 func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request, p *page) error {
 	us, err := s.Svc.Users(r.Context())
