@@ -359,7 +359,7 @@ type AuditFilter struct {
 	// walking the chain on from an entry, or an export page after page.
 	After, Before int64
 	Limit         int
-	Offset    int
+	Offset        int
 }
 
 // AuditRow is an entry as the audit view shows it: the person and the
