@@ -40,19 +40,29 @@ type Dialect struct {
 type DB struct {
 	W, R    *sql.DB
 	Dialect Dialect
+	// group batches concurrent writes into shared commits (group.go).
+	group group
 }
 
 var _ clinic.Store = (*DB)(nil)
 
-// Update runs fn in a read-write transaction and commits it.
+// Update runs fn in a read-write transaction, which concurrent writes may
+// share (group commit: group.go), and returns once it is committed durably:
+// fn's writes are all there, or none (fn's error, in its own savepoint).
 func (db *DB) Update(ctx context.Context, fn func(clinic.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := db.run(ctx, db.W, false, fn)
-		if err != nil && attempt < 3 && db.Dialect.IsRetryable != nil && db.Dialect.IsRetryable(err) {
-			continue
-		}
-		return err
-	}
+	return db.update(ctx, fn)
+}
+
+// ObserveBatches calls f with the number of writes of every batch the
+// group commit runs (for tests and measurements); nil stops it. Call it
+// before writes start.
+func (db *DB) ObserveBatches(f func(n int)) { db.group.batches = f }
+
+// Queued is how many writes wait for a batch.
+func (db *DB) Queued() int {
+	db.group.mu.Lock()
+	defer db.group.mu.Unlock()
+	return len(db.group.queue)
 }
 
 // View runs fn in a read-only transaction.

@@ -60,6 +60,11 @@ func TestService(t *testing.T) {
 	clinictest.Run(t, func(t *testing.T) clinic.Store { s, _ := openSchema(t); return s })
 }
 
+func TestGroupCommit(t *testing.T) {
+	s, _ := openSchema(t)
+	clinictest.GroupCommit(t, s.(*store.DB))
+}
+
 // TestPrescriptionMigration: prescriptions stored before the pump program
 // moved into "program" come out of the migration whole.
 func TestPrescriptionMigration(t *testing.T) {

@@ -26,6 +26,8 @@ func open(t *testing.T) clinic.Store {
 
 func TestService(t *testing.T) { clinictest.Run(t, open) }
 
+func TestGroupCommit(t *testing.T) { clinictest.GroupCommit(t, open(t).(*store.DB)) }
+
 // TestAuditAppendOnly: the database itself refuses to change or remove an
 // audit entry, and a forged entry written around the triggers is found.
 func TestAuditAppendOnly(t *testing.T) {
