@@ -66,7 +66,7 @@ func (t *tx) LatestLibraryVersion() (*clinic.LibraryVersion, error) {
 }
 
 func (t *tx) LibraryVersions() ([]*clinic.LibraryVersion, error) {
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+libraryCols+" FROM library_versions ORDER BY id DESC")
+	rows, err := t.query("SELECT " + libraryCols + " FROM library_versions ORDER BY id DESC")
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,8 @@ func (t *tx) UpdatePatient(p *clinic.Patient) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(t.ctx, t.q(`UPDATE patients SET mrn = ?, family_lower = ?, data = ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND version = ?`), p.MRN, strings.ToLower(p.FamilyName), string(data), ms(p.UpdatedAt), p.ID, p.Version)
+	res, err := t.execRaw(`UPDATE patients SET mrn = ?, family_lower = ?, data = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`, p.MRN, strings.ToLower(p.FamilyName), string(data), ms(p.UpdatedAt), p.ID, p.Version)
 	if err != nil && t.d.IsUnique(err) {
 		return clinic.Errorf(clinic.ECONFLICT, "mrn", "a patient with MRN %q exists already", p.MRN)
 	}
@@ -74,7 +74,7 @@ func (t *tx) Patient(id int64) (*clinic.Patient, error) {
 }
 
 func (t *tx) PatientsAfter(after int64, limit int) ([]*clinic.Patient, error) {
-	rows, err := t.tx.QueryContext(t.ctx, t.q("SELECT id, version, data, created_at, updated_at FROM patients WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
+	rows, err := t.query("SELECT id, version, data, created_at, updated_at FROM patients WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -124,7 +124,7 @@ func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, error) {
 	}
 	q := "SELECT p.id, p.version, p.data, p.created_at, p.updated_at, x.status, x.drug, x.model, x.serial" +
 		" FROM patient_index x JOIN patients p ON p.id = x.patient_id" + where + order + " LIMIT ? OFFSET ?"
-	rows, err := t.tx.QueryContext(t.ctx, t.q(q), append(args, f.Limit, f.Offset)...)
+	rows, err := t.query(q, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -218,8 +218,8 @@ func (t *tx) CreateRecord(r *clinic.Record) (bool, error) {
 }
 
 func (t *tx) UpdateRecord(r *clinic.Record) error {
-	res, err := t.tx.ExecContext(t.ctx, t.q(`UPDATE records SET at = ?, ukey = ?, is_open = ?, data = ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND version = ?`), ms(r.At), nullKey(r.Key), r.Open, string(r.Data), ms(r.UpdatedAt), r.ID, r.Version)
+	res, err := t.execRaw(`UPDATE records SET at = ?, ukey = ?, is_open = ?, data = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`, ms(r.At), nullKey(r.Key), r.Open, string(r.Data), ms(r.UpdatedAt), r.ID, r.Version)
 	if err != nil && t.d.IsUnique(err) {
 		return clinic.Errorf(clinic.ECONFLICT, "", "another %s has the key %q", r.Kind, r.Key)
 	}
@@ -242,7 +242,7 @@ func (t *tx) Record(id int64) (*clinic.Record, error) {
 }
 
 func (t *tx) RecordsAfter(after int64, limit int) ([]*clinic.Record, error) {
-	rows, err := t.tx.QueryContext(t.ctx, t.q("SELECT "+recordCols+" FROM records WHERE id > ? ORDER BY id LIMIT ?"), after, limit)
+	rows, err := t.query("SELECT "+recordCols+" FROM records WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -280,7 +280,7 @@ func (t *tx) Records(f clinic.RecordFilter) ([]*clinic.Record, error) {
 			args = append(args, f.Limit)
 		}
 	}
-	rows, err := t.tx.QueryContext(t.ctx, t.q(q), args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -385,7 +385,7 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason, w.drug, w.concentration, w.volume
 		FROM work_items w JOIN patients p ON p.id = w.patient_id` + join + where + order + " LIMIT ? OFFSET ?"
 	args = append(args, q.Limit, q.Offset)
-	rows, err := t.tx.QueryContext(t.ctx, t.q(s), args...)
+	rows, err := t.query(s, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -554,7 +554,7 @@ func (t *tx) CountAudit(f clinic.AuditFilter) (int, error) {
 }
 
 func (t *tx) auditRows(q string, args ...any) ([]*clinic.AuditEntry, error) {
-	rows, err := t.tx.QueryContext(t.ctx, t.q(q), args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

@@ -152,6 +152,14 @@ func Rebind(d *Dialect, s string) string {
 	return b.String()
 }
 
+func (t *tx) execRaw(s string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.q(s), args...)
+}
+
+func (t *tx) query(s string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.q(s), args...)
+}
+
 func (t *tx) exec(s string, args ...any) (sql.Result, error) {
 	r, err := t.tx.ExecContext(t.ctx, t.q(s), args...)
 	if err != nil {
@@ -262,7 +270,7 @@ func (t *tx) UserByUsername(name string) (*clinic.User, error) {
 }
 
 func (t *tx) Users() ([]*clinic.User, error) {
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+userCols+" FROM users ORDER BY id")
+	rows, err := t.query("SELECT "+userCols+" FROM users ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +381,7 @@ func (t *tx) TokenByHash(hash string) (*clinic.Token, error) {
 }
 
 func (t *tx) Tokens() ([]*clinic.Token, error) {
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT "+tokenCols+" FROM tokens ORDER BY id")
+	rows, err := t.query("SELECT "+tokenCols+" FROM tokens ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +453,7 @@ func (t *tx) SecurityItems(openOnly bool) ([]*clinic.SecurityItem, error) {
 		q += " WHERE resolved_at IS NULL"
 	}
 	q += " ORDER BY resolved_at IS NOT NULL, raised_at DESC, id DESC LIMIT 1000"
-	rows, err := t.tx.QueryContext(t.ctx, q)
+	rows, err := t.query(q)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

@@ -79,7 +79,12 @@ func TestLoad(t *testing.T) {
 	if testing.Short() {
 		secs = 1
 	}
-	e := newEnv(t, benchStore(t, os.Getenv("THECAL_LOAD_DB")))
+	st := benchStore(t, os.Getenv("THECAL_LOAD_DB"))
+	var batches, batched atomic.Int64
+	if g, ok := st.(interface{ ObserveBatches(func(int)) }); ok {
+		g.ObserveBatches(func(n int) { batches.Add(1); batched.Add(int64(n)) })
+	}
+	e := newEnv(t, st)
 	gen := clinictest.GenOptions{Patients: envInt("THECAL_LOAD_PATIENTS", 1000), Years: 2, Seed: 1}
 	if err := clinictest.Generate(context.Background(), e.svc, e.svc.Store, gen, nil); err != nil {
 		t.Fatal(err)
@@ -103,9 +108,12 @@ func TestLoad(t *testing.T) {
 	var (
 		mu        sync.Mutex
 		lat       []time.Duration
+		byKind    = map[string][]time.Duration{}
 		errs, ops atomic.Int64
 		firstErr  atomic.Value
 	)
+	batches.Store(0)
+	batched.Store(0)
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	var wg sync.WaitGroup
 	for c := range clients {
@@ -114,17 +122,19 @@ func TestLoad(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			var mine []time.Duration
+			kinds := map[string][]time.Duration{}
 			o := owns[c]
 			for n := 0; time.Now().Before(deadline); n++ {
 				start := time.Now()
 				var code int
 				var body map[string]any
-				switch x := rng.IntN(10); {
-				case x < 4:
+				kind := [10]string{"worklist", "worklist", "worklist", "worklist", "record", "record", "record", "report", "report", "edit"}[rng.IntN(10)]
+				switch kind {
+				case "worklist":
 					code, body = reader.do("GET", "/api/v1/worklist?limit=50", nil)
-				case x < 7:
+				case "record":
 					code, body = reader.do("GET", fmt.Sprintf("/api/v1/patients/%d/record", 1+rng.IntN(gen.Patients)), nil)
-				case x < 9:
+				case "report":
 					pump := rng.IntN(gen.Patients)
 					at := time.Now().UTC().Add(-time.Duration(c*1_000_000+n) * time.Millisecond)
 					// A nurse posts them: a monitor token is bound to one pump.
@@ -140,6 +150,7 @@ func TestLoad(t *testing.T) {
 					}
 				}
 				mine = append(mine, time.Since(start))
+				kinds[kind] = append(kinds[kind], time.Since(start))
 				ops.Add(1)
 				if code < 200 || code > 299 {
 					errs.Add(1)
@@ -148,6 +159,9 @@ func TestLoad(t *testing.T) {
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			for k, d := range kinds {
+				byKind[k] = append(byKind[k], d...)
+			}
 			mu.Unlock()
 		}()
 	}
@@ -155,6 +169,12 @@ func TestLoad(t *testing.T) {
 	n := ops.Load()
 	t.Logf("load: %d clients, %d s, %s: %d requests (%.0f/s), %d errors, p50 %v, p99 %v, max %v",
 		clients, secs, storeName(), n, float64(n)/float64(secs), errs.Load(), percentile(lat, 0.50), percentile(lat, 0.99), percentile(lat, 1))
+	for _, k := range []string{"worklist", "record", "report", "edit"} {
+		t.Logf("  %-8s %6d requests, p50 %v, p99 %v, max %v", k, len(byKind[k]), percentile(byKind[k], 0.5), percentile(byKind[k], 0.99), percentile(byKind[k], 1))
+	}
+	if n := batches.Load(); n > 0 {
+		t.Logf("  group commit: %d writes in %d commits (%.1f a commit)", batched.Load(), n, float64(batched.Load())/float64(n))
+	}
 	if errs.Load() > 0 {
 		t.Fatalf("%d requests failed; first: %v", errs.Load(), firstErr.Load())
 	}

@@ -74,10 +74,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 			return nil, err
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		return nil, err
-	}
+	w := sql.OpenDB(connector{dsn(path, false)})
 	// One writer: SQLite serialises writes anyway; queueing them in Go avoids
 	// busy waits. Reads run beside it on their own connections (WAL).
 	w.SetMaxOpenConns(1)
@@ -96,11 +93,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
+	r := sql.OpenDB(connector{dsn(path, true)})
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)

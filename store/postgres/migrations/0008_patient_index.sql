@@ -12,6 +12,7 @@ ALTER TABLE work_items ADD COLUMN concentration TEXT NOT NULL DEFAULT '';
 ALTER TABLE work_items ADD COLUMN volume TEXT NOT NULL DEFAULT '';
 CREATE INDEX work_drug ON work_items (drug, priority, due, patient_id, show_from);
 CREATE INDEX work_due ON work_items (due, priority, patient_id, show_from);
+CREATE INDEX work_show ON work_items (show_from);
 
 CREATE TABLE patient_index (
 	patient_id BIGINT PRIMARY KEY REFERENCES patients (id),
