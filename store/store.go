@@ -270,7 +270,7 @@ func (t *tx) UserByUsername(name string) (*clinic.User, error) {
 }
 
 func (t *tx) Users() ([]*clinic.User, error) {
-	rows, err := t.query("SELECT "+userCols+" FROM users ORDER BY id")
+	rows, err := t.query("SELECT " + userCols + " FROM users ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func (t *tx) TokenByHash(hash string) (*clinic.Token, error) {
 }
 
 func (t *tx) Tokens() ([]*clinic.Token, error) {
-	rows, err := t.query("SELECT "+tokenCols+" FROM tokens ORDER BY id")
+	rows, err := t.query("SELECT " + tokenCols + " FROM tokens ORDER BY id")
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,9 @@ func (c *cachingConn) Prepare(q string) (driver.Stmt, error) { return c.inner.Pr
 func (c *cachingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	return c.in().PrepareContext(ctx, q)
 }
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.in().BeginTx(context.Background(), driver.TxOptions{}) }
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.in().BeginTx(context.Background(), driver.TxOptions{})
+}
 func (c *cachingConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
 	return c.in().BeginTx(ctx, o)
 }
