@@ -219,8 +219,9 @@ func TestBrowser(t *testing.T) {
 		// prepare for each.
 		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#kind", chromedp.ByQuery),
 			chromedp.SetValue("#kind", "refill", chromedp.ByQuery),
+			chromedp.Evaluate(`document.body.dataset.old = "1"`, nil), // wait for the new page, not this one
 			chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery),
-			chromedp.WaitVisible("#worklist-count", chromedp.ByQuery)); err != nil {
+			chromedp.WaitVisible("body:not([data-old]) #worklist-count", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
 		count := text(ctx, t, "#worklist-count")
@@ -234,8 +235,9 @@ func TestBrowser(t *testing.T) {
 		// The patient search: two words in any order, accents as typed.
 		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/patients"), chromedp.WaitVisible("#q", chromedp.ByQuery),
 			chromedp.SendKeys("#q", "maria novák", chromedp.ByQuery),
+			chromedp.Evaluate(`document.body.dataset.old = "1"`, nil),
 			chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery),
-			chromedp.WaitVisible("#patients-count", chromedp.ByQuery)); err != nil {
+			chromedp.WaitVisible("body:not([data-old]) #patients-count", chromedp.ByQuery)); err != nil {
 			t.Fatal(err)
 		}
 		if s, n := text(ctx, t, "#patient-list"), text(ctx, t, "#patients-count"); !strings.Contains(s, "Novak, Maria") || n != "1–1 of 1" {

@@ -78,6 +78,8 @@ type env struct {
 	srv     *httptest.Server
 	svc     *clinic.Service
 	clients map[string]*client
+	// contract checks the clients' API traffic against docs/openapi.yaml.
+	contract *contractCheck
 }
 
 const metricsToken = "metrics-token-for-tests"
@@ -109,7 +111,11 @@ func newEnvWith(t testing.TB, st clinic.Store, setup func(*clinic.Service)) *env
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, svc: svc, clients: map[string]*client{}}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	e.contract = newContractCheck(t, &http.Transport{MaxIdleConnsPerHost: 256})
+	if _, bench := t.(*testing.B); bench {
+		e.contract.off.Store(true)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: e.contract}
 	sys := clinic.NewContext(context.Background(), clinic.System)
 	pw := "a long enough password"
 	for _, r := range clinic.Roles {
