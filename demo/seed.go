@@ -19,6 +19,10 @@ type Options struct {
 	// Passwords, when set, are used for the demo users instead of random ones
 	// (tests); keyed by username.
 	Passwords map[string]string
+	// Patients generated beside the six described ones, with up to Years
+	// of history each (Generate); Progress is told how many are written.
+	Patients, Years int
+	Progress        func(done int)
 }
 
 // parse reads a demonstration figure written with its unit; the figures
@@ -93,6 +97,11 @@ func Seed(ctx context.Context, svc *clinic.Service, clock *Clock, o Options) (*C
 		}
 	}
 	clock.Set(start)
+	if o.Patients > 0 {
+		if err := Generate(ctx, svc, GenerateOptions{Patients: o.Patients, Years: o.Years, Seed: 1, Progress: o.Progress}); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

@@ -23,7 +23,7 @@ import (
 )
 
 func demoCommand() *cobra.Command {
-	c := command("demo [--listen ADDR] [--db PATH] [--speed N] [--exit-after D]",
+	c := command("demo [--listen ADDR] [--db PATH] [--speed N] [--patients N [--years N]] [--exit-after D]",
 		"a demonstration clinic with virtual pumps, in the browser",
 		`Starts the clinic server with its web interface on a fresh SQLite file (in a
 temporary directory unless --db names a file that does not exist yet), seeds
@@ -31,20 +31,43 @@ a demonstration clinic (six patients at different stages, with physician,
 nurse and administrator sign-ins printed once), and runs the patients'
 virtual pumps in-process on a clock --speed times faster than real time;
 they report to the clinic so alarms and the worklist change as you watch.
-Ctrl-C stops it.`, noArgs)
+--patients N adds N generated patients with up to --years of history each
+(a clinic at scale; the same every time). Ctrl-C stops it.`, noArgs)
 	fs := c.Flags()
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 3600, "simulated seconds per real second (3600: one simulated hour a second)")
 	exitAfter := fs.Duration("exit-after", 0, "stop after this long (for tests); 0 runs until Ctrl-C")
 	verbose := fs.BoolP("verbose", "v", false, "log every request")
+	patients := fs.Int("patients", 0, "generated patients to add beside the six described ones")
+	years := fs.Int("years", 10, "years of history of the generated patients, at most (1 to 50)")
 	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int {
-		return demoRun(*listen, *dbPath, *speed, *exitAfter, *verbose, stdout, stderr)
+		if *patients < 0 || *years < 1 || *years > 50 {
+			fmt.Fprintln(stderr, "thecal demo: --patients must be 0 or more and --years 1 to 50")
+			return exitUsage
+		}
+		return demoRun(*listen, *dbPath, *speed, *exitAfter, *verbose, demoGenerate(*patients, *years, stdout), stdout, stderr)
 	})
 	return c
 }
 
-func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verbose bool, stdout, stderr io.Writer) int {
+// demoGenerate is the demonstration's options for --patients, with a
+// progress line every thousand patients.
+func demoGenerate(patients, years int, stdout io.Writer) demo.Options {
+	o := demo.Options{Patients: patients, Years: years}
+	if patients > 0 {
+		start := time.Now()
+		fmt.Fprintf(stdout, "generating %d patients with up to %d years of history…\n", patients, years)
+		o.Progress = func(done int) {
+			if done%1000 == 0 || done == patients {
+				fmt.Fprintf(stdout, "  %d patients (%s)\n", done, time.Since(start).Round(time.Second))
+			}
+		}
+	}
+	return o
+}
+
+func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verbose bool, opts demo.Options, stdout, stderr io.Writer) int {
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelInfo
@@ -52,11 +75,6 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if exitAfter > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, exitAfter)
-		defer cancel()
-	}
 	path := dbPath
 	if path == "" {
 		dir, err := os.MkdirTemp("", "thecal-demo-")
@@ -84,10 +102,15 @@ func demoRun(listen, dbPath string, speed float64, exitAfter time.Duration, verb
 			fmt.Fprintln(stderr, "thecal demo: closing the database:", err)
 		}
 	}()
-	c, err := demo.New(ctx, db, drug.Default(), demo.Options{}, logger)
+	c, err := demo.New(ctx, db, drug.Default(), opts, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "thecal demo:", err)
 		return 1
+	}
+	if exitAfter > 0 { // from when the clinic is ready
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, exitAfter)
+		defer cancel()
 	}
 	srv := web.NewServer(c.Svc, logger)
 	srv.Export = fhir.Bundle
