@@ -26,7 +26,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/demo"
 	"github.com/thecal/thecal/store/postgres"
