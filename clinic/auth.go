@@ -113,7 +113,24 @@ func errSignIn() error { return Errorf(EUNAUTHORIZED, "password", "wrong usernam
 func (s *Service) Login(ctx context.Context, c Credentials) (*User, string, *Session, error) {
 	now := s.now()
 	keys := s.throttleKeys(c)
-	if wait, ok := s.throttle.admit(now, keys); !ok {
+	wait, ok := s.throttle.admit(now, keys)
+	if !ok {
+		// A lock this server holds that an administrator lifted through
+		// another server (resolving its item) is lifted here too.
+		if held := s.throttle.locked(now, keys); len(held) > 0 {
+			var until time.Time
+			if err := s.Store.View(ctx, func(tx Tx) (err error) { until, err = sharedLock(tx, now, held); return err }); err != nil {
+				return nil, "", nil, err
+			}
+			if !until.After(now) {
+				for _, k := range held {
+					s.throttle.unlock(k.name)
+				}
+				wait, ok = s.throttle.admit(now, keys)
+			}
+		}
+	}
+	if !ok {
 		return nil, "", nil, &Error{Code: ETHROTTLED, Field: "password", RetryAfter: wait,
 			Message: "too many failed sign-ins: wait " + wait.String() + " before trying again"}
 	}
@@ -126,10 +143,18 @@ func (s *Service) Login(ctx context.Context, c Credentials) (*User, string, *Ses
 		}
 	}()
 	var u *User
+	var lockedUntil time.Time
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		if lockedUntil, err = sharedLock(tx, now, keys); err != nil {
+			return err
+		}
 		u, err = tx.UserByUsername(c.Username)
 		return err
 	})
+	if wait := lockedUntil.Sub(now); wait > 0 && ErrorCode(err) != EINTERNAL {
+		return nil, "", nil, &Error{Code: ETHROTTLED, Field: "password", RetryAfter: wait,
+			Message: "too many failed sign-ins: wait " + wait.String() + " before trying again"}
+	}
 	reason := ""
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
@@ -197,6 +222,29 @@ func (s *Service) Login(ctx context.Context, c Credentials) (*User, string, *Ses
 		return nil, "", nil, err
 	}
 	return u, secret, sess, nil
+}
+
+// sharedLock returns until when a lock on the security worklist — raised by
+// any server on the database — holds one of the sign-in's keys (zero: none).
+// Back-off counts are each server's own; a lock is every server's.
+func sharedLock(tx Tx, now time.Time, keys []throttleKey) (time.Time, error) {
+	items, err := tx.SecurityItems(true)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var until time.Time
+	for _, it := range items {
+		if !it.Until.After(now) || it.Until.Before(until) {
+			continue
+		}
+		for _, k := range keys {
+			if it.Kind == AccountLocked && k.account != "" && accountKey(it.Subject) == k.name ||
+				it.Kind == AddressLocked && k.account == "" && "address:"+it.Subject == k.name {
+				until = it.Until
+			}
+		}
+	}
+	return until, nil
 }
 
 // auditFailedSignIn records a failed sign-in and any lock it caused, with a

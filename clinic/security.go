@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"time"
 )
@@ -67,4 +68,24 @@ func (s *Service) ResolveSecurityItem(ctx context.Context, id int64) (*SecurityI
 		}
 	}
 	return it, err
+}
+
+// SharedSecret returns the secret of that name every server on the database
+// shares (made, n random bytes, by the first server that asks): the
+// sign-in form's CSRF key, so that several servers behind one load balancer
+// accept each other's forms. It is the server's own (System).
+func (s *Service) SharedSecret(ctx context.Context, name string, n int) ([]byte, error) {
+	if FromContext(ctx) != System {
+		return nil, Errorf(EFORBIDDEN, "", "shared secrets are the server's own")
+	}
+	fresh := make([]byte, n)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	var key []byte
+	err := s.Store.Update(ctx, func(tx Tx) (err error) {
+		key, err = tx.Secret(name, fresh)
+		return err
+	})
+	return key, err
 }

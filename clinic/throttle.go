@@ -114,6 +114,19 @@ func (t *throttle) admit(now time.Time, keys []throttleKey) (time.Duration, bool
 	return 0, true
 }
 
+// locked returns the keys this server holds locked at now.
+func (t *throttle) locked(now time.Time, keys []throttleKey) []throttleKey {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []throttleKey
+	for _, k := range keys {
+		if e := t.m[k.name]; e != nil && now.Before(e.lockedUntil) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // evict makes room: first keys that would be forgotten anyway, then any key
 // neither locked, nor in use, nor near its lock.
 func (t *throttle) evict(now time.Time) {

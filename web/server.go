@@ -49,8 +49,8 @@ type Server struct {
 	// listener of its own (thecal serve --metrics-listen).
 	MetricsToken string
 	// FormKey signs the sign-in form's CSRF token (bound to the pre-session
-	// cookie). Random per server unless set; servers behind one load
-	// balancer without sticky sessions share one.
+	// cookie). Random per server unless set; ShareKeys sets the one every
+	// server on the database shares.
 	FormKey []byte
 
 	reg      *prometheus.Registry
@@ -95,6 +95,18 @@ func NewServer(svc *clinic.Service, logger *slog.Logger) *Server {
 		panic("web: no randomness: " + err.Error())
 	}
 	return s
+}
+
+// ShareKeys takes the keys every server on the database shares instead of
+// this process's own: the sign-in form's CSRF key (a form served by one
+// server is accepted by another behind the same load balancer).
+func (s *Server) ShareKeys(ctx context.Context) error {
+	key, err := s.Svc.SharedSecret(clinic.NewContext(ctx, clinic.System), "signin_form_key", 32)
+	if err != nil {
+		return err
+	}
+	s.FormKey = key
+	return nil
 }
 
 // MetricsHandler serves the Prometheus metrics, for a listener of their own.

@@ -110,6 +110,10 @@ func serve(o serveFlags, stdout, stderr io.Writer) int {
 	svc.MaxHashes = o.maxHashes
 	srv := web.NewServer(svc, logger)
 	srv.Export = fhir.Bundle
+	if err := srv.ShareKeys(ctx); err != nil {
+		logger.Error("cannot read the servers' shared keys", "err", err)
+		return 1
+	}
 	stopMetrics, err := serveMetrics(srv, o.metricsListen, o.metricsTokenFile, logger)
 	if err != nil {
 		logger.Error("metrics", "err", err)
