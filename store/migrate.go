@@ -63,8 +63,11 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 // runs first in each transaction (PostgreSQL takes an advisory lock so that
 // servers starting together do not race).
 func Migrate(ctx context.Context, db *sql.DB, d *Dialect, ms []Migration, lock string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	// Under the lock too: two servers starting together on an empty
+	// PostgreSQL database both create the table, and CREATE TABLE IF NOT
+	// EXISTS is not safe against a concurrent one (a unique violation in the
+	// catalogue; found by TestTwoServersOnePostgres).
+	if err := createMigrationsTable(ctx, db, lock); err != nil {
 		return fmt.Errorf("store: schema_migrations: %w", err)
 	}
 	for _, m := range ms {
@@ -73,6 +76,24 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, ms []Migration, lock s
 		}
 	}
 	return nil
+}
+
+func createMigrationsTable(ctx context.Context, db *sql.DB, lock string) error {
+	sqlTx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	if lock != "" {
+		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
+			return err
+		}
+	}
+	if _, err := sqlTx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
 }
 
 func applyOne(ctx context.Context, db *sql.DB, d *Dialect, m Migration, lock string) error {

@@ -295,3 +295,38 @@ func testAuditView(t *testing.T, e *Env) {
 	_, err = e.Svc.AuditLog(e.Physician, clinic.AuditFilter{})
 	wantErr(t, err, clinic.EFORBIDDEN, "")
 }
+
+// testSignInLockShared: two services on one store — two servers, each with
+// its own sign-in counts — see one lock: ten failures through the first
+// lock the account on the second too, and an administrator lifting it
+// through the second lifts it on the first.
+func testSignInLockShared(t *testing.T, e *Env) {
+	other := clinic.NewService(e.Store, e.Svc.Library(), nil)
+	other.Now, other.PasswordParams = e.Now, e.Svc.PasswordParams
+	sys := clinic.NewContext(e.Admin, clinic.System)
+	name, role, pw := "Dr Lock", clinic.Physician, "a long enough password"
+	_, err := e.Svc.CreateUser(sys, clinic.UserInput{Username: "dr.lock", Name: &name, Role: &role, Password: &pw})
+	e.must(err)
+	for i := 0; i < e.Svc.AccountThrottle.LockAfter; i++ {
+		e.Advance(2 * time.Minute) // past any back-off
+		_, _, _, err := e.Svc.Login(e.Admin, clinic.Credentials{Username: "dr.lock", Password: fmt.Sprintf("wrong %d", i), Addr: fmt.Sprintf("192.0.2.%d", i)})
+		if clinic.ErrorCode(err) != clinic.EUNAUTHORIZED {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	e.Advance(time.Second)
+	_, _, _, err = other.Login(e.Admin, clinic.Credentials{Username: "dr.lock", Password: pw, Addr: "198.51.100.1"})
+	if clinic.ErrorCode(err) != clinic.ETHROTTLED {
+		t.Fatalf("the right password through the other server while locked: %v, want throttled", err)
+	}
+	items, err := other.SecurityItems(e.Admin, true)
+	e.must(err)
+	if len(items) != 1 || items[0].Kind != clinic.AccountLocked {
+		t.Fatalf("security items: %+v", items)
+	}
+	_, err = other.ResolveSecurityItem(e.Admin, items[0].ID)
+	e.must(err)
+	if _, _, _, err := e.Svc.Login(e.Admin, clinic.Credentials{Username: "dr.lock", Password: pw, Addr: "198.51.100.2"}); err != nil {
+		t.Errorf("after the lock was lifted through the other server: %v", err)
+	}
+}

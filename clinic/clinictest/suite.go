@@ -206,6 +206,7 @@ func Run(t *testing.T, open Opener) {
 		{"PatientSearchFiltersPaging", testPatientSearch},
 		{"WorklistFiltersTotalsRefillPreparation", testWorklistFilters},
 		{"AuditViewFiltersNamesChanges", testAuditView},
+		{"SignInLockShared", testSignInLockShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })

@@ -39,10 +39,16 @@ type proc struct {
 
 var addrRE = regexp.MustCompile(`listening" addr=(\S+)`)
 
-// startServe runs `thecal serve` on db and waits until it listens.
+// startServe runs `thecal serve` on the SQLite file db and waits until it listens.
 func startServe(t *testing.T, bin, db string, initAdmin bool) *proc {
 	t.Helper()
-	args := []string{"serve", "--db", "sqlite:" + db, "--listen", "127.0.0.1:0"}
+	return startServeOn(t, bin, "sqlite:"+db, initAdmin)
+}
+
+// startServeOn runs `thecal serve --db dbURL` and waits until it listens.
+func startServeOn(t *testing.T, bin, dbURL string, initAdmin bool) *proc {
+	t.Helper()
+	args := []string{"serve", "--db", dbURL, "--listen", "127.0.0.1:0"}
 	if initAdmin {
 		args = append(args, "--init-admin", "admin")
 	}
@@ -170,7 +176,9 @@ func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 	var ackedAt []time.Time
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range 8 {
+	// 32 writers: the group commit shares commits among them, and answers
+	// each only after the commit that holds its write.
+	for w := range 32 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
