@@ -210,7 +210,9 @@ func TestScaleLatency(t *testing.T) {
 				{"search serial", func() string { return e.pumps[rng.IntN(len(e.pumps))].serial }, true},
 				{"search drug", func() string { return []string{"baclofen", "morphine", "ziconotide"}[rng.IntN(3)] }, true},
 				{"search prefixes", func() string { return []string{"nov mar", "mül an", "gar jo", "o'b liam"}[rng.IntN(4)] }, false},
-				{"search name", func() string { return []string{"María Novák", "novak maria", "Dvořák Jiří", "jiri dvorak"}[rng.IntN(4)] }, false},
+				{"search name", func() string {
+					return []string{"María Novák", "novak maria", "Dvořák Jiří", "jiri dvorak"}[rng.IntN(4)]
+				}, false},
 			} {
 				measure(t, sc.what, n/5, func(i int) (int, bool) {
 					code, b := c.do("GET", "/api/v1/patients?limit=20&q="+url.QueryEscape(sc.query()), nil)
