@@ -460,8 +460,9 @@ type Change struct {
 
 // AuditChanges lists the fields that differ between an entry's before and
 // after (nested fields by dotted path: "program.rate", "flex[1].at"), in the
-// order of the paths. The version and the update time, which every change
-// moves, are left out.
+// order of the paths. The id, version, creation and update times and
+// creator, which the entry shows in its own columns or every change moves,
+// are left out.
 func AuditChanges(before, after json.RawMessage) []Change {
 	old, cur := map[string]string{}, map[string]string{}
 	flatten("", decodeAny(before), old)
@@ -489,6 +490,10 @@ func decodeAny(b json.RawMessage) any {
 	return v
 }
 
+// auditNoise are the top-level fields every change or creation sets, which
+// the entry shows in its own columns (who, when, which record).
+var auditNoise = map[string]bool{"id": true, "version": true, "created_at": true, "updated_at": true, "created_by": true}
+
 // flatten writes every leaf of v under its dotted path.
 func flatten(path string, v any, out map[string]string) {
 	switch x := v.(type) {
@@ -498,7 +503,7 @@ func flatten(path string, v any, out map[string]string) {
 		}
 	case map[string]any:
 		for k, e := range x {
-			if path == "" && (k == "version" || k == "updated_at") {
+			if path == "" && auditNoise[k] {
 				continue
 			}
 			p := k
