@@ -243,10 +243,7 @@ func (s *Service) PatientList(ctx context.Context, f PatientFilter) (*PatientPag
 	}
 	pg := &PatientPage{Limit: f.Limit, Offset: f.Offset}
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		if pg.Patients, err = tx.Patients(f); err != nil {
-			return err
-		}
-		pg.Total, err = tx.CountPatients(f)
+		pg.Patients, pg.Total, err = tx.Patients(f)
 		return err
 	})
 	return pg, err

@@ -62,12 +62,11 @@ type Tx interface {
 	CreatePatient(p *Patient) error // sets ID, Version 1; ECONFLICT on a duplicate MRN
 	UpdatePatient(p *Patient) error // version-checked as UpdateUser
 	Patient(id int64) (*Patient, error)
-	// Patients returns one page of the patients f selects, in its order;
-	// CountPatients how many it selects in all. f.Words are matched through
-	// the database's text index (SQLite FTS5, PostgreSQL full text), each
-	// as the start of a word of PatientIndex.Search.
-	Patients(f PatientFilter) ([]*PatientRow, error)
-	CountPatients(f PatientFilter) (int, error)
+	// Patients returns one page of the patients f selects, in its order,
+	// and how many it selects in all. f.Words are matched through the
+	// database's text index (SQLite FTS5, PostgreSQL full text), each as the
+	// start of a word of PatientIndex.Search.
+	Patients(f PatientFilter) ([]*PatientRow, int, error)
 	// IndexPatient sets a patient's list columns and search words.
 	IndexPatient(ix *PatientIndex) error
 	// PatientsAfter returns up to limit patients with an ID above afterID,

@@ -116,31 +116,51 @@ var patientOrder = map[string]string{
 	"newest": " ORDER BY p.id DESC",
 }
 
-func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, error) {
+func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, int, error) {
 	where, args := t.patientWhere(f)
 	order, ok := patientOrder[f.Sort]
 	if !ok {
 		order = patientOrder["name"]
 	}
-	q := "SELECT p.id, p.version, p.data, p.created_at, p.updated_at, x.status, x.drug, x.model, x.serial" +
-		" FROM patient_index x JOIN patients p ON p.id = x.patient_id" + where + order + " LIMIT ? OFFSET ?"
+	// A search counts its matches in the same query (one pass over the
+	// text index); a plain list walks an index for its page and counts
+	// apart.
+	search := len(f.Words) > 0
+	cols := "p.id, p.version, p.data, p.created_at, p.updated_at, x.status, x.drug, x.model, x.serial"
+	if search {
+		cols += ", COUNT(*) OVER ()"
+	}
+	q := "SELECT " + cols + " FROM patient_index x JOIN patients p ON p.id = x.patient_id" + where + order + " LIMIT ? OFFSET ?"
 	rows, err := t.query(q, append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, 0, fmt.Errorf("store: %w", err)
 	}
 	defer rows.Close()
 	out := []*clinic.PatientRow{}
+	total := -1
 	for rows.Next() {
 		var r clinic.PatientRow
 		var status string
-		p, err := scanPatient(scanTail(rows, &status, &r.Drug, &r.Model, &r.Serial))
+		tail := []any{&status, &r.Drug, &r.Model, &r.Serial}
+		if search {
+			tail = append(tail, &total)
+		}
+		p, err := scanPatient(scanTail(rows, tail...))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		r.Patient, r.Status = p, clinic.PatientStatus(status)
 		out = append(out, &r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if total < 0 { // a plain list, or a page past the end
+		if err := t.queryRow("SELECT COUNT(*) FROM patient_index x"+where, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: %w", err)
+		}
+	}
+	return out, total, nil
 }
 
 // scanTail scans a row whose first columns a scan function reads and whose
@@ -152,15 +172,6 @@ func scanTail(row interface{ Scan(...any) error }, tail ...any) interface{ Scan(
 type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
-
-func (t *tx) CountPatients(f clinic.PatientFilter) (int, error) {
-	where, args := t.patientWhere(f)
-	var n int
-	if err := t.queryRow("SELECT COUNT(*) FROM patient_index x"+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: %w", err)
-	}
-	return n, nil
-}
 
 func (t *tx) IndexPatient(ix *clinic.PatientIndex) error {
 	// Unchanged columns write nothing (and leave the text index alone).
