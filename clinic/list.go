@@ -56,8 +56,9 @@ func PatientStatuses() []PatientStatus { return patientStatuses }
 // of every change, like the worklist.
 type PatientIndex struct {
 	PatientID int64
-	// SortName is the folded "family given" the list sorts by.
-	SortName string
+	// SortName is the folded "family given" the list sorts by; Name the
+	// "Family, Given" the worklist shows.
+	SortName, Name string
 	Status   PatientStatus
 	Drug     string // the drug in the pump (the prescription in force, else the fill), or of the trial
 	Model    string // the implanted pump's model ("TP-40"), "" without one
@@ -70,7 +71,8 @@ type PatientIndex struct {
 // IndexOf computes a patient's list columns and search words from a snapshot.
 func IndexOf(snap *Snapshot, now time.Time) *PatientIndex {
 	p := snap.Patient
-	ix := &PatientIndex{PatientID: p.ID, SortName: Fold(p.FamilyName + " " + p.GivenName), Status: StatusReferred}
+	ix := &PatientIndex{PatientID: p.ID, SortName: Fold(p.FamilyName + " " + p.GivenName), Name: p.FamilyName + ", " + p.GivenName,
+		Status: StatusReferred}
 	words := []string{p.FamilyName, p.GivenName, p.MRN}
 	var active *Implant
 	for _, im := range snap.Implants {

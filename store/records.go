@@ -175,14 +175,14 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 func (t *tx) IndexPatient(ix *clinic.PatientIndex) error {
 	// Unchanged columns write nothing (and leave the text index alone).
-	_, err := t.exec(`INSERT INTO patient_index (patient_id, sort_name, status, drug, model, serial, search)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (patient_id) DO UPDATE SET sort_name = excluded.sort_name, status = excluded.status, drug = excluded.drug,
-			model = excluded.model, serial = excluded.serial, search = excluded.search
-		WHERE patient_index.sort_name <> excluded.sort_name OR patient_index.status <> excluded.status
-			OR patient_index.drug <> excluded.drug OR patient_index.model <> excluded.model
+	_, err := t.exec(`INSERT INTO patient_index (patient_id, sort_name, name, status, drug, model, serial, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (patient_id) DO UPDATE SET sort_name = excluded.sort_name, name = excluded.name, status = excluded.status,
+			drug = excluded.drug, model = excluded.model, serial = excluded.serial, search = excluded.search
+		WHERE patient_index.sort_name <> excluded.sort_name OR patient_index.name <> excluded.name
+			OR patient_index.status <> excluded.status OR patient_index.drug <> excluded.drug OR patient_index.model <> excluded.model
 			OR patient_index.serial <> excluded.serial OR patient_index.search <> excluded.search`,
-		ix.PatientID, ix.SortName, string(ix.Status), ix.Drug, ix.Model, ix.Serial, ix.Search)
+		ix.PatientID, ix.SortName, ix.Name, string(ix.Status), ix.Drug, ix.Model, ix.Serial, ix.Search)
 	return err
 }
 
@@ -389,12 +389,8 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 	if !ok {
 		order = workOrder["urgency"]
 	}
-	join := ""
-	if q.Sort == "patient" {
-		join = " JOIN patient_index x ON x.patient_id = w.patient_id"
-	}
-	s := `SELECT w.patient_id, p.data, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason, w.drug, w.concentration, w.volume
-		FROM work_items w JOIN patients p ON p.id = w.patient_id` + join + where + order + " LIMIT ? OFFSET ?"
+	s := `SELECT w.patient_id, p.mrn, x.name, w.kind, w.record_id, w.priority, w.high_risk, w.acknowledged, w.show_from, w.due, w.reason, w.drug, w.concentration, w.volume
+		FROM work_items w JOIN patients p ON p.id = w.patient_id JOIN patient_index x ON x.patient_id = w.patient_id` + where + order + " LIMIT ? OFFSET ?"
 	args = append(args, q.Limit, q.Offset)
 	rows, err := t.query(s, args...)
 	if err != nil {
@@ -404,19 +400,12 @@ func (t *tx) Work(q clinic.WorkQuery) ([]clinic.WorkItem, error) {
 	out := []clinic.WorkItem{}
 	for rows.Next() {
 		var w clinic.WorkItem
-		var kind, data, conc, vol string
+		var kind, conc, vol string
 		var show, due int64
-		if err := rows.Scan(&w.PatientID, &data, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &w.Acknowledged, &show, &due, &w.Reason, &w.Drug, &conc, &vol); err != nil {
+		if err := rows.Scan(&w.PatientID, &w.MRN, &w.Patient, &kind, &w.RecordID, &w.Priority, &w.HighRisk, &w.Acknowledged, &show, &due, &w.Reason, &w.Drug, &conc, &vol); err != nil {
 			return nil, err
 		}
-		var p struct {
-			MRN    string `json:"mrn"`
-			Family string `json:"family_name"`
-			Given  string `json:"given_name"`
-		}
-		_ = json.Unmarshal([]byte(data), &p)
 		w.Kind, w.ShowFrom, w.Due = clinic.WorkKind(kind), fromMS(show), fromMS(due)
-		w.Patient, w.MRN = p.Family+", "+p.Given, p.MRN
 		if conc != "" {
 			if err := w.Concentration.UnmarshalText([]byte(conc)); err != nil {
 				return nil, fmt.Errorf("store: work item concentration %q: %w", conc, err)

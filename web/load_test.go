@@ -14,6 +14,7 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -237,6 +238,10 @@ func TestScaleLatency(t *testing.T) {
 func TestLoad(t *testing.T) {
 	clients := envInt("THECAL_LOAD_CLIENTS", 20)
 	secs := envInt("THECAL_LOAD_SECONDS", 2)
+	// THECAL_LOAD_THINK_MS: each client's mean pause between requests (0:
+	// none — the clients saturate the server and the figures are its
+	// capacity; 1000: each client a request a second on average).
+	think := time.Duration(envInt("THECAL_LOAD_THINK_MS", 0)) * time.Millisecond
 	if testing.Short() {
 		secs = 1
 	}
@@ -283,35 +288,44 @@ func TestLoad(t *testing.T) {
 			kinds := map[string][]time.Duration{}
 			o := owns[c]
 			for n := 0; time.Now().Before(deadline); n++ {
+				if think > 0 { // a person reading the page before the next click
+					time.Sleep(time.Duration(rng.ExpFloat64() * float64(think)))
+				}
 				start := time.Now()
 				var code int
-				var body map[string]any
+				var body []byte
 				kind := [10]string{"worklist", "worklist", "worklist", "worklist", "record", "record", "record", "report", "report", "edit"}[rng.IntN(10)]
+				// The load runs in this process: the clients read each
+				// answer whole but decode only what they use.
 				switch kind {
 				case "worklist":
-					code, body = reader.do("GET", "/api/v1/worklist?limit=50", nil)
+					code, body = reader.send("GET", "/api/v1/worklist?limit=50", nil)
 				case "record":
-					code, body = reader.do("GET", fmt.Sprintf("/api/v1/patients/%d/record", e.ids[rng.IntN(len(e.ids))]), nil)
+					code, body = reader.send("GET", fmt.Sprintf("/api/v1/patients/%d/record", e.ids[rng.IntN(len(e.ids))]), nil)
 				case "report":
 					p := e.pumps[rng.IntN(len(e.pumps))]
 					at := time.Now().UTC().Add(-time.Duration(c*1_000_000+n) * time.Millisecond)
 					// A nurse posts them: a monitor token is bound to one pump.
-					code, body = writer.do("POST", "/api/v1/reports", map[string]any{"format": "thecal-report/1",
+					code, body = writer.send("POST", "/api/v1/reports", map[string]any{"format": "thecal-report/1",
 						"serial": p.serial, "model": p.model, "interrogated_at": at.Format(time.RFC3339Nano),
 						"source": "home_monitor", "status": map[string]any{"mode": "continuous", "running": true, "reservoir": "14 mL", "battery": "850000 µAh"}})
 				default:
 					o.body["notes"] = fmt.Sprintf("load %d", n)
 					o.body["version"] = o.version
-					code, body = writer.do("PUT", fmt.Sprintf("/api/v1/patients/%d", o.id), o.body)
+					code, body = writer.send("PUT", fmt.Sprintf("/api/v1/patients/%d", o.id), o.body)
 					if code == 200 {
-						o.version = body["version"].(float64)
+						var v struct {
+							Version float64 `json:"version"`
+						}
+						_ = json.Unmarshal(body, &v)
+						o.version = v.Version
 					}
 				}
 				kinds[kind] = append(kinds[kind], time.Since(start))
 				ops.Add(1)
 				if code < 200 || code > 299 {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s: %d %v", kind, code, body))
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s: %d %.300s", kind, code, body))
 				}
 			}
 			mu.Lock()
@@ -332,8 +346,8 @@ func TestLoad(t *testing.T) {
 		name = "sqlite"
 	}
 	n := ops.Load()
-	t.Logf("load: %d clients, %d s, %s, %d patients: %d requests (%.0f/s), %d errors, p50 %v, p99 %v, max %v",
-		clients, secs, name, e.patients, n, float64(n)/elapsed, errs.Load(), percentile(all, 0.50), percentile(all, 0.99), percentile(all, 1))
+	t.Logf("load: %d clients (think %v), %d s, %s, %d patients: %d requests (%.0f/s), %d errors, p50 %v, p99 %v, max %v",
+		clients, think, secs, name, e.patients, n, float64(n)/elapsed, errs.Load(), percentile(all, 0.50), percentile(all, 0.99), percentile(all, 1))
 	for _, k := range []string{"worklist", "record", "report", "edit"} {
 		t.Logf("  %-8s %6d requests, p50 %v, p99 %v, max %v", k, len(byKind[k]), percentile(byKind[k], 0.5), percentile(byKind[k], 0.99), percentile(byKind[k], 1))
 	}

@@ -34,6 +34,15 @@ type client struct {
 
 func (c *client) do(method, path string, body any) (int, map[string]any) {
 	c.t.Helper()
+	code, data := c.send(method, path, body)
+	var out map[string]any
+	_ = json.Unmarshal(data, &out)
+	return code, out
+}
+
+// send makes a request and returns the status and the body undecoded.
+func (c *client) send(method, path string, body any) (int, []byte) {
+	c.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -62,9 +71,7 @@ func (c *client) do(method, path string, body any) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(data, &out)
-	return resp.StatusCode, out
+	return resp.StatusCode, data
 }
 
 func errField(m map[string]any) (string, string) {

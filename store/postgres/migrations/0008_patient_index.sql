@@ -17,6 +17,7 @@ CREATE INDEX work_show ON work_items (show_from);
 CREATE TABLE patient_index (
 	patient_id BIGINT PRIMARY KEY REFERENCES patients (id),
 	sort_name TEXT COLLATE "C" NOT NULL,
+	name TEXT NOT NULL,
 	status TEXT NOT NULL,
 	drug TEXT NOT NULL,
 	model TEXT NOT NULL,

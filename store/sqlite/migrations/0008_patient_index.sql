@@ -15,6 +15,7 @@ CREATE INDEX work_show ON work_items (show_from);
 CREATE TABLE patient_index (
 	patient_id INTEGER PRIMARY KEY REFERENCES patients (id),
 	sort_name TEXT NOT NULL,
+	name TEXT NOT NULL,
 	status TEXT NOT NULL,
 	drug TEXT NOT NULL,
 	model TEXT NOT NULL,
