@@ -113,7 +113,7 @@ func (t *tx) patientWhere(f clinic.PatientFilter) (string, []any) {
 var patientOrder = map[string]string{
 	"name":   " ORDER BY x.sort_name, x.patient_id",
 	"mrn":    " ORDER BY p.mrn",
-	"newest": " ORDER BY p.id DESC",
+	"newest": " ORDER BY x.patient_id DESC",
 }
 
 func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, int, error) {
@@ -122,15 +122,22 @@ func (t *tx) Patients(f clinic.PatientFilter) ([]*clinic.PatientRow, int, error)
 	if !ok {
 		order = patientOrder["name"]
 	}
-	// A search counts its matches in the same query (one pass over the
-	// text index); a plain list walks an index for its page and counts
-	// apart.
+	// A search counts its matches in the query that picks the page (one
+	// pass over the text index, over the narrow index rows: the patients'
+	// JSON is read for the page only); a plain list walks an index for its
+	// page and counts apart.
 	search := len(f.Words) > 0
 	cols := "p.id, p.version, p.data, p.created_at, p.updated_at, x.status, x.drug, x.model, x.serial"
-	if search {
-		cols += ", COUNT(*) OVER ()"
-	}
 	q := "SELECT " + cols + " FROM patient_index x JOIN patients p ON p.id = x.patient_id" + where + order + " LIMIT ? OFFSET ?"
+	if search {
+		from := " FROM patient_index x"
+		if f.Sort == "mrn" {
+			from += " JOIN patients p ON p.id = x.patient_id"
+		}
+		q = "SELECT " + cols + ", page.total FROM (SELECT x.patient_id AS id, COUNT(*) OVER () AS total" +
+			from + where + order + " LIMIT ? OFFSET ?) page" +
+			" JOIN patients p ON p.id = page.id JOIN patient_index x ON x.patient_id = page.id" + order
+	}
 	rows, err := t.query(q, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: %w", err)
