@@ -59,10 +59,10 @@ type PatientIndex struct {
 	// SortName is the folded "family given" the list sorts by; Name the
 	// "Family, Given" the worklist shows.
 	SortName, Name string
-	Status   PatientStatus
-	Drug     string // the drug in the pump (the prescription in force, else the fill), or of the trial
-	Model    string // the implanted pump's model ("TP-40"), "" without one
-	Serial   string // the implanted pump's serial
+	Status         PatientStatus
+	Drug           string // the drug in the pump (the prescription in force, else the fill), or of the trial
+	Model          string // the implanted pump's model ("TP-40"), "" without one
+	Serial         string // the implanted pump's serial
 	// Search is the folded words a search matches: the names, the MRN, every
 	// pump serial and every drug the patient had.
 	Search string
