@@ -79,16 +79,11 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, ms []Migration, lock s
 }
 
 func createMigrationsTable(ctx context.Context, db *sql.DB, lock string) error {
-	sqlTx, err := db.BeginTx(ctx, nil)
+	sqlTx, err := beginLocked(ctx, db, lock)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	if lock != "" {
-		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
-			return err
-		}
-	}
 	if _, err := sqlTx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return err
@@ -96,17 +91,27 @@ func createMigrationsTable(ctx context.Context, db *sql.DB, lock string) error {
 	return sqlTx.Commit()
 }
 
-func applyOne(ctx context.Context, db *sql.DB, d *Dialect, m Migration, lock string) error {
+// beginLocked begins a transaction and runs lock in it first (none when "").
+func beginLocked(ctx context.Context, db *sql.DB, lock string) (*sql.Tx, error) {
 	sqlTx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if lock != "" {
+		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
+			_ = sqlTx.Rollback()
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+	}
+	return sqlTx, nil
+}
+
+func applyOne(ctx context.Context, db *sql.DB, d *Dialect, m Migration, lock string) error {
+	sqlTx, err := beginLocked(ctx, db, lock)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	if lock != "" {
-		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
-			return fmt.Errorf("store: migration lock: %w", err)
-		}
-	}
 	var n int
 	if err := sqlTx.QueryRowContext(ctx, Rebind(d, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.Version).Scan(&n); err != nil {
 		return err

@@ -28,7 +28,7 @@ func (s *Server) table() []route {
 		{pattern: "POST /api/v1/tokens", action: clinic.ManageUsers, idem: true, h: s.createToken},
 		{pattern: "DELETE /api/v1/tokens/{id}", action: clinic.ManageUsers, h: s.revokeToken},
 
-		{pattern: "GET /api/v1/patients", action: clinic.ReadRecords, h: s.listPatients},
+		{pattern: "GET /api/v1/patients", action: clinic.ReadRecords, h: listOf(patientFilter, s.Svc.PatientList)},
 		{pattern: "POST /api/v1/patients", action: clinic.WritePatients, idem: true, h: s.createPatient},
 		{pattern: "GET /api/v1/patients/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Patient)},
 		{pattern: "PUT /api/v1/patients/{id}", action: clinic.WritePatients, h: s.updatePatient},
@@ -51,9 +51,9 @@ func (s *Server) table() []route {
 		{pattern: "GET /api/v1/records/{id}", action: clinic.ReadRecords, h: readOf(s.Svc.Record)},
 		{pattern: "POST /api/v1/alarms/{id}/ack", action: clinic.AckAlarms, idem: true, h: updateOf(s, s.Svc.AckAlarm)},
 
-		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: s.worklist},
+		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: listOf(workQuery, s.Svc.WorklistPage)},
 		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, idem: true, h: s.ingest},
-		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: s.audit},
+		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: listOf(auditFilter, s.Svc.AuditLog)},
 		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
 
 		{pattern: "POST /api/v1/library", action: clinic.PublishLibrary, form: true, idem: true, h: s.publishLibrary},

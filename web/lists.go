@@ -6,6 +6,7 @@ package web
 // and the audit. The filtering, sorting and search are the clinic service's.
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"net/url"
@@ -124,43 +125,21 @@ func auditFilter(r *http.Request) (clinic.AuditFilter, error) {
 
 // ---- API ----
 
-func (s *Server) listPatients(w http.ResponseWriter, r *http.Request) error {
-	f, err := patientFilter(r)
-	if err != nil {
-		return err
+// listOf answers a list route: the query read into the clinic's filter, one
+// page of the list with its total.
+func listOf[F, P any](parse func(*http.Request) (F, error), list func(context.Context, F) (P, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := parse(r)
+		if err != nil {
+			return err
+		}
+		pg, err := list(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pg)
+		return nil
 	}
-	pg, err := s.Svc.PatientList(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pg)
-	return nil
-}
-
-func (s *Server) worklist(w http.ResponseWriter, r *http.Request) error {
-	q, err := workQuery(r)
-	if err != nil {
-		return err
-	}
-	pg, err := s.Svc.WorklistPage(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pg)
-	return nil
-}
-
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
-	f, err := auditFilter(r)
-	if err != nil {
-		return err
-	}
-	pg, err := s.Svc.AuditLog(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pg)
-	return nil
 }
 
 // ---- pages ----
