@@ -10,8 +10,12 @@ package store
 // commit that holds it; a write whose batch failed to commit is run again
 // alone, so a batch never turns one writer's failure into another's.
 //
-// Writers are not reordered: the batch runs them in the order they queued,
-// each seeing the ones before (the audit chain is appended in that order).
+// Writers are not reordered within a batch: it runs them in the order they
+// queued, each seeing the ones before (the audit chain is appended in that
+// order). SQLite has one batch at a time (one writer). PostgreSQL may run a
+// few at once (Dialect.Committers): each batch's statements are round trips
+// to the server, and batches overlap their reads and inserts until each takes
+// the audit head's row lock, which orders their commits.
 
 import (
 	"context"
@@ -31,13 +35,15 @@ type pending struct {
 	pan  any  // a panic of fn, raised again in its own goroutine
 	ok   bool // fn succeeded in the batch's transaction (not yet committed)
 	wake chan bool
+	lead []*pending // the batch this writer leads, when it leads one
 }
 
 type group struct {
-	mu      sync.Mutex
-	queue   []*pending
-	leading bool
-	batches func(n int) // observes batch sizes (tests, metrics); nil for none
+	mu         sync.Mutex
+	queue      []*pending
+	leading    int         // batches running
+	committers int         // batches that may run at once (at least 1)
+	batches    func(n int) // observes batch sizes (tests, metrics); nil for none
 }
 
 // update queues fn and returns when a commit holding it has happened (or it
@@ -47,28 +53,31 @@ func (db *DB) update(ctx context.Context, fn func(clinic.Tx) error) error {
 	p := &pending{ctx: ctx, fn: fn, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, p)
-	lead := !g.leading
-	g.leading = true
-	g.mu.Unlock()
-	if !lead && !<-p.wake {
-		return p.result()
+	var batch []*pending
+	if g.leading < max(1, g.committers) {
+		g.leading++
+		batch = g.take(p)
 	}
-	// Lead one batch: what is queued now, up to maxBatch.
-	g.mu.Lock()
-	n := min(len(g.queue), maxBatch)
-	batch := g.queue[:n:n]
-	g.queue = g.queue[n:]
 	g.mu.Unlock()
+	if batch == nil {
+		if !<-p.wake {
+			return p.result() // a batch led by another writer held it
+		}
+		batch = p.lead // taken by the leader before, which handed it over
+	}
+	// Lead the batch.
 	if g.batches != nil {
 		g.batches(len(batch))
 	}
 	db.runBatch(batch)
-	// Hand the lead to the next writer queued, then answer this batch.
+	// Hand the next batch to the next writer queued, then answer this one.
 	g.mu.Lock()
 	if len(g.queue) > 0 {
-		g.queue[0].wake <- true
+		next := g.queue[0]
+		next.lead = g.take(next)
+		next.wake <- true
 	} else {
-		g.leading = false
+		g.leading--
 	}
 	g.mu.Unlock()
 	for _, q := range batch {
@@ -77,6 +86,25 @@ func (db *DB) update(ctx context.Context, fn func(clinic.Tx) error) error {
 		}
 	}
 	return p.result()
+}
+
+// take removes a batch from the front of the queue — up to maxBatch writes,
+// in their order, lead among them — and returns it. g.mu is held.
+func (g *group) take(lead *pending) []*pending {
+	n := min(len(g.queue), maxBatch)
+	batch := append([]*pending(nil), g.queue[:n]...)
+	rest := g.queue[n:]
+	if i := slicesIndex(rest, lead); i >= 0 {
+		// The leader queued beyond the batch: it takes the last place, and
+		// the write it displaces stays first in the queue.
+		displaced := batch[n-1]
+		batch[n-1] = lead
+		rest = append(append([]*pending{displaced}, rest[:i]...), rest[i+1:]...)
+	} else {
+		rest = append([]*pending(nil), rest...)
+	}
+	g.queue = rest
+	return batch
 }
 
 func (p *pending) result() error {
@@ -188,4 +216,13 @@ func (db *DB) alone(p *pending) {
 		p.err = err
 		return
 	}
+}
+
+func slicesIndex(q []*pending, p *pending) int {
+	for i, x := range q {
+		if x == p {
+			return i
+		}
+	}
+	return -1
 }

@@ -33,6 +33,8 @@ type Dialect struct {
 	// query's argument from the words, each to match the start of a word.
 	Search      string
 	SearchQuery func(words []string) string
+	// Committers is how many group-commit batches may run at once (group.go).
+	Committers int
 }
 
 // DB is a clinic.Store on a SQL database. Writes go through W; reads through R
@@ -57,6 +59,10 @@ func (db *DB) Update(ctx context.Context, fn func(clinic.Tx) error) error {
 // group commit runs (for tests and measurements); nil stops it. Call it
 // before writes start.
 func (db *DB) ObserveBatches(f func(n int)) { db.group.batches = f }
+
+// SetCommitters sets how many batches may run at once (default: the
+// dialect's); tests set 1 to see batching without timing.
+func (db *DB) SetCommitters(n int) { db.group.committers = n }
 
 // Queued is how many writes wait for a batch.
 func (db *DB) Queued() int {

@@ -3,8 +3,11 @@ package clinictest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ type Grouping interface {
 	clinic.Store
 	ObserveBatches(f func(n int))
 	Queued() int
+	SetCommitters(n int)
 }
 
 // GroupCommit checks a store's group commit without timing: a first write
@@ -28,6 +32,7 @@ func GroupCommit(t *testing.T, db Grouping) {
 	var batches []int
 	db.ObserveBatches(func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() })
 	defer db.ObserveBatches(nil)
+	db.SetCommitters(1) // one batch at a time: the second waits for the first
 	ctx := context.Background()
 	patient := func(tx clinic.Tx, mrn string) error {
 		return tx.CreatePatient(&clinic.Patient{MRN: mrn, FamilyName: mrn, BirthDate: clinic.Date{Time: Start}, Sex: "female", Indication: "pain"})
@@ -116,5 +121,54 @@ func GroupCommit(t *testing.T, db Grouping) {
 	}
 	if want := []string{"G-0", "G-1", "G-3", "G-6"}; !slices.Equal(mrns, want) {
 		t.Errorf("stored %v, want %v: a failed, panicked or cancelled write leaves nothing", mrns, want)
+	}
+
+	// Many writers and several batches at once: every write that succeeded
+	// is there, every one that failed is not, nobody waits forever.
+	db.SetCommitters(4)
+	var ok, failed atomic.Int64
+	var mw sync.WaitGroup
+	for w := range 48 {
+		mw.Add(1)
+		go func() {
+			defer mw.Done()
+			for i := range 6 {
+				mrn := fmt.Sprintf("M-%d-%d", w, i)
+				fail := (w+i)%5 == 0
+				err := db.Update(ctx, func(tx clinic.Tx) error {
+					if err := patient(tx, mrn); err != nil {
+						return err
+					}
+					if fail {
+						return errBad
+					}
+					return nil
+				})
+				switch {
+				case fail && errors.Is(err, errBad):
+					failed.Add(1)
+				case !fail && err == nil:
+					ok.Add(1)
+				default:
+					t.Errorf("%s: %v", mrn, err)
+				}
+			}
+		}()
+	}
+	mw.Wait()
+	n := 0
+	if err := db.View(ctx, func(tx clinic.Tx) error {
+		ps, err := tx.PatientsAfter(0, 1000)
+		for _, p := range ps {
+			if strings.HasPrefix(p.MRN, "M-") {
+				n++
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if int64(n) != ok.Load() || ok.Load()+failed.Load() != 48*6 {
+		t.Errorf("%d stored, %d succeeded, %d failed", n, ok.Load(), failed.Load())
 	}
 }

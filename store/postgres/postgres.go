@@ -29,6 +29,8 @@ var migrationFS embed.FS
 var Dialect = store.Dialect{
 	Name:     "postgres",
 	Numbered: true,
+	// Batches overlap their round trips until each takes the audit head.
+	Committers: 4,
 	IsUnique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
@@ -78,7 +80,9 @@ func Open(ctx context.Context, url string, maxConns int) (*store.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &store.DB{W: db, R: db, Dialect: Dialect}, nil
+	st := &store.DB{W: db, R: db, Dialect: Dialect}
+	st.SetCommitters(Dialect.Committers)
+	return st, nil
 }
 
 // Migrations returns the embedded schema migrations.
