@@ -12,10 +12,10 @@ package store
 //
 // Writers are not reordered within a batch: it runs them in the order they
 // queued, each seeing the ones before (the audit chain is appended in that
-// order). SQLite has one batch at a time (one writer). PostgreSQL may run a
-// few at once (Dialect.Committers): each batch's statements are round trips
-// to the server, and batches overlap their reads and inserts until each takes
-// the audit head's row lock, which orders their commits.
+// order). One batch runs at a time (SetCommitters allows more, for tests):
+// every write ends on the audit head's row, which orders all writes anyway —
+// on PostgreSQL each write transaction takes it first (Dialect.WriteLock), so
+// that batches of several servers lock in one order and cannot deadlock.
 
 import (
 	"context"
@@ -124,6 +124,11 @@ func (db *DB) runBatch(batch []*pending) {
 	// transaction: statements run without the requests' cancellation (a
 	// request cancelled before its turn is not run at all).
 	sqlTx, err := db.W.BeginTx(context.Background(), nil)
+	if err == nil && db.Dialect.WriteLock != "" {
+		if _, err = sqlTx.Exec(db.Dialect.WriteLock); err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}
 	if err != nil {
 		for _, p := range batch {
 			p.err = unavailable(err)

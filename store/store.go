@@ -33,8 +33,13 @@ type Dialect struct {
 	// query's argument from the words, each to match the start of a word.
 	Search      string
 	SearchQuery func(words []string) string
-	// Committers is how many group-commit batches may run at once (group.go).
-	Committers int
+	// WriteLock, when set, runs first in every write transaction. Every
+	// write appends to the audit chain and so ends on the audit head's row;
+	// PostgreSQL's takes it first, so that writes lock in one order — a
+	// batch of writes that took the head at its first write and then
+	// touched a patient's rows deadlocked with another server's batch that
+	// had touched them first (found by TestTwoServersOnePostgres).
+	WriteLock string
 }
 
 // DB is a clinic.Store on a SQL database. Writes go through W; reads through R
@@ -60,8 +65,8 @@ func (db *DB) Update(ctx context.Context, fn func(clinic.Tx) error) error {
 // before writes start.
 func (db *DB) ObserveBatches(f func(n int)) { db.group.batches = f }
 
-// SetCommitters sets how many batches may run at once (default: the
-// dialect's); tests set 1 to see batching without timing.
+// SetCommitters sets how many batches may run at once (default 1; see
+// group.go).
 func (db *DB) SetCommitters(n int) { db.group.committers = n }
 
 // Queued is how many writes wait for a batch.
@@ -84,6 +89,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(clin
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return unavailable(err)
+	}
+	if !readOnly && db.Dialect.WriteLock != "" {
+		if _, err := sqlTx.ExecContext(ctx, db.Dialect.WriteLock); err != nil {
+			_ = sqlTx.Rollback()
+			return unavailable(err)
+		}
 	}
 	t := &tx{ctx: ctx, tx: sqlTx, d: &db.Dialect, write: !readOnly}
 	defer func() {

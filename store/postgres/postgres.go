@@ -29,8 +29,8 @@ var migrationFS embed.FS
 var Dialect = store.Dialect{
 	Name:     "postgres",
 	Numbered: true,
-	// Batches overlap their round trips until each takes the audit head.
-	Committers: 4,
+	// The audit head first: every write ends there (store.Dialect.WriteLock).
+	WriteLock: "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE",
 	IsUnique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
@@ -80,9 +80,7 @@ func Open(ctx context.Context, url string, maxConns int) (*store.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	st := &store.DB{W: db, R: db, Dialect: Dialect}
-	st.SetCommitters(Dialect.Committers)
-	return st, nil
+	return &store.DB{W: db, R: db, Dialect: Dialect}, nil
 }
 
 // Migrations returns the embedded schema migrations.
