@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,7 +24,8 @@ import (
 // checks: a session opened on one is valid on the other, CSRF included; the
 // sign-in form served by one is accepted by the other; concurrent clients
 // writing through both leave every acknowledged write present and the audit
-// chain intact; the same report posted to both at once is stored once.
+// chain intact; the same report posted to both at once is stored once, and
+// a create sent to both under one Idempotency-Key is recorded once.
 // (A sign-in lock raised through one service holding on another is
 // clinictest's SignInLockShared, under a stepped clock.)
 func TestTwoServersOnePostgres(t *testing.T) {
@@ -152,6 +154,45 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	}
 	if created != 1 {
 		t.Errorf("the same report through both servers was stored %d times", created)
+	}
+
+	// A create sent to both under one Idempotency-Key is recorded once:
+	// every answer is the first one (the key is stored in the database).
+	body := `{"mrn":"TWO-IDEM","family_name":"Keyed","birth_date":"1960-01-01","sex":"female","indication":"pain"}`
+	ids := make(chan string, 8)
+	var iw sync.WaitGroup
+	for i := range 8 {
+		iw.Add(1)
+		go func() {
+			defer iw.Done()
+			srv := []*proc{a, b}[i%2]
+			req, _ := http.NewRequest("POST", srv.base+"/api/v1/patients", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Cookie", "thecal_session="+doc.cookie)
+			req.Header.Set("X-CSRF-Token", doc.csrf)
+			req.Header.Set("Idempotency-Key", "two-servers-one-key")
+			resp, err := doc.hc.Do(req)
+			if err != nil {
+				ids <- "error: " + err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			ids <- fmt.Sprintf("%d %v", resp.StatusCode, out["id"])
+		}()
+	}
+	iw.Wait()
+	close(ids)
+	answers := map[string]int{}
+	for id := range ids {
+		answers[id]++
+	}
+	if len(answers) != 1 {
+		t.Errorf("one create under one key through both servers answered %v: want one answer (201 and the one id) eight times", answers)
+	}
+	if body := call(t, doc, 200, "GET", "/api/v1/patients?q=TWO-IDEM", nil); body["total"] != 1.0 {
+		t.Errorf("the keyed create through both servers stored %v patients", body["total"])
 	}
 
 	// Everything acknowledged is there, read through either server, and the
