@@ -331,7 +331,23 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 		if t.RevokedAt != nil {
 			return Errorf(EUNAUTHORIZED, "", "the token was revoked")
 		}
-		p = &Principal{TokenID: t.ID, Name: "token:" + t.Name, Role: t.Role, Serial: t.Serial}
+		if t.Role == Monitor {
+			p = &Principal{TokenID: t.ID, Name: "token:" + t.Name, Role: t.Role, Serial: t.Serial}
+			return nil
+		}
+		// A clinician's own token (CreateOwnToken) acts as its owner, while
+		// the owner keeps the role it was made with.
+		u, err := tx.User(t.CreatedBy)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Disabled:
+			return Errorf(EUNAUTHORIZED, "", "the token's user is disabled")
+		case u.Role != t.Role:
+			return Errorf(EUNAUTHORIZED, "", "the token's user is no longer a %s: make a new token", t.Role)
+		}
+		p = &Principal{UserID: u.ID, TokenID: t.ID, Name: u.Username, Role: u.Role}
 		return nil
 	})
 	if ErrorCode(err) == ENOTFOUND {
@@ -623,6 +639,40 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*Token, strin
 			return err
 		}
 		o.result(t)
+		o.audit("token.create", "token", t.ID, 0, nil, t)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return t, secret, nil
+}
+
+// CreateOwnToken makes an API token for the signed-in clinician's own
+// programmer (thecal program sync --clinic) and returns its secret once. The
+// token acts as its owner, with the owner's role (physician or nurse): it is
+// refused once the owner is disabled or has another role, and revoked with
+// the owner's sessions (a password reset, a disable, a role change).
+func (s *Service) CreateOwnToken(ctx context.Context, name string) (*Token, string, error) {
+	p := FromContext(ctx)
+	switch {
+	case p == nil || p.UserID == 0:
+		return nil, "", Errorf(EUNAUTHORIZED, "", "sign in first")
+	case p.TokenID != 0:
+		return nil, "", Errorf(EFORBIDDEN, "", "a token cannot make another: sign in with the password")
+	case p.Role != Physician && p.Role != Nurse:
+		return nil, "", Errorf(EFORBIDDEN, "", "programmer tokens are for physicians and nurses")
+	}
+	if err := nameField("name", name, 100, true); err != nil {
+		return nil, "", err
+	}
+	secret := NewSecret("thecal_")
+	t := &Token{Name: name, Role: p.Role, Hash: HashSecret(secret)}
+	err := s.write(ctx, ProgramPumps, func(o *op) error {
+		t.CreatedAt, t.CreatedBy = o.now, o.p.UserID
+		if err := o.tx.CreateToken(t); err != nil {
+			return err
+		}
 		o.audit("token.create", "token", t.ID, 0, nil, t)
 		return nil
 	})

@@ -141,20 +141,29 @@ type Settings struct {
 	// AlarmFollowUps is what each alarm calls for when acknowledged, by the
 	// alarm's name (DefaultAlarmFollowUps).
 	AlarmFollowUps map[string]AlarmFollowUp
+	// ProgramWindow: an order not programmed this long after its start is a
+	// worklist item (issue 12: 24 h by default).
+	ProgramWindow time.Duration
+	// PumpClockTolerance: a pump whose clock differs from the relay's by
+	// more than this when it reports is a prescription_mismatch on its
+	// clock (flex steps run at the wrong time of day).
+	PumpClockTolerance time.Duration
 }
 
 // DefaultSettings are the settings a new clinic starts with.
 func DefaultSettings() Settings {
 	return Settings{
-		Therapy:        therapy.DefaultSettings,
-		RefillLead:     14 * 24 * time.Hour,
-		FollowUpLead:   7 * 24 * time.Hour,
-		WoundChecks:    []time.Duration{7 * 24 * time.Hour, 30 * 24 * time.Hour},
-		TrendIncreases: 3,
-		TrendWindow:    90 * 24 * time.Hour,
-		SessionTTL:     12 * time.Hour,
-		PainScale:      1000,
-		AlarmFollowUps: DefaultAlarmFollowUps,
+		Therapy:            therapy.DefaultSettings,
+		RefillLead:         14 * 24 * time.Hour,
+		FollowUpLead:       7 * 24 * time.Hour,
+		WoundChecks:        []time.Duration{7 * 24 * time.Hour, 30 * 24 * time.Hour},
+		TrendIncreases:     3,
+		TrendWindow:        90 * 24 * time.Hour,
+		SessionTTL:         12 * time.Hour,
+		PainScale:          1000,
+		AlarmFollowUps:     DefaultAlarmFollowUps,
+		ProgramWindow:      24 * time.Hour,
+		PumpClockTolerance: 5 * time.Minute,
 	}
 }
 

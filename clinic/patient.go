@@ -164,6 +164,9 @@ func (s *Service) patientRecord(ctx context.Context, id int64) (*PatientRecord, 
 		if r.Reports, err = list[StoredReport](tx, RecordFilter{PatientID: id, Newest: true, Limit: 50}); err != nil {
 			return err
 		}
+		if r.Sessions, err = list[ProgrammingSession](tx, RecordFilter{PatientID: id, Newest: true, Limit: 50}); err != nil {
+			return err
+		}
 		r.Worklist, err = tx.Work(WorkQuery{Now: now.Add(3650 * 24 * 3600e9), PatientID: id, Limit: 1000})
 		for i := range r.Worklist {
 			r.Worklist[i].setStatus(now)

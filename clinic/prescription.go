@@ -61,6 +61,10 @@ type Prescription struct {
 	LibraryVersion string           `json:"library_version"`
 	LibraryDigest  string           `json:"library_digest"`
 	Supersedes     int64            `json:"supersedes,omitempty"`
+	// The order's state (order.go): ordered, then programmed when a
+	// programmer reports the pump running it, then verified when a later
+	// report from the pump's home monitor shows it. Set by the service.
+	OrderStatus
 }
 
 // basalRate is the rate a prescription runs at on average (for flex, over a
@@ -201,7 +205,13 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 	if err := s.completeRx(rx, s.now()); err != nil {
 		return err
 	}
-	return s.write(ctx, Prescribe, func(o *op) error {
+	return s.write(ctx, Prescribe, func(o *op) error { return s.prescribeIn(o, patientID, rx) })
+}
+
+// prescribeIn records the completed prescription rx in the write o, as a new
+// order (its state ordered, whatever the input said).
+func (s *Service) prescribeIn(o *op, patientID int64, rx *Prescription) error {
+	{
 		rev, err := s.reviewRx(o.tx, patientID, rx)
 		if err != nil {
 			return err
@@ -221,9 +231,10 @@ func (s *Service) Prescribe(ctx context.Context, patientID int64, rx *Prescripti
 		rx.LibraryVersion, rx.LibraryDigest = rev.Library.Version, rev.Library.Digest
 		rx.Supersedes = rev.latest
 		rx.Meta = Meta{PatientID: patientID}
+		rx.OrderStatus = OrderStatus{State: Ordered}
 		_, err = o.create(rx)
 		return err
-	})
+	}
 }
 
 // completeRx checks what can be checked without the records and completes the
@@ -288,6 +299,14 @@ var dosingFields = map[string]string{"dose": "dose_per_day", "rate": "program.ra
 // patient's history, and the change of daily dose against the prescription
 // in force.
 func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*PrescriptionReview, error) {
+	return s.reviewRxAgainst(tx, patientID, rx, nil)
+}
+
+// reviewRxAgainst is reviewRx with the prescription the change is from given:
+// running, when not nil, stands for the prescription in force (the program a
+// pump reported it runs). A recorded rx is reviewed as if proposed: its own
+// record is not part of its history.
+func (s *Service) reviewRxAgainst(tx Tx, patientID int64, rx *Prescription, running *Prescription) (*PrescriptionReview, error) {
 	if _, err := tx.Patient(patientID); ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "patient_id", "no patient %d", patientID)
 	} else if err != nil {
@@ -318,6 +337,9 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 	}
 	var past []drug.Prescribed
 	for _, h := range history {
+		if rx.ID != 0 && h.ID >= rx.ID {
+			continue // an order is reviewed against what came before it
+		}
 		if !h.StartAt.After(rx.StartAt) {
 			past = append(past, drug.Prescribed{At: ustd(h.StartAt), Drug: h.Program.Drug, Dose: h.DosePerDay})
 			rev.Current = h
@@ -325,6 +347,9 @@ func (s *Service) reviewRx(tx Tx, patientID int64, rx *Prescription) (*Prescript
 	}
 	// The library in force is read in this transaction: another server
 	// sharing the database may have published a newer version.
+	if running != nil {
+		rev.Current = running
+	}
 	lib, err := s.currentLibrary(tx)
 	if err != nil {
 		return nil, err

@@ -286,3 +286,48 @@ func ParseDays(names []string) (uint8, error) {
 	}
 	return mask, nil
 }
+
+// Program is a pump program in its JSON form, on its own: what a pump reports
+// it runs ("status.program" of a report), and the programs before and after a
+// programming session. It is a pump.Prescription, written as a
+// prescription's "program" is.
+type Program pump.Prescription
+
+// MarshalJSON writes the program as a prescription's "program".
+func (p Program) MarshalJSON() ([]byte, error) {
+	rx := pump.Prescription(p)
+	return json.Marshal(programOf(&rx))
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote (the store, the audit).
+func (p *Program) UnmarshalJSON(b []byte) error {
+	var j programJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	rx, pe := j.prescription()
+	if pe != nil {
+		return Errorf(EINVALID, pe.field(), "%s", pe.reason)
+	}
+	*p = Program(rx)
+	return nil
+}
+
+// UnmarshalJSONFrom reads a program strictly (the API), every error with the
+// JSON pointer of the member at fault.
+func (p *Program) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	var j programJSON
+	if err := jsonv2.UnmarshalDecode(d, &j); err != nil {
+		return err
+	}
+	rx, pe := j.prescription()
+	if pe != nil {
+		ptr := d.StackPointer()
+		for _, tok := range pe.path[1:] { // the path starts at "program": this is it
+			ptr = ptr.AppendToken(tok)
+		}
+		return &jsonv2.SemanticError{JSONPointer: ptr, Err: errors.New(pe.reason)}
+	}
+	*p = Program(rx)
+	return nil
+}

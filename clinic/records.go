@@ -18,6 +18,7 @@ const (
 	KindSideEffect   Kind = "side_effect"
 	KindAlarm        Kind = "alarm"
 	KindReport       Kind = "report"
+	KindSession      Kind = "programming_session"
 )
 
 // Meta is what every patient record carries. The store's columns are the truth
@@ -35,17 +36,18 @@ func (m *Meta) meta() *Meta { return m }
 
 // PatientRecord is everything the clinic holds about one patient.
 type PatientRecord struct {
-	Patient       *Patient        `json:"patient"`
-	Trials        []*Trial        `json:"trials"`
-	Implants      []*Implant      `json:"implants"`
-	Prescriptions []*Prescription `json:"prescriptions"`
-	Refills       []*Refill       `json:"refills"`
-	FollowUps     []*FollowUp     `json:"follow_ups"`
-	Complications []*Complication `json:"complications"`
-	SideEffects   []*SideEffect   `json:"side_effects"`
-	Alarms        []*Alarm        `json:"alarms"`
-	Reports       []*StoredReport `json:"reports"`
-	Worklist      []WorkItem      `json:"worklist"`
+	Patient       *Patient              `json:"patient"`
+	Trials        []*Trial              `json:"trials"`
+	Implants      []*Implant            `json:"implants"`
+	Prescriptions []*Prescription       `json:"prescriptions"`
+	Refills       []*Refill             `json:"refills"`
+	FollowUps     []*FollowUp           `json:"follow_ups"`
+	Complications []*Complication       `json:"complications"`
+	SideEffects   []*SideEffect         `json:"side_effects"`
+	Alarms        []*Alarm              `json:"alarms"`
+	Reports       []*StoredReport       `json:"reports"`
+	Sessions      []*ProgrammingSession `json:"programming_sessions"`
+	Worklist      []WorkItem            `json:"worklist"`
 	// Dates are the patient's therapy dates at the time of reading
 	// (PatientDates): the same the worklist, the chart and the documents show.
 	Dates Dates `json:"dates"`
@@ -91,6 +93,8 @@ func (s *Service) Record(ctx context.Context, id int64) (any, error) {
 			r = new(Alarm)
 		case KindReport:
 			r = new(StoredReport)
+		case KindSession:
+			r = new(ProgrammingSession)
 		default:
 			return Errorf(ENOTFOUND, "id", "no record %d", id)
 		}

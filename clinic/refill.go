@@ -139,6 +139,14 @@ func currentRx(im *Implant, rxs []*Prescription, t time.Time) *Prescription {
 // the discrepancy and its flag (therapy.CheckRefill, hazard H3), a drug or
 // concentration different from the prescription (H2), and the next refill date.
 func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill) error {
+	if err := s.checkRefillInput(ctx, rf); err != nil {
+		return err
+	}
+	return s.recordRefill(ctx, patientID, rf)
+}
+
+// checkRefillInput checks what a refill says before the records are read.
+func (s *Service) checkRefillInput(ctx context.Context, rf *Refill) error {
 	if err := s.allow(ctx, WriteCare); err != nil {
 		return err
 	}
@@ -161,14 +169,48 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 	if rf.Boluses < 0 {
 		return Errorf(EINVALID, "boluses", "must not be negative")
 	}
-	if err := textField("observation", rf.Observation, 10_000); err != nil {
-		return err
-	}
+	return textField("observation", rf.Observation, 10_000)
+}
+
+// recordRefill records a checked refill input (RecordRefill).
+func (s *Service) recordRefill(ctx context.Context, patientID int64, rf *Refill) error {
 	return s.write(ctx, WriteCare, func(o *op) error {
-		if _, err := o.mustPatient(patientID); err != nil {
+		if err := s.prepareRefill(o.tx, patientID, rf); err != nil {
 			return err
 		}
-		im, err := activeImplant(o.tx, patientID)
+		rf.Meta = Meta{PatientID: patientID}
+		_, err := o.create(rf)
+		return err
+	})
+}
+
+// CheckRefill runs every check and all the accounting of RecordRefill on rf
+// and returns it as it would be recorded, writing nothing: what a programmer
+// shows and obeys before it refills a pump (thecal program refill --clinic,
+// the programming station), so that a refill the clinic would refuse is never
+// put into the pump.
+func (s *Service) CheckRefill(ctx context.Context, patientID int64, rf *Refill) (*Refill, error) {
+	if err := s.checkRefillInput(ctx, rf); err != nil {
+		return nil, err
+	}
+	err := s.view(ctx, WriteCare, func(tx Tx) error { return s.prepareRefill(tx, patientID, rf) })
+	if err != nil {
+		return nil, err
+	}
+	rf.Meta = Meta{PatientID: patientID}
+	return rf, nil
+}
+
+// prepareRefill checks refill rf against the patient's records in tx and
+// fills in its accounting.
+func (s *Service) prepareRefill(tx Tx, patientID int64, rf *Refill) error {
+	if _, err := tx.Patient(patientID); ErrorCode(err) == ENOTFOUND {
+		return Errorf(ENOTFOUND, "patient_id", "no patient %d", patientID)
+	} else if err != nil {
+		return err
+	}
+	{
+		im, err := activeImplant(tx, patientID)
 		if err != nil {
 			return err
 		}
@@ -183,11 +225,11 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 		if rf.Added <= 0 || rf.Added > model.Reservoir() {
 			return Errorf(EINVALID, "added", "must be more than 0 and at most the %s reservoir (%s)", model, model.Reservoir())
 		}
-		refills, err := list[Refill](o.tx, RecordFilter{PatientID: patientID})
+		refills, err := list[Refill](tx, RecordFilter{PatientID: patientID})
 		if err != nil {
 			return err
 		}
-		rxs, err := list[Prescription](o.tx, RecordFilter{PatientID: patientID})
+		rxs, err := list[Prescription](tx, RecordFilter{PatientID: patientID})
 		if err != nil {
 			return err
 		}
@@ -195,10 +237,10 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 		if rf.Flag == "invalid" {
 			return Errorf(EINVALID, rf.NextDueBasis, "%s", rf.FlagReason)
 		}
-		if err := s.checkFill(o.tx, im, rf, refills, rxs); err != nil {
+		if err := s.checkFill(tx, im, rf, refills, rxs); err != nil {
 			return err
 		}
-		if err := s.checkResume(o.tx, im, rf, refills, rxs); err != nil {
+		if err := s.checkResume(tx, im, rf, refills, rxs); err != nil {
 			return err
 		}
 		// The next refill date as the chart, the worklist and the documents
@@ -209,10 +251,8 @@ func (s *Service) RecordRefill(ctx context.Context, patientID int64, rf *Refill)
 				rf.NextDue, rf.NextDueBasis = &next.Date, next.Basis
 			}
 		}
-		rf.Meta = Meta{PatientID: patientID}
-		_, err = o.create(rf)
-		return err
-	})
+		return nil
+	}
 }
 
 // account fills the refill's accounting from therapy.CheckRefill. A refused

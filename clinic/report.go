@@ -42,6 +42,14 @@ type ReportStatus struct {
 	Delivered     unit.Volume        `json:"delivered"`
 	Battery       unit.Charge        `json:"battery"`
 	ActiveAlarms  []string           `json:"active_alarms,omitempty"`
+	// Program is the prescription the pump runs (absent: it runs none, or
+	// the relay does not say); reconciliation compares it with the order.
+	Program *Program `json:"program,omitempty"`
+	// PumpTime is the pump's own clock at the reading (the relay's clock is
+	// interrogated_at); LogNext the sequence number the pump's event log
+	// gives its next record. Absent from a relay that does not read them.
+	PumpTime time.Time `json:"pump_time,omitzero"`
+	LogNext  uint64    `json:"log_next,omitempty"`
 }
 
 // ReportAlarm is an alarm the pump raised, with when.
@@ -83,6 +91,9 @@ type StoredReport struct {
 	Key        string `json:"key"`  // serial and interrogation time: a report sent twice has the same
 	Hash       string `json:"hash"` // SHA-256 of the report's canonical JSON
 	ReceivedBy string `json:"received_by"`
+	// ByMonitor is set when a home monitor's credential (a monitor token)
+	// sent the report: only such a report verifies an order.
+	ByMonitor bool `json:"by_monitor,omitempty"`
 }
 
 // IngestResult says what became of a report.
@@ -91,6 +102,14 @@ type IngestResult struct {
 	PatientID int64   `json:"patient_id"`
 	Duplicate bool    `json:"duplicate"`
 	Alarms    []int64 `json:"alarms"` // alarm records created
+	// The report reconciled with the record (Reconcile): the order in force
+	// and its state after the report, the order the pump runs, and every
+	// difference (each a critical worklist item).
+	Order     int64        `json:"order,omitempty"`
+	State     OrderState   `json:"order_state,omitempty"`
+	Running   int64        `json:"running_order,omitempty"`
+	Program   []Difference `json:"prescription_mismatch"`
+	Reservoir []Difference `json:"reservoir_mismatch"`
 }
 
 func (r *Report) check(now time.Time) error {
@@ -127,6 +146,15 @@ func (r *Report) check(now time.Time) error {
 		return Errorf(EINVALID, "status.drug", "at most %d bytes", maxDrugName)
 	}
 	if err := checkText("status.drug", r.Status.Drug, false); err != nil {
+		return err
+	}
+	if !r.Status.PumpTime.IsZero() {
+		if err := dateInRange("status.pump_time", r.Status.PumpTime); err != nil {
+			return err
+		}
+		r.Status.PumpTime = r.Status.PumpTime.UTC().Truncate(time.Millisecond)
+	}
+	if err := checkProgram("status.program", r.Status.Program); err != nil {
 		return err
 	}
 	if len(r.Status.ActiveAlarms) > MaxReportAlarms {
@@ -178,21 +206,51 @@ func ReportKey(serial string, at time.Time) string {
 
 // Ingest stores an interrogation report once, however often it is sent, and
 // turns its alarms into alarm records and the patient's worklist. A report
-// with the key of a stored one but other content is refused (ECONFLICT).
+// with the key of a stored one but other content is refused (ECONFLICT). The
+// report is reconciled with the clinic's record (Reconcile): an order it
+// shows the pump running moves forward (order.go), and a difference is a
+// critical worklist item.
 func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) {
 	if err := s.allow(ctx, IngestReports); err != nil {
 		return nil, err
 	}
-	now := s.now()
-	if err := r.check(now); err != nil {
+	if err := s.checkReport(ctx, r); err != nil {
 		return nil, err
 	}
-	if p := FromContext(ctx); p.TokenID != 0 && p.Serial == "" {
-		// A token made before tokens were bound to a pump.
-		return nil, Errorf(EFORBIDDEN, "serial", "this token is bound to no pump: an administrator issues one bound to the pump's serial")
-	} else if p.TokenID != 0 && p.Serial != r.Serial {
-		return nil, Errorf(EFORBIDDEN, "serial", "this token reports for pump %s only", p.Serial)
+	res := &IngestResult{}
+	err := s.write(ctx, IngestReports, func(o *op) error {
+		var err error
+		res, err = s.ingestIn(o, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return res, nil
+}
+
+// checkReport checks a report and who sends it: a monitor token reports for
+// the pump it is bound to, as a home monitor.
+func (s *Service) checkReport(ctx context.Context, r *Report) error {
+	if err := r.check(s.now()); err != nil {
+		return err
+	}
+	p := FromContext(ctx)
+	switch {
+	case p.Role != Monitor:
+	case p.TokenID != 0 && p.Serial == "":
+		// A token made before tokens were bound to a pump.
+		return Errorf(EFORBIDDEN, "serial", "this token is bound to no pump: an administrator issues one bound to the pump's serial")
+	case p.Serial != r.Serial:
+		return Errorf(EFORBIDDEN, "serial", "this token reports for pump %s only", p.Serial)
+	case r.Source != "home_monitor":
+		return Errorf(EINVALID, "source", "a home monitor's token reports as home_monitor")
+	}
+	return nil
+}
+
+// ingestIn stores a checked report in the write o (see Ingest).
+func (s *Service) ingestIn(o *op, r *Report) (*IngestResult, error) {
 	canon, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -200,7 +258,7 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 	sum := sha256.Sum256(canon)
 	hash := hex.EncodeToString(sum[:])
 	res := &IngestResult{}
-	err = s.write(ctx, IngestReports, func(o *op) error {
+	err = func() error {
 		im, err := implantBySerial(o.tx, r.Serial)
 		if err != nil {
 			return err
@@ -209,7 +267,8 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 			return Errorf(EINVALID, "model", "pump %s is a %s, not a %s", r.Serial, im.Model, r.Model)
 		}
 		sr := &StoredReport{Meta: Meta{PatientID: im.PatientID}, Report: *r, ImplantID: im.ID,
-			Key: ReportKey(r.Serial, r.InterrogatedAt), Hash: hash, ReceivedBy: o.p.Name}
+			Key: ReportKey(r.Serial, r.InterrogatedAt), Hash: hash, ReceivedBy: o.p.Name,
+			ByMonitor: o.p.Role == Monitor || o.p == System && r.Source == "home_monitor"}
 		created, err := o.create(sr)
 		if err != nil {
 			return err
@@ -222,7 +281,7 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 					r.Serial, r.InterrogatedAt.Format(time.RFC3339Nano), sr.ID)
 			}
 			res.Duplicate = true
-			return nil
+			return s.reconciled(o, sr, res, false)
 		}
 		open, err := list[Alarm](o.tx, RecordFilter{PatientID: im.PatientID, Kind: KindAlarm, OpenOnly: true})
 		if err != nil {
@@ -266,8 +325,11 @@ func (s *Service) Ingest(ctx context.Context, r *Report) (*IngestResult, error) 
 		}
 		// An alarm the report no longer shows is cleared: a critical one
 		// leaves the worklist if it was acknowledged (issue 11 item 6).
-		return o.clearAlarms(sr, open)
-	})
+		if err := o.clearAlarms(sr, open); err != nil {
+			return err
+		}
+		return s.reconciled(o, sr, res, true)
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -291,4 +353,44 @@ func implantBySerial(tx Tx, serial string) (*Implant, error) {
 		return nil, Errorf(EINVALID, "serial", "pump %s was explanted on %s", serial, im.ExplantedAt.Format(time.DateOnly))
 	}
 	return im, nil
+}
+
+// reconciled reconciles stored report sr with the record and, for a new
+// report, moves the order it shows the pump running forward; res says what
+// it found.
+func (s *Service) reconciled(o *op, sr *StoredReport, res *IngestResult, fresh bool) error {
+	rc, err := s.reconcileReport(o.tx, sr)
+	if err != nil {
+		return err
+	}
+	res.Program, res.Reservoir = append([]Difference{}, rc.Program...), append([]Difference{}, rc.Reservoir...)
+	if rc.Running != nil {
+		res.Running = rc.Running.ID
+		if before := *rc.Running; fresh && rc.Running.advance(sr) {
+			if err := o.update(&before, rc.Running); err != nil {
+				return err
+			}
+		}
+	}
+	if rc.Order != nil {
+		res.Order, res.State = rc.Order.ID, rc.Order.OrderState()
+		if rc.Running != nil && rc.Running.ID == rc.Order.ID {
+			res.State = rc.Running.OrderState()
+		}
+	}
+	return nil
+}
+
+// checkProgram checks a program a pump reported (nil: none): it is the
+// pump's, so only what the record cannot hold is refused.
+func checkProgram(field string, p *Program) error {
+	switch {
+	case p == nil:
+		return nil
+	case p.Mode < pump.ModeStopped || p.Mode > pump.ModeMinimum:
+		return Errorf(EINVALID, field+".mode", "is required: %s", modeList())
+	case len(p.Drug) > maxDrugName:
+		return Errorf(EINVALID, field+".drug", "at most %d bytes", maxDrugName)
+	}
+	return checkText(field+".drug", p.Drug, false)
 }

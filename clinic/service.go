@@ -116,6 +116,8 @@ func actionText(a Action) string {
 		return "read the drug library"
 	case PublishLibrary:
 		return "publish a drug library version"
+	case ProgramPumps:
+		return "program pumps"
 	}
 	return string(a)
 }
@@ -256,6 +258,8 @@ func kindOf(r record) Kind {
 		return KindAlarm
 	case *StoredReport:
 		return KindReport
+	case *ProgrammingSession:
+		return KindSession
 	}
 	panic("clinic: unknown record type")
 }
@@ -302,6 +306,8 @@ func stored(r record) (at time.Time, key string, open bool) {
 		return v.RaisedAt, v.Serial + "|" + v.Code + "|" + strconv.FormatInt(v.RaisedAt.UnixMilli(), 10), v.Open()
 	case *StoredReport:
 		return v.InterrogatedAt, v.Key, false
+	case *ProgrammingSession:
+		return v.StartedAt, v.Serial + "@" + strconv.FormatInt(v.StartedAt.UnixMilli(), 10), false
 	}
 	panic("clinic: unknown record type")
 }

@@ -51,13 +51,16 @@ const (
 	// limits every later prescription is checked against, a clinical
 	// governance act (physicians only; docs/clinic.md).
 	PublishLibrary Action = "publish_library"
+	// ProgramPumps runs a programming session with a pump and records it
+	// (the programmer with --clinic, the web programming station).
+	ProgramPumps Action = "program_pumps"
 )
 
 // permissions is the whole authorisation matrix. What is not listed is denied.
 var permissions = map[Role][]Action{
 	Physician: {ReadRecords, WritePatients, WriteCare, Prescribe, WriteImplants, WriteTrials,
-		AckAlarms, IngestReports, ExportRecords, ReadLibrary, PublishLibrary},
-	Nurse:         {ReadRecords, WritePatients, WriteCare, AckAlarms, IngestReports, ExportRecords, ReadLibrary},
+		AckAlarms, IngestReports, ExportRecords, ReadLibrary, PublishLibrary, ProgramPumps},
+	Nurse:         {ReadRecords, WritePatients, WriteCare, AckAlarms, IngestReports, ExportRecords, ReadLibrary, ProgramPumps},
 	Administrator: {ManageUsers, ReadAudit, ReadLibrary},
 	ReadOnly:      {ReadRecords, ReadLibrary},
 	Monitor:       {IngestReports},

@@ -23,6 +23,10 @@ const (
 	WorkDoseTrend     WorkKind = "dose_trend"         // rising dose (granuloma or catheter warning sign)
 	WorkDiscrepancy   WorkKind = "volume_discrepancy" // refill discrepancy beyond the limit
 	WorkDrugMismatch  WorkKind = "drug_mismatch"      // reservoir drug differs from the program
+	// The closed loop (order.go, reconcile.go).
+	WorkOrderNotProgrammed   WorkKind = "order_not_programmed"  // an order not programmed within the window
+	WorkPrescriptionMismatch WorkKind = "prescription_mismatch" // the pump runs another program than the order
+	WorkReservoirMismatch    WorkKind = "reservoir_mismatch"    // the pump's last fill is not the clinic's
 )
 
 // Priorities: lower is more urgent.
@@ -145,6 +149,11 @@ func (s *Service) PatientWork(snap *Snapshot, now time.Time) []WorkItem {
 		dates := s.PatientDates(snap, now)
 		s.refillItem(add, im, snap.Prescriptions, &dates, now)
 		s.replacementItem(add, im, &dates, now)
+		var rep *StoredReport
+		if snap.LastReport != nil && snap.LastReport.ImplantID == im.ID {
+			rep = snap.LastReport
+		}
+		s.orderItems(add, im, snap, rep)
 		trendItem(add, s.Settings, im, snap.Prescriptions)
 		if rf := snap.LastRefill; rf != nil && rf.ImplantID == im.ID && rf.ReviewedAt == nil {
 			if rf.Flagged {

@@ -207,6 +207,9 @@ func Run(t *testing.T, open Opener) {
 		{"WorklistFiltersTotalsRefillPreparation", testWorklistFilters},
 		{"AuditViewFiltersNamesChanges", testAuditView},
 		{"SignInLockShared", testSignInLockShared},
+		{"OrderStates", testOrderStates},
+		{"ReconcileReports", testReconcile},
+		{"OwnProgrammerToken", testOwnToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })
