@@ -53,6 +53,14 @@ func (s *Server) table() []route {
 
 		{pattern: "GET /api/v1/worklist", action: clinic.ReadRecords, h: listOf(workQuery, s.Svc.WorklistPage)},
 		{pattern: "POST /api/v1/reports", action: clinic.IngestReports, idem: true, h: s.ingest},
+
+		// The closed loop (docs/loop.md): the programmer fetches the order for
+		// a pump, checks a refill, and uploads its session.
+		{pattern: "GET /api/v1/pumps/{serial}/order", action: clinic.ReadRecords, h: s.pumpOrder},
+		{pattern: "POST /api/v1/patients/{id}/refills/check", action: clinic.WriteCare, h: s.checkRefill},
+		{pattern: "POST /api/v1/programming-sessions", action: clinic.ProgramPumps, idem: true, h: s.recordSession},
+		{pattern: "POST /api/v1/reports/{id}/adopt", action: clinic.Prescribe, idem: true, h: updateOf(s, s.Svc.AdoptProgram)},
+		{pattern: "POST /api/v1/me/tokens", action: clinic.ProgramPumps, idem: true, h: s.createOwnToken},
 		{pattern: "GET /api/v1/audit", action: clinic.ReadAudit, h: listOf(auditFilter, s.Svc.AuditLog)},
 		{pattern: "GET /api/v1/audit/verify", action: clinic.ReadAudit, h: s.verifyAudit},
 
@@ -412,5 +420,65 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) pumpOrder(w http.ResponseWriter, r *http.Request) error {
+	o, err := s.Svc.PumpOrder(r.Context(), r.PathValue("serial"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) checkRefill(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var rf clinic.Refill
+	if err := decode(w, r, &rf, s.MaxBody); err != nil {
+		return err
+	}
+	out, err := s.Svc.CheckRefill(r.Context(), id, &rf)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) recordSession(w http.ResponseWriter, r *http.Request) error {
+	var up clinic.SessionUpload
+	if err := decode(w, r, &up, s.MaxReport); err != nil {
+		return err
+	}
+	res, err := s.Svc.RecordSession(r.Context(), &up)
+	if err != nil {
+		return err
+	}
+	code := http.StatusCreated
+	if res.Duplicate {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, res)
+	return nil
+}
+
+type ownTokenRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createOwnToken(w http.ResponseWriter, r *http.Request) error {
+	var in ownTokenRequest
+	if err := decode(w, r, &in, s.MaxBody); err != nil {
+		return err
+	}
+	t, secret, err := s.Svc.CreateOwnToken(r.Context(), in.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
 	return nil
 }
