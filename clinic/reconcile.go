@@ -65,6 +65,13 @@ func Reconcile(rep *Report, im *Implant, orders []*Prescription, fill lastFill, 
 		}
 		rc.Order = rx
 	}
+	if rep.Status.Program == nil && !rep.Status.PumpTime.IsZero() && rc.Order != nil && (rc.Order.OrderState().Done() || lastDone != nil) {
+		// A relay that reads the pump's clock says what program it runs: here
+		// none, where an order was programmed (a pump whose memory failed, or
+		// a replaced one). A new pump awaiting its first order is not late
+		// here: order_not_programmed says so.
+		rc.Program = append(rc.Program, Difference{Field: "program", Pump: "runs no program", Clinic: "ordered " + programLine(&rc.Order.Program)})
+	}
 	if p := rep.Status.Program; p != nil {
 		running := pump.Prescription(*p)
 		switch {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/thecal/thecal/device"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/pumpwire"
 	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/unit"
 )
@@ -26,6 +27,18 @@ type RunConfig struct {
 	Logger *slog.Logger
 	// Ready, if set, is called once the pump answers on Listen.
 	Ready func(RunInfo)
+	// MonitorEvery, if set, opens a scheduled listen window for the pump's
+	// home monitor every MonitorEvery of real time, at its multiples since
+	// the Unix epoch (pumpwire.NextScheduledWake): the monitor, knowing the
+	// period, comes then. Zero opens none.
+	MonitorEvery unit.Duration
+	// Clock, if set, is the pump's clock instead of the wall clock times
+	// Speed from the anchor (the demonstration runs every pump on the
+	// clinic's simulated clock). It must not go backwards.
+	Clock func() unit.Time
+	// Started, if set, is called with the implant before the pump runs (the
+	// demonstration injects its hardware faults).
+	Started func(*Implant) error
 }
 
 // RunInfo describes a running implant.
@@ -80,6 +93,10 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	pump0 = max(pump0, floor)
 	speed := cfg.Speed
 	pumpClock := func() unit.Time { return pump0 + unit.Time(float64(time.Since(wall0))/float64(time.Millisecond)*speed) }
+	if cfg.Clock != nil {
+		pump0 = max(cfg.Clock(), floor)
+		pumpClock = func() unit.Time { return max(cfg.Clock(), floor) }
+	}
 	link0 := unit.FromStd(wall0)
 	linkClock := func() unit.Time { return link0 + unit.Time(time.Since(wall0)/time.Millisecond) }
 	if err := st.SaveAnchor(Anchor{WallMS: wall0.UnixMilli(), Pump: pump0, Speed: speed}, st.Meta); err != nil {
@@ -89,6 +106,11 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	im, err := Start(st, pump0, pumpClock, linkClock, logger)
 	if err != nil {
 		return err
+	}
+	if cfg.Started != nil {
+		if err := cfg.Started(im); err != nil {
+			return err
+		}
 	}
 
 	l, err := telemetry.ListenTCP(cfg.Listen)
@@ -149,10 +171,18 @@ func Run(ctx context.Context, cfg RunConfig) error {
 			PumpTime: pump0, UTCOffset: s.UTCOffset, Speed: speed})
 	}
 	lastTrust := time.Now()
+	window := pumpwire.NextScheduledWake(linkClock(), cfg.MonitorEvery)
 	for {
 		next, err := im.Advance()
 		if err != nil {
 			return err
+		}
+		if window != 0 && linkClock() >= window {
+			if err := im.Wake(telemetry.WakeScheduled); err != nil {
+				return err
+			}
+			logger.Info("WAKE", "kind", telemetry.WakeScheduled.String())
+			window = pumpwire.NextScheduledWake(linkClock(), cfg.MonitorEvery)
 		}
 		if time.Since(lastTrust) >= time.Second {
 			lastTrust = time.Now()
@@ -165,6 +195,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 			wait = min(wait, time.Duration(float64(next-now)/speed*float64(time.Millisecond)))
 		} else {
 			wait = 0
+		}
+		if window != 0 {
+			wait = min(wait, time.Duration(window-linkClock())*time.Millisecond)
 		}
 		wait = max(wait, time.Millisecond)
 		select {

@@ -34,6 +34,7 @@ var ErrNotStored = errors.New("programmer: the pump does not run the prescriptio
 // Session is an open session with a pump.
 type Session struct {
 	c      *telemetry.Client
+	self   telemetry.Credential
 	status pumpwire.Status
 }
 
@@ -45,7 +46,7 @@ func Open(ctx context.Context, cfg peer.Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{c: c}
+	s := &Session{c: c, self: cfg.Identity.Credential}
 	if cfg.Identity.Credential.Role == telemetry.RoleClinician {
 		_, err = s.Interrogate(ctx)
 	} else {
@@ -72,6 +73,10 @@ func (s *Session) readStatus(ctx context.Context) error {
 
 // Pump returns the pump's credential, as the handshake authenticated it.
 func (s *Session) Pump() telemetry.Credential { return s.c.Pump() }
+
+// Self returns this programmer's own credential (the pump's event log names
+// the session by it).
+func (s *Session) Self() telemetry.Credential { return s.self }
 
 // Status returns the pump's status as last read (every command refreshes it).
 func (s *Session) Status() pumpwire.Status { return s.status }

@@ -241,6 +241,27 @@ func (c *Change) Decide(reason string, confirmLarge bool) error {
 // Write prints the change for review: the running and the new prescription
 // side by side, every daily amount in volume and in mass, then the findings.
 func (c *Change) Write(w io.Writer) {
+	c.WriteTable(w, "new")
+	if ch := c.Review.Change; ch.Comparable && ch.Old != ch.New {
+		line := "  change: " + ch.Text(c.Unit)
+		if ch.Large {
+			line += fmt.Sprintf(", more than %s (%s): a second, explicit confirmation is needed", ch.Threshold, ch.Source)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(c.Findings) == 0 {
+		fmt.Fprintln(w, "Drug library: no findings.")
+		return
+	}
+	fmt.Fprintln(w, "Drug library findings:")
+	for _, f := range c.Findings {
+		fmt.Fprintf(w, "  %s: %s\n", f.Severity, f.Message)
+	}
+}
+
+// WriteTable prints the running and the new prescription side by side (the
+// new one's column headed newHead), with the bridge and the notes.
+func (c *Change) WriteTable(w io.Writer, newHead string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	u := c.Unit
 	oldCol := func(f func(rx *pump.Prescription) string) string {
@@ -258,7 +279,7 @@ func (c *Change) Write(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s%s\n", label, o, n, mark)
 	}
 	amount := func(rx *pump.Prescription, v unit.Volume) string { return VolumeMass(v, rx.Concentration, u) }
-	fmt.Fprintf(tw, "  \tcurrent\tnew\n")
+	fmt.Fprintf(tw, "  \tcurrent\t%s\n", newHead)
 	row("drug", func(rx *pump.Prescription) string { return rx.Drug + " " + rx.Concentration.Format(u) })
 	row("mode", func(rx *pump.Prescription) string { return modeText(rx) })
 	row("basal per day", func(rx *pump.Prescription) string {
@@ -289,21 +310,6 @@ func (c *Change) Write(w io.Writer) {
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintln(w, "  note:", n)
-	}
-	if ch := c.Review.Change; ch.Comparable && ch.Old != ch.New {
-		line := "  change: " + ch.Text(u)
-		if ch.Large {
-			line += fmt.Sprintf(", more than %s (%s): a second, explicit confirmation is needed", ch.Threshold, ch.Source)
-		}
-		fmt.Fprintln(w, line)
-	}
-	if len(c.Findings) == 0 {
-		fmt.Fprintln(w, "Drug library: no findings.")
-		return
-	}
-	fmt.Fprintln(w, "Drug library findings:")
-	for _, f := range c.Findings {
-		fmt.Fprintf(w, "  %s: %s\n", f.Severity, f.Message)
 	}
 }
 

@@ -111,6 +111,18 @@ const (
 	WakeScheduled WakeKind = 3
 )
 
+// NextScheduledWake is when a pump that opens a scheduled window every
+// period (of the link's real time, as the listen window runs) opens its next
+// one after t: the windows start at the multiples of period since the Unix
+// epoch, so that the pump and its home monitor, knowing the period, agree on
+// them without talking. A period of 0 or less opens none (the zero time).
+func NextScheduledWake(t unit.Time, period unit.Duration) unit.Time {
+	if period <= 0 {
+		return 0
+	}
+	return (t/unit.Time(period) + 1) * unit.Time(period)
+}
+
 var wakeNames = [...]string{WakeContact: "contact", WakeRadio: "radio", WakeScheduled: "scheduled"}
 
 func (w WakeKind) String() string {

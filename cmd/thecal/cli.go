@@ -139,7 +139,7 @@ func rootCommand() *cobra.Command {
 	root := group("thecal", "Thecal: an open intrathecal drug pump system",
 		"Thecal's one binary: the simulator, the clinical calculators, the pump process,\nthe programmer, the patient's device and the clinic server.", "command",
 		simCommand(), calcCommand(), serveCommand(), demoCommand(), usersCommand(),
-		backupCommand(), restoreCommand(), auditCommand(), pumpCommand(), keysCommand(), programCommand(), ptmCommand(),
+		backupCommand(), restoreCommand(), auditCommand(), pumpCommand(), keysCommand(), programCommand(), ptmCommand(), monitorCommand(),
 	)
 	root.SilenceErrors, root.SilenceUsage = true, true
 	root.SetUsageTemplate(usageTemplate)

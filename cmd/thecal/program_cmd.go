@@ -133,9 +133,12 @@ func programVerbs() []programVerb {
 			"Changes the prescription. Only what is given changes; a new concentration keeps\nthe daily dose. The change is shown old beside new in volume and mass per day,\nchecked against the drug library (a hard limit refuses; a soft limit needs\n--reason) and against the pump's own rules, and sent once confirmed.", setupSet},
 		{"bolus", "--volume V --duration D", "a clinician bolus on top of the running program", "Gives a clinician bolus on top of the running program.", setupBolus},
 		{"prime", "", "the priming bolus (tubing + catheter volume)", "Runs the priming bolus: the pump's tubing and catheter volume at the maximum\nrate (excluded from max_24h).", plain((*programmer.Programmer).Prime)},
-		{"refill", "--withdrawn V --added V --drug D --concentration C (--confirm-drug D --confirm-concentration C | --label TEXT) [--dose D] [--confirm-change]",
+		{"refill", "--withdrawn V --added V --drug D --concentration C (--confirm-drug D --confirm-concentration C | --label TEXT) [--dose D] [--confirm-change] [--clinic URL --lot L]",
 			"record a refill: drug and concentration typed and confirmed, discrepancy check, bridge and new prescription",
-			"Records a refill. The drug and concentration are typed from the vial and\nconfirmed (typed again, or the label's text); they must be a strength of the\nlibrary within its hard maximum and what the pump runs: another drug or\nconcentration needs the physician's order (--record) and --confirm-change, and\nreprograms the prescription for it (same daily dose unless --dose) after a\nbridge. The volume withdrawn is checked against what the pump's count leaves\n(a discrepancy beyond ±1 mL on a TP-20, ±2 mL on a TP-40 needs --reason). After\nthe pump ran empty, resuming is a physician's decision: --reason, or a reduced\n--dose.", setupRefill},
+			"Records a refill. The drug and concentration are typed from the vial and\nconfirmed (typed again, or the label's text); they must be a strength of the\nlibrary within its hard maximum and what the pump runs: another drug or\nconcentration needs the physician's order (--record, or --clinic) and\n--confirm-change, and reprograms the prescription for it (same daily dose unless\n--dose; with --clinic, the order) after a bridge. The volume withdrawn is\nchecked against what the pump's count leaves (a discrepancy beyond ±1 mL on a\nTP-20, ±2 mL on a TP-40 needs --reason). After the pump ran empty, resuming is a\nphysician's decision: --reason, or a reduced --dose.\n\nWith --clinic URL (and --token-file or THECAL_TOKEN, and --lot) the clinic\nchecks the refill before anything is sent and records it from the same\nsession; refill, bridge and the order are one workflow (docs/loop.md).", setupRefill},
+		{"sync", "--clinic URL [--token-file F]",
+			"program the clinic's order: uploads the interrogation, shows the order beside what runs, programs it, reads it back, records the session",
+			"Closes the loop with the clinic (docs/loop.md): uploads this session's\ninterrogation, fetches the clinic's order for this pump, shows what the pump\nruns beside what was ordered with every finding of the clinic's rules,\nprograms the order once confirmed, reads the pump back and uploads the\nsession (who, when, before, after, the pump's event numbers). The order then\nshows as programmed, and as verified after the pump's home monitor reports it.\nThe token (--token-file, or THECAL_TOKEN) is your own, from your account page.", setupSync},
 		{"stop", "--leave-stopped", "stop delivery (needs --leave-stopped: the session ends stopped)", "Stops delivery. The session then ends with the pump stopped, so --leave-stopped\nis required; the pump raises PUMP_STOPPED until it is resumed.", plain((*programmer.Programmer).Stop)},
 		{"resume", "", "resume delivery (no catch-up)", "Resumes delivery from now (what was missed is not made up).", plain((*programmer.Programmer).Resume)},
 		{"minimum", "", "switch to the minimum rate that keeps the catheter patent", "Switches to the minimum rate (0.048 mL/day), no patient bolus.", plain((*programmer.Programmer).MinimumRate)},
@@ -222,9 +225,15 @@ func (v programVerb) run(f *devFlags, sf sessionFlags, act func(context.Context,
 	status := 0
 	if err := act(ctx, pr); err != nil {
 		status = programError(stderr, f.prog, err)
+	} else if changesAlone[v.name] {
+		fmt.Fprintln(stdout, notRecorded)
 	}
 	return endSession(pr, *leave, interactive, ask, status, stdout, stderr)
 }
+
+// changesAlone are the commands that change the pump without the clinic:
+// after one, the programmer says the clinic's record was not updated.
+var changesAlone = map[string]bool{"set": true, "bolus": true, "prime": true, "stop": true, "resume": true, "minimum": true}
 
 // programError explains a workflow's error and returns the exit status.
 func programError(stderr io.Writer, prog string, err error) int {
@@ -241,7 +250,10 @@ func programError(stderr io.Writer, prog string, err error) int {
 	case errors.Is(err, programmer.ErrRx):
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return exitUsage
-	case errors.Is(err, programmer.ErrPumpWouldRefuse), errors.Is(err, programmer.ErrReservoirMismatch), errors.Is(err, programmer.ErrNotStored):
+	case errors.Is(err, programmer.ErrNotRecorded):
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	case errors.Is(err, programmer.ErrPumpWouldRefuse), errors.Is(err, programmer.ErrReservoirMismatch), errors.Is(err, programmer.ErrNotStored),
+		errors.Is(err, programmer.ErrNoOrder), errors.Is(err, programmer.ErrOrderRefused):
 		fmt.Fprintf(stderr, "%s: %v; nothing was sent\n", prog, err)
 	default:
 		fmt.Fprintf(stderr, "%s: %s\n", prog, peer.Explain(err))
@@ -414,23 +426,6 @@ func setupBolus(f *devFlags) (func(context.Context, *programmer.Programmer) erro
 	f.need("volume", "duration")
 	return func(ctx context.Context, pr *programmer.Programmer) error {
 		return pr.ClinicianBolus(ctx, v.v, d.v)
-	}, nil
-}
-
-func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
-	w := devQty[unit.Volume](f, "withdrawn", "the volume withdrawn from the reservoir (0mL at a first fill)")
-	a := devQty[unit.Volume](f, "added", "the volume now in the reservoir")
-	drugName := f.String("drug", "", "the drug filled, typed from the vial (never taken from the program)")
-	conc := devQty[unit.Concentration](f, "concentration", "its concentration, typed from the vial, e.g. 2000mcg/mL (never taken from the program)")
-	confirmDrug := f.String("confirm-drug", "", "the drug typed a second time from the vial (or give --label)")
-	confirmConc := devQty[unit.Concentration](f, "confirm-concentration", "the concentration typed a second time from the vial (or give --label)")
-	label := f.String("label", "", "the vial label's text (read or scanned), confirming what was typed once")
-	dose := devQty[unit.DoseRate](f, "dose", "the new daily dose: with an ordered change of drug or concentration (default: the same dose), or to restart after an interruption (default: the dose before)")
-	f.need("withdrawn", "added", "drug", "concentration")
-	return func(ctx context.Context, pr *programmer.Programmer) error {
-		_, err := pr.Refill(ctx, programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v,
-			ConfirmDrug: *confirmDrug, ConfirmConcentration: confirmConc.v, Label: *label, Dose: dose.v})
-		return err
 	}, nil
 }
 

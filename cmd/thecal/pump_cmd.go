@@ -151,10 +151,14 @@ func pumpRun() *cobra.Command {
 	listen := f.String("listen", "127.0.0.1:7400", "TCP address to answer on (port 0 picks a free one)")
 	speed := f.Float64("speed", 1, "pump time per real time (1 to 100000)")
 	quiet := f.Bool("quiet", false, "do not print event-log records")
+	every := devQty[unit.Duration](f, "monitor-every", "open a scheduled window for the home monitor every D of real time (thecal monitor run --every D), e.g. 6h; default none")
 	im := addImplantFlags(f)
 	c.RunE = f.runs(func(stdout, stderr io.Writer) int {
 		if *speed < 1 || *speed > implant.MaxSpeed {
 			return f.fail("--speed %v is outside 1 to %d", *speed, implant.MaxSpeed)
+		}
+		if every.set && (every.v < unit.Second || every.v > 7*unit.Day) {
+			return f.fail("--monitor-every %v is outside 1s to 7d", every.v)
 		}
 		if *im.enrolment != "" {
 			if _, err := os.Stat(*state + "/implant.json"); errors.Is(err, os.ErrNotExist) {
@@ -169,7 +173,7 @@ func pumpRun() *cobra.Command {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		err := implant.Run(ctx, implant.RunConfig{Dir: *state, Listen: *listen, Speed: *speed, Logger: logger,
+		err := implant.Run(ctx, implant.RunConfig{Dir: *state, Listen: *listen, Speed: *speed, Logger: logger, MonitorEvery: every.v,
 			Ready: func(ri implant.RunInfo) {
 				local := ri.PumpTime.Std().In(time.FixedZone("", int(ri.UTCOffset/unit.Second)))
 				fmt.Fprintf(stdout, "pump %s #%d (%q) answering on %s, pump time %s, speed %v×\n", ri.Model, ri.Serial, ri.Name, ri.Addr,
