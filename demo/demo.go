@@ -1,14 +1,17 @@
 // Package demo builds the demonstration clinic of `thecal demo`: users, a drug
 // library, patients at different stages of intrathecal therapy recorded
-// through the clinic services, and virtual pumps (device.Device around pump
-// cores) that run in-process on a faster clock and send interrogation reports
-// to the clinic's ingest service. It holds no clinical rule: every number is
-// computed by clinic, therapy, drug and pump.
+// through the clinic services, and the real system around them (pumps.go):
+// each implanted patient's pump a virtual implant on the telemetry protocol
+// over loopback, programmed through telemetry, with a home monitor posting
+// through the clinic's HTTP API, all on the clinic's faster clock. It holds
+// no clinical rule: every number is computed by clinic, therapy, drug and
+// pump.
 package demo
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -64,6 +67,12 @@ func (c *Clock) Speed() float64 {
 	return c.speed
 }
 
+// ReportEvery is how often, in simulated time, each pump's home monitor reads
+// it (a home monitor's nightly interrogation, more often for the
+// demonstration): the pumps open a scheduled window every ReportEvery of the
+// clinic's clock, at its speed when the pumps start.
+const ReportEvery = 6 * time.Hour
+
 // Login is a demonstration user's sign-in.
 type Login struct {
 	Username, Password, Name string
@@ -84,9 +93,21 @@ type Clinic struct {
 	Clock    *Clock
 	Logins   []Login
 	Patients []Patient
-	Pumps    []*Pump
-	// Start is the simulated time at which the seeding ended and pumps started.
-	Start time.Time
+	// Pumps are the implanted patients' pumps, once Start runs them.
+	Pumps []*Pump
+	// Begin is the simulated time at which the seeding ended and pumps started.
+	Begin time.Time
+	// Dir holds the pumps' state directories, the monitors' queues, the
+	// keys and demo.json.
+	Dir string
+	// MonitorEvery is how often, in real time, the pumps open a window for
+	// their home monitors (ReportEvery of simulated time).
+	MonitorEvery time.Duration
+
+	logger *slog.Logger
+	keys   *keys
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // Login returns the sign-in of the demo user with the role.

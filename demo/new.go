@@ -9,9 +9,10 @@ import (
 	"github.com/thecal/thecal/drug"
 )
 
-// New seeds a demonstration clinic on an empty store and starts its virtual
-// pumps (stepped by Run or Step). The clock stands still until Clock.Run.
-// Sessions last a simulated year, as the clock runs fast.
+// New seeds a demonstration clinic on an empty store. The clock stands still
+// until Clock.Run; the pumps and their monitors run once Start is called
+// with the clinic server's URL. Sessions last a simulated year, as the clock
+// runs fast.
 func New(ctx context.Context, store clinic.Store, lib *drug.Library, o Options, logger *slog.Logger) (*Clinic, error) {
 	clock := NewClock(time.Now())
 	svc := clinic.NewService(store, lib, logger)
@@ -22,8 +23,9 @@ func New(ctx context.Context, store clinic.Store, lib *drug.Library, o Options, 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.StartPumps(ctx); err != nil {
-		return nil, err
+	c.logger = logger
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
 }

@@ -2,42 +2,136 @@ package demo
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/clinicapi"
 	"github.com/thecal/thecal/device"
+	"github.com/thecal/thecal/implant"
+	"github.com/thecal/thecal/monitor"
+	"github.com/thecal/thecal/peer"
+	"github.com/thecal/thecal/programmer"
 	"github.com/thecal/thecal/pump"
+	"github.com/thecal/thecal/telemetry"
 	"github.com/thecal/thecal/therapy"
 	"github.com/thecal/thecal/unit"
 )
 
-// Pump is one virtual implant of the demonstration: a device.Device (pump
-// core and simulated hardware) standing for the patient's implanted pump.
+// The demonstration's pumps are the real system (issue 12, item 6): each
+// implanted patient's pump is a virtual implant (package implant: the pump
+// core on simulated hardware, with its state directory, event log and
+// telemetry server) answering the telemetry protocol on a loopback port, on
+// the clinic's simulated clock; and each has a home monitor (package monitor)
+// with its own monitor-role credential and its own API token, reading the
+// pump in its scheduled windows and posting through the clinic's HTTP API.
+// Nothing writes a prescription or a refill into a pump but a programmer
+// over telemetry: the set-up below fills each pump and programs the
+// patient's order with the clinician programmer's visit (package
+// programmer), as the implanting team would have. Hardware faults (the ERI
+// patient's worn battery, the baclofen patient's occluded catheter) are the
+// simulated hardware's, injected into the device.
+
+// Pump is one patient's virtual implant.
 type Pump struct {
 	PatientID int64
-	Serial    string
+	Serial    string // the clinic's, the pump credential's serial in decimal
 	Model     pump.Model
-	Dev       *device.Device
-	raised    map[pump.Alarm]time.Time // when each active alarm was first seen
-	lastSent  time.Time
-	// The newest refill and prescription applied to the device: one recorded
-	// in the clinic since is applied at the next report, as a programmer would.
-	refillID, rxID int64
+	Dir       string // its state directory (thecal pump wake --state)
+	Addr      string // its telemetry address
+	Im        *implant.Implant
+	Monitor   string // the monitor's state directory
 }
 
-// StartPumps builds a virtual pump for every patient with an implanted pump,
-// programmed with the patient's current prescription and filled with what the
-// reservoir should hold, starting 12 simulated hours before the clock so that
-// faults already show in the first report. Faults: the ERI patient's battery
-// is drained to its elective replacement indicator, and the critical-alarm
-// patient's catheter is occluded.
-func (c *Clinic) StartPumps(ctx context.Context) error {
-	ctx = system(ctx)
+// Files of the demonstration directory.
+const (
+	authorityFile = "clinic.key"
+	trustFile     = "clinic.pub"
+	clinicianFile = "clinician.id"
+	stationFile   = "station.id"
+	tokenFile     = "nurse.token"
+	infoFile      = "demo.json"
+)
+
+// keys are the demonstration's telemetry keys: the clinic authority that
+// enrols every pump and issues every credential.
+type keys struct {
+	authority telemetry.Authority
+	trust     telemetry.Trust
+	clinician telemetry.Identity // Dr Ana Hale's programmer
+	station   telemetry.Identity // the web programming station
+}
+
+func (c *Clinic) makeKeys() error {
+	now := unit.FromStd(time.Now())
+	from, to := now.Add(-unit.Day), now.Add(10*365*unit.Day)
+	a, err := telemetry.NewAuthority(nil)
+	if err != nil {
+		return err
+	}
+	k := &keys{authority: a, trust: telemetry.Trust{Authorities: []ed25519.PublicKey{a.Public}}}
+	if k.clinician, err = telemetry.NewIdentity(nil, a, telemetry.RoleClinician, 101, "Dr Ana Hale", from, to); err != nil {
+		return err
+	}
+	if k.station, err = telemetry.NewIdentity(nil, a, telemetry.RoleClinician, 102, "Programming station, demonstration clinic", from, to); err != nil {
+		return err
+	}
+	p := func(name string) string { return filepath.Join(c.Dir, name) }
+	for _, err := range []error{
+		telemetry.WriteAuthority(p(authorityFile), a),
+		telemetry.WriteTrust(p(trustFile), k.trust),
+		telemetry.WriteIdentity(p(clinicianFile), k.clinician),
+		telemetry.WriteIdentity(p(stationFile), k.station),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	c.keys = k
+	return nil
+}
+
+// pumpSerial is a seeded pump's serial number.
+func pumpSerial(serial string) (uint64, error) { return strconv.ParseUint(serial, 10, 64) }
+
+// Start runs the demonstration's pumps and home monitors: for every
+// implanted patient it sets up a virtual implant in the demonstration
+// directory, fills it and programs the patient's order through telemetry,
+// injects the stage's hardware fault, then starts a home monitor posting to
+// the clinic's API at url. It returns once every pump's monitor has
+// reported once. The pumps run on the clinic's clock; the monitors read them
+// every ReportEvery of it (at the clock's speed now: once only while the
+// clock stands still). Close stops them.
+func (c *Clinic) Start(ctx context.Context, url string) error {
+	if c.Dir == "" {
+		return errors.New("demo: the demonstration needs a directory (Options.Dir)")
+	}
+	if err := c.makeKeys(); err != nil {
+		return fmt.Errorf("demo: keys: %w", err)
+	}
+	ctx, c.stop = context.WithCancel(context.Background())
+	sys := system(ctx)
 	now := c.Clock.Now()
+	every := 24 * time.Hour // a standing clock: the first reading only
+	if sp := c.Clock.Speed(); sp > 0 {
+		every = max(time.Duration(float64(ReportEvery)/sp), time.Second)
+	}
+	c.MonitorEvery = every
+	nurse, err := c.principal(ctx, clinic.Nurse)
+	if err != nil {
+		return err
+	}
 	for _, pt := range c.Patients {
-		rec, err := c.Svc.PatientRecord(ctx, pt.ID)
+		rec, err := c.Svc.PatientRecord(sys, pt.ID)
 		if err != nil {
 			return err
 		}
@@ -50,154 +144,350 @@ func (c *Clinic) StartPumps(ctx context.Context) error {
 		if im == nil || len(rec.Prescriptions) == 0 {
 			continue
 		}
-		rx := rec.Prescriptions[len(rec.Prescriptions)-1]
-		cfg := pump.Config{Model: im.Model, CatheterLength: im.CatheterLength, CatheterPerCm: im.CatheterPerCm,
-			PressureSensor: true, Battery: pump.BatteryCapacity}
-		from := now.Add(-12 * time.Hour)
-		if im.ImplantedAt.After(from) {
-			from = now
-		}
-		t0 := unit.FromStd(from)
-		dev, err := device.New(cfg, t0, uint64(pt.ID))
+		p, err := c.startPump(ctx, nurse, pt, im, rec, now, every)
 		if err != nil {
+			c.Close()
 			return fmt.Errorf("demo: pump %s: %w", im.Serial, err)
 		}
-		// What the reservoir holds: the last fill less the programmed use since.
-		fillAt, fill := im.ImplantedAt, im.InitialFill
-		if n := len(rec.Refills); n > 0 {
-			fillAt, fill = rec.Refills[n-1].At, rec.Refills[n-1].Added
-		}
-		avg := unit.Rate(therapy.DailyOf(&rx.Program).Avg)
-		left := fill - avg.Over(unit.Duration(from.Sub(fillAt).Milliseconds()))
-		left = max(left, pump.EmptyVolume+unit.Millilitres(0.3))
-		err = dev.Do(t0, func(p *pump.Pump) error {
-			if err := p.Refill(t0, pump.Refill{Added: left, Drug: rx.Program.Drug, Concentration: rx.Program.Concentration}); err != nil {
-				return err
-			}
-			// The clinic's prescription as it is: every field of its program.
-			if err := p.Program(t0, pump.NewProgram(rx.Program, p.Status().RxHash)); err != nil {
-				return err
-			}
-			switch pt.Stage {
-			case StagePriming:
-				return p.Prime(t0)
-			case StageERI:
-				st := p.Status()
-				return p.Drain(t0, st.Battery-st.ERIThreshold+unit.Charge(1000)*unit.MicroampHour)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("demo: pump %s: %w", im.Serial, err)
-		}
-		if pt.Stage == StageCritical {
-			dev.HW.Occlude(t0+unit.Time(time.Hour.Milliseconds()), t0+unit.Time(10*365*24*time.Hour.Milliseconds()))
-		}
-		vp := &Pump{PatientID: pt.ID, Serial: im.Serial, Model: im.Model, Dev: dev, raised: map[pump.Alarm]time.Time{}, rxID: rx.ID}
-		if n := len(rec.Refills); n > 0 {
-			vp.refillID = rec.Refills[n-1].ID
-		}
-		c.Pumps = append(c.Pumps, vp)
+		c.Pumps = append(c.Pumps, p)
 	}
-	return c.Step(ctx, true)
-}
-
-// Step runs every pump to the clock's time and sends a report from each that
-// has not reported for ReportEvery of simulated time (all when force).
-func (c *Clinic) Step(ctx context.Context, force bool) error {
-	ctx = system(ctx)
-	now := c.Clock.Now().Truncate(time.Millisecond)
+	if err := c.writeToken(ctx); err != nil {
+		c.Close()
+		return err
+	}
+	first := make(chan error, len(c.Pumps))
 	for _, p := range c.Pumps {
-		p.Dev.Run(unit.FromStd(now))
-		st := p.Dev.Core.Status()
-		seen := map[pump.Alarm]bool{}
-		st.Alarms.Each(func(a pump.Alarm) {
-			seen[a] = true
-			if _, ok := p.raised[a]; !ok {
-				p.raised[a] = now
-			}
-		})
-		for a := range p.raised {
-			if !seen[a] {
-				delete(p.raised, a)
-			}
-		}
-		if !force && now.Sub(p.lastSent) < ReportEvery {
-			continue
-		}
-		p.lastSent = now
-		if err := c.sync(ctx, p, now); err != nil {
+		if err := c.startMonitor(ctx, sys, p, url, every, first); err != nil {
+			c.Close()
 			return err
 		}
-		st = p.Dev.Core.Status()
-		if _, err := c.Svc.Ingest(ctx, p.report(now, st)); err != nil {
-			return fmt.Errorf("demo: report from %s: %w", p.Serial, err)
+	}
+	for range c.Pumps {
+		select {
+		case err := <-first:
+			if err != nil {
+				c.Close()
+				return err
+			}
+		case <-time.After(30 * time.Second):
+			c.Close()
+			return errors.New("demo: a home monitor did not report within 30 s")
 		}
 	}
 	return nil
 }
 
-// ReportEvery is how often, in simulated time, each virtual pump reports (a
-// home monitor's nightly interrogation, more often for the demonstration).
-const ReportEvery = 6 * time.Hour
-
-func (p *Pump) report(now time.Time, st pump.Status) *clinic.Report {
-	r := &clinic.Report{Format: clinic.ReportFormat, Serial: p.Serial, Model: p.Model, InterrogatedAt: now,
-		Source: "home_monitor", Status: clinic.ReportStatus{Running: st.Running, Mode: st.Rx.Mode.String(), Drug: st.FillDrug,
-			Concentration: st.FillConcentration, Basal: st.Basal,
-			Reservoir: max(st.Reservoir, 0), Delivered: st.Delivered, Battery: max(st.Battery, 0)}}
-	if !st.HasRx {
-		r.Status.Mode = "stopped"
+// principal returns the principal of the demonstration user with the role.
+func (c *Clinic) principal(ctx context.Context, role clinic.Role) (*clinic.Principal, error) {
+	l := c.Login(role)
+	u, _, _, err := c.Svc.Login(ctx, clinic.Credentials{Username: l.Username, Password: l.Password})
+	if err != nil {
+		return nil, fmt.Errorf("demo: sign-in of %s: %w", l.Username, err)
 	}
-	st.Alarms.Each(func(a pump.Alarm) {
-		r.Status.ActiveAlarms = append(r.Status.ActiveAlarms, a.String())
-		r.Alarms = append(r.Alarms, clinic.ReportAlarm{Code: a.String(), RaisedAt: p.raised[a]})
-	})
-	return r
+	return &clinic.Principal{UserID: u.ID, Name: u.Username, Role: u.Role}, nil
 }
 
-// Run advances the pumps every tick of real time until ctx ends, logging
-// (not stopping on) a failed report.
-func (c *Clinic) Run(ctx context.Context, tick time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.Step(ctx, false); err != nil && ctx.Err() == nil {
-				logger.Warn("demo pumps", "err", err)
-			}
-		}
-	}
-}
-
-// sync applies to the device a refill or a prescription recorded in the
-// clinic since the last report (the clinician's programmer at the visit).
-func (c *Clinic) sync(ctx context.Context, p *Pump, now time.Time) error {
-	rec, err := c.Svc.PatientRecord(ctx, p.PatientID)
+// writeToken writes the nurse's own programmer token (thecal program sync
+// --clinic URL --token-file nurse.token).
+func (c *Clinic) writeToken(ctx context.Context) error {
+	nurse, err := c.principal(ctx, clinic.Nurse)
 	if err != nil {
 		return err
 	}
-	t := unit.FromStd(now)
-	if n := len(rec.Refills); n > 0 && rec.Refills[n-1].ID > p.refillID {
-		rf := rec.Refills[n-1]
-		p.refillID = rf.ID
-		err := p.Dev.Do(t, func(core *pump.Pump) error {
-			return core.Refill(t, pump.Refill{Withdrawn: rf.Withdrawn, Added: rf.Added, Drug: rf.Drug, Concentration: rf.Concentration})
-		})
+	_, secret, err := c.Svc.CreateOwnToken(clinic.NewContext(ctx, nurse), "demonstration programmer")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, tokenFile), []byte(secret+"\n"), 0o600)
+}
+
+// startPump sets up and starts patient pt's pump, at the clock's time less
+// twelve hours (so that faults show in the first report), or a minute ago.
+func (c *Clinic) startPump(ctx context.Context, nurse *clinic.Principal, pt Patient, ci *clinic.Implant, rec *clinic.PatientRecord, now time.Time, every time.Duration) (*Pump, error) {
+	serial, err := pumpSerial(ci.Serial)
+	if err != nil {
+		return nil, fmt.Errorf("the serial %q is not a pump's serial number", ci.Serial)
+	}
+	from := now.Add(-12 * time.Hour)
+	if ci.ImplantedAt.After(from) {
+		// Implanted within the last hours: set up a minute ago, so that the
+		// pump still primes now (and its monitor's first reading, now, is
+		// not at the same instant as the set-up's).
+		from = now.Add(-time.Minute)
+	}
+	t0 := unit.FromStd(from)
+	k := c.keys
+	enr, err := telemetry.Enrol(nil, k.authority, serial, ci.Model.String()+" #"+ci.Serial, unit.FromStd(time.Now()).Add(-unit.Day), unit.FromStd(time.Now()).Add(10*365*unit.Day))
+	if err != nil {
+		return nil, err
+	}
+	p := &Pump{PatientID: pt.ID, Serial: ci.Serial, Model: ci.Model, Dir: filepath.Join(c.Dir, "pumps", ci.Serial)}
+	cfg := pump.Config{Model: ci.Model, CatheterLength: ci.CatheterLength, CatheterPerCm: ci.CatheterPerCm, PressureSensor: true,
+		Battery: pump.BatteryCapacity}
+	if err := implant.Init(implant.InitConfig{Dir: p.Dir, Enrolment: enr, Pump: cfg, Seed: uint64(pt.ID), Now: t0, WallMS: time.Now().UnixMilli()}); err != nil {
+		return nil, err
+	}
+	// The pump's clock stands at t0 while it is set up, then follows the
+	// clinic's.
+	var mu sync.Mutex
+	held := true
+	clock := func() unit.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if held {
+			return t0
+		}
+		return unit.FromStd(c.Clock.Now())
+	}
+	ready := make(chan error, 1)
+	done := make(chan struct{})
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(done)
+		err := implant.Run(ctx, implant.RunConfig{Dir: p.Dir, Listen: "127.0.0.1:0", Clock: clock, MonitorEvery: unit.Duration(every.Milliseconds()),
+			// The pump's event log is in its state directory (thecal program
+			// log reads it); the demonstration does not print it.
+			Started: func(im *implant.Implant) error { p.Im = im; return nil },
+			Ready:   func(ri implant.RunInfo) { p.Addr = ri.Addr; ready <- nil }})
+		if err != nil && ctx.Err() == nil {
+			c.logger.Error("demo pump stopped", "serial", p.Serial, "err", err)
+			select {
+			case ready <- err:
+			default:
+			}
+		}
+	}()
+	select {
+	case err := <-ready:
 		if err != nil {
-			return fmt.Errorf("demo: refill of %s: %w", p.Serial, err)
+			return nil, err
+		}
+	case <-done:
+		return nil, errors.New("the pump did not start")
+	}
+	if err := c.setUp(ctx, nurse, p, pt, ci, rec, t0, clock); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	held = false
+	mu.Unlock()
+	return p, nil
+}
+
+// setUp fills the pump with what its reservoir should hold and programs the
+// patient's order, through telemetry with Dr Hale's programmer (the visit
+// records the session in the clinic as the nurse's), then injects the
+// stage's fault.
+func (c *Clinic) setUp(ctx context.Context, nurse *clinic.Principal, p *Pump, pt Patient, ci *clinic.Implant, rec *clinic.PatientRecord, t0 unit.Time, clock func() unit.Time) error {
+	if err := p.Im.Wake(telemetry.WakeContact); err != nil {
+		return err
+	}
+	serial, _ := pumpSerial(p.Serial)
+	s, err := programmer.Open(ctx, peer.Config{Addr: p.Addr, Identity: c.keys.clinician, Trust: c.keys.trust, PumpSerial: serial})
+	if err != nil {
+		return err
+	}
+	pr := &programmer.Programmer{S: s, Lib: c.Svc.Library(), Out: discard{}, Confirm: func(string) bool { return true }}
+	// What the reservoir holds: the last fill less the programmed use since.
+	rx := rec.Prescriptions[len(rec.Prescriptions)-1]
+	fillAt, fill, fdrug, fconc := ci.ImplantedAt, ci.InitialFill, ci.Drug, ci.Concentration
+	if n := len(rec.Refills); n > 0 {
+		last := rec.Refills[n-1]
+		fillAt, fill, fdrug, fconc = last.At, last.Added, last.Drug, last.Concentration
+	}
+	avg := unit.Rate(therapy.DailyOf(&rx.Program).Avg)
+	left := fill - avg.Over(unit.Duration(t0.Std().Sub(fillAt).Milliseconds()))
+	left = max(left, pump.EmptyVolume+unit.Millilitres(0.3))
+	if _, err := pr.Refill(ctx, programmer.RefillInput{Added: left, Drug: fdrug, Concentration: fconc, ConfirmDrug: fdrug, ConfirmConcentration: fconc}); err != nil {
+		s.Close(true)
+		return fmt.Errorf("filling: %w", err)
+	}
+	relay := func() time.Time { return clock().Std() }
+	v, err := pr.StartVisit(clinic.NewContext(ctx, nurse), programmer.ServiceRecords{Svc: c.Svc}, relay)
+	if err != nil {
+		s.Close(true)
+		return err
+	}
+	if err := pr.PlanOrder(v); err != nil {
+		s.Close(true)
+		return fmt.Errorf("programming the order: %w", err)
+	}
+	if _, err := pr.ProgramOrder(clinic.NewContext(ctx, nurse), v); err != nil {
+		s.Close(true)
+		return fmt.Errorf("programming the order: %w", err)
+	}
+	if pt.Stage == StagePriming {
+		if err := pr.Prime(ctx); err != nil {
+			s.Close(true)
+			return fmt.Errorf("priming: %w", err)
 		}
 	}
-	if n := len(rec.Prescriptions); n > 0 && rec.Prescriptions[n-1].ID > p.rxID {
-		rx := rec.Prescriptions[n-1]
-		p.rxID = rx.ID
-		err := p.Dev.Do(t, func(core *pump.Pump) error { return core.Program(t, pump.NewProgram(rx.Program, core.Status().RxHash)) })
-		if err != nil {
-			return fmt.Errorf("demo: program %s: %w", p.Serial, err)
-		}
+	if err := s.Close(false); err != nil {
+		return err
+	}
+	switch pt.Stage {
+	case StageERI:
+		return p.Im.Do(func(d *device.Device, now unit.Time) error {
+			return d.Do(now, func(core *pump.Pump) error {
+				st := core.Status()
+				return core.Drain(now, st.Battery-st.ERIThreshold+unit.Charge(1000)*unit.MicroampHour)
+			})
+		})
+	case StageCritical:
+		return p.Im.Do(func(d *device.Device, now unit.Time) error {
+			d.HW.Occlude(now+unit.Time(time.Hour.Milliseconds()), now+unit.Time(10*365*24*time.Hour.Milliseconds()))
+			return nil
+		})
 	}
 	return nil
+}
+
+// startMonitor starts pump p's home monitor: its own monitor credential and
+// its own API token bound to the pump, posting to url. Its first reading is
+// at once; first receives the outcome of that reading's forwarding.
+func (c *Clinic) startMonitor(ctx, sys context.Context, p *Pump, url string, every time.Duration, first chan<- error) error {
+	serial, _ := pumpSerial(p.Serial)
+	now := unit.FromStd(time.Now())
+	id, err := telemetry.NewIdentity(nil, c.keys.authority, telemetry.RoleMonitor, 300000+serial%100000, "Home monitor of pump "+p.Serial, now.Add(-unit.Day), now.Add(10*365*unit.Day))
+	if err != nil {
+		return err
+	}
+	p.Monitor = filepath.Join(c.Dir, "monitors", p.Serial)
+	q, err := monitor.OpenQueue(p.Monitor)
+	if err != nil {
+		return err
+	}
+	if err := telemetry.WriteIdentity(filepath.Join(p.Monitor, "monitor.id"), id); err != nil {
+		q.Close()
+		return err
+	}
+	_, secret, err := c.Svc.CreateToken(sys, clinic.TokenInput{Name: "home monitor of pump " + p.Serial, Serial: p.Serial})
+	if err != nil {
+		q.Close()
+		return err
+	}
+	api, err := clinicapi.New(url, secret)
+	if err != nil {
+		q.Close()
+		return err
+	}
+	var once sync.Once
+	cfg := monitor.Config{Queue: q, Clinic: api, Every: every, Now: true, Clock: c.Clock.Now, Logger: c.monitorLogger(),
+		Pump:      peer.Config{Addr: p.Addr, Identity: id, Trust: c.keys.trust, PumpSerial: serial},
+		Forwarded: func(*clinic.Report, *clinic.IngestResult) { once.Do(func() { first <- nil }) }}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer q.Close()
+		if err := monitor.Run(ctx, cfg); err != nil && ctx.Err() == nil {
+			c.logger.Error("demo monitor stopped", "serial", p.Serial, "err", err)
+			once.Do(func() { first <- err })
+		}
+	}()
+	return nil
+}
+
+// Close stops the pumps and the monitors, and waits for them.
+func (c *Clinic) Close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.wg.Wait()
+}
+
+// Info is what DIR/demo.json says (thecal demo --dir DIR): how a person or a
+// script reaches the demonstration — the clinic's URL, the sign-ins, a
+// clinician identity and the trust file for thecal program, the nurse's own
+// programmer token, and each patient's pump.
+type Info struct {
+	URL      string        `json:"url"`
+	Signins  []InfoSignin  `json:"signins"`
+	Identity string        `json:"identity"`
+	Trust    string        `json:"trust"`
+	Token    string        `json:"token"`
+	Patients []InfoPatient `json:"patients"`
+}
+
+// InfoSignin is a demonstration user.
+type InfoSignin struct {
+	Role     clinic.Role `json:"role"`
+	Username string      `json:"username"`
+	Password string      `json:"password"`
+}
+
+// InfoPatient is a demonstration patient and its pump.
+type InfoPatient struct {
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	MRN     string `json:"mrn"`
+	Stage   string `json:"stage"`
+	Serial  string `json:"serial,omitempty"`
+	Address string `json:"address,omitempty"`
+	State   string `json:"state,omitempty"`
+}
+
+// Info returns what demo.json says about the running demonstration at url.
+func (c *Clinic) Info(url string) Info {
+	abs := func(name string) string {
+		p, err := filepath.Abs(filepath.Join(c.Dir, name))
+		if err != nil {
+			return filepath.Join(c.Dir, name)
+		}
+		return p
+	}
+	in := Info{URL: url, Identity: abs(clinicianFile), Trust: abs(trustFile), Token: abs(tokenFile)}
+	for _, l := range c.Logins {
+		in.Signins = append(in.Signins, InfoSignin{Role: l.Role, Username: l.Username, Password: l.Password})
+	}
+	for _, pt := range c.Patients {
+		ip := InfoPatient{ID: pt.ID, Name: pt.Name, MRN: pt.MRN, Stage: pt.Stage}
+		if i := slices.IndexFunc(c.Pumps, func(p *Pump) bool { return p.PatientID == pt.ID }); i >= 0 {
+			p := c.Pumps[i]
+			ip.Serial, ip.Address, ip.State = p.Serial, p.Addr, abs(filepath.Join("pumps", p.Serial))
+		}
+		in.Patients = append(in.Patients, ip)
+	}
+	return in
+}
+
+// WriteInfo writes DIR/demo.json (Info at url), mode 0600: it names the
+// sign-ins' passwords.
+func (c *Clinic) WriteInfo(url string) error {
+	b, err := json.MarshalIndent(c.Info(url), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, infoFile), append(b, '\n'), 0o600)
+}
+
+// Station is the demonstration's web programming station: the station's
+// credential, issued by the clinic authority, and every demonstration pump,
+// woken by contact in-process (the programming head on the patient's skin).
+func (c *Clinic) Station() *programmer.Station {
+	st := &programmer.Station{Identity: c.keys.station, Trust: c.keys.trust, Pumps: map[string]programmer.StationPump{}}
+	for _, p := range c.Pumps {
+		im := p.Im
+		st.Pumps[p.Serial] = programmer.StationPump{Addr: p.Addr, Wake: func(context.Context) error { return im.Wake(telemetry.WakeContact) }}
+	}
+	return st
+}
+
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// monitorLogger is the monitors' logger: the demonstration's, without what a
+// monitor does routinely (each reading and forwarding).
+func (c *Clinic) monitorLogger() *slog.Logger {
+	return slog.New(minLevel{c.logger.Handler(), slog.LevelWarn})
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
 }

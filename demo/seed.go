@@ -23,6 +23,9 @@ type Options struct {
 	// of history each (Generate); Progress is told how many are written.
 	Patients, Years int
 	Progress        func(done int)
+	// Dir is where Start keeps the pumps, the monitors and the keys (it must
+	// exist; thecal demo --dir, or a temporary directory).
+	Dir string
 }
 
 // parse reads a demonstration figure written with its unit; the figures
@@ -67,7 +70,7 @@ func Seed(ctx context.Context, svc *clinic.Service, clock *Clock, o Options) (*C
 		start = time.Now()
 	}
 	start = start.UTC().Truncate(time.Minute)
-	c := &Clinic{Svc: svc, Clock: clock, Start: start}
+	c := &Clinic{Svc: svc, Clock: clock, Begin: start, Dir: o.Dir}
 	ctx = system(ctx)
 	clock.Set(start.Add(-3 * 365 * day))
 
@@ -282,7 +285,7 @@ func (s *seeder) critical() error {
 	if err != nil {
 		return err
 	}
-	im, rx, err := s.implant(p, course{model: "TP-20", serial: "TP20-DEMO-0006", drug: "baclofen", concentration: "2000 mcg/mL",
+	im, rx, err := s.implant(p, course{model: "TP-20", serial: "200006", drug: "baclofen", concentration: "2000 mcg/mL",
 		trialDose: "50 mcg", first: "300 mcg/day", max24h: "1 mL", catheter: "45 cm", implanted: 300 * day, fill: "20 mL"})
 	if err != nil {
 		return err
@@ -311,7 +314,7 @@ func (s *seeder) overdue() error {
 	if err != nil {
 		return err
 	}
-	im, rx, err := s.implant(p, course{model: "TP-20", serial: "TP20-DEMO-0004", drug: "morphine", concentration: "10 mg/mL",
+	im, rx, err := s.implant(p, course{model: "TP-20", serial: "200004", drug: "morphine", concentration: "10 mg/mL",
 		trialDose: "0.5 mg", first: "1.5 mg/day", max24h: "1 mL", catheter: "50 cm", implanted: 500 * day, fill: "20 mL"})
 	if err != nil {
 		return err
@@ -337,7 +340,7 @@ func (s *seeder) eri() error {
 	if err != nil {
 		return err
 	}
-	im, rx, err := s.implant(p, course{model: "TP-40", serial: "TP40-DEMO-0005", drug: "morphine", concentration: "25 mg/mL",
+	im, rx, err := s.implant(p, course{model: "TP-40", serial: "400005", drug: "morphine", concentration: "25 mg/mL",
 		trialDose: "1 mg", first: "4 mg/day", max24h: "1 mL", catheter: "50 cm", implanted: 1000 * day, fill: "40 mL"})
 	if err != nil {
 		return err
@@ -373,7 +376,7 @@ func (s *seeder) priming() error {
 	if err != nil {
 		return err
 	}
-	_, _, err = s.implant(p, course{model: "TP-40", serial: "TP40-DEMO-0002", drug: "baclofen", concentration: "500 mcg/mL",
+	_, _, err = s.implant(p, course{model: "TP-40", serial: "400002", drug: "baclofen", concentration: "500 mcg/mL",
 		trialDose: "50 mcg", first: "100 mcg/day", max24h: "1 mL", catheter: "45 cm", implanted: 2 * time.Hour, fill: "40 mL"})
 	return err
 }
@@ -384,7 +387,7 @@ func (s *seeder) stable() error {
 	if err != nil {
 		return err
 	}
-	im, rx, err := s.implant(p, course{model: "TP-20", serial: "TP20-DEMO-0003", drug: "ziconotide", concentration: "25 mcg/mL",
+	im, rx, err := s.implant(p, course{model: "TP-20", serial: "200003", drug: "ziconotide", concentration: "25 mcg/mL",
 		trialDose: "2 mcg", first: "2.4 mcg/day", max24h: "1 mL", catheter: "50 cm", implanted: 200 * day, fill: "20 mL"})
 	if err != nil {
 		return err

@@ -68,6 +68,9 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives what the monitor does; nil discards it.
 	Logger *slog.Logger
+	// Now reads the pump at once at the start (the pump opened a window for
+	// a monitor just paired), then in each scheduled window.
+	Now bool
 	// Read, if set, is called after each reading is queued (tests).
 	Read func(r *clinic.Report)
 	// Forwarded, if set, is called after each report the clinic took.
@@ -153,6 +156,9 @@ func (m *monitor) read(ctx context.Context) error {
 	cfg := &m.cfg
 	every, window := unit.Duration(cfg.Every.Milliseconds()), unit.Duration(cfg.Window.Milliseconds())
 	w := m.window(unit.FromStd(time.Now()), 0)
+	if cfg.Now {
+		w = unit.FromStd(time.Now())
+	}
 	for {
 		if now := unit.FromStd(time.Now()); w > now && !m.sleep(ctx, time.Duration(w-now)*time.Millisecond) {
 			return nil

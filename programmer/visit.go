@@ -83,6 +83,17 @@ type Visit struct {
 // session's interrogation read (with the recent event log), and fetches the
 // order for the pump.
 func (p *Programmer) StartVisit(ctx context.Context, rec Records, clock func() time.Time) (*Visit, error) {
+	return p.startVisit(ctx, rec, clock, true)
+}
+
+// ReviewVisit is StartVisit for a review only: it fetches the order and
+// uploads nothing (the web programming station reviews in one session and
+// programs, after the clinician's confirmation, in another).
+func (p *Programmer) ReviewVisit(ctx context.Context, rec Records, clock func() time.Time) (*Visit, error) {
+	return p.startVisit(ctx, rec, clock, false)
+}
+
+func (p *Programmer) startVisit(ctx context.Context, rec Records, clock func() time.Time, upload bool) (*Visit, error) {
 	if clock == nil {
 		clock = time.Now
 	}
@@ -90,14 +101,17 @@ func (p *Programmer) StartVisit(ctx context.Context, rec Records, clock func() t
 	v := &Visit{Records: rec, Clock: clock, Serial: clinicapi.Serial(p.S.Pump().Serial), Before: st}
 	v.Started = v.now()
 	v.steps = append(v.steps, clinic.SessionStep{Action: "interrogate"})
-	recs, err := p.S.Log(ctx, st.LogNext-min(st.LogNext-1, 50))
-	if err != nil {
-		return nil, err
+	if upload {
+		recs, err := p.S.Log(ctx, st.LogNext-min(st.LogNext-1, 50))
+		if err != nil {
+			return nil, err
+		}
+		r := clinicapi.ReportFrom(v.Serial, st, recs, clinicapi.SourceProgrammer, v.Started)
+		if v.Interrogation, err = rec.Report(ctx, r, ""); err != nil {
+			return nil, fmt.Errorf("uploading the interrogation: %w", err)
+		}
 	}
-	r := clinicapi.ReportFrom(v.Serial, st, recs, clinicapi.SourceProgrammer, v.Started)
-	if v.Interrogation, err = rec.Report(ctx, r, ""); err != nil {
-		return nil, fmt.Errorf("uploading the interrogation: %w", err)
-	}
+	var err error
 	if v.Order, err = rec.Order(ctx, v.Serial); err != nil {
 		return nil, fmt.Errorf("fetching the order: %w", err)
 	}

@@ -40,13 +40,21 @@ func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c, err := demo.New(ctx, db, drug.Default(), demo.Options{Passwords: map[string]string{
+	c, err := demo.New(ctx, db, drug.Default(), demo.Options{Dir: t.TempDir(), Passwords: map[string]string{
 		"dr.hale": "physician-pass-1", "nurse.ode": "nurse-pass-0001", "admin": "harbour-lamp-0001"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(web.NewServer(c.Svc, nil).Handler())
+	srv := web.NewServer(c.Svc, nil)
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	// The pumps and their monitors, the clock standing still: each monitor
+	// reports once.
+	if err := c.Start(ctx, ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	srv.SetStation(c.Station())
 	return c, ts
 }
 
@@ -518,7 +526,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		card := text(ctx, t, "#emergency-card")
-		for _, w := range []string{"TP-20", "TP20-DEMO-0006", "baclofen", "2000 mcg/mL"} {
+		for _, w := range []string{"TP-20", "200006", "baclofen", "2000 mcg/mL"} {
 			if !strings.Contains(card, w) {
 				t.Errorf("emergency card lacks %q: %q", w, card)
 			}

@@ -73,9 +73,6 @@ func TestMeasureReportSize(t *testing.T) {
 	}
 	c, _ := demoServer(t)
 	ctx := clinic.NewContext(context.Background(), clinic.System)
-	if err := c.StartPumps(ctx); err != nil {
-		t.Fatal(err)
-	}
 	largest := 0
 	for _, p := range c.Patients {
 		rec, err := c.Svc.PatientRecord(ctx, p.ID)

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/thecal/thecal/clinic"
+	"github.com/thecal/thecal/programmer"
 )
 
 // Cookie names.
@@ -52,6 +54,9 @@ type Server struct {
 	// cookie). Random per server unless set; ShareKeys sets the one every
 	// server on the database shares.
 	FormKey []byte
+
+	// station is the programming station (SetStation; nil: none).
+	station atomic.Pointer[programmer.Station]
 
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec

@@ -117,7 +117,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /signout", headers(s.postSignout))
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	for _, rt := range append(append(s.uiTable(), s.moreRoutes()...), s.accountRoutes()...) {
+	for _, rt := range append(append(append(s.uiTable(), s.moreRoutes()...), s.accountRoutes()...), s.stationRoutes()...) {
 		mux.Handle(rt.pattern, s.uiWrap(rt))
 	}
 }

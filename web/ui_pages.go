@@ -57,6 +57,7 @@ var funcs = template.FuncMap{
 	"slice3":            func() []string { return []string{"mild", "moderate", "severe"} },
 	"slice2":            func() []string { return []string{"TP-20", "TP-40"} },
 	"auditActions":      clinic.AuditActions,
+	"slice5":            func() []string { return []string{"withdrawn", "drug", "concentration", "lot", "added"} },
 	"trimDash":          func(s string) string { return strings.TrimPrefix(s, "—") },
 	"has":               slices.Contains[[]string],
 	"kindClass": func(k clinic.WorkKind) string {
@@ -93,7 +94,11 @@ type chart struct {
 	RxDose   string
 	RxConc   string
 	RxProg   string // the program: mode and rates
-	Unit     string
+	// OrderState says the order's state and how it got there; Station that
+	// the programming station reaches the pump.
+	OrderState string
+	Station    bool
+	Unit       string
 	Refill   *clinic.Refill
 	Dates    *clinic.Dates // next refill, low reservoir, ERI, EOS…: the one source
 	Timeline []event
@@ -134,6 +139,10 @@ func (s *Server) loadChart(r *http.Request) (*chart, error) {
 		c.RxConc = c.Rx.Program.Concentration.Format(u)
 		c.RxProg = programText(&c.Rx.Program, u)
 		c.Unit = u.String()
+		c.OrderState = orderText(c.Rx)
+	}
+	if st := s.station.Load(); st != nil && c.Implant != nil {
+		_, c.Station = st.Pumps[c.Implant.Serial]
 	}
 	if n := len(rec.Refills); n > 0 {
 		c.Refill = rec.Refills[n-1]
@@ -214,6 +223,25 @@ func (s *Server) timeline(rec *clinic.PatientRecord) []event {
 	}
 	for _, e := range rec.SideEffects {
 		ev = append(ev, event{e.ReportedAt, "Side effect", e.Severity + " " + strings.ReplaceAll(e.Type, "_", " ") + " " + e.Notes, e.ResolvedAt == nil})
+	}
+	for _, ps := range rec.Sessions {
+		txt := fmt.Sprintf("%s with %s: %s", ps.CreatedBy, ps.Programmer, strings.ReplaceAll(ps.Outcome, "_", " "))
+		if ps.OrderID != 0 {
+			txt += fmt.Sprintf(" (order %d)", ps.OrderID)
+		}
+		var seqs []string
+		for _, st := range ps.Steps {
+			if st.Seq != 0 {
+				seqs = append(seqs, fmt.Sprintf("%s #%d", st.Action, st.Seq))
+			}
+		}
+		if len(seqs) > 0 {
+			txt += "; pump events " + strings.Join(seqs, ", ")
+		}
+		if ps.Note != "" {
+			txt += " — " + ps.Note
+		}
+		ev = append(ev, event{ps.StartedAt, "Programming", txt, ps.Outcome == "failed" || ps.Note != ""})
 	}
 	for _, a := range rec.Alarms {
 		txt := a.Code + " from pump " + a.Serial
