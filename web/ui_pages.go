@@ -88,23 +88,23 @@ func (s *Server) concText(drugName string, c unit.Concentration) string {
 
 // chart is a patient's record arranged for the chart page.
 type chart struct {
-	Rec      *clinic.PatientRecord
-	Implant  *clinic.Implant
-	Rx       *clinic.Prescription
-	RxDose   string
-	RxConc   string
-	RxProg   string // the program: mode and rates
+	Rec     *clinic.PatientRecord
+	Implant *clinic.Implant
+	Rx      *clinic.Prescription
+	RxDose  string
+	RxConc  string
+	RxProg  string // the program: mode and rates
 	// OrderState says the order's state and how it got there; Station that
 	// the programming station reaches the pump.
 	OrderState string
 	Station    bool
 	Unit       string
-	Refill   *clinic.Refill
-	Dates    *clinic.Dates // next refill, low reservoir, ERI, EOS…: the one source
-	Timeline []event
-	DoseSVG  template.HTML
-	ResSVG   template.HTML
-	Alarms   []*clinic.Alarm // open: not acknowledged, or critical and not cleared
+	Refill     *clinic.Refill
+	Dates      *clinic.Dates // next refill, low reservoir, ERI, EOS…: the one source
+	Timeline   []event
+	DoseSVG    template.HTML
+	ResSVG     template.HTML
+	Alarms     []*clinic.Alarm // open: not acknowledged, or critical and not cleared
 	// FollowUpOf is the follow-up an acknowledged alarm made, by alarm id.
 	FollowUpOf map[int64]*clinic.FollowUp
 	Age        int
