@@ -61,15 +61,16 @@ once on standard output. SIGINT or SIGTERM shuts down gracefully.`, noArgs)
 	fs.StringVar(&o.metricsListen, "metrics-listen", "", "serve /metrics on this address of its own (e.g. 127.0.0.1:9090), not on --listen")
 	fs.StringVar(&o.metricsTokenFile, "metrics-token-file", "", "serve /metrics on --listen to requests bearing the token in this file")
 	fs.IntVar(&o.maxHashes, "max-password-hashes", clinic.DefaultMaxHashes, "password hashes (64 MiB each) computed at once")
+	fs.StringVar(&o.station, "station", "", "act as the clinic's programming station: its credential and the pumps it reaches (docs/loop.md)")
 	c.RunE = runs(func(_ []string, stdout, stderr io.Writer) int { return serve(o, stdout, stderr) })
 	return c
 }
 
 // serveFlags are thecal serve's flags.
 type serveFlags struct {
-	db, listen, initAdmin, logFormat, tlsCert, tlsKey, metricsListen, metricsTokenFile string
-	grace                                                                              time.Duration
-	maxHashes                                                                          int
+	db, listen, initAdmin, logFormat, tlsCert, tlsKey, metricsListen, metricsTokenFile, station string
+	grace                                                                                       time.Duration
+	maxHashes                                                                                   int
 }
 
 func serve(o serveFlags, stdout, stderr io.Writer) int {
@@ -113,6 +114,15 @@ func serve(o serveFlags, stdout, stderr io.Writer) int {
 	if err := srv.ShareKeys(ctx); err != nil {
 		logger.Error("cannot read the servers' shared keys", "err", err)
 		return 1
+	}
+	if o.station != "" {
+		st, err := readStation(o.station)
+		if err != nil {
+			logger.Error("cannot set up the programming station", "err", err)
+			return 1
+		}
+		srv.SetStation(st)
+		logger.Info("programming station", "credential", st.Identity.Credential.Name, "pumps", len(st.Pumps))
 	}
 	stopMetrics, err := serveMetrics(srv, o.metricsListen, o.metricsTokenFile, logger)
 	if err != nil {
