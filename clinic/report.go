@@ -290,12 +290,22 @@ func (s *Service) ingestIn(o *op, r *Report) (*IngestResult, error) {
 		// An open alarm the pump still shows is not raised again; one a
 		// report has cleared is, when it comes back.
 		seen := map[string]bool{}
+		openAt := map[string][]time.Time{}
 		for _, a := range open {
 			if a.Serial == r.Serial && a.ClearedAt == nil {
 				seen[a.Code] = true
+				openAt[a.Code] = append(openAt[a.Code], a.RaisedAt)
 			}
 		}
 		raise := func(code string, at time.Time) error {
+			// The same raise told by two relays (a monitor and a programmer)
+			// comes dated by two clocks: an open alarm of the code raised within
+			// the clocks' tolerance is that alarm.
+			for _, t := range openAt[code] {
+				if d := at.Sub(t); d < s.Settings.PumpClockTolerance && d > -s.Settings.PumpClockTolerance {
+					return nil
+				}
+			}
 			alarm, _ := pump.ParseAlarm(code)
 			a := &Alarm{Meta: Meta{PatientID: im.PatientID}, ImplantID: im.ID, Serial: r.Serial, Code: code,
 				Critical: alarm.Critical(), RaisedAt: at, ReportID: sr.ID}

@@ -260,3 +260,27 @@ func testOwnToken(t *testing.T, e *Env) {
 	_, err = e.Svc.AuthenticateToken(context.Background(), tsecret)
 	wantErr(t, err, clinic.EUNAUTHORIZED, "")
 }
+
+// testAlarmToldTwice: an alarm raise told by the home monitor and by a
+// programmer, each dating it by its own clock, is one alarm.
+func testAlarmToldTwice(t *testing.T, e *Env) {
+	p := e.Patient("MRN-L3", "spasticity")
+	e.Implant(p, "SN-L3", "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
+	o, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "400 mcg/day", "maintenance from screening")
+	e.must(err)
+	e.Advance(time.Hour)
+	r := PumpReport("SN-L3", "TP-20", e.Now(), "home_monitor", o.Program)
+	r.Status.ActiveAlarms = []string{"OCCLUSION"}
+	r.Alarms = []clinic.ReportAlarm{{Code: "OCCLUSION", RaisedAt: e.Now().Add(-30 * time.Minute)}}
+	first, err := e.Svc.Ingest(e.MonitorOf("SN-L3"), r)
+	e.must(err)
+	e.Advance(time.Minute)
+	r2 := PumpReport("SN-L3", "TP-20", e.Now(), "programmer", o.Program)
+	r2.Status.ActiveAlarms = []string{"OCCLUSION"}
+	r2.Alarms = []clinic.ReportAlarm{{Code: "OCCLUSION", RaisedAt: e.Now().Add(-31*time.Minute - 2*time.Second)}}
+	second, err := e.Svc.Ingest(e.Nurse, r2)
+	e.must(err)
+	if len(first.Alarms) != 1 || len(second.Alarms) != 0 || len(e.work(clinic.WorkCriticalAlarm, p.ID)) != 1 {
+		t.Fatalf("one raise told twice: %v then %v; items %+v", first.Alarms, second.Alarms, e.work(clinic.WorkCriticalAlarm, p.ID))
+	}
+}

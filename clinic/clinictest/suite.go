@@ -210,6 +210,7 @@ func Run(t *testing.T, open Opener) {
 		{"OrderStates", testOrderStates},
 		{"ReconcileReports", testReconcile},
 		{"OwnProgrammerToken", testOwnToken},
+		{"AlarmToldTwiceIsOne", testAlarmToldTwice},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, NewEnv(t, open)) })
