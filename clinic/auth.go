@@ -674,6 +674,7 @@ func (s *Service) CreateOwnToken(ctx context.Context, name string) (*Token, stri
 			return err
 		}
 		o.audit("token.create", "token", t.ID, 0, nil, t)
+		o.result(t)
 		return nil
 	})
 	if err != nil {

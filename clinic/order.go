@@ -250,6 +250,7 @@ func (s *Service) AdoptProgram(ctx context.Context, reportID int64, in AdoptInpu
 		before := *rx
 		rx.FromReport = rep.ID
 		rx.advance(rep)
+		o.result(rx)
 		return o.update(&before, rx)
 	})
 	return rx, err

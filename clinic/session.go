@@ -156,6 +156,7 @@ func (s *Service) RecordSession(ctx context.Context, up *SessionUpload) (*Sessio
 			return err
 		}
 		res.Session, res.Duplicate = ps, !created
+		o.result(res)
 		if !created {
 			return nil
 		}

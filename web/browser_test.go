@@ -682,7 +682,7 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx, "worklist-acknowledged")
 		// The pump's next report no longer shows it: it leaves the worklist.
 		c.Clock.Set(c.Clock.Now().Add(time.Hour))
-		if _, err := c.Svc.Ingest(sys, &clinic.Report{Format: clinic.ReportFormat, Serial: "TP20-DEMO-0006", Model: pump.TP20,
+		if _, err := c.Svc.Ingest(sys, &clinic.Report{Format: clinic.ReportFormat, Serial: "200006", Model: pump.TP20,
 			InterrogatedAt: c.Clock.Now(), Source: "home_monitor", Status: clinic.ReportStatus{Running: true, Mode: "continuous",
 				Drug: "baclofen", Concentration: rec.Prescriptions[len(rec.Prescriptions)-1].Program.Concentration,
 				Reservoir: unit.Millilitres(10), Battery: pump.BatteryCapacity}}); err != nil {

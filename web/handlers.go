@@ -301,8 +301,19 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, s.MaxBody); err != nil {
 		return err
 	}
-	// The secret is shown once and never stored: a repeat under the key is
-	// told which token was made, to revoke it and make another.
+	tokenMadeOnce(r)
+	t, secret, err := s.Svc.CreateToken(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
+	return nil
+}
+
+// tokenMadeOnce: a token's secret is shown once and never stored, so a
+// repeat under the key is told which token was made, to revoke it and make
+// another.
+func tokenMadeOnce(r *http.Request) {
 	answerFunc(r, func(result any) (int, any) {
 		t, _ := result.(*clinic.Token)
 		var b ErrorBody
@@ -312,12 +323,6 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		return http.StatusConflict, b
 	})
-	t, secret, err := s.Svc.CreateToken(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret})
-	return nil
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -454,6 +459,12 @@ func (s *Server) recordSession(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &up, s.MaxReport); err != nil {
 		return err
 	}
+	answerFunc(r, func(result any) (int, any) {
+		if res, ok := result.(*clinic.SessionResult); ok && res.Duplicate {
+			return http.StatusOK, res
+		}
+		return http.StatusCreated, result
+	})
 	res, err := s.Svc.RecordSession(r.Context(), &up)
 	if err != nil {
 		return err
@@ -475,6 +486,7 @@ func (s *Server) createOwnToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, s.MaxBody); err != nil {
 		return err
 	}
+	tokenMadeOnce(r)
 	t, secret, err := s.Svc.CreateOwnToken(r.Context(), in.Name)
 	if err != nil {
 		return err

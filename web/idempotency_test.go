@@ -142,6 +142,14 @@ func mustConcentration(t *testing.T, s string) unit.Concentration {
 	return c
 }
 
+func mustRate(t *testing.T, s string) unit.Rate {
+	var r unit.Rate
+	if err := r.UnmarshalText([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func mustLength(t *testing.T, s string) unit.Length {
 	var l unit.Length
 	if err := l.UnmarshalText([]byte(s)); err != nil {
@@ -170,6 +178,24 @@ func TestIdempotencyEveryCreate(t *testing.T) {
 			"reservoir":%q,"delivered":"0.1 mL","battery":"990000 µAh","active_alarms":["OCCLUSION"]}}`, now.Format(time.RFC3339Nano), reservoir)
 	}
 	lib := func(version string) string { return string(clinictest.ClinicLibrary(version)) }
+	// The loop's creates: a programming session with its read-back, and the
+	// program a report shows recorded as the order.
+	session := func(outcome string) string {
+		at := now.Add(-20 * time.Minute)
+		return fmt.Sprintf(`{"session":{"serial":"S1","programmer":"Dr. A. Ruiz","started_at":%q,"ended_at":%q,"outcome":%q,"steps":[{"action":"interrogate"},{"action":"read_back"}]},
+			"report":{"format":"thecal-report/1","serial":"S1","model":"TP-20","interrogated_at":%q,"source":"programmer",
+			"status":{"mode":"continuous","running":true,"drug":"baclofen","concentration":"2000 mcg/mL","basal":"0.2 mL/day",
+			"reservoir":"19.8 mL","delivered":"0.1 mL","battery":"990000 µAh","active_alarms":["OCCLUSION"]}}}`,
+			at.Add(-time.Minute).Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), outcome, at.Format(time.RFC3339Nano))
+	}
+	rxs := clinictest.ContinuousRx("baclofen", "2000 mcg/mL", "600 mcg/day", "").Program
+	rxs.Rate = mustRate(t, "0.3 mL/day")
+	shown := clinictest.PumpReport("S1", "TP-20", now.Add(-30*time.Minute), "programmer", rxs)
+	shown.Status.ActiveAlarms = []string{"OCCLUSION"}
+	sr, err := e.svc.Ingest(clinic.NewContext(context.Background(), clinic.System), shown)
+	if err != nil {
+		t.Fatal(err)
+	}
 	type tc struct {
 		route, as, path, body, other string
 		status, replay               int // the first answer's status; a repeat's (0: the same)
@@ -211,6 +237,13 @@ func TestIdempotencyEveryCreate(t *testing.T) {
 			other: `{"name":"monitor three","serial":"S3"}`, status: 201, replay: 409},
 		{route: "POST /api/v1/library", as: "physician", path: "/api/v1/library?note=committee+review", body: lib("k-lib-1"),
 			other: lib("k-lib-2"), status: 201},
+		{route: "POST /api/v1/programming-sessions", as: "nurse", path: "/api/v1/programming-sessions", body: session("unchanged"),
+			other: session("failed"), status: 201},
+		{route: "POST /api/v1/reports/{id}/adopt", as: "physician", path: fmt.Sprintf("/api/v1/reports/%d/adopt", sr.ReportID),
+			body:  `{"reason":"the pump's rate was agreed at the visit","confirm_large_change":true}`,
+			other: `{"reason":"the rate the patient needs at night","confirm_large_change":true}`, status: 200},
+		{route: "POST /api/v1/me/tokens", as: "nurse", path: "/api/v1/me/tokens", body: `{"name":"programmer one"}`,
+			other: `{"name":"programmer two"}`, status: 201, replay: 409},
 	}
 	s := web.NewServer(e.svc, nil)
 	var covered []string

@@ -193,23 +193,59 @@ func (s *Server) postStation(w http.ResponseWriter, r *http.Request, p *page) er
 		p.Flash = "review"
 		return s.stationPage(w, p, http.StatusOK, v)
 	}
+	// The form's key holds the session's record (the visit's last write): a
+	// second press of the same confirmation is sent where the first went.
 	var res *clinic.SessionResult
-	if v.Action == "refill" {
-		res, err = pr.RefillOrder(ctx, visit)
-	} else {
-		res, err = pr.ProgramOrder(ctx, visit)
+	var runErr error
+	patientID := c.Rec.Patient.ID
+	location := func(result any) string {
+		r, _ := result.(*clinic.SessionResult)
+		if r == nil {
+			return doneURL(patientID, "programming session recorded")
+		}
+		return doneURL(patientID, fmt.Sprintf("session %d (%s): order %d is %s", r.Session.ID, strings.ReplaceAll(r.Session.Outcome, "_", " "), r.Report.Order, r.Report.State))
 	}
-	if err != nil && res == nil {
+	d, err := s.oncePage(w, r, p, false, location, func(keyed context.Context) error {
+		visit.Records = keyedRecords{ServiceRecords: rec, keyed: keyed}
+		if v.Action == "refill" {
+			res, runErr = pr.RefillOrder(ctx, visit)
+		} else {
+			res, runErr = pr.ProgramOrder(ctx, visit)
+		}
+		if res == nil {
+			return runErr
+		}
+		return nil
+	})
+	if d {
+		return err
+	}
+	if err != nil {
 		visit.Write(out)
 		v.Review, v.Refused = out.String(), refusalText(err)
 		return s.stationPage(w, p, http.StatusBadGateway, v)
 	}
-	what := fmt.Sprintf("session %d (%s): order %d is %s", res.Session.ID, strings.ReplaceAll(res.Session.Outcome, "_", " "), res.Report.Order, res.Report.State)
-	if err != nil {
-		what += "; " + refusalText(err)
+	loc := location(res)
+	if runErr != nil {
+		loc += "+" + url.QueryEscape("; "+refusalText(runErr))
 	}
-	done(w, r, c.Rec.Patient.ID, what)
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 	return nil
+}
+
+// keyedRecords is the service for a confirmed visit: the form's key (in
+// keyed's context) is the session record's, and no other write's.
+type keyedRecords struct {
+	programmer.ServiceRecords
+	keyed context.Context
+}
+
+func (k keyedRecords) RecordSession(ctx context.Context, up *clinic.SessionUpload) (*clinic.SessionResult, error) {
+	return k.ServiceRecords.RecordSession(k.keyed, up)
+}
+
+func (k keyedRecords) RecordRefill(ctx context.Context, patientID int64, rf *clinic.Refill) (*clinic.Refill, error) {
+	return k.ServiceRecords.RecordRefill(clinic.WithIdempotency(ctx, nil), patientID, rf)
 }
 
 func refusalText(err error) string {
@@ -226,15 +262,28 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *http.Request, p *page) erro
 	if err != nil {
 		return err
 	}
-	rx, err := s.Svc.AdoptProgram(r.Context(), id, clinic.AdoptInput{Reason: p.Form.Get("reason"), ConfirmLargeChange: p.Form.Get("confirm_large_change") != ""})
+	rep, err := pathRecord[clinic.StoredReport](s, r, "report")
 	if err != nil {
-		v, _ := s.Svc.Record(r.Context(), id)
-		if rep, ok := v.(*clinic.StoredReport); ok {
-			return s.chartAgain(w, r, p, rep.PatientID, err)
-		}
 		return err
 	}
-	done(w, r, rx.PatientID, fmt.Sprintf("the pump's program recorded as order %d (%s)", rx.ID, rx.OrderState()))
+	location := func(result any) string {
+		if rx, ok := result.(*clinic.Prescription); ok {
+			return doneURL(rx.PatientID, fmt.Sprintf("the pump's program recorded as order %d (%s)", rx.ID, rx.OrderState()))
+		}
+		return doneURL(rep.PatientID, "the pump's program recorded as the order")
+	}
+	var rx *clinic.Prescription
+	d, err := s.oncePage(w, r, p, false, location, func(ctx context.Context) (err error) {
+		rx, err = s.Svc.AdoptProgram(ctx, id, clinic.AdoptInput{Reason: p.Form.Get("reason"), ConfirmLargeChange: p.Form.Get("confirm_large_change") != ""})
+		return err
+	})
+	if d {
+		return err
+	}
+	if err != nil {
+		return s.chartAgain(w, r, p, rep.PatientID, err)
+	}
+	http.Redirect(w, r, location(rx), http.StatusSeeOther)
 	return nil
 }
 
