@@ -155,8 +155,7 @@ func (s *Service) PumpOrder(ctx context.Context, serial string) (*PumpOrder, err
 		if err != nil {
 			return err
 		}
-		f := fillBefore(im, refills, now.Add(clockSkew))
-		out.Fill = Fill{At: f.At, Drug: f.Drug, Concentration: f.Concentration}
+		out.Fill = fillOf(fillBefore(im, refills, now.Add(clockSkew)))
 		reps, err := list[StoredReport](tx, RecordFilter{PatientID: p.ID, Newest: true, Limit: 1})
 		if err != nil {
 			return err

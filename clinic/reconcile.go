@@ -52,7 +52,7 @@ type Reconciliation struct {
 // fill the clinic recorded last before the report, and the pump's clock
 // against the relay's within tolerance. A field the report does not carry
 // (an older relay's) is not compared.
-func Reconcile(rep *Report, im *Implant, orders []*Prescription, fill lastFill, tolerance time.Duration) Reconciliation {
+func Reconcile(rep *Report, im *Implant, orders []*Prescription, fill Fill, tolerance time.Duration) Reconciliation {
 	var rc Reconciliation
 	at := rep.InterrogatedAt.Add(clockSkew)
 	var lastDone *Prescription // the newest order a programmer or the pump showed running
@@ -202,8 +202,7 @@ func (s *Service) reconcileReport(tx Tx, rep *StoredReport) (Reconciliation, err
 	if err != nil {
 		return Reconciliation{}, err
 	}
-	fill := fillBefore(im, refills, rep.InterrogatedAt.Add(clockSkew))
-	return Reconcile(&rep.Report, im, rxs, fill, s.Settings.PumpClockTolerance), nil
+	return Reconcile(&rep.Report, im, rxs, fillOf(fillBefore(im, refills, rep.InterrogatedAt.Add(clockSkew))), s.Settings.PumpClockTolerance), nil
 }
 
 // orderItems are the closed loop's worklist items for pump im: the order in
@@ -225,7 +224,7 @@ func (s *Service) orderItems(add func(WorkItem), im *Implant, snap *Snapshot, re
 	if rep == nil {
 		return
 	}
-	fill := lastFill{}
+	fill := Fill{}
 	if rf := snap.LastRefill; rf == nil || rf.ImplantID != im.ID || !rf.At.After(rep.InterrogatedAt.Add(clockSkew)) {
 		// The newest refill is the one before the report (or the first fill):
 		// the report's reservoir is compared with it. A refill recorded after
@@ -234,7 +233,7 @@ func (s *Service) orderItems(add func(WorkItem), im *Implant, snap *Snapshot, re
 		if rf != nil {
 			refills = []*Refill{rf}
 		}
-		fill = fillBefore(im, refills, rep.InterrogatedAt.Add(clockSkew))
+		fill = fillOf(fillBefore(im, refills, rep.InterrogatedAt.Add(clockSkew)))
 	}
 	rc := Reconcile(&rep.Report, im, snap.Prescriptions, fill, s.Settings.PumpClockTolerance)
 	when := rep.InterrogatedAt
@@ -262,3 +261,6 @@ func differences(ds []Difference) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// fillOf is a fill as Reconcile takes it.
+func fillOf(f lastFill) Fill { return Fill{At: f.At, Drug: f.Drug, Concentration: f.Concentration} }

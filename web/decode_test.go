@@ -18,11 +18,13 @@ func FuzzDecode(f *testing.F) {
 		`{"program":{"mode":"flex","weekly":true,"flex":[{"at":"07:00","rate":"0.6 mL/day","days":["mon"]}]}}`,
 		`{"program":{"drug":"a","drug":"b"}}`, `{"Program":{}}`, `{"program":{"flex":[{"at":7}]}}`, `{} {}`, `{"a"`, `[]`, ``, `null`,
 		`{"format":"thecal-report/1","serial":"S1","model":"TP-20","status":{"reservoir":"eighteen","active_alarms":["OCCLUSION",1]}}`,
+		`{"format":"thecal-report/1","serial":"S1","model":"TP-20","status":{"program":{"drug":"baclofen","concentration":"2000 mcg/mL","mode":"flex","flex":[{"at":"25:00","rate":"1 mL/day"}]},"pump_time":"2026-03-01T07:30:00Z","log_next":12}}`,
+		`{"session":{"serial":"S1","programmer":"P","started_at":"2026-03-01T07:30:00Z","steps":[{"action":"program","seq":-1}],"before":{"mode":"continuous","rate":"x"}},"report":null}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, v := range []any{new(clinic.Prescription), new(clinic.Report)} {
+		for _, v := range []any{new(clinic.Prescription), new(clinic.Report), new(clinic.SessionUpload)} {
 			r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 			err := decode(httptest.NewRecorder(), r, v, 1<<20)
 			if err == nil {

@@ -40,8 +40,8 @@ func readStation(path string) (*programmer.Station, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f stationFile
-	if err := strictjson.Unmarshal(b, &f, strictjson.NullRefused); err != nil {
+	f, err := parseStation(b)
+	if err != nil {
 		return nil, fmt.Errorf("--station %s: %w", path, err)
 	}
 	rel := func(p string) string {
@@ -55,13 +55,7 @@ func readStation(path string) (*programmer.Station, error) {
 		return nil, fmt.Errorf("--station %s: %w", path, err)
 	}
 	st := &programmer.Station{Identity: id, Trust: tr, Pumps: map[string]programmer.StationPump{}}
-	for i, p := range f.Pumps {
-		if p.Serial == "" || p.Address == "" {
-			return nil, fmt.Errorf("--station %s: pumps[%d]: serial and address are required", path, i)
-		}
-		if _, dup := st.Pumps[p.Serial]; dup {
-			return nil, fmt.Errorf("--station %s: pumps[%d]: pump %s is listed twice", path, i, p.Serial)
-		}
+	for _, p := range f.Pumps {
 		sp := programmer.StationPump{Addr: p.Address}
 		if dir := rel(p.State); dir != "" {
 			sp.Wake = func(ctx context.Context) error {
@@ -72,4 +66,27 @@ func readStation(path string) (*programmer.Station, error) {
 		st.Pumps[p.Serial] = sp
 	}
 	return st, nil
+}
+
+// parseStation reads a station file's content: every pump with its serial
+// and address, none twice.
+func parseStation(b []byte) (*stationFile, error) {
+	var f stationFile
+	if err := strictjson.Unmarshal(b, &f, strictjson.NullRefused); err != nil {
+		return nil, err
+	}
+	if f.Identity == "" || f.Trust == "" {
+		return nil, fmt.Errorf("identity and trust are required")
+	}
+	seen := map[string]bool{}
+	for i, p := range f.Pumps {
+		if p.Serial == "" || p.Address == "" {
+			return nil, fmt.Errorf("pumps[%d]: serial and address are required", i)
+		}
+		if seen[p.Serial] {
+			return nil, fmt.Errorf("pumps[%d]: pump %s is listed twice", i, p.Serial)
+		}
+		seen[p.Serial] = true
+	}
+	return &f, nil
 }
