@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"html/template"
 	"image/png"
@@ -20,6 +21,7 @@ func (s *Server) accountRoutes() []uiRoute {
 		{"GET /account", "", s.pageAccount},
 		{"POST /account/totp", "", s.postEnrolTOTP},
 		{"POST /account/totp/confirm", "", s.postConfirmTOTP},
+		{"POST /account/token", clinic.ProgramPumps, s.postAccountToken},
 		{"POST /security/{id}/resolve", clinic.ManageUsers, s.postResolveSecurity},
 	}
 }
@@ -28,6 +30,9 @@ type accountData struct {
 	TwoFactor, MayEnrol bool
 	Enrolment           *clinic.TOTPEnrolment
 	QR                  template.URL
+	// Token is a programmer token just made (its secret, shown once).
+	Token *clinic.Token
+	Secret string
 }
 
 func (s *Server) account(p *page, d *accountData) {
@@ -47,6 +52,9 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *page) er
 	d := &accountData{TwoFactor: s.twoFactor(r)}
 	if r.URL.Query().Get("two_factor") == "on" {
 		p.Flash = "Two-factor sign-in is on: from now on, sign in with your password and the code your app shows."
+	}
+	if r.URL.Query().Get("token") == "shown" {
+		p.Flash = "A programmer token was made by this form and its secret shown once: if you did not copy it, an administrator revokes it and you make another."
 	}
 	s.account(p, d)
 	s.render(w, http.StatusOK, "account", p)
@@ -94,5 +102,32 @@ func (s *Server) postResolveSecurity(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	return nil
+}
+
+// postAccountToken makes the signed-in clinician's own programmer token
+// (thecal program sync --clinic --token-file) and shows its secret, once: a
+// repeat of the form is sent to the account page, which says so.
+func (s *Server) postAccountToken(w http.ResponseWriter, r *http.Request, p *page) error {
+	var t *clinic.Token
+	var secret string
+	d, err := s.oncePage(w, r, p, false, func(any) string { return "/account?token=shown" }, func(ctx context.Context) (err error) {
+		t, secret, err = s.Svc.CreateOwnToken(ctx, p.Form.Get("token_name"))
+		return err
+	})
+	if d {
+		return err
+	}
+	data := &accountData{TwoFactor: s.twoFactor(r), Token: t, Secret: secret}
+	if err != nil {
+		if !formErr(p, err) {
+			return err
+		}
+		s.account(p, data)
+		s.render(w, http.StatusBadRequest, "account", p)
+		return nil
+	}
+	s.account(p, data)
+	s.render(w, http.StatusOK, "account", p)
 	return nil
 }
