@@ -31,7 +31,7 @@ type accountData struct {
 	Enrolment           *clinic.TOTPEnrolment
 	QR                  template.URL
 	// Token is a programmer token just made (its secret, shown once).
-	Token *clinic.Token
+	Token  *clinic.Token
 	Secret string
 }
 
