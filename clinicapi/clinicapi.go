@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thecal/thecal/clinic"
@@ -33,6 +34,39 @@ type Client struct {
 	Token string
 	// HTTP is the HTTP client; nil means one with a 30-second timeout.
 	HTTP *http.Client
+
+	mu     sync.Mutex
+	offset time.Duration // the clinic's clock less ours, at the last answer
+}
+
+// TimeHeader is the header in which every answer of the API states the
+// clinic's clock.
+const TimeHeader = "Thecal-Time"
+
+// Now is the clinic's clock, as its last answer stated it (our own clock
+// until one has): what a relay dates its readings by, so that a reading is
+// never dated before the order it shows, nor in the clinic's future, whatever
+// this machine's clock says (and, in thecal demo, on its faster clock).
+func (c *Client) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Sync reads the clinic's clock (GET /healthz).
+func (c *Client) Sync(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, nil)
+	return err
+}
+
+func (c *Client) clockFrom(resp *http.Response, sent, got time.Time) {
+	t, err := time.Parse(time.RFC3339Nano, resp.Header.Get(TimeHeader))
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.offset = t.Sub(sent.Add(got.Sub(sent) / 2))
+	c.mu.Unlock()
 }
 
 // New returns a client of the server at base with token. It refuses a URL
@@ -103,11 +137,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any, heade
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	sent := time.Now()
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	c.clockFrom(resp, sent, time.Now())
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
 		return resp.StatusCode, err

@@ -50,3 +50,24 @@ func TestRefusalsPermanentOrNot(t *testing.T) {
 		}
 	}
 }
+
+// TestClinicClock: the client keeps the clinic's clock as its answers state
+// it (here three hours ahead, as thecal demo's faster clock may be).
+func TestClinicClock(t *testing.T) {
+	ahead := 3 * time.Hour
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(TimeHeader, time.Now().Add(ahead).UTC().Format(time.RFC3339Nano))
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer srv.Close()
+	c, _ := New(srv.URL, "t")
+	if d := c.Now().Sub(time.Now()); d > time.Second || d < -time.Second {
+		t.Fatalf("before any answer the client's clock is %v off", d)
+	}
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Now().Sub(time.Now().Add(ahead)); d > time.Second || d < -time.Second {
+		t.Fatalf("after the clinic's answer the client's clock is %v off the clinic's", d)
+	}
+}

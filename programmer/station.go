@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/thecal/thecal/clinic"
 	"github.com/thecal/thecal/peer"
@@ -57,6 +58,9 @@ func (st *Station) Open(ctx context.Context, serial string) (*Session, error) {
 // the web programming station's (and the demonstration's set-up), acting as
 // the principal of each call's context — the signed-in clinician.
 type ServiceRecords struct{ Svc *clinic.Service }
+
+// Now is the clinic's clock.
+func (r ServiceRecords) Now() time.Time { return r.Svc.Now() }
 
 func (r ServiceRecords) Report(ctx context.Context, rep *clinic.Report, _ string) (*clinic.IngestResult, error) {
 	return r.Svc.Ingest(ctx, rep)

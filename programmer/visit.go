@@ -30,6 +30,8 @@ import (
 // clinic's JSON API (clinicapi.Client) for thecal program --clinic, the
 // clinic's service itself for the web programming station.
 type Records interface {
+	// Now is the clinic's clock: what a visit dates its reports by.
+	Now() time.Time
 	Report(ctx context.Context, r *clinic.Report, key string) (*clinic.IngestResult, error)
 	Order(ctx context.Context, serial string) (*clinic.PumpOrder, error)
 	CheckRefill(ctx context.Context, patientID int64, rf *clinic.Refill) (*clinic.Refill, error)
@@ -81,7 +83,7 @@ type Visit struct {
 
 // StartVisit begins a visit in the open session: it uploads what the
 // session's interrogation read (with the recent event log), and fetches the
-// order for the pump.
+// order for the pump. clock dates the reports (nil: the clinic's, rec.Now).
 func (p *Programmer) StartVisit(ctx context.Context, rec Records, clock func() time.Time) (*Visit, error) {
 	return p.startVisit(ctx, rec, clock, true)
 }
@@ -95,7 +97,7 @@ func (p *Programmer) ReviewVisit(ctx context.Context, rec Records, clock func() 
 
 func (p *Programmer) startVisit(ctx context.Context, rec Records, clock func() time.Time, upload bool) (*Visit, error) {
 	if clock == nil {
-		clock = time.Now
+		clock = rec.Now
 	}
 	st := p.S.Status()
 	v := &Visit{Records: rec, Clock: clock, Serial: clinicapi.Serial(p.S.Pump().Serial), Before: st}

@@ -28,6 +28,9 @@ import (
 	"github.com/thecal/thecal/programmer"
 )
 
+// TimeHeader carries the clinic's clock on every API answer.
+const TimeHeader = "Thecal-Time"
+
 // Cookie names.
 const (
 	SessionCookie = "thecal_session"
@@ -192,6 +195,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		w = sw
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		// The clinic's clock, which the programmer and the home monitor date
+		// their readings by (docs/loop.md, "One clock").
+		w.Header().Set(TimeHeader, s.Svc.Now().UTC().Format(time.RFC3339Nano))
 		hsts(w, r)
 		var who string
 		err := func() error {

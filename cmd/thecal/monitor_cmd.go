@@ -71,10 +71,13 @@ period: the monitor reads the pump once in each window.`, noArgs)
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		if err := rec.Sync(ctx); err != nil {
+			logger.Warn("the clinic does not answer yet: readings are queued, dated by this machine's clock until it does", "err", err)
+		}
 		fmt.Fprintf(stdout, "home monitor of pump #%d at %s, reading it every %v, reporting to %s\n", serial.v, *pumpAddr, every.v, *cf.url)
 		err = monitor.Run(ctx, monitor.Config{Queue: q, Clinic: rec,
 			Pump:  peer.Config{Addr: *pumpAddr, Identity: ident, Trust: tr, PumpSerial: uint64(serial.v)},
-			Every: every.v.Std(), Poll: poll.v.Std(), MaxBackoff: maxBackoff.v.Std(), Logger: logger,
+			Every: every.v.Std(), Poll: poll.v.Std(), MaxBackoff: maxBackoff.v.Std(), Logger: logger, Clock: rec.Now,
 			Read: func(r *clinic.Report) {
 				fmt.Fprintf(stdout, "read pump %s at %s: %d log records, %d active alarms\n", r.Serial,
 					r.InterrogatedAt.Format("2006-01-02T15:04:05.000Z07:00"), len(r.Log), len(r.Status.ActiveAlarms))

@@ -33,6 +33,19 @@ func addClinicFlags(f *devFlags, required bool) *clinicFlags {
 	}
 }
 
+// synced returns the clinic's client with the clinic's clock read (a visit
+// dates its reports by it), or nil without --clinic.
+func (c *clinicFlags) synced(ctx context.Context) (*clinicapi.Client, error) {
+	rec, err := c.client()
+	if err != nil || rec == nil {
+		return rec, err
+	}
+	if err := rec.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("the clinic at %s: %w", *c.url, err)
+	}
+	return rec, nil
+}
+
 // client returns the clinic's client, or nil without --clinic.
 func (c *clinicFlags) client() (*clinicapi.Client, error) {
 	if *c.url == "" {
@@ -59,7 +72,7 @@ const notRecorded = "Note: the clinic's record was not updated (no --clinic). Th
 func setupSync(f *devFlags) (func(context.Context, *programmer.Programmer) error, func() error) {
 	cf := addClinicFlags(f, true)
 	return func(ctx context.Context, pr *programmer.Programmer) error {
-		rec, err := cf.client()
+		rec, err := cf.synced(ctx)
 		if err != nil {
 			return fmt.Errorf("%w: %w", programmer.ErrRx, err)
 		}
@@ -92,7 +105,7 @@ func setupRefill(f *devFlags) (func(context.Context, *programmer.Programmer) err
 	return func(ctx context.Context, pr *programmer.Programmer) error {
 			in := programmer.RefillInput{Withdrawn: w.v, Added: a.v, Drug: *drugName, Concentration: conc.v,
 				ConfirmDrug: *confirmDrug, ConfirmConcentration: confirmConc.v, Label: *label, Dose: dose.v}
-			rec, err := cf.client()
+			rec, err := cf.synced(ctx)
 			if err != nil {
 				return fmt.Errorf("%w: %w", programmer.ErrRx, err)
 			}
