@@ -84,7 +84,7 @@ func reaches(graph map[string][]string, pkg string) map[string]bool {
 // that leads back to the device but the device itself.
 func TestImportGraph(t *testing.T) {
 	graph := moduleGraph(t)
-	clients := []string{"programmer", "ptm", "peer", "clinic"}
+	clients := []string{"programmer", "ptm", "peer", "clinic", "monitor", "clinicapi"}
 	for _, c := range clients {
 		if _, ok := graph[c]; !ok {
 			t.Fatalf("no package %s in the module: the test reads the wrong tree", c)
