@@ -169,7 +169,10 @@ func (m *monitor) read(ctx context.Context) error {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			retry := errors.Is(err, telemetry.ErrNotListening) || errors.Is(err, telemetry.ErrBusy) || errors.Is(err, peer.ErrNoPump)
+			// The radio asleep, busy, or taken by a programmer (a session of
+			// higher priority ends the monitor's): again, within the window.
+			retry := errors.Is(err, telemetry.ErrNotListening) || errors.Is(err, telemetry.ErrBusy) || errors.Is(err, telemetry.ErrYielded) ||
+				errors.Is(err, peer.ErrNoPump)
 			if !retry {
 				cfg.Logger.Error("reading the pump failed", "err", peer.Explain(err))
 				break
