@@ -27,7 +27,11 @@ func browser(t *testing.T) context.Context {
 		}
 		t.Fatalf("CI is set but %s is missing: install chromium", chromium)
 	}
-	profile := t.TempDir()
+	profile, err := os.MkdirTemp("", "thecal-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // Chromium may still be writing its profile as it stops
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
