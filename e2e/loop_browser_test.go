@@ -12,66 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/thecal/thecal/web/webtest"
 )
 
-const chromium = "/usr/bin/chromium"
+func browser(t *testing.T) context.Context { return webtest.Browser(t, 3*time.Minute) }
 
-// browser starts headless Chromium, or skips when it is absent outside CI.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("browser test skipped: %s not found (install Debian's chromium; with CI set it must run)", chromium)
-		}
-		t.Fatalf("CI is set but %s is missing: install chromium", chromium)
-	}
-	profile, err := os.MkdirTemp("", "thecal-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // Chromium may still be writing its profile as it stops
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancel3)
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	var b []byte
-	if err := chromedp.Run(ctx, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.FullScreenshot(&b, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dir := filepath.Join("..", "artifacts", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
-	}
-}
+func shot(t *testing.T, ctx context.Context, name string) { webtest.Shot(t, ctx, name) }
 
 func signIn(t *testing.T, ctx context.Context, base, user, pw string) {
 	t.Helper()
-	err := chromedp.Run(ctx,
-		network.ClearBrowserCookies(),
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible("#username", chromedp.ByQuery),
-		chromedp.SendKeys("#username", user, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#signin", chromedp.ByQuery),
-		chromedp.WaitVisible("header.top", chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("sign-in of %s: %v", user, err)
+	if err := webtest.SignIn(ctx, base, user, pw); err != nil {
+		t.Fatal(err)
 	}
 }
 

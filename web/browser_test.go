@@ -27,6 +27,7 @@ import (
 	"github.com/thecal/thecal/store/sqlite"
 	"github.com/thecal/thecal/unit"
 	"github.com/thecal/thecal/web"
+	"github.com/thecal/thecal/web/webtest"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -59,69 +60,12 @@ func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
 }
 
 // browser starts headless Chromium, or skips when it is absent outside CI.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("browser tests skipped: %s not found (install Debian's chromium; with CI set they must run)", chromium)
-		}
-		t.Fatalf("CI is set but %s is missing: install chromium", chromium)
-	}
-	profile, err := os.MkdirTemp("", "thecal-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // after Chromium has stopped (cleanups run last-in first-out)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(cancel3)
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+func browser(t *testing.T) context.Context { return webtest.Browser(t, 120*time.Second) }
 
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	var b []byte
-	if err := chromedp.Run(ctx, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.FullScreenshot(&b, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dir := filepath.Join("..", "artifacts", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func shot(t *testing.T, ctx context.Context, name string) { webtest.Shot(t, ctx, name) }
 
 func signIn(ctx context.Context, base, user, pw string) error {
-	err := chromedp.Run(ctx,
-		network.ClearBrowserCookies(),
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible("#username", chromedp.ByQuery),
-		chromedp.SendKeys("#username", user, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#signin", chromedp.ByQuery),
-	)
-	if err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Run(wctx, chromedp.WaitVisible("header.top", chromedp.ByQuery)); err != nil {
-		var loc, body string
-		_ = chromedp.Run(ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
-		return fmt.Errorf("not signed in as %s: at %s: %.300s", user, loc, body)
-	}
-	return nil
+	return webtest.SignIn(ctx, base, user, pw)
 }
 
 func text(ctx context.Context, t *testing.T, sel string) string {
