@@ -30,7 +30,6 @@ import (
 	"github.com/thecal/thecal/web/webtest"
 )
 
-const chromium = "/usr/bin/chromium"
 
 // demoServer seeds the demonstration clinic (clock stopped) behind the web server.
 func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
