@@ -30,7 +30,6 @@ import (
 	"github.com/thecal/thecal/web/webtest"
 )
 
-
 // demoServer seeds the demonstration clinic (clock stopped) behind the web server.
 func demoServer(t *testing.T) (*demo.Clinic, *httptest.Server) {
 	t.Helper()
