@@ -43,6 +43,17 @@ func Session(serial, model string, at time.Time, o *clinic.Prescription, before 
 	}
 }
 
+// baclofenOrder is a patient (MRN-id) with a TP-20 (SN-id) on baclofen, and
+// an order for 400 mcg/day.
+func (e *Env) baclofenOrder(id string) (*clinic.Patient, *clinic.Prescription) {
+	e.T.Helper()
+	p := e.Patient("MRN-"+id, "spasticity")
+	e.Implant(p, "SN-"+id, "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
+	o, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "400 mcg/day", "maintenance from screening")
+	e.must(err)
+	return p, o
+}
+
 func (e *Env) work(kind clinic.WorkKind, patientID int64) []clinic.WorkItem {
 	e.T.Helper()
 	return e.Work(kind, patientID)
@@ -60,10 +71,7 @@ func (e *Env) order(id int64) *clinic.Prescription {
 // earlier one or by a report a nurse sends as if from a monitor; an order
 // not programmed within the window is on the worklist.
 func testOrderStates(t *testing.T, e *Env) {
-	p := e.Patient("MRN-L1", "spasticity")
-	e.Implant(p, "SN-L1", "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
-	first, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "400 mcg/day", "maintenance from screening")
-	e.must(err)
+	p, first := e.baclofenOrder("L1")
 	if first.OrderState() != clinic.Ordered {
 		t.Fatalf("a new order is %s", first.OrderState())
 	}
@@ -148,11 +156,8 @@ func testOrderStates(t *testing.T, e *Env) {
 // reservoir than the clinic's last fill is a reservoir_mismatch; a new order
 // not programmed yet is no mismatch while the pump runs the one before.
 func testReconcile(t *testing.T, e *Env) {
-	p := e.Patient("MRN-L2", "spasticity")
-	e.Implant(p, "SN-L2", "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
-	o, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "400 mcg/day", "maintenance from screening")
-	e.must(err)
-	_, err = e.Svc.RecordSession(e.Nurse, Session("SN-L2", "TP-20", e.Now(), o, pump.Prescription{}))
+	p, o := e.baclofenOrder("L2")
+	_, err := e.Svc.RecordSession(e.Nurse, Session("SN-L2", "TP-20", e.Now(), o, pump.Prescription{}))
 	e.must(err)
 	e.Advance(time.Hour)
 	// Reprogrammed outside the clinic: another rate and bolus; the clock 10 minutes fast.
@@ -264,10 +269,7 @@ func testOwnToken(t *testing.T, e *Env) {
 // testAlarmToldTwice: an alarm raise told by the home monitor and by a
 // programmer, each dating it by its own clock, is one alarm.
 func testAlarmToldTwice(t *testing.T, e *Env) {
-	p := e.Patient("MRN-L3", "spasticity")
-	e.Implant(p, "SN-L3", "TP-20", "baclofen", "2000 mcg/mL", "20 mL")
-	o, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "400 mcg/day", "maintenance from screening")
-	e.must(err)
+	p, o := e.baclofenOrder("L3")
 	e.Advance(time.Hour)
 	r := PumpReport("SN-L3", "TP-20", e.Now(), "home_monitor", o.Program)
 	r.Status.ActiveAlarms = []string{"OCCLUSION"}
