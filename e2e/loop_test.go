@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -376,15 +375,8 @@ func TestMonitorKill9WhileClinicDown(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	l.startClinic(false)
-	// Back: the queue drains. Stop the monitor once it has nothing left.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the queue did not drain:\n%s", l.monitor.output())
-		}
-		if strings.Count(l.monitor.output(), "sent the reading") >= 2 && !strings.Contains(lastLine(l.monitor.output(), "read pump", "sent the reading"), "read pump") {
-			break
-		}
-	}
+	// Back: the queue drains (a reading sent with none left waiting).
+	l.monitor.wait(t, regexp.MustCompile(`sent the reading[^\n]*; 0 waiting`), 90*time.Second)
 	l.monitor.stop(false)
 	q, err := monitor.OpenQueue(filepath.Join(l.dir, "monitor"))
 	if err != nil {
@@ -433,18 +425,4 @@ func TestMonitorKill9WhileClinicDown(t *testing.T) {
 		}
 	}
 	t.Logf("%d readings, %d reports stored once each, in order (%d sent, duplicates answered as such)", read, len(mine), sent)
-}
-
-// lastLine returns the last line of out holding any of subs.
-func lastLine(out string, subs ...string) string {
-	last := ""
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		for _, s := range subs {
-			if strings.Contains(sc.Text(), s) {
-				last = sc.Text()
-			}
-		}
-	}
-	return last
 }

@@ -87,8 +87,9 @@ period: the monitor reads the pump once in each window.`, noArgs)
 				if res.Duplicate {
 					what = "a duplicate of what the clinic holds"
 				}
-				fmt.Fprintf(stdout, "sent the reading of %s: report %d, %s; order %d %s; %d differences from the order, %d from the last fill\n",
-					r.InterrogatedAt.Format("2006-01-02T15:04:05.000Z07:00"), res.ReportID, what, res.Order, res.State, len(res.Program), len(res.Reservoir))
+				waiting, _ := q.Len(context.Background())
+				fmt.Fprintf(stdout, "sent the reading of %s: report %d, %s; order %d %s; %d differences from the order, %d from the last fill; %d waiting\n",
+					r.InterrogatedAt.Format("2006-01-02T15:04:05.000Z07:00"), res.ReportID, what, res.Order, res.State, len(res.Program), len(res.Reservoir), waiting)
 			}})
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", f.prog, err)
