@@ -309,6 +309,15 @@ func realLoop(t *testing.T, db string) {
 		"program", "status", "--wake", "pump", "--log", "40")
 	// A second sync finds nothing to program.
 	l.sync("The pump runs the order already: nothing to program.", fmt.Sprintf("order %d is verified", l.order))
+	// A refill with the clinic: checked by the clinic first, recorded from the same session.
+	l.expect(0, []string{"Refill, as the clinic will record it", "lot MOR-4001", "Refilled: the pump recorded 20 mL of morphine 10 mg/mL",
+		"Refill recorded in the clinic", "programming session"},
+		"program", "refill", "--wake", "pump", "--clinic", l.url, "--token-file", "nurse.token", "--lot", "MOR-4001",
+		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--yes")
+	// Another concentration than the pump runs needs the physician's order for it: nothing sent.
+	l.expect(1, []string{"a physician orders the change first", "nothing was sent"},
+		"program", "refill", "--wake", "pump", "--clinic", l.url, "--token-file", "nurse.token", "--lot", "MOR-4002",
+		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "25mg/mL", "--yes")
 }
 
 // TestLoopReprogrammedOutsideTheClinic: thecal program set without --clinic

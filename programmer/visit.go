@@ -380,7 +380,7 @@ func (v *Visit) WriteRefill(w io.Writer, lib *drug.Library) {
 	if rf.Flagged {
 		fmt.Fprintf(w, "WARNING: %s\n", rf.FlagReason)
 	}
-	if pl := v.Plan; pl != nil && !pl.FirstFill && pl.Check.Flag.String() != "" {
+	if pl := v.Plan; pl != nil && !pl.FirstFill {
 		fmt.Fprintf(w, "The pump's own count: delivered %v since the last fill, residual expected %v: %s.\n", pl.Check.Programmed, pl.Check.Expected, pl.Check.Flag)
 	}
 	if v.Change != nil {
