@@ -107,3 +107,44 @@ func TestAccountProgrammerToken(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestStationRefill (plain HTTP): a refill through the station — reviewed
+// with the clinic's accounting, confirmed, the pump refilled and the refill
+// recorded from the same session.
+func TestStationRefill(t *testing.T) {
+	c, ts := demoServer(t)
+	c.Clock.Run(1)
+	sys := clinic.NewContext(context.Background(), clinic.System)
+	pt := c.PatientByStage(demo.StageStable) // ziconotide 25 mcg/mL, 20 mL filled 21 days ago
+	_, post := uiClient(t, c, clinic.Nurse)
+	station := ts.URL + "/patients/" + itoa(pt.ID) + "/station"
+	fill := url.Values{"action": {"refill"}, "step": {"review"}, "withdrawn": {"15.9 mL"}, "drug": {"ziconotide"},
+		"concentration": {"25 mcg/mL"}, "lot": {"ZIC-25A"}, "added": {"20 mL"}}
+	code, body := post(station, fill)
+	if code != 200 || !strings.Contains(body, "Refill, as the clinic will record it") || !strings.Contains(body, "ZIC-25A") {
+		t.Fatalf("refill review %d:\n%s", code, body)
+	}
+	replaces := regexp.MustCompile(`name="replaces" value="([0-9a-f]+)"`).FindStringSubmatch(body)
+	orderID := regexp.MustCompile(`name="order_id" value="(\d+)"`).FindStringSubmatch(body)
+	if replaces == nil || orderID == nil || !strings.Contains(body, `name="lot" value="ZIC-25A"`) {
+		t.Fatalf("the confirmation form does not carry the refill")
+	}
+	confirm := url.Values{"step": {"confirm"}, "replaces": {replaces[1]}, "order_id": {orderID[1]}}
+	for k, v := range fill {
+		if k != "step" {
+			confirm[k] = v
+		}
+	}
+	if code, body := post(station, confirm); code != http.StatusSeeOther || !strings.Contains(body, "refilled") {
+		t.Fatalf("refill confirmation %d: %s", code, body)
+	}
+	rec, err := c.Svc.PatientRecord(sys, pt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf := rec.Refills[len(rec.Refills)-1]
+	ps := rec.Sessions[0] // newest first
+	if rf.Lot != "ZIC-25A" || rf.Added != 20*1000*1000 || ps.RefillID != rf.ID || ps.Outcome != "refilled" || !ps.Station {
+		t.Fatalf("refill %+v; session %+v", rf, ps)
+	}
+}

@@ -57,7 +57,7 @@ var funcs = template.FuncMap{
 	"slice3":            func() []string { return []string{"mild", "moderate", "severe"} },
 	"slice2":            func() []string { return []string{"TP-20", "TP-40"} },
 	"auditActions":      clinic.AuditActions,
-	"slice5":            func() []string { return []string{"withdrawn", "drug", "concentration", "lot", "added"} },
+	"refillFields":      refillFields,
 	"trimDash":          func(s string) string { return strings.TrimPrefix(s, "—") },
 	"has":               slices.Contains[[]string],
 	"kindClass": func(k clinic.WorkKind) string {

@@ -65,6 +65,12 @@ func (s *Server) stationOpen(ctx context.Context, serial string) (*programmer.Pr
 	return &programmer.Programmer{S: sess, Lib: s.Svc.Library(), Out: out, Confirm: func(string) bool { return true }}, out, nil
 }
 
+// refillFields are the station's refill form's fields, carried from the
+// review to the confirmation.
+func refillFields() []string {
+	return []string{"withdrawn", "drug", "concentration", "lot", "added", "reason"}
+}
+
 func stationExplain(err error) string {
 	if errors.Is(err, programmer.ErrUnreachable) {
 		return err.Error()
@@ -142,6 +148,7 @@ func (s *Server) postStation(w http.ResponseWriter, r *http.Request, p *page) er
 		p.Err = clinic.ErrorMessage(err)
 		return s.stationPage(w, p, http.StatusServiceUnavailable, v)
 	}
+	pr.Reason = strings.TrimSpace(f.Get("reason"))
 	leave := false
 	defer func() { pr.S.Close(leave) }()
 	clock := func() time.Time { return s.Svc.Now() }
