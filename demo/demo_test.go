@@ -206,7 +206,8 @@ func TestOrderReachesThePumpOnlyThroughAVisit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close(false)
-		pr := &programmer.Programmer{S: s, Lib: c.Svc.Library(), Out: io.Discard, Confirm: func(string) bool { return true }}
+		pr := &programmer.Programmer{S: s, Lib: c.Svc.Library(), Out: io.Discard, Confirm: func(string) bool { return true },
+			ConfirmConcentrationChange: true} // the nurse confirms the ordered change of fill
 		v, err := pr.StartVisit(ctx, programmer.ServiceRecords{Svc: c.Svc}, c.Clock.Now)
 		if err != nil {
 			t.Fatal(err)
@@ -237,14 +238,14 @@ func TestOrderReachesThePumpOnlyThroughAVisit(t *testing.T) {
 	conc.PatientBolus.Volume /= 2
 	conc.Max24h /= 2
 	rx2 := &clinic.Prescription{Program: conc, Population: "opioid-tolerant", Reason: "a stronger solution, refills half as often",
-		ConfirmLargeChange: true}
+		ConfirmLargeChange: true, ConfirmConcentrationChange: true}
 	if err := c.Svc.Prescribe(sys(), pt.ID, rx2); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := p.Im.Status()
 	res = visit(func(pr *programmer.Programmer, v *programmer.Visit) (*clinic.SessionResult, error) {
 		rv := programmer.RefillVisit{Lot: "MOR-20A", In: programmer.RefillInput{Withdrawn: st.Reservoir, Added: 20 * 1000 * 1000,
-			Drug: "morphine", Concentration: conc.Concentration}}
+			Drug: "morphine", Concentration: conc.Concentration, ConfirmDrug: "morphine", ConfirmConcentration: conc.Concentration}}
 		if err := pr.PlanVisitRefill(ctx, v, rv); err != nil {
 			return nil, err
 		}

@@ -227,7 +227,7 @@ func newLoop(t *testing.T, db string) *loop {
 	// by the programmer alone (the clinic recorded the first fill at the implant).
 	l.pump = l.start("--monitor-every", monitorEvery)
 	l.expect(0, []string{"Refill recorded", "the clinic's record was not updated"},
-		"program", "refill", "--wake", "pump", "--withdrawn", "0mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--yes")
+		"program", "refill", "--wake", "pump", "--withdrawn", "0mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--confirm-drug", "morphine", "--confirm-concentration", "10mg/mL", "--yes")
 	l.monitor = l.startMonitor()
 	l.monitor.wait(t, regexp.MustCompile(`sent the reading`), 30*time.Second)
 	return l
@@ -313,11 +313,12 @@ func realLoop(t *testing.T, db string) {
 	l.expect(0, []string{"Refill, as the clinic will record it", "lot MOR-4001", "Refilled: the pump recorded 20 mL of morphine 10 mg/mL",
 		"Refill recorded in the clinic", "programming session"},
 		"program", "refill", "--wake", "pump", "--clinic", l.url, "--token-file", "nurse.token", "--lot", "MOR-4001",
-		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--yes")
+		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "10mg/mL", "--confirm-drug", "morphine", "--confirm-concentration", "10mg/mL", "--yes")
 	// Another concentration than the pump runs needs the physician's order for it: nothing sent.
-	l.expect(1, []string{"a physician orders the change first", "nothing was sent"},
+	l.expect(1, []string{"no physician's order for morphine 25 mg/mL", "nothing was sent"},
 		"program", "refill", "--wake", "pump", "--clinic", l.url, "--token-file", "nurse.token", "--lot", "MOR-4002",
-		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "25mg/mL", "--yes")
+		"--withdrawn", "19.9mL", "--added", "20mL", "--drug", "morphine", "--concentration", "25mg/mL", "--confirm-drug", "morphine",
+		"--confirm-concentration", "25mg/mL", "--yes")
 }
 
 // TestLoopReprogrammedOutsideTheClinic: thecal program set without --clinic

@@ -148,13 +148,22 @@ func (p *Programmer) PlanOrder(v *Visit) error {
 		v.Change = nil
 		return nil
 	}
-	c, err := PlanChange(p.Lib, st, o.Order.Program, Facts{Population: o.Order.Population, Now: st.At})
+	c, err := PlanChange(p.Lib, st, o.Order.Program, clinicFacts(o.Order.Population, st))
 	if err != nil {
 		return err
 	}
 	c.Findings = nil // the clinic's review is the one that counts: shown by Write
 	v.Change = c
 	return nil
+}
+
+// clinicFacts are the facts of a visit's own checks: the pump's rules only.
+// The library's rules, with the patient's whole history, are the clinic's
+// review of the order (PumpOrder), which the visit shows and obeys; the
+// empty history here says so to PlanChange, which would otherwise review
+// the change against the running prescription alone.
+func clinicFacts(population string, st pumpwire.Status) Facts {
+	return Facts{Population: population, Now: st.At, History: []drug.Prescribed{}}
 }
 
 func refusal(r *clinic.OrderReview) string {
@@ -324,7 +333,7 @@ func (p *Programmer) PlanVisitRefill(ctx context.Context, v *Visit, rv RefillVis
 	// confirmed, a strength of the library, and another drug or
 	// concentration than the pump runs only as the physician ordered.
 	o := v.Order.Order
-	f := Facts{Population: p.Population, Now: st.At}
+	f := clinicFacts(p.Population, st)
 	if o != nil {
 		f.Order, f.Population = drug.Product{Drug: o.Program.Drug, Concentration: o.Program.Concentration}, o.Population
 	}
@@ -339,7 +348,7 @@ func (p *Programmer) PlanVisitRefill(ctx context.Context, v *Visit, rv RefillVis
 		}
 		after := st
 		after.FillDrug, after.FillConc = plan.Refill.Drug, plan.Refill.Concentration
-		c, err := PlanChange(p.Lib, after, o.Program, Facts{Population: o.Population, Now: st.At})
+		c, err := PlanChange(p.Lib, after, o.Program, clinicFacts(o.Population, st))
 		if err != nil {
 			return err
 		}

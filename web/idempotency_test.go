@@ -189,7 +189,7 @@ func TestIdempotencyEveryCreate(t *testing.T) {
 			at.Add(-time.Minute).Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), outcome, at.Format(time.RFC3339Nano))
 	}
 	rxs := clinictest.ContinuousRx("baclofen", "2000 mcg/mL", "600 mcg/day", "").Program
-	rxs.Rate = mustRate(t, "0.3 mL/day")
+	rxs.Rate = mustRate(t, "0.15 mL/day") // a decrease: an increase within a day of the last is refused (titration)
 	shown := clinictest.PumpReport("S1", "TP-20", now.Add(-30*time.Minute), "programmer", rxs)
 	shown.Status.ActiveAlarms = []string{"OCCLUSION"}
 	sr, err := e.svc.Ingest(clinic.NewContext(context.Background(), clinic.System), shown)

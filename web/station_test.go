@@ -119,7 +119,7 @@ func TestStationRefill(t *testing.T) {
 	_, post := uiClient(t, c, clinic.Nurse)
 	station := ts.URL + "/patients/" + itoa(pt.ID) + "/station"
 	fill := url.Values{"action": {"refill"}, "step": {"review"}, "withdrawn": {"15.9 mL"}, "drug": {"ziconotide"},
-		"concentration": {"25 mcg/mL"}, "lot": {"ZIC-25A"}, "added": {"20 mL"}}
+		"concentration": {"25 mcg/mL"}, "confirm_drug": {"ziconotide"}, "confirm_concentration": {"25 mcg/mL"}, "lot": {"ZIC-25A"}, "added": {"20 mL"}}
 	code, body := post(station, fill)
 	if code != 200 || !strings.Contains(body, "Refill, as the clinic will record it") || !strings.Contains(body, "ZIC-25A") {
 		t.Fatalf("refill review %d:\n%s", code, body)

@@ -68,7 +68,7 @@ func (s *Server) stationOpen(ctx context.Context, serial string) (*programmer.Pr
 // refillFields are the station's refill form's fields, carried from the
 // review to the confirmation.
 func refillFields() []string {
-	return []string{"withdrawn", "drug", "concentration", "lot", "added", "reason"}
+	return []string{"withdrawn", "drug", "concentration", "confirm_drug", "confirm_concentration", "label", "lot", "added", "reason", "confirm_change"}
 }
 
 func stationExplain(err error) string {
@@ -102,10 +102,12 @@ func refillForm(f url.Values) (programmer.RefillVisit, error) {
 	var rv programmer.RefillVisit
 	rv.Lot = strings.TrimSpace(f.Get("lot"))
 	rv.In.Drug = strings.TrimSpace(f.Get("drug"))
+	rv.In.ConfirmDrug, rv.In.Label = strings.TrimSpace(f.Get("confirm_drug")), strings.TrimSpace(f.Get("label"))
 	err := readForm(f,
 		formField{"withdrawn", quantity(&rv.In.Withdrawn, "mL")},
 		formField{"added", quantity(&rv.In.Added, "mL")},
 		formField{"concentration", quantity(&rv.In.Concentration, "")},
+		formField{"confirm_concentration", optional(quantity(&rv.In.ConfirmConcentration, ""))},
 	)
 	if err != nil {
 		return rv, err
@@ -149,6 +151,7 @@ func (s *Server) postStation(w http.ResponseWriter, r *http.Request, p *page) er
 		return s.stationPage(w, p, http.StatusServiceUnavailable, v)
 	}
 	pr.Reason = strings.TrimSpace(f.Get("reason"))
+	pr.ConfirmConcentrationChange = f.Get("confirm_change") != ""
 	leave := false
 	defer func() { pr.S.Close(leave) }()
 	clock := func() time.Time { return s.Svc.Now() }

@@ -187,8 +187,9 @@ func testReconcile(t *testing.T, e *Env) {
 	if items := e.work(clinic.WorkPrescriptionMismatch, p.ID); len(items) != 0 {
 		t.Fatalf("a report equal to the order leaves %+v", items)
 	}
-	// Reprogrammed outside again; the physician records the pump's program as the order.
-	e.Advance(time.Hour)
+	// Reprogrammed outside again, two days on (past the titration interval);
+	// the physician records the pump's program as the order.
+	e.Advance(48 * time.Hour)
 	ir, err = e.Svc.Ingest(e.MonitorOf("SN-L2"), PumpReport("SN-L2", "TP-20", e.Now(), "home_monitor", other))
 	e.must(err)
 	if len(e.work(clinic.WorkPrescriptionMismatch, p.ID)) != 1 {
@@ -207,7 +208,7 @@ func testReconcile(t *testing.T, e *Env) {
 		t.Fatalf("recording the pump's program as the order leaves %+v", items)
 	}
 	// A new order, not programmed yet: the pump still runs the adopted one; no mismatch.
-	e.Advance(time.Hour)
+	e.Advance(48 * time.Hour)
 	next, err := e.Prescribe(p, "baclofen", "2000 mcg/mL", "500 mcg/day", "spasms at night persist")
 	e.must(err)
 	e.Advance(time.Hour)
