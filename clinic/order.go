@@ -207,6 +207,9 @@ type AdoptInput struct {
 	// Reason says why the pump's program becomes the order (required).
 	Reason             string `json:"reason"`
 	ConfirmLargeChange bool   `json:"confirm_large_change,omitempty"`
+	// ConfirmConcentrationChange confirms a program for another drug or
+	// concentration than the clinic's record of the reservoir.
+	ConfirmConcentrationChange bool `json:"confirm_concentration_change,omitempty"`
 }
 
 // AdoptProgram records the program that report reportID shows the pump
@@ -239,7 +242,7 @@ func (s *Service) AdoptProgram(ctx context.Context, reportID int64, in AdoptInpu
 			return Errorf(EINVALID, "report_id", "report %d is from a pump no longer implanted", reportID)
 		}
 		rx = &Prescription{ImplantID: im.ID, StartAt: o.now, Program: pump.Prescription(*rep.Status.Program),
-			Reason: in.Reason, ConfirmLargeChange: in.ConfirmLargeChange}
+			Reason: in.Reason, ConfirmLargeChange: in.ConfirmLargeChange, ConfirmConcentrationChange: in.ConfirmConcentrationChange}
 		if err := s.completeRx(rx, o.now); err != nil {
 			return err
 		}

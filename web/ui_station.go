@@ -284,7 +284,8 @@ func (s *Server) postAdopt(w http.ResponseWriter, r *http.Request, p *page) erro
 	}
 	var rx *clinic.Prescription
 	d, err := s.oncePage(w, r, p, false, location, func(ctx context.Context) (err error) {
-		rx, err = s.Svc.AdoptProgram(ctx, id, clinic.AdoptInput{Reason: p.Form.Get("reason"), ConfirmLargeChange: p.Form.Get("confirm_large_change") != ""})
+		rx, err = s.Svc.AdoptProgram(ctx, id, clinic.AdoptInput{Reason: p.Form.Get("reason"),
+			ConfirmLargeChange: p.Form.Get("confirm_large_change") != "", ConfirmConcentrationChange: p.Form.Get("confirm_concentration_change") != ""})
 		return err
 	})
 	if d {
