@@ -404,7 +404,7 @@ type WorkPage struct {
 }
 
 var workKinds = []WorkKind{WorkRefill, WorkReplacement, WorkCriticalAlarm, WorkAlarm, WorkFollowUp, WorkTrial, WorkDoseTrend,
-	WorkDiscrepancy, WorkDrugMismatch}
+	WorkDiscrepancy, WorkDrugMismatch, WorkOrderNotProgrammed, WorkPrescriptionMismatch, WorkReservoirMismatch}
 
 // WorkKinds lists the kinds of worklist item.
 func WorkKinds() []WorkKind { return workKinds }

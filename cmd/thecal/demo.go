@@ -155,12 +155,18 @@ func demoRun(dir, listen, dbPath string, speed float64, exitAfter time.Duration,
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
 		url = fmt.Sprintf("http://localhost:%d/", a.Port)
 	}
+	// The server stops after the pumps and monitors, whatever stops the
+	// demonstration, so that no monitor holds a request open while the
+	// server shuts down.
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, hs, ln, "", "", 5*time.Second, func() {}) }()
+	go func() { served <- serveHTTP(serveCtx, hs, ln, "", "", 5*time.Second, func() {}) }()
 	c.Clock.Run(speed)
 	if err := c.Start(ctx, strings.TrimSuffix(url, "/")); err != nil {
 		fmt.Fprintln(stderr, "thecal demo:", err)
-		stop()
+		c.Close()
+		stopServing()
 		<-served
 		return 1
 	}
@@ -168,7 +174,8 @@ func demoRun(dir, listen, dbPath string, speed float64, exitAfter time.Duration,
 	srv.SetStation(c.Station())
 	if err := c.WriteInfo(strings.TrimSuffix(url, "/")); err != nil {
 		fmt.Fprintln(stderr, "thecal demo: writing demo.json:", err)
-		stop()
+		c.Close()
+		stopServing()
 		<-served
 		return 1
 	}
@@ -191,11 +198,19 @@ func demoRun(dir, listen, dbPath string, speed float64, exitAfter time.Duration,
 	}
 	fmt.Fprintln(stdout, "Ctrl-C stops the demonstration.")
 	code := 0
-	if err := <-served; err != nil {
+	select {
+	case err := <-served: // the server failed
 		fmt.Fprintln(stderr, "thecal demo: server stopped:", err)
 		code = 1
+		c.Close()
+	case <-ctx.Done():
+		c.Close()
+		stopServing()
+		if err := <-served; err != nil {
+			fmt.Fprintln(stderr, "thecal demo: server stopped:", err)
+			code = 1
+		}
 	}
-	c.Close()
 	fmt.Fprintln(stdout, "stopped")
 	return code
 }
